@@ -1,0 +1,97 @@
+/* store.h — the one interface through which veche reaches durable state.
+ *
+ * A store is a set of named tables of sorted byte keys to byte values, read and
+ * written inside transactions. Two backends implement it:
+ *   - LMDB (store_open_lmdb): the node's real storage. A write transaction is
+ *     atomic and durable once store_txn_commit returns (LMDB syncs on commit), so
+ *     a kill -9 at any moment leaves either the whole transaction or none of it.
+ *   - memory (store_open_mem): same semantics without files, for unit tests and
+ *     the deterministic simulator, which can substitute it for LMDB.
+ * The ledger commits one block — block bytes, certificate, all state changes,
+ * indexes and metadata — in one write transaction.
+ *
+ * Concurrency: one write transaction at a time (store_txn_begin for writing
+ * blocks until the previous one ends); any number of read transactions, from
+ * any thread, each seeing the snapshot as of its start. A read transaction must
+ * be ended by the thread that began it.
+ *
+ * Ownership: slices returned by store_get and cursors point into the store's
+ * memory and are valid until the transaction ends or the next write to that
+ * table in the same transaction, whichever comes first. Copy what you keep.
+ *
+ * Error discipline (as LMDB): a write transaction that hit an error is poisoned:
+ * every later call on it returns the first error and it can only be aborted.
+ */
+#ifndef VECHE_STORE_STORE_H
+#define VECHE_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#include "base/bytes.h"
+
+/* Tables. Append only; never renumber (LMDB database names derive from them). */
+typedef enum {
+  STORE_T_META = 0,        /* small named values: "height", "genesis", ... */
+  STORE_T_BLOCKS,          /* be64 height -> encoded block */
+  STORE_T_CERTS,           /* be64 height -> encoded commit certificate */
+  STORE_T_BLOCK_HASH,      /* block hash (32) -> be64 height */
+  STORE_T_TX_INDEX,        /* tx hash (32) -> encoded tx location and result */
+  STORE_T_STATE,           /* application state key -> value (current) */
+  STORE_T_STATE_NODES,     /* authenticated-state tree nodes (owned by src/state) */
+  STORE_T_STATE_HIST,      /* state history (owned by src/state) */
+  STORE_T_CONSENSUS,       /* consensus engine's persisted records (WAL, last signed) */
+  STORE_T_EVIDENCE,        /* equivocation evidence */
+  STORE_T_BLOBS,           /* content-addressed blobs (documents) */
+  STORE_T_APP_INDEX,       /* application secondary indexes */
+  STORE_T_COUNT
+} store_table_t;
+
+#define STORE_KEY_BYTES_MAX 511            /* LMDB's default maximum key size */
+#define STORE_VALUE_BYTES_MAX (64u * 1024 * 1024)
+#define STORE_MAP_BYTES_DEFAULT ((size_t)64 * 1024 * 1024 * 1024) /* virtual, grows lazily */
+
+typedef struct store store_t;
+typedef struct store_txn store_txn_t;
+typedef struct store_cursor store_cursor_t;
+
+/* Opens (creating if needed) an LMDB environment in directory dir, which must
+ * exist. map_bytes is the maximum database size (0: STORE_MAP_BYTES_DEFAULT).
+ * Out: *out, owned by the caller, freed by store_close. */
+int store_open_lmdb(store_t **out, const char *dir, size_t map_bytes);
+/* Opens an empty in-memory store. */
+int store_open_mem(store_t **out);
+/* Closes the store. All transactions must have ended. NULL is allowed. */
+void store_close(store_t *s);
+
+/* Begins a transaction. write: true for the (single) writer. */
+int store_txn_begin(store_t *s, bool write, store_txn_t **out);
+/* Commits a write transaction (read: just ends it). The txn is freed either way;
+ * on failure nothing of it is visible. */
+int store_txn_commit(store_txn_t *t);
+/* Discards a transaction's changes and frees it. NULL is allowed. */
+void store_txn_abort(store_txn_t *t);
+
+/* Point operations. store_get returns VE_ERR_NOT_FOUND when absent. Keys are
+ * 1..STORE_KEY_BYTES_MAX bytes (VE_ERR_INVALID otherwise). */
+int store_get(store_txn_t *t, store_table_t table, ve_slice_t key, ve_slice_t *val_out);
+int store_put(store_txn_t *t, store_table_t table, ve_slice_t key, ve_slice_t val);
+/* Deleting an absent key is not an error. */
+int store_del(store_txn_t *t, store_table_t table, ve_slice_t key);
+
+/* Ordered iteration. store_cursor_seek positions at the first key >= key (an
+ * empty key means the first entry); store_cursor_last at the last entry;
+ * store_cursor_next/prev move one step. Each returns 0 with *key_out/*val_out set,
+ * or VE_ERR_NOT_FOUND past the end. A cursor must be closed before its txn ends. */
+int store_cursor_open(store_txn_t *t, store_table_t table, store_cursor_t **out);
+int store_cursor_seek(store_cursor_t *c, ve_slice_t key, ve_slice_t *key_out, ve_slice_t *val_out);
+int store_cursor_last(store_cursor_t *c, ve_slice_t *key_out, ve_slice_t *val_out);
+int store_cursor_next(store_cursor_t *c, ve_slice_t *key_out, ve_slice_t *val_out);
+int store_cursor_prev(store_cursor_t *c, ve_slice_t *key_out, ve_slice_t *val_out);
+void store_cursor_close(store_cursor_t *c);
+
+/* Number of entries in a table as seen by the transaction. */
+int store_count(store_txn_t *t, store_table_t table, uint64_t *count_out);
+
+#endif
