@@ -106,7 +106,7 @@ void vcrypto_wipe(void *p, size_t n) { sodium_memzero(p, n); }
 void vcrypto_random(uint8_t *out, size_t n) { randombytes_buf(out, n); }
 
 int vcrypto_keyfile_write(const char *path, const vcrypto_keypair_t *kp) {
-  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return errno == EEXIST ? VE_ERR_EXISTS : VE_ERR_IO;
   char hex[2 * VCRYPTO_SEED_BYTES + 2];
   ve_hex_encode(hex, kp->sk, VCRYPTO_SEED_BYTES); /* first 32 bytes of sk are the seed */
@@ -114,25 +114,34 @@ int vcrypto_keyfile_write(const char *path, const vcrypto_keypair_t *kp) {
   ssize_t n = write(fd, hex, 2 * VCRYPTO_SEED_BYTES + 1);
   sodium_memzero(hex, sizeof hex);
   int rc = (n == 2 * VCRYPTO_SEED_BYTES + 1 && fsync(fd) == 0) ? VE_OK : VE_ERR_IO;
-  close(fd);
+  if (close(fd) != 0) rc = VE_ERR_IO;
+  /* Leave no half-written key behind: it would block the next attempt (EXISTS)
+   * and fail to load later. */
+  if (rc != VE_OK) unlink(path);
   return rc;
 }
 
 int vcrypto_keyfile_read(const char *path, vcrypto_keypair_t *kp) {
-  int fd = open(path, O_RDONLY);
+  /* O_NONBLOCK so a FIFO at the path cannot hang us before the S_ISREG check;
+   * it changes nothing for a regular file. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return errno == ENOENT ? VE_ERR_NOT_FOUND : VE_ERR_IO;
   struct stat st;
   if (fstat(fd, &st) != 0) {
     close(fd);
     return VE_ERR_IO;
   }
-  if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+  if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IRWXG | S_IRWXO))) {
     close(fd);
-    return VE_ERR_CONFIG; /* readable by others: refuse, the operator must fix it */
+    return VE_ERR_CONFIG; /* not a file, or readable by others: the operator must fix it */
   }
   char hex[2 * VCRYPTO_SEED_BYTES + 8];
   ssize_t n = read(fd, hex, sizeof hex - 1);
   close(fd);
+  if (n < 0) {
+    sodium_memzero(hex, sizeof hex);
+    return VE_ERR_IO;
+  }
   int rc = VE_ERR_MALFORMED;
   if (n >= 2 * VCRYPTO_SEED_BYTES && n <= 2 * VCRYPTO_SEED_BYTES + 1 &&
       (n == 2 * VCRYPTO_SEED_BYTES || hex[2 * VCRYPTO_SEED_BYTES] == '\n')) {

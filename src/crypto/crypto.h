@@ -99,8 +99,11 @@ void vcrypto_wipe(void *p, size_t n);
 void vcrypto_random(uint8_t *out, size_t n);
 
 /* Key files: a secret key is stored as the 64 hex characters of its seed and a
- * newline, in a file created with mode 0600. Loading refuses a file that group
- * or others can read (VE_ERR_CONFIG) so a leaked-permission key is noticed. */
+ * newline, in a file created with mode 0600 (never over an existing file:
+ * VE_ERR_EXISTS). Loading refuses a file that group or others can read, or that
+ * is not a regular file (VE_ERR_CONFIG), so a leaked-permission key is noticed;
+ * content other than 64 hex digits with an optional newline is VE_ERR_MALFORMED.
+ * See docs/crypto.md. */
 int vcrypto_keyfile_write(const char *path, const vcrypto_keypair_t *kp);
 int vcrypto_keyfile_read(const char *path, vcrypto_keypair_t *kp);
 
