@@ -1,0 +1,332 @@
+/* exec.c — deterministic execution of transactions over a write overlay.
+ *
+ * During a block, application reads and writes go to an overlay (a hash table of
+ * key -> value/deleted) in front of the committed state; at the end of the block
+ * the overlay becomes one batch of state changes and one new state root. Each
+ * transaction's writes are journalled so a failing transaction is rolled back
+ * exactly, without touching what earlier transactions of the block wrote.
+ *
+ * Invariants:
+ *   - an overlay entry is in one of three states: PASS (not written in this
+ *     block; reads fall through to the store), VALUE, DELETED;
+ *   - the journal holds, for every write since the current tx began, the entry's
+ *     state before that write; rolling back restores them in reverse order;
+ *   - nothing reaches the store before ledger_exec_finish.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "codec/codec.h"
+#include "ledger/ledger.h"
+#include "state/state.h"
+
+enum entry_state { ENTRY_PASS = 0, ENTRY_VALUE, ENTRY_DELETED };
+
+typedef struct {
+  uint8_t *key;
+  size_t key_len;
+  uint8_t *val; /* owned */
+  size_t val_len;
+  uint8_t state;
+} entry_t;
+
+typedef struct {
+  uint32_t entry;
+  uint8_t state;
+  uint8_t *val; /* owned: previous value */
+  size_t val_len;
+} undo_t;
+
+/* Bounds on one block's overlay, far above what VE_BLOCK_TXS_MAX transactions
+ * of the current apps write; a block that exceeds them fails the offending tx. */
+#define EXEC_ENTRIES_MAX (1u << 22)
+#define EXEC_JOURNAL_MAX (1u << 16) /* writes by one transaction */
+
+struct ledger_exec {
+  const ledger_registry_t *reg;
+  store_txn_t *txn;
+  uint8_t chain_id[VE_CHAIN_ID_BYTES_MAX];
+  size_t chain_id_len;
+  uint64_t height;
+  uint64_t time_ms;
+  entry_t *entries;
+  size_t n_entries, cap_entries;
+  uint32_t *table; /* open addressing: entry index + 1, 0 = empty */
+  size_t table_cap; /* power of two */
+  undo_t *journal;
+  size_t n_journal, cap_journal;
+};
+
+static uint64_t key_hash(const uint8_t *k, size_t n) {
+  uint64_t h = 1469598103934665603ull; /* FNV-1a: keys are hashed already or short */
+  for (size_t i = 0; i < n; i++) h = (h ^ k[i]) * 1099511628211ull;
+  return h;
+}
+
+int ledger_exec_begin(ledger_exec_t **out, const ledger_registry_t *reg, store_txn_t *t,
+                      ve_slice_t chain_id, uint64_t height, uint64_t time_ms) {
+  if (chain_id.len == 0 || chain_id.len > VE_CHAIN_ID_BYTES_MAX) return VE_ERR_INVALID;
+  ledger_exec_t *ex = calloc(1, sizeof *ex);
+  if (!ex) return VE_ERR_NOMEM;
+  ex->reg = reg;
+  ex->txn = t;
+  memcpy(ex->chain_id, chain_id.ptr, chain_id.len);
+  ex->chain_id_len = chain_id.len;
+  ex->height = height;
+  ex->time_ms = time_ms;
+  ex->table_cap = 1024;
+  ex->table = calloc(ex->table_cap, sizeof *ex->table);
+  if (!ex->table) {
+    free(ex);
+    return VE_ERR_NOMEM;
+  }
+  *out = ex;
+  return VE_OK;
+}
+
+static void journal_clear(ledger_exec_t *ex) {
+  for (size_t i = 0; i < ex->n_journal; i++) free(ex->journal[i].val);
+  ex->n_journal = 0;
+}
+
+void ledger_exec_free(ledger_exec_t *ex) {
+  if (!ex) return;
+  journal_clear(ex);
+  free(ex->journal);
+  for (size_t i = 0; i < ex->n_entries; i++) {
+    free(ex->entries[i].key);
+    free(ex->entries[i].val);
+  }
+  free(ex->entries);
+  free(ex->table);
+  free(ex);
+}
+
+uint64_t ledger_exec_height(const ledger_exec_t *ex) { return ex->height; }
+uint64_t ledger_exec_time_ms(const ledger_exec_t *ex) { return ex->time_ms; }
+ve_slice_t ledger_exec_chain_id(const ledger_exec_t *ex) {
+  return ve_slice(ex->chain_id, ex->chain_id_len);
+}
+
+/* Returns the slot for key: either holding its entry or empty. */
+static uint32_t *table_slot(ledger_exec_t *ex, ve_slice_t key) {
+  size_t mask = ex->table_cap - 1;
+  for (size_t i = key_hash(key.ptr, key.len) & mask;; i = (i + 1) & mask) {
+    uint32_t *slot = &ex->table[i];
+    if (*slot == 0) return slot;
+    entry_t *e = &ex->entries[*slot - 1];
+    if (e->key_len == key.len && memcmp(e->key, key.ptr, key.len) == 0) return slot;
+  }
+}
+
+static int table_grow(ledger_exec_t *ex) {
+  size_t cap = ex->table_cap * 2;
+  uint32_t *t = calloc(cap, sizeof *t);
+  if (!t) return VE_ERR_NOMEM;
+  free(ex->table);
+  ex->table = t;
+  ex->table_cap = cap;
+  for (size_t i = 0; i < ex->n_entries; i++)
+    *table_slot(ex, ve_slice(ex->entries[i].key, ex->entries[i].key_len)) = (uint32_t)i + 1;
+  return VE_OK;
+}
+
+static entry_t *entry_find(ledger_exec_t *ex, ve_slice_t key) {
+  uint32_t *slot = table_slot(ex, key);
+  return *slot ? &ex->entries[*slot - 1] : NULL;
+}
+
+static int entry_get_or_add(ledger_exec_t *ex, ve_slice_t key, entry_t **out) {
+  entry_t *e = entry_find(ex, key);
+  if (e) {
+    *out = e;
+    return VE_OK;
+  }
+  if (ex->n_entries >= EXEC_ENTRIES_MAX) return VE_ERR_LIMIT;
+  if ((ex->n_entries + 1) * 2 > ex->table_cap) VE_TRY(table_grow(ex));
+  if (ex->n_entries == ex->cap_entries) {
+    size_t cap = ex->cap_entries ? ex->cap_entries * 2 : 256;
+    entry_t *n = realloc(ex->entries, cap * sizeof *n);
+    if (!n) return VE_ERR_NOMEM;
+    ex->entries = n;
+    ex->cap_entries = cap;
+  }
+  e = &ex->entries[ex->n_entries];
+  memset(e, 0, sizeof *e);
+  e->key = malloc(key.len);
+  if (!e->key) return VE_ERR_NOMEM;
+  memcpy(e->key, key.ptr, key.len);
+  e->key_len = key.len;
+  e->state = ENTRY_PASS;
+  *table_slot(ex, key) = (uint32_t)++ex->n_entries;
+  *out = e;
+  return VE_OK;
+}
+
+int ledger_state_get(ledger_exec_t *ex, ve_slice_t key, ve_slice_t *val_out) {
+  if (key.len == 0 || key.len > STATE_KEY_BYTES_MAX) return VE_ERR_INVALID;
+  entry_t *e = entry_find(ex, key);
+  if (e && e->state == ENTRY_VALUE) {
+    *val_out = ve_slice(e->val, e->val_len);
+    return VE_OK;
+  }
+  if (e && e->state == ENTRY_DELETED) return VE_ERR_NOT_FOUND;
+  return state_get(ex->txn, key, val_out);
+}
+
+/* Saves e's current state in the journal before it changes. */
+static int journal_push(ledger_exec_t *ex, entry_t *e) {
+  if (ex->n_journal >= EXEC_JOURNAL_MAX) return VE_ERR_LIMIT;
+  if (ex->n_journal == ex->cap_journal) {
+    size_t cap = ex->cap_journal ? ex->cap_journal * 2 : 64;
+    undo_t *n = realloc(ex->journal, cap * sizeof *n);
+    if (!n) return VE_ERR_NOMEM;
+    ex->journal = n;
+    ex->cap_journal = cap;
+  }
+  undo_t *u = &ex->journal[ex->n_journal];
+  u->entry = (uint32_t)(e - ex->entries);
+  u->state = e->state;
+  u->val = e->val; /* ownership moves to the journal */
+  u->val_len = e->val_len;
+  e->val = NULL;
+  e->val_len = 0;
+  ex->n_journal++;
+  return VE_OK;
+}
+
+static int write_entry(ledger_exec_t *ex, ve_slice_t key, const ve_slice_t *val) {
+  if (key.len == 0 || key.len > STATE_KEY_BYTES_MAX) return VE_ERR_INVALID;
+  if (val && val->len > STATE_VALUE_BYTES_MAX) return VE_ERR_TOO_BIG;
+  uint8_t *copy = NULL;
+  if (val && val->len) {
+    copy = malloc(val->len);
+    if (!copy) return VE_ERR_NOMEM;
+    memcpy(copy, val->ptr, val->len);
+  }
+  entry_t *e;
+  int rc = entry_get_or_add(ex, key, &e);
+  if (rc == VE_OK) rc = journal_push(ex, e);
+  if (rc) {
+    free(copy);
+    return rc;
+  }
+  e->val = copy;
+  e->val_len = val ? val->len : 0;
+  e->state = val ? ENTRY_VALUE : ENTRY_DELETED;
+  return VE_OK;
+}
+
+int ledger_state_put(ledger_exec_t *ex, ve_slice_t key, ve_slice_t val) {
+  return write_entry(ex, key, &val);
+}
+
+int ledger_state_del(ledger_exec_t *ex, ve_slice_t key) { return write_entry(ex, key, NULL); }
+
+static void journal_rollback(ledger_exec_t *ex) {
+  while (ex->n_journal) {
+    undo_t *u = &ex->journal[--ex->n_journal];
+    entry_t *e = &ex->entries[u->entry];
+    free(e->val);
+    e->val = u->val;
+    e->val_len = u->val_len;
+    e->state = u->state;
+  }
+}
+
+static const ledger_app_t *app_for(const ledger_registry_t *reg, uint32_t type) {
+  for (size_t i = 0; i < reg->n_apps; i++)
+    if (type >= reg->apps[i]->type_lo && type <= reg->apps[i]->type_hi) return reg->apps[i];
+  return NULL;
+}
+
+/* ---- sequences: "seq/" || identity id -> uvarint ---- */
+
+static void seq_key(uint8_t key[4 + LEDGER_HASH_BYTES], const uint8_t id[LEDGER_HASH_BYTES]) {
+  memcpy(key, "seq/", 4);
+  memcpy(key + 4, id, LEDGER_HASH_BYTES);
+}
+
+static int seq_get(ledger_exec_t *ex, const uint8_t id[LEDGER_HASH_BYTES], uint64_t *out) {
+  uint8_t key[4 + LEDGER_HASH_BYTES];
+  seq_key(key, id);
+  ve_slice_t v;
+  int rc = ledger_state_get(ex, ve_slice(key, sizeof key), &v);
+  if (rc == VE_ERR_NOT_FOUND) {
+    *out = 0;
+    return VE_OK;
+  }
+  VE_TRY(rc);
+  codec_reader_t r;
+  codec_reader_init(&r, v);
+  *out = codec_get_uvarint(&r);
+  return codec_reader_finish(&r) ? VE_ERR_CORRUPT : VE_OK;
+}
+
+static int seq_put(ledger_exec_t *ex, const uint8_t id[LEDGER_HASH_BYTES], uint64_t seq) {
+  uint8_t key[4 + LEDGER_HASH_BYTES], val[CODEC_UVARINT_BYTES_MAX];
+  seq_key(key, id);
+  ve_buf_t b = {val, 0, sizeof val, sizeof val};
+  codec_writer_t w;
+  codec_writer_init(&w, &b);
+  codec_put_uvarint(&w, seq);
+  VE_TRY(codec_writer_finish(&w));
+  return ledger_state_put(ex, ve_slice(key, sizeof key), ve_slice(val, b.len));
+}
+
+int ledger_signer_lookup(ledger_exec_t *ex, const uint8_t pk[VCRYPTO_PK_BYTES], ledger_signer_t *out) {
+  if (!ex->reg->auth) return VE_ERR_UNKNOWN_SIGNER;
+  VE_TRY(ex->reg->auth->resolve(ex, pk, out));
+  return seq_get(ex, out->identity_id, &out->last_seq);
+}
+
+int ledger_exec_tx(ledger_exec_t *ex, const ledger_tx_t *tx) {
+  journal_clear(ex);
+  if (!ve_slice_eq(tx->chain_id, ledger_exec_chain_id(ex))) return VE_ERR_WRONG_CHAIN;
+  if (ex->height > tx->expiry) return VE_ERR_EXPIRED;
+  ledger_signer_t signer;
+  int rc = ledger_signer_lookup(ex, tx->signer, &signer);
+  if (rc) {
+    journal_rollback(ex);
+    return rc;
+  }
+  if (tx->seq <= signer.last_seq) return VE_ERR_STALE_SEQ;
+  const ledger_app_t *app = app_for(ex->reg, tx->type);
+  rc = app ? app->apply(ex, tx, &signer) : VE_ERR_UNKNOWN_TYPE;
+  if (rc) journal_rollback(ex);
+  /* An authorised transaction consumes its sequence even when it fails, so it can
+   * never be replayed into a later block where it might succeed. */
+  journal_clear(ex);
+  int src = seq_put(ex, signer.identity_id, tx->seq);
+  journal_clear(ex);
+  return src ? src : rc;
+}
+
+static int change_cmp(const void *a, const void *b) {
+  const state_change_t *x = a, *y = b;
+  size_t n = x->key.len < y->key.len ? x->key.len : y->key.len;
+  int c = memcmp(x->key.ptr, y->key.ptr, n);
+  return c ? c : (x->key.len > y->key.len) - (x->key.len < y->key.len);
+}
+
+int ledger_exec_finish(ledger_exec_t *ex, uint8_t state_root_out[LEDGER_HASH_BYTES]) {
+  journal_clear(ex);
+  /* Never NULL, even for an empty block: callees may memcpy from it. */
+  state_change_t *ch = malloc((ex->n_entries ? ex->n_entries : 1) * sizeof *ch);
+  if (!ch) return VE_ERR_NOMEM;
+  size_t n = 0;
+  for (size_t i = 0; i < ex->n_entries; i++) {
+    entry_t *e = &ex->entries[i];
+    if (e->state == ENTRY_PASS) continue;
+    ch[n].key = ve_slice(e->key, e->key_len);
+    ch[n].val = ve_slice(e->val, e->val_len);
+    ch[n].del = e->state == ENTRY_DELETED;
+    n++;
+  }
+  /* Sorted so that the store sees writes in key order (cheaper B-tree inserts). */
+  if (n) qsort(ch, n, sizeof *ch, change_cmp);
+  int rc = state_commit(ex->txn, ex->height, ch, n, state_root_out);
+  free(ch);
+  return rc;
+}

@@ -1,0 +1,485 @@
+/* ledger_test.c — transactions, blocks, genesis, execution and identities.
+ *
+ * Drives a chain in a memory store the way the node does: build a block from
+ * signed transactions, validate it, commit it, and inspect state and results. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "apps/identity/identity.h"
+#include "base/err.h"
+#include "ledger/ledger.h"
+#include "state/state.h"
+
+#define CHAIN "veche-test-1"
+
+static const ledger_registry_t REG = {&identity_auth, {&identity_app}, 1};
+
+typedef struct {
+  store_t *store;
+  vcrypto_keypair_t admin, registrar, validator;
+  ledger_genesis_t g;
+  uint8_t valset[32];
+  uint64_t seq; /* next sequence number for any signer (gaps are allowed) */
+} chain_t;
+
+static void seed_key(vcrypto_keypair_t *kp, uint8_t n) {
+  uint8_t seed[32];
+  memset(seed, n, sizeof seed);
+  vcrypto_keypair_from_seed(kp, seed);
+}
+
+static void chain_init(chain_t *c) {
+  memset(c, 0, sizeof *c);
+  assert_int_equal(vcrypto_init(), 0);
+  seed_key(&c->admin, 1);
+  seed_key(&c->registrar, 2);
+  seed_key(&c->validator, 3);
+  strcpy(c->g.chain_id, CHAIN);
+  c->g.suite = VCRYPTO_SUITE_ED25519_BLAKE2B;
+  c->g.time_ms = 1000;
+  c->g.n_validators = 1;
+  strcpy(c->g.validators[0].name, "v0");
+  memcpy(c->g.validators[0].pk, c->validator.pk, 32);
+  c->g.validators[0].power = 10;
+  c->g.n_authorities = 2;
+  strcpy(c->g.authorities[0].name, "ministry");
+  memcpy(c->g.authorities[0].pk, c->admin.pk, 32);
+  c->g.authorities[0].roles = ROLE_ADMIN;
+  strcpy(c->g.authorities[1].name, "city registry");
+  memcpy(c->g.authorities[1].pk, c->registrar.pk, 32);
+  c->g.authorities[1].roles = ROLE_REGISTRAR;
+  memset(c->valset, 7, 32);
+  c->seq = 1;
+  assert_int_equal(store_open_mem(&c->store), 0);
+  store_txn_t *t;
+  assert_int_equal(store_txn_begin(c->store, true, &t), 0);
+  assert_int_equal(ledger_init_store(t, &REG, &c->g), 0);
+  assert_int_equal(store_txn_commit(t), 0);
+}
+
+static void chain_free(chain_t *c) { store_close(c->store); }
+
+/* Signs a tx of type with payload; appends the encoding to out. */
+static void make_tx(chain_t *c, ve_buf_t *out, const vcrypto_keypair_t *kp, uint32_t type,
+                    ve_slice_t payload) {
+  ledger_tx_t tx = {.version = LEDGER_TX_VERSION,
+                    .chain_id = ve_slice(CHAIN, strlen(CHAIN)),
+                    .seq = c->seq++,
+                    .expiry = 1000000,
+                    .type = type,
+                    .payload = payload};
+  assert_int_equal(ledger_tx_sign(&tx, kp), 0);
+  assert_int_equal(ledger_tx_encode(&tx, out), 0);
+}
+
+/* Builds, validates and commits a block of txs; returns result codes. */
+static void commit_block(chain_t *c, ve_buf_t *txs, size_t n, int32_t *results) {
+  store_txn_t *t;
+  assert_int_equal(store_txn_begin(c->store, true, &t), 0);
+  ledger_tip_t tip;
+  assert_int_equal(ledger_tip_get(t, &tip), 0);
+  ledger_header_t h;
+  ledger_header_next(&tip, ve_slice(CHAIN, strlen(CHAIN)), tip.last_time_ms + 5, c->valset,
+                     c->validator.pk, &h);
+  ve_slice_t *sl = calloc(n ? n : 1, sizeof *sl);
+  uint8_t(*ids)[32] = calloc(n ? n : 1, 32);
+  for (size_t i = 0; i < n; i++) {
+    sl[i] = ve_buf_slice(&txs[i]);
+    ledger_tx_id(ids[i], sl[i]);
+  }
+  ledger_merkle_root((const uint8_t(*)[32])ids, n, h.tx_root);
+  h.tx_count = (uint32_t)n;
+  ve_buf_t blk;
+  ve_buf_init(&blk, 0);
+  assert_int_equal(ledger_block_encode(&h, sl, n, &blk), 0);
+  assert_int_equal(ledger_block_validate(t, ve_buf_slice(&blk), c->valset, NULL, NULL), 0);
+  assert_int_equal(ledger_block_commit(t, &REG, ve_buf_slice(&blk), ve_slice("cert", 4), results), 0);
+  assert_int_equal(store_txn_commit(t), 0);
+  ve_buf_free(&blk);
+  free(sl);
+  free(ids);
+}
+
+static void register_payload(ve_buf_t *p, const uint8_t pk[32], const char *district) {
+  uint8_t digest[32];
+  memset(digest, 0xab, 32);
+  identity_attr_t a;
+  memset(&a, 0, sizeof a);
+  strcpy(a.key, "district");
+  if (district) strcpy(a.value, district);
+  assert_int_equal(identity_payload_register(p, pk, digest, &a, district ? 1 : 0), 0);
+}
+
+/* ---- encoding ---- */
+
+static void test_tx_roundtrip_and_strictness(void **state) {
+  (void)state;
+  chain_t c;
+  chain_init(&c);
+  ve_buf_t p, b;
+  ve_buf_init(&p, 0);
+  ve_buf_init(&b, 0);
+  register_payload(&p, c.admin.pk, "north");
+  make_tx(&c, &b, &c.registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
+  ledger_tx_t tx;
+  assert_int_equal(ledger_tx_decode(ve_buf_slice(&b), &tx), 0);
+  assert_int_equal(ledger_tx_verify_sig(&tx), 0);
+  ve_buf_t again;
+  ve_buf_init(&again, 0);
+  assert_int_equal(ledger_tx_encode(&tx, &again), 0);
+  assert_true(ve_slice_eq(ve_buf_slice(&b), ve_buf_slice(&again)));
+  /* Trailing byte, truncation, unknown version. */
+  ve_buf_append(&again, "x", 1);
+  assert_int_equal(ledger_tx_decode(ve_buf_slice(&again), &tx), VE_ERR_TRAILING);
+  assert_int_not_equal(ledger_tx_decode(ve_slice(b.ptr, b.len - 1), &tx), 0);
+  b.ptr[0] = 2;
+  assert_int_equal(ledger_tx_decode(ve_buf_slice(&b), &tx), VE_ERR_VERSION);
+  b.ptr[0] = 1;
+  /* Any flipped bit in the signed part breaks the signature. */
+  for (size_t i = 1; i < b.len; i += 7) {
+    b.ptr[i] ^= 0x01;
+    if (ledger_tx_decode(ve_buf_slice(&b), &tx) == 0) assert_int_not_equal(ledger_tx_verify_sig(&tx), 0);
+    b.ptr[i] ^= 0x01;
+  }
+  ve_buf_free(&p);
+  ve_buf_free(&b);
+  ve_buf_free(&again);
+  chain_free(&c);
+}
+
+static void test_merkle_root(void **state) {
+  (void)state;
+  uint8_t leaves[5][32], r1[32], r2[32], r3[32];
+  for (int i = 0; i < 5; i++) memset(leaves[i], i + 1, 32);
+  ledger_merkle_root((const uint8_t(*)[32])leaves, 5, r1);
+  ledger_merkle_root((const uint8_t(*)[32])leaves, 4, r2);
+  assert_memory_not_equal(r1, r2, 32);
+  leaves[4][0] ^= 1;
+  ledger_merkle_root((const uint8_t(*)[32])leaves, 5, r3);
+  assert_memory_not_equal(r1, r3, 32);
+  /* Duplicating the last leaf must not give the same root (no Bitcoin ambiguity). */
+  uint8_t three[3][32], four[4][32];
+  for (int i = 0; i < 3; i++) memset(three[i], i, 32), memset(four[i], i, 32);
+  memset(four[3], 2, 32);
+  ledger_merkle_root((const uint8_t(*)[32])three, 3, r1);
+  ledger_merkle_root((const uint8_t(*)[32])four, 4, r2);
+  assert_memory_not_equal(r1, r2, 32);
+}
+
+static void test_genesis(void **state) {
+  (void)state;
+  chain_t c;
+  chain_init(&c);
+  ve_buf_t b;
+  ve_buf_init(&b, 0);
+  assert_int_equal(ledger_genesis_encode(&c.g, &b), 0);
+  ledger_genesis_t g2;
+  assert_int_equal(ledger_genesis_decode(ve_buf_slice(&b), &g2), 0);
+  assert_string_equal(g2.chain_id, CHAIN);
+  assert_int_equal(g2.n_authorities, 2);
+  assert_int_equal(ledger_genesis_check(&g2), 0);
+  /* Re-initialising with the same genesis: exists; with another: config error. */
+  store_txn_t *t;
+  assert_int_equal(store_txn_begin(c.store, true, &t), 0);
+  assert_int_equal(ledger_init_store(t, &REG, &c.g), VE_ERR_EXISTS);
+  g2.time_ms++;
+  assert_int_equal(ledger_init_store(t, &REG, &g2), VE_ERR_CONFIG);
+  store_txn_abort(t);
+  /* Semantic checks. */
+  g2 = c.g;
+  g2.authorities[0].roles = ROLE_NOTARY;
+  assert_int_equal(ledger_genesis_check(&g2), VE_ERR_CONFIG); /* nobody is admin */
+  g2 = c.g;
+  memcpy(g2.authorities[1].pk, g2.authorities[0].pk, 32);
+  assert_int_equal(ledger_genesis_check(&g2), VE_ERR_DUPLICATE);
+  g2 = c.g;
+  g2.validators[0].power = 0;
+  assert_int_equal(ledger_genesis_check(&g2), VE_ERR_CONFIG);
+  g2 = c.g;
+  g2.suite = 99;
+  assert_int_equal(ledger_genesis_check(&g2), VE_ERR_UNSUPPORTED);
+  ve_buf_free(&b);
+  chain_free(&c);
+}
+
+/* ---- identities through blocks ---- */
+
+static void test_identity_lifecycle(void **state) {
+  (void)state;
+  chain_t c;
+  chain_init(&c);
+  vcrypto_keypair_t alice, alice2, bob;
+  seed_key(&alice, 10);
+  seed_key(&alice2, 11);
+  seed_key(&bob, 12);
+  uint8_t alice_id[32], bob_id[32];
+  identity_id_from_pk(alice_id, alice.pk);
+  identity_id_from_pk(bob_id, bob.pk);
+
+  ve_buf_t txs[8], p;
+  for (int i = 0; i < 8; i++) ve_buf_init(&txs[i], 0);
+  ve_buf_init(&p, 0);
+  register_payload(&p, alice.pk, "north");
+  make_tx(&c, &txs[0], &c.registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
+  ve_buf_reset(&p);
+  register_payload(&p, bob.pk, NULL);
+  make_tx(&c, &txs[1], &c.registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
+  /* Same key again: already exists. */
+  make_tx(&c, &txs[2], &c.registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
+  /* A citizen cannot register anyone. */
+  vcrypto_keypair_t carol;
+  seed_key(&carol, 13);
+  ve_buf_reset(&p);
+  register_payload(&p, carol.pk, NULL);
+  make_tx(&c, &txs[3], &alice, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
+  int32_t res[8];
+  commit_block(&c, txs, 4, res);
+  assert_int_equal(res[0], 0);
+  assert_int_equal(res[1], 0);
+  assert_int_equal(res[2], VE_ERR_EXISTS);
+  assert_int_equal(res[3], VE_ERR_PERMISSION);
+
+  store_txn_t *t;
+  identity_t rec;
+  bool current;
+  assert_int_equal(store_txn_begin(c.store, false, &t), 0);
+  assert_int_equal(identity_get(t, alice_id, &rec), 0);
+  assert_int_equal(rec.status, IDENTITY_ACTIVE);
+  assert_int_equal(rec.n_attrs, 1);
+  assert_string_equal(rec.attrs[0].value, "north");
+  assert_int_equal(rec.registered_height, 1);
+  assert_int_equal(identity_get_by_key(t, carol.pk, &rec, &current), VE_ERR_NOT_FOUND);
+  /* The failed tx index records its reason. */
+  ledger_tx_result_t tr;
+  uint8_t id3[32];
+  ledger_tx_id(id3, ve_buf_slice(&txs[3]));
+  assert_int_equal(ledger_tx_result_get(t, id3, &tr), 0);
+  assert_int_equal(tr.code, VE_ERR_PERMISSION);
+  assert_int_equal(tr.height, 1);
+  assert_int_equal(tr.index, 3);
+  store_txn_abort(t);
+
+  /* Rotate alice's key; the old key then signs nothing. */
+  for (int i = 0; i < 8; i++) ve_buf_reset(&txs[i]);
+  ve_buf_reset(&p);
+  assert_int_equal(identity_payload_rotate(&p, ve_slice(CHAIN, strlen(CHAIN)), alice_id, &alice2), 0);
+  make_tx(&c, &txs[0], &alice, TX_TYPE_IDENTITY_ROTATE_KEY, ve_buf_slice(&p));
+  make_tx(&c, &txs[1], &alice, TX_TYPE_IDENTITY_ROTATE_KEY, ve_buf_slice(&p)); /* old key now */
+  /* Suspend bob; his tx in the same block afterwards fails as suspended. */
+  ve_buf_reset(&p);
+  assert_int_equal(identity_payload_status(&p, bob_id, "court order 17"), 0);
+  make_tx(&c, &txs[2], &c.registrar, TX_TYPE_IDENTITY_SUSPEND, ve_buf_slice(&p));
+  ve_buf_t p2;
+  ve_buf_init(&p2, 0);
+  assert_int_equal(identity_payload_rotate(&p2, ve_slice(CHAIN, strlen(CHAIN)), bob_id, &carol), 0);
+  make_tx(&c, &txs[3], &bob, TX_TYPE_IDENTITY_ROTATE_KEY, ve_buf_slice(&p2));
+  /* A registrar cannot suspend an authority (the admin). */
+  uint8_t admin_id[32];
+  identity_id_from_pk(admin_id, c.admin.pk);
+  ve_buf_reset(&p);
+  assert_int_equal(identity_payload_status(&p, admin_id, "coup"), 0);
+  make_tx(&c, &txs[4], &c.registrar, TX_TYPE_IDENTITY_SUSPEND, ve_buf_slice(&p));
+  commit_block(&c, txs, 5, res);
+  assert_int_equal(res[0], 0);
+  assert_int_equal(res[1], VE_ERR_REVOKED);
+  assert_int_equal(res[2], 0);
+  assert_int_equal(res[3], VE_ERR_SUSPENDED);
+  assert_int_equal(res[4], VE_ERR_PERMISSION);
+
+  assert_int_equal(store_txn_begin(c.store, false, &t), 0);
+  assert_int_equal(identity_get_by_key(t, alice.pk, &rec, &current), 0);
+  assert_false(current);
+  assert_int_equal(identity_get_by_key(t, alice2.pk, &rec, &current), 0);
+  assert_true(current);
+  assert_int_equal(rec.key_version, 1);
+  assert_memory_equal(rec.id, alice_id, 32);
+  assert_int_equal(identity_get(t, bob_id, &rec), 0);
+  assert_int_equal(rec.status, IDENTITY_SUSPENDED);
+  store_txn_abort(t);
+
+  /* Restore then revoke bob; revoked is terminal; admin grants roles. */
+  for (int i = 0; i < 8; i++) ve_buf_reset(&txs[i]);
+  ve_buf_reset(&p);
+  assert_int_equal(identity_payload_status(&p, bob_id, "cleared"), 0);
+  make_tx(&c, &txs[0], &c.registrar, TX_TYPE_IDENTITY_RESTORE, ve_buf_slice(&p));
+  make_tx(&c, &txs[1], &c.registrar, TX_TYPE_IDENTITY_REVOKE, ve_buf_slice(&p));
+  make_tx(&c, &txs[2], &c.registrar, TX_TYPE_IDENTITY_RESTORE, ve_buf_slice(&p));
+  ve_buf_reset(&p2);
+  assert_int_equal(identity_payload_set_roles(&p2, alice_id, ROLE_NOTARY), 0);
+  make_tx(&c, &txs[3], &c.registrar, TX_TYPE_IDENTITY_SET_ROLES, ve_buf_slice(&p2));
+  make_tx(&c, &txs[4], &c.admin, TX_TYPE_IDENTITY_SET_ROLES, ve_buf_slice(&p2));
+  make_tx(&c, &txs[5], &c.admin, 0x7777, ve_buf_slice(&p2)); /* no app owns it */
+  commit_block(&c, txs, 6, res);
+  assert_int_equal(res[0], 0);
+  assert_int_equal(res[1], 0);
+  assert_int_equal(res[2], VE_ERR_STATE);
+  assert_int_equal(res[3], VE_ERR_PERMISSION);
+  assert_int_equal(res[4], 0);
+  assert_int_equal(res[5], VE_ERR_UNKNOWN_TYPE);
+  assert_int_equal(store_txn_begin(c.store, false, &t), 0);
+  assert_int_equal(identity_get(t, alice_id, &rec), 0);
+  assert_int_equal(rec.roles, ROLE_NOTARY);
+  assert_int_equal(identity_get(t, bob_id, &rec), 0);
+  assert_int_equal(rec.status, IDENTITY_REVOKED);
+  store_txn_abort(t);
+
+  for (int i = 0; i < 8; i++) ve_buf_free(&txs[i]);
+  ve_buf_free(&p);
+  ve_buf_free(&p2);
+  chain_free(&c);
+}
+
+/* A replayed or stale-sequence tx fails; the sequence of a failed tx is spent. */
+static void test_sequences_and_expiry(void **state) {
+  (void)state;
+  chain_t c;
+  chain_init(&c);
+  vcrypto_keypair_t x;
+  seed_key(&x, 20);
+  ve_buf_t txs[3], p;
+  for (int i = 0; i < 3; i++) ve_buf_init(&txs[i], 0);
+  ve_buf_init(&p, 0);
+  register_payload(&p, x.pk, NULL);
+  c.seq = 50;
+  make_tx(&c, &txs[0], &c.registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
+  c.seq = 40; /* lower than 50: stale */
+  make_tx(&c, &txs[1], &c.registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
+  int32_t res[3];
+  commit_block(&c, txs, 2, res);
+  assert_int_equal(res[0], 0);
+  assert_int_equal(res[1], VE_ERR_STALE_SEQ);
+  /* Replaying the very same committed tx in a later block. */
+  ve_buf_t replay;
+  ve_buf_init(&replay, 0);
+  ve_buf_append(&replay, txs[0].ptr, txs[0].len);
+  commit_block(&c, &replay, 1, res);
+  assert_int_equal(res[0], VE_ERR_STALE_SEQ);
+  /* Expired: expiry below the block height. */
+  ledger_tx_t tx = {.version = 1, .chain_id = ve_slice(CHAIN, strlen(CHAIN)), .seq = 100,
+                    .expiry = 2, .type = TX_TYPE_IDENTITY_REGISTER, .payload = ve_buf_slice(&p)};
+  assert_int_equal(ledger_tx_sign(&tx, &c.registrar), 0);
+  ve_buf_reset(&txs[2]);
+  assert_int_equal(ledger_tx_encode(&tx, &txs[2]), 0);
+  commit_block(&c, &txs[2], 1, res);
+  assert_int_equal(res[0], VE_ERR_EXPIRED);
+  for (int i = 0; i < 3; i++) ve_buf_free(&txs[i]);
+  ve_buf_free(&replay);
+  ve_buf_free(&p);
+  chain_free(&c);
+}
+
+/* Validation rejects blocks that do not extend the tip or carry bad txs. */
+static void test_block_validation(void **state) {
+  (void)state;
+  chain_t c;
+  chain_init(&c);
+  store_txn_t *t;
+  assert_int_equal(store_txn_begin(c.store, false, &t), 0);
+  ledger_tip_t tip;
+  assert_int_equal(ledger_tip_get(t, &tip), 0);
+  assert_int_equal(tip.height, 0);
+  ledger_header_t h;
+  ledger_header_next(&tip, ve_slice(CHAIN, strlen(CHAIN)), 5000, c.valset, c.validator.pk, &h);
+  ledger_merkle_root(NULL, 0, h.tx_root);
+  ve_buf_t blk;
+  ve_buf_init(&blk, 0);
+#define CHECK_MUTATION(stmt, want)                                                   \
+  do {                                                                               \
+    ledger_header_t m = h;                                                           \
+    stmt;                                                                            \
+    ve_buf_reset(&blk);                                                              \
+    assert_int_equal(ledger_block_encode(&m, NULL, 0, &blk), 0);                     \
+    assert_int_equal(ledger_block_validate(t, ve_buf_slice(&blk), c.valset, NULL, NULL), want); \
+  } while (0)
+  CHECK_MUTATION((void)0, 0);
+  CHECK_MUTATION(m.height = 2, VE_ERR_HEIGHT);
+  CHECK_MUTATION(m.prev_hash[0] ^= 1, VE_ERR_HASH_MISMATCH);
+  CHECK_MUTATION(m.state_root[0] ^= 1, VE_ERR_HASH_MISMATCH);
+  CHECK_MUTATION(m.results_root[0] ^= 1, VE_ERR_HASH_MISMATCH);
+  CHECK_MUTATION(m.valset_hash[0] ^= 1, VE_ERR_HASH_MISMATCH);
+  CHECK_MUTATION(m.time_ms = 1000, VE_ERR_BAD_TIME);
+  CHECK_MUTATION(m.chain_id = ve_slice("other", 5), VE_ERR_WRONG_CHAIN);
+  CHECK_MUTATION(m.tx_root[0] ^= 1, VE_ERR_HASH_MISMATCH);
+  /* A tx with a bad signature or for another chain invalidates the block. */
+  ve_buf_t txb, p;
+  ve_buf_init(&txb, 0);
+  ve_buf_init(&p, 0);
+  register_payload(&p, c.admin.pk, NULL);
+  make_tx(&c, &txb, &c.registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
+  txb.ptr[txb.len - 1] ^= 1;
+  ve_slice_t one = ve_buf_slice(&txb);
+  uint8_t id[32];
+  ledger_tx_id(id, one);
+  ledger_header_t m = h;
+  ledger_merkle_root((const uint8_t(*)[32])id, 1, m.tx_root);
+  m.tx_count = 1;
+  ve_buf_reset(&blk);
+  assert_int_equal(ledger_block_encode(&m, &one, 1, &blk), 0);
+  assert_int_equal(ledger_block_validate(t, ve_buf_slice(&blk), c.valset, NULL, NULL), VE_ERR_BAD_SIG);
+  /* Truncated block bytes. */
+  assert_int_not_equal(ledger_block_validate(t, ve_slice(blk.ptr, blk.len - 3), c.valset, NULL, NULL), 0);
+  store_txn_abort(t);
+  ve_buf_free(&blk);
+  ve_buf_free(&txb);
+  ve_buf_free(&p);
+  chain_free(&c);
+}
+
+/* Same blocks on two stores give the same roots (determinism). */
+static void test_determinism(void **state) {
+  (void)state;
+  chain_t a, b;
+  chain_init(&a);
+  chain_init(&b);
+  for (int round = 0; round < 3; round++) {
+    ve_buf_t txs[20], p;
+    ve_buf_init(&p, 0);
+    for (int i = 0; i < 20; i++) {
+      ve_buf_init(&txs[i], 0);
+      vcrypto_keypair_t k;
+      seed_key(&k, (uint8_t)(100 + round * 20 + i));
+      ve_buf_reset(&p);
+      register_payload(&p, k.pk, i % 2 ? "south" : NULL);
+      make_tx(&a, &txs[i], &a.registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
+    }
+    int32_t r1[20], r2[20];
+    commit_block(&a, txs, 20, r1);
+    commit_block(&b, txs, 20, r2);
+    assert_memory_equal(r1, r2, sizeof r1);
+    for (int i = 0; i < 20; i++) ve_buf_free(&txs[i]);
+    ve_buf_free(&p);
+  }
+  store_txn_t *ta, *tb;
+  ledger_tip_t x, y;
+  assert_int_equal(store_txn_begin(a.store, false, &ta), 0);
+  assert_int_equal(store_txn_begin(b.store, false, &tb), 0);
+  assert_int_equal(ledger_tip_get(ta, &x), 0);
+  assert_int_equal(ledger_tip_get(tb, &y), 0);
+  assert_int_equal(x.height, 3);
+  assert_memory_equal(x.state_root, y.state_root, 32);
+  assert_memory_equal(x.last_hash, y.last_hash, 32);
+  assert_memory_not_equal(x.state_root, STATE_EMPTY_ROOT, 32);
+  store_txn_abort(ta);
+  store_txn_abort(tb);
+  chain_free(&a);
+  chain_free(&b);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_tx_roundtrip_and_strictness),
+      cmocka_unit_test(test_merkle_root),
+      cmocka_unit_test(test_genesis),
+      cmocka_unit_test(test_identity_lifecycle),
+      cmocka_unit_test(test_sequences_and_expiry),
+      cmocka_unit_test(test_block_validation),
+      cmocka_unit_test(test_determinism),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
