@@ -1,0 +1,104 @@
+/* state_int.h — insides of src/state shared by its .c files (not a public header).
+ *
+ * Storage picture (docs/state.md, "Storage layout"): the binary tree is stored in
+ * radix-16 pieces. A stored node sits at a nibble path of L nibbles (0..63) and
+ * covers the four binary levels 4L..4L+3 below that point; its 16 slots are the
+ * subtrees at the next nibble, each empty, a single leaf, or a child node. A node
+ * exists exactly where the subtree holds two or more leaves, so the layout, like
+ * the root, depends only on the map.
+ */
+#ifndef VECHE_STATE_STATE_INT_H
+#define VECHE_STATE_STATE_INT_H
+
+#include <stdint.h>
+#include <stdbool.h>
+
+#include "state/state.h"
+
+#define STATE_NIBBLES 64              /* nibbles in a 256-bit path */
+#define STATE_NODE_SLOTS 16
+#define STATE_NODE_FORMAT 1           /* first byte of a stored node */
+/* Stored node: format, present bitmap, leaf bitmap, then per slot hash, leaf path
+ * and a uvarint version. */
+#define STATE_NODE_BYTES_MAX (1 + 2 + 2 + STATE_NODE_SLOTS * (2 * STATE_HASH_BYTES + 10))
+/* Node key: be64 version, nibble count, packed nibbles. */
+#define STATE_NODE_KEY_BYTES_MAX (8 + 1 + STATE_NIBBLES / 2)
+
+/* STORE_T_STATE_HIST key prefixes. */
+#define STATE_HIST_ROOT 0x00  /* 0x00 || be64(~version) -> root slot record */
+#define STATE_HIST_VALUE 0x01 /* 0x01 || be64(version) || path -> value set then */
+#define STATE_HIST_ROOT_KEY_BYTES 9
+#define STATE_HIST_VALUE_KEY_BYTES (1 + 8 + STATE_HASH_BYTES)
+
+typedef enum { SLOT_EMPTY = 0, SLOT_LEAF = 1, SLOT_NODE = 2 } state_slot_kind_t;
+
+/* One subtree as its parent sees it. */
+typedef struct {
+  uint8_t kind;                    /* state_slot_kind_t */
+  uint8_t hash[STATE_HASH_BYTES];  /* zero for SLOT_EMPTY */
+  uint8_t path[STATE_HASH_BYTES];  /* SLOT_LEAF: the leaf's key path */
+  uint64_t version;                /* SLOT_LEAF: version its value was set at;
+                                      SLOT_NODE: version the child node was written at */
+} state_slot_t;
+
+typedef struct {
+  state_slot_t slot[STATE_NODE_SLOTS];
+} state_node_t;
+
+/* A binary subtree inside a node during hashing: its hash and kind, and for
+ * SLOT_LEAF which slot holds that single leaf. */
+typedef struct {
+  uint8_t kind;
+  uint8_t leaf_slot;
+  uint8_t hash[STATE_HASH_BYTES];
+} state_bin_t;
+
+/* Nibble i (0 = most significant) of a path. */
+static inline unsigned state_nibble(const uint8_t path[STATE_HASH_BYTES], unsigned i) {
+  uint8_t b = path[i / 2];
+  return (i & 1) ? (b & 0x0f) : (b >> 4);
+}
+
+/* Bit i (0 = most significant) of a path. */
+static inline unsigned state_bit(const uint8_t path[STATE_HASH_BYTES], unsigned i) {
+  return (path[i / 8] >> (7 - (i % 8))) & 1;
+}
+
+/* ---- hashing (state_proof.c) ---- */
+
+void state_value_hash(uint8_t out[STATE_HASH_BYTES], ve_slice_t value);
+void state_leaf_hash(uint8_t out[STATE_HASH_BYTES], const uint8_t path[STATE_HASH_BYTES],
+                     const uint8_t vhash[STATE_HASH_BYTES]);
+void state_node_hash(uint8_t out[STATE_HASH_BYTES], const uint8_t left[STATE_HASH_BYTES],
+                     const uint8_t right[STATE_HASH_BYTES]);
+
+/* The binary rule for joining two sibling subtrees: empty+empty is empty, a lone
+ * leaf beside an empty subtree rises unchanged, anything else is
+ * H("veche/state/node", left || right). */
+void state_bin_join(state_bin_t *out, const state_bin_t *left, const state_bin_t *right);
+
+/* Hashes of all binary subtrees inside a node. level[k] has 2^k entries, level[4]
+ * being the slots; level[0][0] is the node itself. */
+typedef struct {
+  state_bin_t l0[1], l1[2], l2[4], l3[8], l4[16];
+} state_node_bins_t;
+void state_node_bins(state_node_bins_t *out, const state_node_t *node);
+state_bin_t *state_bins_level(state_node_bins_t *b, unsigned level);
+
+/* ---- proofs (state_proof.c) ---- */
+
+/* What a proof says about one path: the siblings from the root down (sibling i
+ * is at binary depth i+1; all-zero means empty) and what ends the path. */
+typedef struct {
+  unsigned depth;                                     /* 0..STATE_PROOF_DEPTH_MAX */
+  uint8_t sibling[STATE_PROOF_DEPTH_MAX][STATE_HASH_BYTES];
+  bool leaf;                                          /* false: ends in an empty subtree */
+  uint8_t leaf_path[STATE_HASH_BYTES];
+  uint8_t leaf_vhash[STATE_HASH_BYTES];
+} state_proof_t;
+
+int state_proof_encode(const state_proof_t *p, ve_buf_t *out);
+/* Strict decoder: VE_ERR_VERSION or VE_ERR_MALFORMED. */
+int state_proof_decode(state_proof_t *p, ve_slice_t in);
+
+#endif

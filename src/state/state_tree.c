@@ -1,0 +1,523 @@
+/* state_tree.c — the stored state tree: batch commits, roots by version, proofs.
+ *
+ * Tables (docs/state.md, "Storage layout"):
+ *   STORE_T_STATE        key -> current value (what state_get reads)
+ *   STORE_T_STATE_NODES  be64(version) || u8 L || packed L nibbles -> node
+ *   STORE_T_STATE_HIST   0x00 || be64(~version) -> root record (one per version)
+ *                        0x01 || be64(version) || path -> value set at version
+ * Nodes are immutable: a commit at version v writes every node it changes under
+ * version v and points the parents at it, so the tree of any earlier version is
+ * still whole and can answer proofs. A parent's slot names the version of the
+ * child node (or, for a leaf, of the leaf's value), so every lookup is an exact
+ * key, never a search.
+ *
+ * Commit: the changes are hashed to paths, sorted and deduplicated (last wins),
+ * then one depth-first pass rebuilds only the touched subtrees, visiting each
+ * touched node once however many changes fall under it. Recursion depth is
+ * bounded by the path length (64 nibbles), never by input, and the per-level
+ * scratch nodes live in one heap block rather than on the stack.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "codec/codec.h"
+#include "state/state_int.h"
+
+/* ---- keys ---- */
+
+static size_t node_key(uint8_t out[STATE_NODE_KEY_BYTES_MAX], uint64_t version,
+                       const uint8_t path[STATE_HASH_BYTES], unsigned nibbles) {
+  VE_ASSERT(nibbles < STATE_NIBBLES);
+  ve_be64_put(out, version);
+  out[8] = (uint8_t)nibbles;
+  size_t packed = (nibbles + 1) / 2;
+  memcpy(out + 9, path, packed);
+  if (nibbles & 1) out[8 + packed] &= 0xf0;
+  return 9 + packed;
+}
+
+static void root_key(uint8_t out[STATE_HIST_ROOT_KEY_BYTES], uint64_t version) {
+  out[0] = STATE_HIST_ROOT;
+  ve_be64_put(out + 1, UINT64_MAX - version); /* newest first, so a seek finds <= v */
+}
+
+static void value_key(uint8_t out[STATE_HIST_VALUE_KEY_BYTES], uint64_t version,
+                      const uint8_t path[STATE_HASH_BYTES]) {
+  out[0] = STATE_HIST_VALUE;
+  ve_be64_put(out + 1, version);
+  memcpy(out + 9, path, STATE_HASH_BYTES);
+}
+
+/* ---- slot and node encoding (internal storage, not consensus bytes) ---- */
+
+static size_t put_uvarint(uint8_t *out, uint64_t v) {
+  size_t n = 0;
+  while (v >= 0x80) {
+    out[n++] = (uint8_t)(v | 0x80);
+    v >>= 7;
+  }
+  out[n++] = (uint8_t)v;
+  return n;
+}
+
+/* Node: u8 format, be16 present bitmap, be16 leaf bitmap (bit i = slot i), then
+ * per present slot in order: hash, [leaf path], uvarint version. */
+static size_t node_encode(uint8_t out[STATE_NODE_BYTES_MAX], const state_node_t *node) {
+  unsigned present = 0, leaves = 0;
+  size_t n = 5;
+  for (unsigned i = 0; i < STATE_NODE_SLOTS; i++) {
+    const state_slot_t *s = &node->slot[i];
+    if (s->kind == SLOT_EMPTY) continue;
+    present |= 1u << i;
+    memcpy(out + n, s->hash, STATE_HASH_BYTES);
+    n += STATE_HASH_BYTES;
+    if (s->kind == SLOT_LEAF) {
+      leaves |= 1u << i;
+      memcpy(out + n, s->path, STATE_HASH_BYTES);
+      n += STATE_HASH_BYTES;
+    }
+    n += put_uvarint(out + n, s->version);
+  }
+  out[0] = STATE_NODE_FORMAT;
+  out[1] = (uint8_t)(present >> 8);
+  out[2] = (uint8_t)present;
+  out[3] = (uint8_t)(leaves >> 8);
+  out[4] = (uint8_t)leaves;
+  VE_ASSERT(n <= STATE_NODE_BYTES_MAX);
+  return n;
+}
+
+static int node_decode(state_node_t *node, ve_slice_t in) {
+  codec_reader_t r;
+  codec_reader_init(&r, in);
+  if (codec_get_u8(&r) != STATE_NODE_FORMAT) codec_fail(&r, VE_ERR_CORRUPT);
+  unsigned present = (unsigned)codec_get_u8(&r) << 8;
+  present |= codec_get_u8(&r);
+  unsigned leaves = (unsigned)codec_get_u8(&r) << 8;
+  leaves |= codec_get_u8(&r);
+  if ((leaves & ~present) != 0) codec_fail(&r, VE_ERR_CORRUPT);
+  for (unsigned i = 0; i < STATE_NODE_SLOTS; i++) {
+    state_slot_t *s = &node->slot[i];
+    if (!(present & (1u << i))) {
+      memset(s, 0, sizeof *s);
+      continue;
+    }
+    s->kind = (leaves & (1u << i)) ? SLOT_LEAF : SLOT_NODE;
+    codec_get_fixed(&r, s->hash, STATE_HASH_BYTES);
+    if (s->kind == SLOT_LEAF) {
+      codec_get_fixed(&r, s->path, STATE_HASH_BYTES);
+    } else {
+      memset(s->path, 0, STATE_HASH_BYTES);
+    }
+    s->version = codec_get_uvarint(&r);
+  }
+  return codec_reader_finish(&r) ? VE_ERR_CORRUPT : VE_OK;
+}
+
+/* Root record: u8 kind, then unless empty: hash, [leaf path], uvarint version. */
+static size_t slot_encode(uint8_t out[1 + 2 * STATE_HASH_BYTES + CODEC_UVARINT_BYTES_MAX],
+                          const state_slot_t *s) {
+  size_t n = 0;
+  out[n++] = s->kind;
+  if (s->kind == SLOT_EMPTY) return n;
+  memcpy(out + n, s->hash, STATE_HASH_BYTES);
+  n += STATE_HASH_BYTES;
+  if (s->kind == SLOT_LEAF) {
+    memcpy(out + n, s->path, STATE_HASH_BYTES);
+    n += STATE_HASH_BYTES;
+  }
+  return n + put_uvarint(out + n, s->version);
+}
+
+static int slot_decode(state_slot_t *s, ve_slice_t in) {
+  codec_reader_t r;
+  codec_reader_init(&r, in);
+  memset(s, 0, sizeof *s);
+  s->kind = codec_get_u8(&r);
+  if (s->kind > SLOT_NODE) codec_fail(&r, VE_ERR_CORRUPT);
+  if (!r.err && s->kind != SLOT_EMPTY) {
+    codec_get_fixed(&r, s->hash, STATE_HASH_BYTES);
+    if (s->kind == SLOT_LEAF) codec_get_fixed(&r, s->path, STATE_HASH_BYTES);
+    s->version = codec_get_uvarint(&r);
+  }
+  return codec_reader_finish(&r) ? VE_ERR_CORRUPT : VE_OK;
+}
+
+static bool slot_eq(const state_slot_t *a, const state_slot_t *b) {
+  if (a->kind != b->kind) return false;
+  if (a->kind == SLOT_EMPTY) return true;
+  if (a->version != b->version) return false;
+  if (memcmp(a->hash, b->hash, STATE_HASH_BYTES) != 0) return false;
+  return a->kind != SLOT_LEAF || memcmp(a->path, b->path, STATE_HASH_BYTES) == 0;
+}
+
+/* ---- reading ---- */
+
+static int node_load(store_txn_t *t, uint64_t version, const uint8_t path[STATE_HASH_BYTES],
+                     unsigned nibbles, state_node_t *node) {
+  if (nibbles >= STATE_NIBBLES) return VE_ERR_CORRUPT;
+  uint8_t key[STATE_NODE_KEY_BYTES_MAX];
+  size_t key_len = node_key(key, version, path, nibbles);
+  ve_slice_t val;
+  int rc = store_get(t, STORE_T_STATE_NODES, ve_slice(key, key_len), &val);
+  if (rc == VE_ERR_NOT_FOUND) return VE_ERR_CORRUPT; /* a parent names it */
+  if (rc) return rc;
+  return node_decode(node, val);
+}
+
+/* Root slot of the latest version <= version; *found_version gets that version. */
+static int root_load(store_txn_t *t, uint64_t version, state_slot_t *root,
+                     uint64_t *found_version) {
+  uint8_t key[STATE_HIST_ROOT_KEY_BYTES];
+  root_key(key, version);
+  store_cursor_t *c;
+  VE_TRY(store_cursor_open(t, STORE_T_STATE_HIST, &c));
+  ve_slice_t k, v;
+  int rc = store_cursor_seek(c, ve_slice(key, sizeof key), &k, &v);
+  if (rc == 0 && (k.len != STATE_HIST_ROOT_KEY_BYTES || k.ptr[0] != STATE_HIST_ROOT)) {
+    rc = VE_ERR_NOT_FOUND;
+  }
+  if (rc == 0) {
+    if (found_version) *found_version = UINT64_MAX - ve_be64_get(k.ptr + 1);
+    rc = slot_decode(root, v);
+  }
+  store_cursor_close(c);
+  return rc;
+}
+
+int state_get(store_txn_t *t, ve_slice_t key, ve_slice_t *val_out) {
+  if (key.len < 1 || key.len > STATE_KEY_BYTES_MAX) return VE_ERR_INVALID;
+  return store_get(t, STORE_T_STATE, key, val_out);
+}
+
+int state_root_at(store_txn_t *t, uint64_t version, uint8_t root_out[STATE_HASH_BYTES]) {
+  state_slot_t root;
+  VE_TRY(root_load(t, version, &root, NULL));
+  memcpy(root_out, root.hash, STATE_HASH_BYTES);
+  return VE_OK;
+}
+
+int state_version_latest(store_txn_t *t, uint64_t *version_out) {
+  state_slot_t root;
+  return root_load(t, UINT64_MAX, &root, version_out);
+}
+
+/* ---- commit ---- */
+
+typedef struct {
+  uint8_t path[STATE_HASH_BYTES];
+  uint8_t leaf_hash[STATE_HASH_BYTES]; /* unused for deletes */
+  size_t idx;                          /* position in the caller's change list */
+  bool del;
+} state_item_t;
+
+typedef struct {
+  store_txn_t *t;
+  uint64_t version;
+  const state_change_t *changes;
+  const state_item_t *items;
+  state_node_t nodes[STATE_NIBBLES + 1]; /* scratch node per nibble depth */
+  uint8_t enc[STATE_NODE_BYTES_MAX];
+} state_commit_ctx_t;
+
+static int item_cmp(const void *a, const void *b) {
+  const state_item_t *x = a, *y = b;
+  int c = memcmp(x->path, y->path, STATE_HASH_BYTES);
+  if (c) return c;
+  return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static int check_changes(const state_change_t *changes, size_t n) {
+  if (n > STATE_COMMIT_CHANGES_MAX) return VE_ERR_LIMIT;
+  for (size_t i = 0; i < n; i++) {
+    if (changes[i].key.len < 1) return VE_ERR_INVALID;
+    if (changes[i].key.len > STATE_KEY_BYTES_MAX) return VE_ERR_TOO_BIG;
+    if (!changes[i].del && changes[i].val.len > STATE_VALUE_BYTES_MAX) return VE_ERR_TOO_BIG;
+  }
+  return VE_OK;
+}
+
+/* Hashes, sorts by path and keeps the last change of each path. Returns the
+ * number of items kept. */
+static size_t items_prepare(state_item_t *items, const state_change_t *changes, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    state_item_t *it = &items[i];
+    state_key_path(it->path, changes[i].key);
+    it->idx = i;
+    it->del = changes[i].del;
+    if (!it->del) {
+      uint8_t vhash[STATE_HASH_BYTES];
+      state_value_hash(vhash, changes[i].val);
+      state_leaf_hash(it->leaf_hash, it->path, vhash);
+    }
+  }
+  qsort(items, n, sizeof *items, item_cmp);
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++) {
+    bool last_of_path =
+        i + 1 == n || memcmp(items[i].path, items[i + 1].path, STATE_HASH_BYTES) != 0;
+    if (last_of_path) items[m++] = items[i];
+  }
+  return m;
+}
+
+/* A new leaf for item i: its value goes into the history under this version. */
+static int leaf_create(state_commit_ctx_t *c, size_t i, state_slot_t *out) {
+  const state_item_t *it = &c->items[i];
+  uint8_t key[STATE_HIST_VALUE_KEY_BYTES];
+  value_key(key, c->version, it->path);
+  VE_TRY(store_put(c->t, STORE_T_STATE_HIST, ve_slice(key, sizeof key),
+                   c->changes[it->idx].val));
+  out->kind = SLOT_LEAF;
+  memcpy(out->hash, it->leaf_hash, STATE_HASH_BYTES);
+  memcpy(out->path, it->path, STATE_HASH_BYTES);
+  out->version = c->version;
+  return VE_OK;
+}
+
+/* Writes node (at depth `nibbles` on path) unless it has collapsed, and returns
+ * the slot that stands for it in its parent. */
+static int node_finish(state_commit_ctx_t *c, const state_node_t *node, unsigned nibbles,
+                       const uint8_t path[STATE_HASH_BYTES], state_slot_t *out) {
+  unsigned count = 0, last = 0;
+  for (unsigned i = 0; i < STATE_NODE_SLOTS; i++) {
+    if (node->slot[i].kind != SLOT_EMPTY) {
+      count++;
+      last = i;
+    }
+  }
+  if (count == 0) {
+    memset(out, 0, sizeof *out);
+    return VE_OK;
+  }
+  if (count == 1 && node->slot[last].kind == SLOT_LEAF) {
+    *out = node->slot[last]; /* a lone leaf rises to its parent */
+    return VE_OK;
+  }
+  state_node_bins_t bins;
+  state_node_bins(&bins, node);
+  VE_ASSERT(bins.l0[0].kind == SLOT_NODE);
+  uint8_t key[STATE_NODE_KEY_BYTES_MAX];
+  size_t key_len = node_key(key, c->version, path, nibbles);
+  size_t enc_len = node_encode(c->enc, node);
+  VE_TRY(store_put(c->t, STORE_T_STATE_NODES, ve_slice(key, key_len), ve_slice(c->enc, enc_len)));
+  memset(out, 0, sizeof *out);
+  out->kind = SLOT_NODE;
+  memcpy(out->hash, bins.l0[0].hash, STATE_HASH_BYTES);
+  out->version = c->version;
+  return VE_OK;
+}
+
+/* The subtree at depth `nibbles` along items[lo].path was `old`; apply
+ * items[lo, hi) (all under it, sorted, one per path) and set *out to the new
+ * subtree. Recursion depth <= STATE_NIBBLES + 1. */
+static int subtree_update(state_commit_ctx_t *c, unsigned nibbles, const state_slot_t *old,
+                          size_t lo, size_t hi, state_slot_t *out) {
+  VE_ASSERT(nibbles <= STATE_NIBBLES && lo < hi);
+  const state_item_t *items = c->items;
+  state_node_t *node = &c->nodes[nibbles];
+  bool loaded = old->kind == SLOT_NODE;
+  if (loaded) {
+    VE_TRY(node_load(c->t, old->version, items[lo].path, nibbles, node));
+  } else {
+    /* Empty or one leaf: count the leaves the subtree will hold. */
+    size_t live = 0, last = lo;
+    bool old_stays = old->kind == SLOT_LEAF;
+    for (size_t i = lo; i < hi; i++) {
+      if (!items[i].del) {
+        live++;
+        last = i;
+      }
+      if (old_stays && memcmp(items[i].path, old->path, STATE_HASH_BYTES) == 0) old_stays = false;
+    }
+    if (live + old_stays == 0) {
+      memset(out, 0, sizeof *out);
+      return VE_OK;
+    }
+    if (live + old_stays == 1) {
+      if (old_stays) {
+        *out = *old;
+        return VE_OK;
+      }
+      /* Same value written again: keep the old leaf and its history. */
+      if (old->kind == SLOT_LEAF &&
+          memcmp(old->hash, items[last].leaf_hash, STATE_HASH_BYTES) == 0) {
+        *out = *old;
+        return VE_OK;
+      }
+      return leaf_create(c, last, out);
+    }
+    /* Two or more distinct paths here, so they part before the last nibble. */
+    VE_ASSERT(nibbles < STATE_NIBBLES);
+    memset(node, 0, sizeof *node);
+    if (old->kind == SLOT_LEAF) node->slot[state_nibble(old->path, nibbles)] = *old;
+  }
+
+  bool changed = false;
+  for (size_t i = lo; i < hi;) {
+    unsigned nib = state_nibble(items[i].path, nibbles);
+    size_t j = i + 1;
+    while (j < hi && state_nibble(items[j].path, nibbles) == nib) j++;
+    state_slot_t child;
+    VE_TRY(subtree_update(c, nibbles + 1, &node->slot[nib], i, j, &child));
+    if (!slot_eq(&child, &node->slot[nib])) {
+      node->slot[nib] = child;
+      changed = true;
+    }
+    i = j;
+  }
+  if (loaded && !changed) {
+    *out = *old;
+    return VE_OK;
+  }
+  return node_finish(c, node, nibbles, items[lo].path, out);
+}
+
+static int current_values_write(store_txn_t *t, const state_change_t *changes,
+                                const state_item_t *items, size_t m) {
+  for (size_t i = 0; i < m; i++) {
+    const state_change_t *ch = &changes[items[i].idx];
+    if (ch->del) {
+      VE_TRY(store_del(t, STORE_T_STATE, ch->key));
+    } else {
+      VE_TRY(store_put(t, STORE_T_STATE, ch->key, ch->val));
+    }
+  }
+  return VE_OK;
+}
+
+int state_commit(store_txn_t *t, uint64_t version, const state_change_t *changes, size_t n,
+                 uint8_t root_out[STATE_HASH_BYTES]) {
+  VE_TRY(check_changes(changes, n));
+  state_slot_t root;
+  uint64_t latest;
+  int rc = root_load(t, UINT64_MAX, &root, &latest);
+  if (rc == VE_ERR_NOT_FOUND) {
+    memset(&root, 0, sizeof root);
+  } else if (rc) {
+    return rc;
+  } else if (version <= latest) {
+    return VE_ERR_HEIGHT;
+  }
+
+  state_item_t *items = NULL;
+  state_commit_ctx_t *c = malloc(sizeof *c);
+  if (n > 0) items = malloc(n * sizeof *items);
+  if (!c || (n > 0 && !items)) {
+    free(items);
+    free(c);
+    return VE_ERR_NOMEM;
+  }
+  size_t m = items_prepare(items, changes, n);
+  c->t = t;
+  c->version = version;
+  c->changes = changes;
+  c->items = items;
+
+  rc = current_values_write(t, changes, items, m);
+  if (rc == 0 && m > 0) {
+    state_slot_t new_root;
+    rc = subtree_update(c, 0, &root, 0, m, &new_root);
+    root = new_root;
+  }
+  if (rc == 0) {
+    uint8_t key[STATE_HIST_ROOT_KEY_BYTES];
+    uint8_t rec[1 + 2 * STATE_HASH_BYTES + CODEC_UVARINT_BYTES_MAX];
+    root_key(key, version);
+    size_t rec_len = slot_encode(rec, &root);
+    rc = store_put(t, STORE_T_STATE_HIST, ve_slice(key, sizeof key), ve_slice(rec, rec_len));
+  }
+  if (rc == 0) memcpy(root_out, root.hash, STATE_HASH_BYTES);
+  free(items);
+  free(c);
+  return rc;
+}
+
+/* ---- proofs ---- */
+
+/* Walks path down the tree whose root is `root`, filling the proof's siblings and
+ * terminal; *leaf gets the terminal leaf's slot when there is one. */
+static int path_walk(store_txn_t *t, const state_slot_t *root, const uint8_t path[STATE_HASH_BYTES],
+                     state_proof_t *p, state_slot_t *leaf) {
+  state_node_t node;
+  state_node_bins_t bins;
+  state_slot_t cur = *root;
+  p->depth = 0;
+  for (unsigned nibbles = 0;; nibbles++) {
+    if (cur.kind == SLOT_EMPTY) {
+      p->leaf = false;
+      return VE_OK;
+    }
+    if (cur.kind == SLOT_LEAF) {
+      p->leaf = true;
+      *leaf = cur;
+      return VE_OK;
+    }
+    VE_TRY(node_load(t, cur.version, path, nibbles, &node));
+    state_node_bins(&bins, &node);
+    if (bins.l0[0].kind != SLOT_NODE) return VE_ERR_CORRUPT;
+    unsigned nib = state_nibble(path, nibbles), idx = 0;
+    for (unsigned b = 0; b < 4; b++) {
+      state_bin_t *below = state_bins_level(&bins, b + 1);
+      unsigned bit = (nib >> (3 - b)) & 1;
+      memcpy(p->sibling[p->depth++], below[2 * idx + (1 - bit)].hash, STATE_HASH_BYTES);
+      idx = 2 * idx + bit;
+      const state_bin_t *here = &below[idx];
+      if (here->kind == SLOT_EMPTY) {
+        p->leaf = false;
+        return VE_OK;
+      }
+      if (here->kind == SLOT_LEAF) {
+        p->leaf = true;
+        *leaf = node.slot[here->leaf_slot];
+        return VE_OK;
+      }
+    }
+    cur = node.slot[nib];
+  }
+}
+
+/* Value of the leaf `leaf` from the history; checks it against the leaf hash. */
+static int leaf_value(store_txn_t *t, const state_slot_t *leaf, ve_buf_t *value_out,
+                      uint8_t vhash_out[STATE_HASH_BYTES]) {
+  uint8_t key[STATE_HIST_VALUE_KEY_BYTES];
+  value_key(key, leaf->version, leaf->path);
+  ve_slice_t val;
+  int rc = store_get(t, STORE_T_STATE_HIST, ve_slice(key, sizeof key), &val);
+  if (rc == VE_ERR_NOT_FOUND) return VE_ERR_CORRUPT;
+  if (rc) return rc;
+  state_value_hash(vhash_out, val);
+  uint8_t lh[STATE_HASH_BYTES];
+  state_leaf_hash(lh, leaf->path, vhash_out);
+  if (memcmp(lh, leaf->hash, STATE_HASH_BYTES) != 0) return VE_ERR_CORRUPT;
+  if (value_out) VE_TRY(ve_buf_append(value_out, val.ptr, val.len));
+  return VE_OK;
+}
+
+int state_prove(store_txn_t *t, uint64_t version, ve_slice_t key, bool *present,
+                ve_buf_t *value_out, ve_buf_t *proof_out) {
+  if (key.len < 1 || key.len > STATE_KEY_BYTES_MAX) return VE_ERR_INVALID;
+  *present = false;
+  if (value_out) ve_buf_reset(value_out);
+  ve_buf_reset(proof_out);
+  state_slot_t root;
+  VE_TRY(root_load(t, version, &root, NULL));
+
+  uint8_t path[STATE_HASH_BYTES];
+  state_key_path(path, key);
+  state_proof_t *p = malloc(sizeof *p);
+  if (!p) return VE_ERR_NOMEM;
+  state_slot_t leaf;
+  int rc = path_walk(t, &root, path, p, &leaf);
+  if (rc == 0 && p->leaf) {
+    bool is_key = memcmp(leaf.path, path, STATE_HASH_BYTES) == 0;
+    rc = leaf_value(t, &leaf, is_key ? value_out : NULL, p->leaf_vhash);
+    memcpy(p->leaf_path, leaf.path, STATE_HASH_BYTES);
+    *present = rc == 0 && is_key;
+  }
+  if (rc == 0) rc = state_proof_encode(p, proof_out);
+  free(p);
+  if (rc) *present = false;
+  return rc;
+}
