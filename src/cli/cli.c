@@ -1,0 +1,65 @@
+/* cli.c — shared helpers: errors, node address, HTTP, keys. */
+#include "cli/cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/http_client.h"
+#include "base/err.h"
+
+_Noreturn void cli_die(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("veche: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  exit(1);
+}
+
+_Noreturn void cli_usage(const char *usage) {
+  fputs(usage, stderr);
+  exit(2);
+}
+
+void cli_node_parse(cli_node_t *n, const char *s) {
+  if (!s) s = getenv("VECHE_NODE");
+  if (!s || !*s) s = CLI_NODE_DEFAULT;
+  if (!strncmp(s, "http://", 7)) s += 7;
+  const char *colon = strrchr(s, ':');
+  if (!colon || colon == s || (size_t)(colon - s) >= sizeof n->host)
+    cli_die("bad node address \"%s\" (want HOST:PORT)", s);
+  memcpy(n->host, s, (size_t)(colon - s));
+  n->host[colon - s] = 0;
+  char *end;
+  unsigned long p = strtoul(colon + 1, &end, 10);
+  if ((*end && strcmp(end, "/")) || p == 0 || p > 65535) cli_die("bad port in \"%s\"", s);
+  n->port = (uint16_t)p;
+}
+
+int cli_http_json(const cli_node_t *n, const char *method, const char *path, json_t *body,
+                  json_t **out) {
+  int status = 0;
+  int rc = http_request_json(n->host, n->port, method, path, body, CLI_HTTP_TIMEOUT_MS, &status, out);
+  if (rc) cli_die("cannot reach node at %s:%u: %s", n->host, n->port, ve_strerror(rc));
+  return status;
+}
+
+void cli_print_json(const json_t *j) {
+  char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  if (s) puts(s);
+  free(s);
+}
+
+void cli_load_key(const char *path, vcrypto_keypair_t *kp) {
+  if (!path) cli_die("--key FILE is required");
+  int rc = vcrypto_keyfile_read(path, kp);
+  if (rc == VE_ERR_CONFIG) cli_die("%s: key file is readable by others; run chmod 600 %s", path, path);
+  if (rc) cli_die("%s: cannot read key: %s", path, ve_strerror(rc));
+}
+
+void cli_hex32(const char *what, const char *hex, uint8_t out[32]) {
+  if (!hex || ve_hex_decode(out, 32, hex)) cli_die("%s must be 64 hex characters", what);
+}

@@ -1,0 +1,40 @@
+/* cli.h — helpers shared by the `veche` subcommands. */
+#ifndef VECHE_CLI_CLI_H
+#define VECHE_CLI_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "crypto/crypto.h"
+
+#define CLI_NODE_DEFAULT "127.0.0.1:8645"
+#define CLI_HTTP_TIMEOUT_MS 30000
+#define CLI_WAIT_MS_MAX 60000
+
+typedef struct {
+  char host[64];
+  uint16_t port;
+} cli_node_t;
+
+/* Prints "veche: <message>" to stderr and exits with status 1 (2 for usage). */
+_Noreturn void cli_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void cli_usage(const char *usage);
+
+/* Parses HOST:PORT (or http://HOST:PORT); dies on error. NULL: $VECHE_NODE or default. */
+void cli_node_parse(cli_node_t *n, const char *s);
+/* GET/POST JSON; dies if the node cannot be reached. Returns the HTTP status. */
+int cli_http_json(const cli_node_t *n, const char *method, const char *path, json_t *body,
+                  json_t **out);
+/* Prints JSON pretty to stdout. */
+void cli_print_json(const json_t *j);
+void cli_load_key(const char *path, vcrypto_keypair_t *kp);
+void cli_hex32(const char *what, const char *hex, uint8_t out[32]);
+
+int cmd_init(int argc, char **argv);
+int cmd_keys(int argc, char **argv);
+int cmd_tx(int argc, char **argv);
+int cmd_query(int argc, char **argv);
+int cmd_start(int argc, char **argv);
+
+#endif

@@ -1,0 +1,33 @@
+/* main.c — the `veche` command: dispatch to subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "cli/cli.h"
+#include "crypto/crypto.h"
+
+static const char USAGE[] =
+    "usage: veche COMMAND [options]      (veche COMMAND --help for details)\n"
+    "\n"
+    "  init     create a one-validator network in a directory\n"
+    "  start    run a node in the foreground\n"
+    "  keys     generate or show an Ed25519 key file\n"
+    "  tx       build, sign and submit an identity transaction\n"
+    "  query    ask a node about status, blocks, transactions, identities\n";
+
+int main(int argc, char **argv) {
+  if (vcrypto_init() != VE_OK) cli_die("libsodium failed to initialise");
+  if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+    fputs(USAGE, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+  } cmds[] = {{"init", cmd_init}, {"start", cmd_start}, {"keys", cmd_keys}, {"tx", cmd_tx}, {"query", cmd_query}};
+  for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+    if (!strcmp(argv[1], cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
+  fprintf(stderr, "veche: unknown command \"%s\"\n", argv[1]);
+  fputs(USAGE, stderr);
+  return 2;
+}

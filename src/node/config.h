@@ -1,0 +1,60 @@
+/* config.h — files an operator edits or receives: genesis.json and config.json.
+ *
+ * genesis.json is the human form of the canonical genesis (ledger_genesis_t); the
+ * chain is identified by the hash of the canonical encoding, never of the JSON,
+ * so whitespace or key order in the file do not matter. config.json is local to
+ * one node. Both formats are documented in docs/operations.md. Relative paths in
+ * config.json are relative to the directory holding it.
+ */
+#ifndef VECHE_NODE_CONFIG_H
+#define VECHE_NODE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ledger/ledger.h"
+
+#define NODE_PATH_BYTES_MAX 1024
+#define NODE_CONFIG_BYTES_MAX (1024 * 1024)
+#define NODE_PEERS_MAX 64
+
+typedef struct {
+  char host[64];
+  uint16_t port;
+} node_addr_t;
+
+typedef struct {
+  char dir[NODE_PATH_BYTES_MAX];          /* directory of config.json */
+  char data_dir[NODE_PATH_BYTES_MAX];     /* LMDB environment */
+  char genesis_path[NODE_PATH_BYTES_MAX];
+  char key_path[NODE_PATH_BYTES_MAX];     /* validator/node key; empty for observers */
+  char api_host[64];
+  uint16_t api_port;
+  unsigned api_threads;
+  char p2p_host[64];
+  uint16_t p2p_port;
+  size_t n_peers;
+  node_addr_t peers[NODE_PEERS_MAX];
+  size_t mempool_txs_max;
+  size_t mempool_bytes_max;
+  size_t block_txs_max;
+  uint32_t block_interval_ms;  /* how long a proposer waits for transactions */
+  uint32_t empty_block_ms;     /* heartbeat: an empty block at least this often */
+  size_t map_bytes;            /* LMDB map size */
+  int log_level;
+} node_config_t;
+
+void node_config_defaults(node_config_t *c);
+/* Loads path (JSON). Unknown keys are rejected so typos are noticed. On error,
+ * err (if not NULL) receives a human message. */
+int node_config_load(const char *path, node_config_t *c, char *err, size_t err_len);
+int node_config_write(const char *path, const node_config_t *c);
+
+/* genesis.json <-> ledger_genesis_t; the loader runs ledger_genesis_check. */
+int node_genesis_load(const char *path, ledger_genesis_t *g, char *err, size_t err_len);
+int node_genesis_write(const char *path, const ledger_genesis_t *g);
+
+/* Joins dir and a possibly relative path into out. */
+void node_path_join(char *out, size_t out_len, const char *dir, const char *path);
+
+#endif

@@ -1,0 +1,311 @@
+/* node.c — opening a node, its event loop and the block pipeline.
+ *
+ * The pipeline has three steps, the same ones the BFT engine asks for:
+ *   propose  reap the mempool and build the next block on the tip;
+ *   validate check a block against the tip (ledger_block_validate);
+ *   commit   store and execute it with its certificate in one write txn.
+ * In single-validator mode the solo driver below runs them back to back; with
+ * the consensus engine, its REQUEST_PROPOSAL / VALIDATE / COMMIT actions do.
+ */
+#include "node/node_int.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "apps/identity/identity.h"
+#include "base/err.h"
+#include "base/log.h"
+
+#define LOG "node"
+
+static const ledger_registry_t REGISTRY = {&identity_auth, {&identity_app}, 1};
+
+const ledger_registry_t *node_registry(void) { return &REGISTRY; }
+
+ve_slice_t node_chain_id(const node_t *n) {
+  return ve_slice(n->genesis.chain_id, strlen(n->genesis.chain_id));
+}
+
+uint64_t node_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Hash of the validator set as it goes into block headers. */
+static void valset_hash(const ledger_genesis_t *g, uint8_t out[LEDGER_HASH_BYTES]) {
+  vcrypto_hasher_t h;
+  vcrypto_hasher_init(&h, "veche/valset");
+  for (size_t i = 0; i < g->n_validators; i++) {
+    uint8_t p[8];
+    ve_be64_put(p, g->validators[i].power);
+    vcrypto_hasher_update(&h, g->validators[i].pk, VCRYPTO_PK_BYTES);
+    vcrypto_hasher_update(&h, p, 8);
+  }
+  vcrypto_hasher_final(&h, out);
+}
+
+static int open_store(node_t *n, char *err, size_t err_len) {
+  char dir[NODE_PATH_BYTES_MAX];
+  node_path_join(dir, sizeof dir, n->cfg.dir, n->cfg.data_dir);
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+    snprintf(err, err_len, "cannot create %s: %s", dir, strerror(errno));
+    return VE_ERR_IO;
+  }
+  int rc = store_open_lmdb(&n->store, dir, n->cfg.map_bytes);
+  if (rc) {
+    snprintf(err, err_len, "cannot open store in %s: %s", dir, ve_strerror(rc));
+    return rc;
+  }
+  store_txn_t *t;
+  VE_TRY(store_txn_begin(n->store, true, &t));
+  rc = ledger_init_store(t, &REGISTRY, &n->genesis);
+  if (rc == VE_OK) {
+    rc = store_txn_commit(t);
+    VE_INFO(LOG, "initialised store from genesis of chain %s", n->genesis.chain_id);
+  } else {
+    store_txn_abort(t);
+    if (rc == VE_ERR_EXISTS) rc = VE_OK; /* restart: the chain is there */
+    else if (rc == VE_ERR_CONFIG)
+      snprintf(err, err_len, "store in %s holds another chain than %s", dir, n->cfg.genesis_path);
+    else
+      snprintf(err, err_len, "cannot initialise store: %s", ve_strerror(rc));
+  }
+  if (rc) return rc;
+  VE_TRY(store_txn_begin(n->store, false, &t));
+  ledger_tip_t tip;
+  rc = ledger_tip_get(t, &tip);
+  store_txn_abort(t);
+  if (rc == VE_OK) {
+    atomic_store(&n->height, tip.height);
+    VE_INFO(LOG, "chain %s at height %llu", n->genesis.chain_id, (unsigned long long)tip.height);
+  }
+  return rc;
+}
+
+int node_open(const node_config_t *cfg, node_t **out, char *err, size_t err_len) {
+  VE_TRY(vcrypto_init());
+  node_t *n = calloc(1, sizeof *n);
+  if (!n) return VE_ERR_NOMEM;
+  n->cfg = *cfg;
+  ve_log_set_level((enum ve_log_level)cfg->log_level);
+  char path[NODE_PATH_BYTES_MAX];
+  node_path_join(path, sizeof path, cfg->dir, cfg->genesis_path);
+  int rc = node_genesis_load(path, &n->genesis, err, err_len);
+  if (rc == VE_OK) rc = ledger_genesis_hash(&n->genesis, n->genesis_hash);
+  valset_hash(&n->genesis, n->valset_hash);
+  if (rc == VE_OK && cfg->key_path[0]) {
+    node_path_join(path, sizeof path, cfg->dir, cfg->key_path);
+    rc = vcrypto_keyfile_read(path, &n->key);
+    if (rc) snprintf(err, err_len, "cannot read key %s: %s", path, ve_strerror(rc));
+    n->has_key = rc == VE_OK;
+  }
+  if (rc == VE_OK) rc = open_store(n, err, err_len);
+  mempool_config_t mc = {cfg->mempool_txs_max, cfg->mempool_bytes_max, 100000};
+  if (rc == VE_OK) rc = mempool_new(&mc, &REGISTRY, &n->mempool);
+  if (rc == VE_OK) rc = api_metrics_new(&n->metrics);
+  if (rc) {
+    node_close(n);
+    return rc;
+  }
+  *out = n;
+  return VE_OK;
+}
+
+void node_close(node_t *n) {
+  if (!n) return;
+  mempool_free(n->mempool);
+  store_close(n->store);
+  api_metrics_free(n->metrics);
+  vcrypto_keypair_wipe(&n->key);
+  free(n);
+}
+
+/* ---- the block pipeline ---- */
+
+/* Builds the next block from the mempool. out receives the block bytes; *n_txs
+ * the number of transactions in it. */
+static int pipeline_propose(node_t *n, ve_buf_t *out, size_t *n_txs) {
+  store_txn_t *t;
+  VE_TRY(store_txn_begin(n->store, false, &t));
+  ledger_tip_t tip;
+  int rc = ledger_tip_get(t, &tip);
+  store_txn_abort(t);
+  VE_TRY(rc);
+  mempool_batch_t batch;
+  VE_TRY(mempool_reap(n->mempool, n->cfg.block_txs_max, VE_BLOCK_BYTES_MAX - 4096, &batch));
+  ledger_header_t h;
+  ledger_header_next(&tip, node_chain_id(n), node_now_ms(), n->valset_hash, n->key.pk, &h);
+  h.tx_count = (uint32_t)batch.n;
+  uint8_t(*ids)[LEDGER_HASH_BYTES] = batch.n ? malloc(batch.n * LEDGER_HASH_BYTES) : NULL;
+  rc = (batch.n && !ids) ? VE_ERR_NOMEM : VE_OK;
+  for (size_t i = 0; rc == VE_OK && i < batch.n; i++) ledger_tx_id(ids[i], batch.txs[i]);
+  if (rc == VE_OK) {
+    ledger_merkle_root((const uint8_t(*)[LEDGER_HASH_BYTES])ids, batch.n, h.tx_root);
+    rc = ledger_block_encode(&h, batch.txs, batch.n, out);
+  }
+  *n_txs = batch.n;
+  free(ids);
+  mempool_batch_free(&batch);
+  return rc;
+}
+
+static int pipeline_validate(node_t *n, ve_slice_t block) {
+  store_txn_t *t;
+  VE_TRY(store_txn_begin(n->store, false, &t));
+  int rc = ledger_block_validate(t, block, n->valset_hash, mempool_sig_checked, n->mempool);
+  store_txn_abort(t);
+  return rc;
+}
+
+static int pipeline_commit(node_t *n, ve_slice_t block, ve_slice_t cert) {
+  ledger_block_t b;
+  VE_TRY(ledger_block_decode(block, &b));
+  uint8_t(*ids)[LEDGER_HASH_BYTES] = b.tx_count ? malloc(b.tx_count * LEDGER_HASH_BYTES) : NULL;
+  if (b.tx_count && !ids) {
+    ledger_block_free(&b);
+    return VE_ERR_NOMEM;
+  }
+  for (size_t i = 0; i < b.tx_count; i++) ledger_tx_id(ids[i], b.txs[i]);
+  uint64_t t0 = node_now_ms();
+  store_txn_t *t;
+  int rc = store_txn_begin(n->store, true, &t);
+  if (rc == VE_OK) {
+    rc = ledger_block_commit(t, &REGISTRY, block, cert, NULL);
+    if (rc == VE_OK) rc = store_txn_commit(t);
+    else store_txn_abort(t);
+  }
+  if (rc == VE_OK) {
+    uint64_t h = b.header.height;
+    atomic_store(&n->height, h);
+    atomic_fetch_add(&n->txs_committed, b.tx_count);
+    mempool_on_commit(n->mempool, (const uint8_t(*)[LEDGER_HASH_BYTES])ids, b.tx_count, h + 1);
+    n->last_block_ms = node_now_ms();
+    n->last_block_had_txs = b.tx_count > 0;
+    api_metric_set(n->m_height, (double)h);
+    api_metric_add(n->m_txs, b.tx_count);
+    api_metric_inc(n->m_blocks);
+    api_metric_set(n->m_mempool, (double)mempool_size(n->mempool));
+    api_metric_observe(n->m_block_ms, (double)(n->last_block_ms - t0) / 1000.0);
+    VE_DEBUG(LOG, "committed height %llu with %zu txs", (unsigned long long)h, b.tx_count);
+  } else {
+    VE_ERROR(LOG, "commit of height %llu failed: %s", (unsigned long long)b.header.height,
+             ve_strerror(rc));
+  }
+  free(ids);
+  ledger_block_free(&b);
+  return rc;
+}
+
+/* Solo certificate: the single validator's signature over the block hash. */
+static int solo_cert(node_t *n, ve_slice_t block, ve_buf_t *cert) {
+  ledger_block_t b;
+  VE_TRY(ledger_block_decode(block, &b));
+  uint8_t hash[LEDGER_HASH_BYTES], sig[VCRYPTO_SIG_BYTES];
+  int rc = ledger_header_hash(&b.header, hash);
+  ledger_block_free(&b);
+  VE_TRY(rc);
+  vcrypto_sign(sig, &n->key, "veche/solo/commit", hash, sizeof hash);
+  return ve_buf_append(cert, sig, sizeof sig);
+}
+
+/* One step of the solo driver: a block when there is something to commit, or
+ * when the last block's results still need a header, or on the heartbeat. */
+static void solo_step(node_t *n) {
+  bool due = mempool_size(n->mempool) > 0 || n->last_block_had_txs ||
+             node_now_ms() - n->last_block_ms >= n->cfg.empty_block_ms;
+  if (!due || !n->has_key) return;
+  ve_buf_t block, cert;
+  ve_buf_init(&block, VE_BLOCK_BYTES_MAX);
+  ve_buf_init(&cert, 4096);
+  size_t n_txs;
+  int rc = pipeline_propose(n, &block, &n_txs);
+  if (rc == VE_OK) rc = pipeline_validate(n, ve_buf_slice(&block));
+  if (rc == VE_OK) rc = solo_cert(n, ve_buf_slice(&block), &cert);
+  if (rc == VE_OK) rc = pipeline_commit(n, ve_buf_slice(&block), ve_buf_slice(&cert));
+  if (rc) VE_ERROR(LOG, "block production failed: %s", ve_strerror(rc));
+  ve_buf_free(&block);
+  ve_buf_free(&cert);
+  /* More waiting: go again on the next loop turn rather than starving I/O. */
+  if (mempool_size(n->mempool) > 0 || n->last_block_had_txs) uv_async_send(&n->wake);
+}
+
+/* ---- the loop ---- */
+
+static void on_wake(uv_async_t *a) { solo_step(a->data); }
+static void on_tick(uv_timer_t *t) { solo_step(t->data); }
+
+static void close_cb(uv_handle_t *h) { (void)h; }
+
+static void on_stop(uv_async_t *a) {
+  node_t *n = a->data;
+  VE_INFO(LOG, "stopping");
+  uv_stop(&n->loop);
+}
+
+static void on_signal(uv_signal_t *s, int signum) {
+  (void)signum;
+  node_stop(s->data);
+}
+
+void node_stop(node_t *n) { uv_async_send(&n->stop); }
+
+static int register_metrics(node_t *n) {
+  static const double block_bounds[] = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5};
+  VE_TRY(api_metrics_gauge(n->metrics, "veche_height", NULL, "last committed block height", &n->m_height));
+  VE_TRY(api_metrics_counter(n->metrics, "veche_txs_committed_total", NULL,
+                             "transactions committed since start", &n->m_txs));
+  VE_TRY(api_metrics_counter(n->metrics, "veche_blocks_committed_total", NULL,
+                             "blocks committed since start", &n->m_blocks));
+  VE_TRY(api_metrics_gauge(n->metrics, "veche_mempool_txs", NULL, "transactions waiting", &n->m_mempool));
+  VE_TRY(api_metrics_counter(n->metrics, "veche_txs_rejected_total", NULL,
+                             "transactions refused at admission", &n->m_rejected));
+  VE_TRY(api_metrics_histogram(n->metrics, "veche_block_commit_seconds", NULL,
+                               "time to store and execute one block", block_bounds,
+                               sizeof block_bounds / sizeof block_bounds[0], &n->m_block_ms));
+  api_metric_set(n->m_height, (double)atomic_load(&n->height));
+  return VE_OK;
+}
+
+int node_run(node_t *n) {
+  VE_TRY(register_metrics(n));
+  if (uv_loop_init(&n->loop) != 0) return VE_ERR_IO;
+  uv_async_init(&n->loop, &n->wake, on_wake);
+  uv_async_init(&n->loop, &n->stop, on_stop);
+  uv_timer_init(&n->loop, &n->tick);
+  uv_signal_init(&n->loop, &n->sigint);
+  uv_signal_init(&n->loop, &n->sigterm);
+  n->wake.data = n->stop.data = n->tick.data = n->sigint.data = n->sigterm.data = n;
+  uv_signal_start(&n->sigint, on_signal, SIGINT);
+  uv_signal_start(&n->sigterm, on_signal, SIGTERM);
+  n->last_block_ms = node_now_ms();
+
+  api_config_t ac = {.bind_addr = n->cfg.api_host, .port = n->cfg.api_port,
+                     .threads = n->cfg.api_threads, .metrics = n->metrics};
+  int rc = api_server_start(&ac, node_routes, node_routes_n, n, &n->api);
+  if (rc) {
+    VE_ERROR(LOG, "cannot start API on %s:%u: %s", n->cfg.api_host, n->cfg.api_port, ve_strerror(rc));
+  } else {
+    printf("veche node: chain %s, height %llu, API on http://%s:%u\n", n->genesis.chain_id,
+           (unsigned long long)atomic_load(&n->height), n->cfg.api_host, api_server_port(n->api));
+    fflush(stdout);
+    uint64_t tick = n->cfg.block_interval_ms ? n->cfg.block_interval_ms : 20;
+    uv_timer_start(&n->tick, on_tick, tick, tick);
+    uv_run(&n->loop, UV_RUN_DEFAULT);
+    api_server_stop(n->api);
+    n->api = NULL;
+  }
+  uv_close((uv_handle_t *)&n->wake, close_cb);
+  uv_close((uv_handle_t *)&n->stop, close_cb);
+  uv_close((uv_handle_t *)&n->tick, close_cb);
+  uv_close((uv_handle_t *)&n->sigint, close_cb);
+  uv_close((uv_handle_t *)&n->sigterm, close_cb);
+  uv_run(&n->loop, UV_RUN_DEFAULT);
+  uv_loop_close(&n->loop);
+  return rc;
+}

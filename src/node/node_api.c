@@ -1,0 +1,367 @@
+/* node_api.c — the node's HTTP endpoints (documented in docs/api.md).
+ *
+ * Every handler runs on an HTTP thread: reads go through their own LMDB read
+ * transaction; admissions go through the (thread-safe) mempool and then wake
+ * the loop thread. Inputs are bounded by the API layer before we see them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apps/identity/identity.h"
+#include "base/err.h"
+#include "codec/codec.h"
+#include "node/node_int.h"
+#include "state/state.h"
+
+/* A batch may carry up to this many transactions (bounded again by body size). */
+#define NODE_API_BATCH_TXS_MAX 20000
+#define NODE_API_VERSION "0.1.0"
+
+static json_t *hex_json(const uint8_t *p, size_t n) {
+  char *s = malloc(2 * n + 1);
+  if (!s) return NULL;
+  ve_hex_encode(s, p, n);
+  json_t *j = json_string(s);
+  free(s);
+  return j;
+}
+
+/* Parses a 64-hex-char path parameter into 32 bytes. */
+static int param_hash(const api_request_t *req, const char *name, uint8_t out[32],
+                      api_response_t *resp) {
+  const char *s = api_request_param(req, name);
+  if (!s || ve_hex_decode(out, 32, s) != VE_OK) {
+    api_error(resp, 400, "malformed", "%s must be 64 hex characters", name);
+    return VE_ERR_MALFORMED;
+  }
+  return VE_OK;
+}
+
+/* ---- submission ---- */
+
+static json_t *admit_one(node_t *n, const char *hex, int *code_out) {
+  size_t len = hex ? strlen(hex) : 0;
+  json_t *r = json_object();
+  uint8_t id[LEDGER_HASH_BYTES];
+  int rc;
+  uint8_t *bytes = NULL;
+  if (!hex || len % 2) {
+    rc = VE_ERR_MALFORMED;
+  } else if (len / 2 > VE_TX_BYTES_MAX) {
+    rc = VE_ERR_TOO_BIG;
+  } else {
+    bytes = malloc(len / 2 + 1);
+    rc = !bytes ? VE_ERR_NOMEM : ve_hex_decode(bytes, len / 2, hex);
+  }
+  bool have_id = false;
+  if (rc == VE_OK) {
+    rc = mempool_add(n->mempool, n->store, node_chain_id(n), atomic_load(&n->height) + 1,
+                     ve_slice(bytes, len / 2), id);
+    have_id = rc == VE_OK || (rc != VE_ERR_MALFORMED && rc != VE_ERR_TOO_BIG &&
+                              rc != VE_ERR_NONCANONICAL && rc != VE_ERR_TRAILING &&
+                              rc != VE_ERR_VERSION);
+    if (!have_id && bytes) {
+      ledger_tx_id(id, ve_slice(bytes, len / 2));
+      have_id = true;
+    }
+  }
+  free(bytes);
+  if (have_id) json_object_set_new(r, "id", hex_json(id, sizeof id));
+  if (rc == VE_OK) {
+    json_object_set_new(r, "status", json_string("accepted"));
+  } else {
+    api_metric_inc(n->m_rejected);
+    json_object_set_new(r, "status", json_string("rejected"));
+    json_object_set_new(r, "error", json_string(ve_err_name(rc)));
+    json_object_set_new(r, "message", json_string(ve_strerror(rc)));
+  }
+  *code_out = rc;
+  return r;
+}
+
+/* POST /v1/txs  {"tx": "<hex>"}  or  {"txs": ["<hex>", ...]} */
+static int h_submit(void *ctx, const api_request_t *req, api_response_t *resp) {
+  node_t *n = ctx;
+  const json_t *body = api_request_json(req);
+  json_t *one = json_object_get(body, "tx"), *many = json_object_get(body, "txs");
+  if (!json_is_object(body) || (!one == !many)) {
+    api_error(resp, 400, "malformed", "body must be {\"tx\": hex} or {\"txs\": [hex, ...]}");
+    return VE_ERR_MALFORMED;
+  }
+  if (one) {
+    if (!json_is_string(one)) {
+      api_error(resp, 400, "malformed", "tx must be a hex string");
+      return VE_ERR_MALFORMED;
+    }
+    int code;
+    json_t *r = admit_one(n, json_string_value(one), &code);
+    if (code == VE_OK) uv_async_send(&n->wake);
+    api_respond_json(resp, code == VE_OK ? 202 : api_status_from_err(code), r);
+    return VE_OK;
+  }
+  if (!json_is_array(many) || json_array_size(many) == 0 ||
+      json_array_size(many) > NODE_API_BATCH_TXS_MAX) {
+    api_error(resp, 400, "malformed", "txs must be an array of 1..%d hex strings", NODE_API_BATCH_TXS_MAX);
+    return VE_ERR_MALFORMED;
+  }
+  json_t *results = json_array();
+  size_t i, accepted = 0;
+  json_t *v;
+  json_array_foreach(many, i, v) {
+    int code;
+    json_array_append_new(results, admit_one(n, json_is_string(v) ? json_string_value(v) : NULL, &code));
+    if (code == VE_OK) accepted++;
+  }
+  if (accepted) uv_async_send(&n->wake);
+  api_respond_json(resp, 200,
+                   json_pack("{s:I, s:I, s:o}", "accepted", (json_int_t)accepted, "rejected",
+                             (json_int_t)(json_array_size(many) - accepted), "results", results));
+  return VE_OK;
+}
+
+/* ---- queries ---- */
+
+static int begin_read(node_t *n, store_txn_t **t, api_response_t *resp) {
+  int rc = store_txn_begin(n->store, false, t);
+  if (rc) api_error_ve(resp, rc, "cannot read the store");
+  return rc;
+}
+
+/* GET /v1/txs/:id */
+static int h_tx(void *ctx, const api_request_t *req, api_response_t *resp) {
+  node_t *n = ctx;
+  uint8_t id[32];
+  VE_TRY(param_hash(req, "id", id, resp));
+  store_txn_t *t;
+  VE_TRY(begin_read(n, &t, resp));
+  ledger_tx_result_t r;
+  int rc = ledger_tx_result_get(t, id, &r);
+  store_txn_abort(t);
+  json_t *o = json_object();
+  json_object_set_new(o, "id", hex_json(id, 32));
+  int code;
+  if (rc == VE_OK) {
+    json_object_set_new(o, "status", json_string(r.code == 0 ? "committed" : "failed"));
+    json_object_set_new(o, "height", json_integer((json_int_t)r.height));
+    json_object_set_new(o, "index", json_integer(r.index));
+    if (r.code) {
+      json_object_set_new(o, "error", json_string(ve_err_name(r.code)));
+      json_object_set_new(o, "message", json_string(ve_strerror(r.code)));
+    }
+  } else if (mempool_has(n->mempool, id)) {
+    json_object_set_new(o, "status", json_string("pending"));
+  } else if (mempool_rejected(n->mempool, id, &code)) {
+    json_object_set_new(o, "status", json_string("rejected"));
+    json_object_set_new(o, "error", json_string(ve_err_name(code)));
+    json_object_set_new(o, "message", json_string(ve_strerror(code)));
+  } else {
+    json_decref(o);
+    api_error(resp, 404, "not_found", "no transaction with this id is known to this node");
+    return VE_ERR_NOT_FOUND;
+  }
+  api_respond_json(resp, 200, o);
+  return VE_OK;
+}
+
+static json_t *header_json(const ledger_header_t *h) {
+  uint8_t hash[32];
+  ledger_header_hash(h, hash);
+  json_t *o = json_object();
+  json_object_set_new(o, "height", json_integer((json_int_t)h->height));
+  json_object_set_new(o, "hash", hex_json(hash, 32));
+  json_object_set_new(o, "chain_id", json_stringn((const char *)h->chain_id.ptr, h->chain_id.len));
+  json_object_set_new(o, "time_ms", json_integer((json_int_t)h->time_ms));
+  json_object_set_new(o, "prev_hash", hex_json(h->prev_hash, 32));
+  json_object_set_new(o, "tx_root", hex_json(h->tx_root, 32));
+  json_object_set_new(o, "tx_count", json_integer(h->tx_count));
+  json_object_set_new(o, "state_root", hex_json(h->state_root, 32));
+  json_object_set_new(o, "results_root", hex_json(h->results_root, 32));
+  json_object_set_new(o, "valset_hash", hex_json(h->valset_hash, 32));
+  json_object_set_new(o, "proposer", hex_json(h->proposer, 32));
+  return o;
+}
+
+static int block_response(node_t *n, uint64_t height, const api_request_t *req, api_response_t *resp) {
+  store_txn_t *t;
+  VE_TRY(begin_read(n, &t, resp));
+  ve_slice_t bytes, cert;
+  int rc = ledger_block_get(t, height, &bytes);
+  if (rc == VE_OK) rc = ledger_cert_get(t, height, &cert);
+  ledger_block_t b;
+  if (rc == VE_OK) rc = ledger_block_decode(bytes, &b);
+  if (rc) {
+    store_txn_abort(t);
+    if (rc == VE_ERR_NOT_FOUND) api_error(resp, 404, "not_found", "no block at height %llu", (unsigned long long)height);
+    return rc;
+  }
+  json_t *o = json_object();
+  json_object_set_new(o, "header", header_json(&b.header));
+  json_t *ids = json_array();
+  for (size_t i = 0; i < b.tx_count; i++) {
+    uint8_t id[32];
+    ledger_tx_id(id, b.txs[i]);
+    json_array_append_new(ids, hex_json(id, 32));
+  }
+  json_object_set_new(o, "txs", ids);
+  json_object_set_new(o, "cert", hex_json(cert.ptr, cert.len));
+  const char *raw = api_request_query(req, "raw");
+  if (raw && strcmp(raw, "0") != 0) json_object_set_new(o, "raw", hex_json(bytes.ptr, bytes.len));
+  ledger_block_free(&b);
+  store_txn_abort(t);
+  api_respond_json(resp, 200, o);
+  return VE_OK;
+}
+
+/* GET /v1/blocks/:height  (?raw=1 adds the block bytes) */
+static int h_block(void *ctx, const api_request_t *req, api_response_t *resp) {
+  node_t *n = ctx;
+  const char *p = api_request_param(req, "height");
+  uint64_t h;
+  if (p && !strcmp(p, "latest")) {
+    h = atomic_load(&n->height);
+  } else if (api_request_param_u64(req, "height", UINT64_MAX, &h) != VE_OK) {
+    api_error(resp, 400, "malformed", "height must be a decimal number or \"latest\"");
+    return VE_ERR_MALFORMED;
+  }
+  if (h == 0) {
+    api_error(resp, 404, "not_found", "height 0 is the genesis state; blocks start at 1");
+    return VE_ERR_NOT_FOUND;
+  }
+  return block_response(n, h, req, resp);
+}
+
+static json_t *identity_json(const identity_t *r) {
+  json_t *o = json_object();
+  json_object_set_new(o, "id", hex_json(r->id, 32));
+  json_object_set_new(o, "pk", hex_json(r->pk, 32));
+  json_object_set_new(o, "attr_digest", hex_json(r->attr_digest, 32));
+  json_object_set_new(o, "status", json_string(identity_status_name(r->status)));
+  json_t *roles = json_array();
+  for (uint32_t b = 1; b & ROLE_ALL_MASK; b <<= 1)
+    if (r->roles & b) json_array_append_new(roles, json_string(ledger_role_name(b)));
+  json_object_set_new(o, "roles", roles);
+  json_object_set_new(o, "registrar", hex_json(r->registrar, 32));
+  json_object_set_new(o, "registered_height", json_integer((json_int_t)r->registered_height));
+  json_object_set_new(o, "updated_height", json_integer((json_int_t)r->updated_height));
+  json_object_set_new(o, "key_version", json_integer(r->key_version));
+  json_t *attrs = json_object();
+  for (size_t i = 0; i < r->n_attrs; i++)
+    json_object_set_new(attrs, r->attrs[i].key, json_string(r->attrs[i].value));
+  json_object_set_new(o, "attributes", attrs);
+  return o;
+}
+
+/* GET /v1/identities/:id   and   GET /v1/keys/:pk */
+static int identity_lookup(node_t *n, const api_request_t *req, api_response_t *resp, bool by_key) {
+  uint8_t k[32];
+  VE_TRY(param_hash(req, by_key ? "pk" : "id", k, resp));
+  store_txn_t *t;
+  VE_TRY(begin_read(n, &t, resp));
+  identity_t rec;
+  bool current = true;
+  int rc = by_key ? identity_get_by_key(t, k, &rec, &current) : identity_get(t, k, &rec);
+  uint64_t h = atomic_load(&n->height);
+  store_txn_abort(t);
+  if (rc == VE_ERR_NOT_FOUND) {
+    api_error(resp, 404, "not_found", "no identity with this %s", by_key ? "key" : "id");
+    return rc;
+  }
+  VE_TRY(rc);
+  json_t *o = identity_json(&rec);
+  if (by_key) json_object_set_new(o, "key_is_current", json_boolean(current));
+  json_object_set_new(o, "as_of_height", json_integer((json_int_t)h));
+  api_respond_json(resp, 200, o);
+  return VE_OK;
+}
+
+static int h_identity(void *ctx, const api_request_t *req, api_response_t *resp) {
+  return identity_lookup(ctx, req, resp, false);
+}
+
+static int h_key(void *ctx, const api_request_t *req, api_response_t *resp) {
+  return identity_lookup(ctx, req, resp, true);
+}
+
+/* GET /v1/signers/:pk — what a client needs to build its next tx. */
+static int h_signer(void *ctx, const api_request_t *req, api_response_t *resp) {
+  node_t *n = ctx;
+  uint8_t pk[32];
+  VE_TRY(param_hash(req, "pk", pk, resp));
+  store_txn_t *t;
+  VE_TRY(begin_read(n, &t, resp));
+  ledger_exec_t *ex;
+  uint64_t h = atomic_load(&n->height);
+  int rc = ledger_exec_begin(&ex, node_registry(), t, node_chain_id(n), h + 1, 0);
+  ledger_signer_t s;
+  if (rc == VE_OK) {
+    rc = ledger_signer_lookup(ex, pk, &s);
+    ledger_exec_free(ex);
+  }
+  store_txn_abort(t);
+  if (rc) {
+    api_error_ve(resp, rc, "%s", ve_strerror(rc));
+    return rc;
+  }
+  api_respond_json(resp, 200,
+                   json_pack("{s:o, s:I, s:I, s:I}", "identity", hex_json(s.identity_id, 32),
+                             "last_seq", (json_int_t)s.last_seq, "next_seq", (json_int_t)(s.last_seq + 1),
+                             "height", (json_int_t)h));
+  return VE_OK;
+}
+
+/* GET /v1/status */
+static int h_status(void *ctx, const api_request_t *req, api_response_t *resp) {
+  (void)req;
+  node_t *n = ctx;
+  store_txn_t *t;
+  VE_TRY(begin_read(n, &t, resp));
+  ledger_tip_t tip;
+  int rc = ledger_tip_get(t, &tip);
+  store_txn_abort(t);
+  VE_TRY(rc);
+  json_t *o = json_object();
+  json_object_set_new(o, "chain_id", json_string(n->genesis.chain_id));
+  json_object_set_new(o, "genesis_hash", hex_json(n->genesis_hash, 32));
+  json_object_set_new(o, "version", json_string(NODE_API_VERSION));
+  json_object_set_new(o, "role", json_string(n->has_key ? "validator" : "observer"));
+  if (n->has_key) json_object_set_new(o, "node_key", hex_json(n->key.pk, 32));
+  json_object_set_new(o, "height", json_integer((json_int_t)tip.height));
+  json_object_set_new(o, "last_block_hash", hex_json(tip.last_hash, 32));
+  json_object_set_new(o, "last_block_time_ms", json_integer((json_int_t)tip.last_time_ms));
+  json_object_set_new(o, "state_root", hex_json(tip.state_root, 32));
+  json_object_set_new(o, "mempool_txs", json_integer((json_int_t)mempool_size(n->mempool)));
+  json_object_set_new(o, "mempool_bytes", json_integer((json_int_t)mempool_bytes(n->mempool)));
+  json_object_set_new(o, "txs_committed_since_start",
+                      json_integer((json_int_t)atomic_load(&n->txs_committed)));
+  api_respond_json(resp, 200, o);
+  return VE_OK;
+}
+
+/* GET /health — cheap liveness: the store answers. */
+static int h_health(void *ctx, const api_request_t *req, api_response_t *resp) {
+  (void)req;
+  node_t *n = ctx;
+  store_txn_t *t;
+  int rc = store_txn_begin(n->store, false, &t);
+  if (rc) {
+    api_error(resp, 503, "store_error", "store unavailable: %s", ve_strerror(rc));
+    return rc;
+  }
+  store_txn_abort(t);
+  api_respond_json(resp, 200, json_pack("{s:s, s:I}", "status", "ok", "height",
+                                        (json_int_t)atomic_load(&n->height)));
+  return VE_OK;
+}
+
+const api_route_t node_routes[] = {
+    {"POST", "/v1/txs", h_submit, API_ROUTE_JSON, API_BODY_BYTES_MAX},
+    {"GET", "/v1/txs/:id", h_tx, 0, 0},
+    {"GET", "/v1/blocks/:height", h_block, 0, 0},
+    {"GET", "/v1/identities/:id", h_identity, 0, 0},
+    {"GET", "/v1/keys/:pk", h_key, 0, 0},
+    {"GET", "/v1/signers/:pk", h_signer, 0, 0},
+    {"GET", "/v1/status", h_status, 0, 0},
+    {"GET", "/health", h_health, 0, 0},
+    API_ROUTE_METRICS,
+};
+const size_t node_routes_n = sizeof node_routes / sizeof node_routes[0];

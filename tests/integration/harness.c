@@ -1,0 +1,219 @@
+/* harness.c — see harness.h. */
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "api/http_client.h"
+#include "base/err.h"
+
+#define H_CHILDREN_MAX 16
+static pid_t g_children[H_CHILDREN_MAX];
+
+static void kill_leftovers(void) {
+  for (int i = 0; i < H_CHILDREN_MAX; i++)
+    if (g_children[i] > 0) kill(g_children[i], SIGKILL), waitpid(g_children[i], NULL, 0);
+}
+
+static void track(pid_t pid, bool add) {
+  static bool registered;
+  if (!registered) atexit(kill_leftovers), registered = true;
+  for (int i = 0; i < H_CHILDREN_MAX; i++) {
+    if (add && g_children[i] == 0) {
+      g_children[i] = pid;
+      return;
+    }
+    if (!add && g_children[i] == pid) {
+      g_children[i] = 0;
+      return;
+    }
+  }
+}
+
+static void sleep_ms(int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+static uint16_t free_port(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+  socklen_t len = sizeof a;
+  getsockname(fd, (struct sockaddr *)&a, &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+/* Runs argv to completion (bounded by the tool itself); returns exit status. */
+static int run(char *const argv[]) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    execv(argv[0], argv);
+    _exit(127);
+  }
+  int st;
+  waitpid(pid, &st, 0);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+void h_node_init(h_node_t *n, const char *veche) {
+  memset(n, 0, sizeof *n);
+  assert_int_equal(vcrypto_init(), 0);
+  snprintf(n->veche, sizeof n->veche, "%s", veche);
+  snprintf(n->dir, sizeof n->dir, "/tmp/veche-it-XXXXXX");
+  assert_non_null(mkdtemp(n->dir));
+  n->port = free_port();
+  char port[16], dir[300];
+  snprintf(port, sizeof port, "%u", n->port);
+  snprintf(dir, sizeof dir, "%s/net", n->dir);
+  char *argv[] = {n->veche, "init", "--dir", dir, "--chain-id", "veche-it-1", "--api-port", port, NULL};
+  assert_int_equal(run(argv), 0);
+  snprintf(n->chain, sizeof n->chain, "veche-it-1");
+  char key[400];
+  snprintf(key, sizeof key, "%s/authority.key", dir);
+  assert_int_equal(vcrypto_keyfile_read(key, &n->authority), 0);
+  n->seq = 1;
+}
+
+void h_node_start(h_node_t *n) {
+  char dir[300], log[300];
+  snprintf(dir, sizeof dir, "%s/net", n->dir);
+  snprintf(log, sizeof log, "%s/node.log", n->dir);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    execl(n->veche, n->veche, "start", "--dir", dir, (char *)NULL);
+    _exit(127);
+  }
+  n->pid = pid;
+  track(pid, true);
+  for (int waited = 0; waited < H_START_TIMEOUT_MS; waited += 50) {
+    http_response_t r;
+    if (http_request("127.0.0.1", n->port, "GET", "/health", NULL, NULL, 0, 1000, &r) == 0) {
+      int st = r.status;
+      http_response_free(&r);
+      if (st == 200) return;
+    }
+    int status;
+    if (waitpid(pid, &status, WNOHANG) == pid) fail_msg("node exited during start; see %s", log);
+    sleep_ms(50);
+  }
+  fail_msg("node did not answer /health within %d ms", H_START_TIMEOUT_MS);
+}
+
+static void reap(h_node_t *n, int sig, int timeout_ms) {
+  kill(n->pid, sig);
+  for (int waited = 0; waited < timeout_ms; waited += 20) {
+    if (waitpid(n->pid, NULL, WNOHANG) == n->pid) {
+      track(n->pid, false);
+      n->pid = 0;
+      return;
+    }
+    sleep_ms(20);
+  }
+  kill(n->pid, SIGKILL);
+  waitpid(n->pid, NULL, 0);
+  track(n->pid, false);
+  n->pid = 0;
+  if (sig != SIGKILL) fail_msg("node did not stop within %d ms of signal %d", timeout_ms, sig);
+}
+
+void h_node_stop(h_node_t *n) { reap(n, SIGTERM, 15000); }
+void h_node_kill9(h_node_t *n) { reap(n, SIGKILL, 5000); }
+
+void h_node_cleanup(h_node_t *n) {
+  if (n->pid) h_node_kill9(n);
+  char cmd[400];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", n->dir);
+  if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", n->dir);
+  vcrypto_keypair_wipe(&n->authority);
+}
+
+int h_get(h_node_t *n, const char *path, json_t **out) {
+  int status = 0;
+  json_t *j = NULL;
+  int rc = http_request_json("127.0.0.1", n->port, "GET", path, NULL, 10000, &status, &j);
+  assert_int_equal(rc, 0);
+  if (out) *out = j;
+  else json_decref(j);
+  return status;
+}
+
+int h_post(h_node_t *n, const char *path, json_t *body, json_t **out) {
+  int status = 0;
+  json_t *j = NULL;
+  int rc = http_request_json("127.0.0.1", n->port, "POST", path, body, 30000, &status, &j);
+  assert_int_equal(rc, 0);
+  if (out) *out = j;
+  else json_decref(j);
+  return status;
+}
+
+uint64_t h_height(h_node_t *n) {
+  json_t *j;
+  assert_int_equal(h_get(n, "/v1/status", &j), 200);
+  uint64_t h = (uint64_t)json_integer_value(json_object_get(j, "height"));
+  json_decref(j);
+  return h;
+}
+
+char *h_tx_hex(const char *chain, const vcrypto_keypair_t *kp, uint64_t seq, uint32_t type,
+               ve_slice_t payload, uint8_t id_out[32]) {
+  ledger_tx_t tx = {.version = LEDGER_TX_VERSION, .chain_id = ve_slice(chain, strlen(chain)),
+                    .seq = seq, .expiry = 50000, .type = type, .payload = payload};
+  assert_int_equal(ledger_tx_sign(&tx, kp), 0);
+  ve_buf_t b;
+  ve_buf_init(&b, 0);
+  assert_int_equal(ledger_tx_encode(&tx, &b), 0);
+  if (id_out) ledger_tx_id(id_out, ve_buf_slice(&b));
+  char *hex = malloc(2 * b.len + 1);
+  ve_hex_encode(hex, b.ptr, b.len);
+  ve_buf_free(&b);
+  return hex;
+}
+
+size_t h_wait_final(h_node_t *n, uint8_t (*ids)[32], size_t count) {
+  size_t ok = 0;
+  for (size_t i = 0; i < count; i++) {
+    char hex[65], path[128];
+    ve_hex_encode(hex, ids[i], 32);
+    snprintf(path, sizeof path, "/v1/txs/%s", hex);
+    for (int waited = 0;; waited += 20) {
+      json_t *j;
+      int st = h_get(n, path, &j);
+      const char *s = j ? json_string_value(json_object_get(j, "status")) : NULL;
+      bool final = st == 200 && s && strcmp(s, "pending") != 0;
+      if (final && !strcmp(s, "committed")) ok++;
+      json_decref(j);
+      if (final) break;
+      if (waited > H_COMMIT_TIMEOUT_MS) fail_msg("tx %s still pending after %d ms", hex, waited);
+      sleep_ms(20);
+    }
+  }
+  return ok;
+}
+
+void h_seed_key(vcrypto_keypair_t *kp, uint32_t a, uint32_t b) {
+  uint8_t seed[32] = {0};
+  memcpy(seed, &a, 4);
+  memcpy(seed + 4, &b, 4);
+  seed[31] = 0x5a;
+  vcrypto_keypair_from_seed(kp, seed);
+}

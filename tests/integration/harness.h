@@ -1,0 +1,52 @@
+/* harness.h — starting and stopping real `veche` processes from tests.
+ *
+ * Every node listens on 127.0.0.1 on a port chosen free by the kernel; every
+ * wait is bounded; every process a test starts is stopped by that test (the
+ * harness also kills leftovers at exit). */
+#ifndef VECHE_TESTS_HARNESS_H
+#define VECHE_TESTS_HARNESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <jansson.h>
+
+#include "crypto/crypto.h"
+#include "ledger/ledger.h"
+
+#define H_START_TIMEOUT_MS 20000
+#define H_COMMIT_TIMEOUT_MS 60000
+
+typedef struct {
+  char dir[256];
+  char veche[512];   /* path of the veche binary */
+  uint16_t port;
+  pid_t pid;
+  char chain[VE_CHAIN_ID_BYTES_MAX + 1];
+  vcrypto_keypair_t authority; /* founding authority (all roles) */
+  uint64_t seq;                /* next sequence for the authority */
+} h_node_t;
+
+/* Runs `veche init` in a fresh temp dir on a free port and loads the authority key. */
+void h_node_init(h_node_t *n, const char *veche);
+/* Starts `veche start` and waits until /health answers. */
+void h_node_start(h_node_t *n);
+/* SIGTERM and wait (clean stop), or SIGKILL. */
+void h_node_stop(h_node_t *n);
+void h_node_kill9(h_node_t *n);
+/* Removes the node's directory. */
+void h_node_cleanup(h_node_t *n);
+
+/* HTTP JSON; returns the status; *out owned by the caller (may be NULL). */
+int h_get(h_node_t *n, const char *path, json_t **out);
+int h_post(h_node_t *n, const char *path, json_t *body, json_t **out);
+uint64_t h_height(h_node_t *n);
+
+/* Builds a signed tx (hex, caller frees) with the given signer and seq. */
+char *h_tx_hex(const char *chain, const vcrypto_keypair_t *kp, uint64_t seq, uint32_t type,
+               ve_slice_t payload, uint8_t id_out[32]);
+/* Waits until every tx id is no longer pending; returns how many committed OK. */
+size_t h_wait_final(h_node_t *n, uint8_t (*ids)[32], size_t count);
+void h_seed_key(vcrypto_keypair_t *kp, uint32_t a, uint32_t b);
+
+#endif
