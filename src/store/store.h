@@ -11,16 +11,29 @@
  * indexes and metadata — in one write transaction.
  *
  * Concurrency: one write transaction at a time (store_txn_begin for writing
- * blocks until the previous one ends); any number of read transactions, from
- * any thread, each seeing the snapshot as of its start. A read transaction must
- * be ended by the thread that began it.
+ * blocks until the previous one ends; a thread that already holds the write
+ * transaction must not begin another: that is asserted, as it would deadlock);
+ * any number of read transactions, from any thread, each seeing the snapshot as
+ * of its start (both backends), also while a write transaction is open. A
+ * transaction is used by one thread at a time, and a read transaction must be
+ * ended by the thread that began it.
  *
  * Ownership: slices returned by store_get and cursors point into the store's
- * memory and are valid until the transaction ends or the next write to that
- * table in the same transaction, whichever comes first. Copy what you keep.
+ * memory and are valid until the transaction ends or, in a write transaction,
+ * until its next put or del to ANY table (LMDB may move dirty pages of every
+ * table on a write), whichever comes first. Copy what you keep.
  *
- * Error discipline (as LMDB): a write transaction that hit an error is poisoned:
- * every later call on it returns the first error and it can only be aborted.
+ * Error discipline (as LMDB, a bit stricter): a write transaction that hit an
+ * error is poisoned: every later call on it returns the first error, and
+ * store_txn_commit aborts it and returns that error. Every error poisons except
+ * VE_ERR_NOT_FOUND from store_get or a cursor move (an answer, not a failure);
+ * this includes argument errors (a bad key, a value too big), so a put that did
+ * not happen can never be committed by accident. Read transactions are not
+ * poisoned. Misuse (a put in a read txn, a table out of range, a cursor still
+ * open when its txn ends, a txn still open at store_close) is asserted.
+ *
+ * Backends sit behind a table of functions (store_backend.h), through which a
+ * test or the simulator can also plug in its own, e.g. store_open_fault.
  */
 #ifndef VECHE_STORE_STORE_H
 #define VECHE_STORE_STORE_H
@@ -57,10 +70,12 @@ typedef struct store_txn store_txn_t;
 typedef struct store_cursor store_cursor_t;
 
 /* Opens (creating if needed) an LMDB environment in directory dir, which must
- * exist. map_bytes is the maximum database size (0: STORE_MAP_BYTES_DEFAULT).
+ * exist. map_bytes is the maximum database size (0: STORE_MAP_BYTES_DEFAULT);
+ * when it is reached, writes fail with VE_ERR_FULL (the map is not grown; reopen
+ * with a larger map_bytes). Open a directory at most once per process.
  * Out: *out, owned by the caller, freed by store_close. */
 int store_open_lmdb(store_t **out, const char *dir, size_t map_bytes);
-/* Opens an empty in-memory store. */
+/* Opens an empty in-memory store (nothing survives store_close). */
 int store_open_mem(store_t **out);
 /* Closes the store. All transactions must have ended. NULL is allowed. */
 void store_close(store_t *s);
@@ -68,13 +83,15 @@ void store_close(store_t *s);
 /* Begins a transaction. write: true for the (single) writer. */
 int store_txn_begin(store_t *s, bool write, store_txn_t **out);
 /* Commits a write transaction (read: just ends it). The txn is freed either way;
- * on failure nothing of it is visible. */
+ * on failure nothing of it is visible. For LMDB, on success it is on disk. */
 int store_txn_commit(store_txn_t *t);
 /* Discards a transaction's changes and frees it. NULL is allowed. */
 void store_txn_abort(store_txn_t *t);
 
 /* Point operations. store_get returns VE_ERR_NOT_FOUND when absent. Keys are
- * 1..STORE_KEY_BYTES_MAX bytes (VE_ERR_INVALID otherwise). */
+ * 1..STORE_KEY_BYTES_MAX bytes (VE_ERR_INVALID otherwise), values at most
+ * STORE_VALUE_BYTES_MAX (VE_ERR_TOO_BIG otherwise; empty is fine). Keys sort
+ * as bytes (memcmp, a prefix before its extensions). */
 int store_get(store_txn_t *t, store_table_t table, ve_slice_t key, ve_slice_t *val_out);
 int store_put(store_txn_t *t, store_table_t table, ve_slice_t key, ve_slice_t val);
 /* Deleting an absent key is not an error. */
@@ -82,8 +99,14 @@ int store_del(store_txn_t *t, store_table_t table, ve_slice_t key);
 
 /* Ordered iteration. store_cursor_seek positions at the first key >= key (an
  * empty key means the first entry); store_cursor_last at the last entry;
- * store_cursor_next/prev move one step. Each returns 0 with *key_out/*val_out set,
- * or VE_ERR_NOT_FOUND past the end. A cursor must be closed before its txn ends. */
+ * store_cursor_next/prev move one step. Each returns 0 with key_out and val_out
+ * set, or VE_ERR_NOT_FOUND past the end. On a fresh cursor next gives the first
+ * entry and prev the last; after next ran off the end, prev gives the last entry
+ * (and after prev ran off the start, next gives the first). A seek that finds
+ * nothing counts as off the end. The cursor sees its own txn's writes; after a
+ * put/del to its table it continues by key: next gives the first key greater
+ * than the last one returned, prev the last key smaller, whether or not that
+ * key still exists. A cursor must be closed before its txn ends. */
 int store_cursor_open(store_txn_t *t, store_table_t table, store_cursor_t **out);
 int store_cursor_seek(store_cursor_t *c, ve_slice_t key, ve_slice_t *key_out, ve_slice_t *val_out);
 int store_cursor_last(store_cursor_t *c, ve_slice_t *key_out, ve_slice_t *val_out);

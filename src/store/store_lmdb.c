@@ -1,0 +1,255 @@
+/* store_lmdb.c — the LMDB backend: the node's durable storage.
+ *
+ * One LMDB environment per directory (data.mdb + lock.mdb), one named database
+ * per store_table_t, named "t%02d" from the table's number (hence tables are
+ * never renumbered). The backend objects are LMDB's own: a txn is an MDB_txn*,
+ * a cursor an MDB_cursor*; the store's DBI handles are found through the env's
+ * user context, so beginning a transaction allocates nothing here.
+ *
+ * Choices, and why:
+ *   - Durable commits: default LMDB flags (no MDB_NOSYNC / MDB_NOMETASYNC), so
+ *     mdb_txn_commit returns only after the data and the new meta page are
+ *     fsynced. A kill -9 or power loss leaves the last committed txn or none.
+ *   - MDB_NOTLS: read txns are not tied to a thread's slot, so a thread may hold
+ *     several and HTTP worker threads can use them.
+ *   - A full map returns VE_ERR_FULL (the txn is then poisoned and must be
+ *     aborted). The map is not grown automatically: growing needs every txn of
+ *     the process to be closed, which the store cannot arrange in the middle of a
+ *     block commit, and the default map (64 GiB of address space, not disk) is
+ *     meant to never fill. An operator reopens with a larger map_bytes.
+ *   - One process owns the environment (the node). Another process growing
+ *     the map (MDB_MAP_RESIZED) is not supported and surfaces as VE_ERR_STORE.
+ *   - Stale reader slots left by a killed process are cleared at open.
+ * An environment must be opened at most once per process (LMDB's rule).
+ */
+#include <errno.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "base/err.h"
+#include "base/log.h"
+#include "store/store.h"
+#include "store/store_backend.h"
+
+#define STORE_LMDB_DBS_MAX (STORE_T_COUNT + 4)
+#define STORE_LMDB_READERS_MAX 256 /* concurrent read txns (HTTP workers + node) */
+#define STORE_LMDB_NAME_BYTES 8
+
+typedef struct {
+  MDB_env *env;
+  MDB_dbi dbi[STORE_T_COUNT];
+} lmdb_store_t;
+
+/* Maps an LMDB or errno code to a VE_ERR_* code, logging all but NOT_FOUND. */
+static int lmdb_err(int rc, const char *what) {
+  if (rc == 0) return 0;
+  if (rc == MDB_NOTFOUND) return VE_ERR_NOT_FOUND;
+  VE_ERROR("store", "lmdb %s: %s", what, mdb_strerror(rc));
+  switch (rc) {
+  case MDB_MAP_FULL:
+  case MDB_READERS_FULL:
+  case MDB_TXN_FULL:
+  case MDB_DBS_FULL:
+    return VE_ERR_FULL;
+  case MDB_CORRUPTED:
+  case MDB_PAGE_NOTFOUND:
+  case MDB_INVALID:
+    return VE_ERR_CORRUPT;
+  case ENOMEM:
+    return VE_ERR_NOMEM;
+  default:
+    return VE_ERR_STORE;
+  }
+}
+
+static MDB_val val_of(ve_slice_t s) {
+  MDB_val v = {s.len, (void *)s.ptr};
+  return v;
+}
+
+static ve_slice_t slice_of(MDB_val v) { return ve_slice(v.mv_data, v.mv_size); }
+
+static lmdb_store_t *store_of_txn(MDB_txn *txn) {
+  return mdb_env_get_userctx(mdb_txn_env(txn));
+}
+
+/* ---- Store ---------------------------------------------------------------- */
+
+static void lmdb_close(void *impl) {
+  lmdb_store_t *ls = impl;
+  if (!ls) return;
+  if (ls->env) mdb_env_close(ls->env); /* also closes the DBI handles */
+  free(ls);
+}
+
+/* Opens (creating) one named database per table in one write txn. */
+static int lmdb_open_tables(lmdb_store_t *ls) {
+  MDB_txn *txn;
+  int rc = mdb_txn_begin(ls->env, NULL, 0, &txn);
+  if (rc) return lmdb_err(rc, "begin (open tables)");
+  for (int t = 0; t < STORE_T_COUNT; t++) {
+    char name[STORE_LMDB_NAME_BYTES];
+    snprintf(name, sizeof name, "t%02d", t);
+    rc = mdb_dbi_open(txn, name, MDB_CREATE, &ls->dbi[t]);
+    if (rc) {
+      mdb_txn_abort(txn);
+      return lmdb_err(rc, "dbi_open");
+    }
+  }
+  return lmdb_err(mdb_txn_commit(txn), "commit (open tables)");
+}
+
+static int lmdb_env_setup(lmdb_store_t *ls, const char *dir, size_t map_bytes) {
+  int rc = mdb_env_create(&ls->env);
+  if (rc) {
+    ls->env = NULL;
+    return lmdb_err(rc, "env_create");
+  }
+  if ((rc = mdb_env_set_maxdbs(ls->env, STORE_LMDB_DBS_MAX)) ||
+      (rc = mdb_env_set_maxreaders(ls->env, STORE_LMDB_READERS_MAX)) ||
+      (rc = mdb_env_set_mapsize(ls->env, map_bytes))) {
+    return lmdb_err(rc, "env_set");
+  }
+  rc = mdb_env_open(ls->env, dir, MDB_NOTLS, 0600);
+  if (rc) {
+    VE_ERROR("store", "cannot open LMDB environment in %s", dir);
+    return lmdb_err(rc, "env_open");
+  }
+  if (mdb_env_get_maxkeysize(ls->env) < STORE_KEY_BYTES_MAX) {
+    VE_ERROR("store", "LMDB built with max key %d < %d", mdb_env_get_maxkeysize(ls->env),
+             STORE_KEY_BYTES_MAX);
+    return VE_ERR_CONFIG;
+  }
+  int dead = 0;
+  rc = mdb_reader_check(ls->env, &dead);
+  if (rc) return lmdb_err(rc, "reader_check");
+  if (dead > 0) VE_INFO("store", "cleared %d stale LMDB reader slot(s) in %s", dead, dir);
+  return mdb_env_set_userctx(ls->env, ls) ? VE_ERR_STORE : 0;
+}
+
+static const store_ops_t lmdb_ops;
+
+int store_open_lmdb(store_t **out, const char *dir, size_t map_bytes) {
+  VE_ASSERT(out && dir);
+  *out = NULL;
+  if (map_bytes == 0) map_bytes = STORE_MAP_BYTES_DEFAULT;
+  lmdb_store_t *ls = calloc(1, sizeof *ls);
+  if (!ls) return VE_ERR_NOMEM;
+  int rc = lmdb_env_setup(ls, dir, map_bytes);
+  if (rc == 0) rc = lmdb_open_tables(ls);
+  if (rc < 0) {
+    lmdb_close(ls);
+    return rc;
+  }
+  return store_open_backend(out, &lmdb_ops, ls);
+}
+
+/* ---- Transactions ----------------------------------------------------------- */
+
+static int lmdb_txn_begin(void *impl, bool write, void **txn_out) {
+  lmdb_store_t *ls = impl;
+  MDB_txn *txn = NULL;
+  unsigned flags = write ? 0 : MDB_RDONLY;
+  int rc = mdb_txn_begin(ls->env, NULL, flags, &txn);
+  if (rc) return lmdb_err(rc, write ? "begin write" : "begin read");
+  *txn_out = txn;
+  return 0;
+}
+
+static int lmdb_txn_commit(void *txn) {
+  /* Frees txn on failure too; for a read txn this only releases the snapshot. */
+  return lmdb_err(mdb_txn_commit(txn), "commit");
+}
+
+static void lmdb_txn_abort(void *txn) { mdb_txn_abort(txn); }
+
+/* ---- Point operations ------------------------------------------------------- */
+
+static int lmdb_get(void *txn, store_table_t table, ve_slice_t key, ve_slice_t *val_out) {
+  MDB_val k = val_of(key), v;
+  int rc = mdb_get(txn, store_of_txn(txn)->dbi[table], &k, &v);
+  if (rc) return lmdb_err(rc, "get");
+  *val_out = slice_of(v);
+  return 0;
+}
+
+static int lmdb_put(void *txn, store_table_t table, ve_slice_t key, ve_slice_t val) {
+  MDB_val k = val_of(key), v = val_of(val);
+  return lmdb_err(mdb_put(txn, store_of_txn(txn)->dbi[table], &k, &v, 0), "put");
+}
+
+static int lmdb_del(void *txn, store_table_t table, ve_slice_t key) {
+  MDB_val k = val_of(key);
+  int rc = mdb_del(txn, store_of_txn(txn)->dbi[table], &k, NULL);
+  return rc == MDB_NOTFOUND ? 0 : lmdb_err(rc, "del");
+}
+
+static int lmdb_count(void *txn, store_table_t table, uint64_t *count_out) {
+  MDB_stat st;
+  int rc = mdb_stat(txn, store_of_txn(txn)->dbi[table], &st);
+  if (rc) return lmdb_err(rc, "stat");
+  *count_out = st.ms_entries;
+  return 0;
+}
+
+/* ---- Cursors ----------------------------------------------------------------- */
+
+static int lmdb_cursor_open(void *txn, store_table_t table, void **cursor_out) {
+  MDB_cursor *cur = NULL;
+  int rc = mdb_cursor_open(txn, store_of_txn(txn)->dbi[table], &cur);
+  if (rc) return lmdb_err(rc, "cursor_open");
+  *cursor_out = cur;
+  return 0;
+}
+
+static int lmdb_cursor_get(void *cursor, MDB_val *k, MDB_cursor_op op, ve_slice_t *key_out,
+                           ve_slice_t *val_out) {
+  MDB_val v = {0, NULL};
+  int rc = mdb_cursor_get(cursor, k, &v, op);
+  if (rc) return lmdb_err(rc, "cursor_get");
+  *key_out = slice_of(*k);
+  *val_out = slice_of(v);
+  return 0;
+}
+
+static int lmdb_cursor_seek(void *cursor, ve_slice_t key, ve_slice_t *key_out,
+                            ve_slice_t *val_out) {
+  MDB_val k = val_of(key);
+  return lmdb_cursor_get(cursor, &k, key.len ? MDB_SET_RANGE : MDB_FIRST, key_out, val_out);
+}
+
+static int lmdb_cursor_last(void *cursor, ve_slice_t *key_out, ve_slice_t *val_out) {
+  MDB_val k = {0, NULL};
+  return lmdb_cursor_get(cursor, &k, MDB_LAST, key_out, val_out);
+}
+
+static int lmdb_cursor_next(void *cursor, ve_slice_t *key_out, ve_slice_t *val_out) {
+  MDB_val k = {0, NULL};
+  return lmdb_cursor_get(cursor, &k, MDB_NEXT, key_out, val_out);
+}
+
+static int lmdb_cursor_prev(void *cursor, ve_slice_t *key_out, ve_slice_t *val_out) {
+  MDB_val k = {0, NULL};
+  return lmdb_cursor_get(cursor, &k, MDB_PREV, key_out, val_out);
+}
+
+static void lmdb_cursor_close(void *cursor) { mdb_cursor_close(cursor); }
+
+static const store_ops_t lmdb_ops = {
+    .name = "lmdb",
+    .close = lmdb_close,
+    .txn_begin = lmdb_txn_begin,
+    .txn_commit = lmdb_txn_commit,
+    .txn_abort = lmdb_txn_abort,
+    .get = lmdb_get,
+    .put = lmdb_put,
+    .del = lmdb_del,
+    .count = lmdb_count,
+    .cursor_open = lmdb_cursor_open,
+    .cursor_seek = lmdb_cursor_seek,
+    .cursor_last = lmdb_cursor_last,
+    .cursor_next = lmdb_cursor_next,
+    .cursor_prev = lmdb_cursor_prev,
+    .cursor_close = lmdb_cursor_close,
+};
