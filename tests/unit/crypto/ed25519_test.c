@@ -28,6 +28,10 @@
 #include "crypto/crypto.h"
 #include "rfc8032_vectors.h"
 
+#ifndef VECHE_VECTORS_DIR
+#error "VECHE_VECTORS_DIR must name tests/vectors"
+#endif
+
 /* ---- seeded randomness ---- */
 
 static uint64_t g_seed;
@@ -515,6 +519,48 @@ static void test_pk_valid(void **state) {
   vcrypto_keypair_wipe(&k.kp);
 }
 
+/* vcrypto_pk_valid is a pure function of its input: the answer for a key must
+ * not depend on which keys were asked about before (an implementation may
+ * remember answers, e.g. in a table indexed by a few key bytes). */
+static void test_pk_valid_history_independent(void **state) {
+  (void)state;
+  uint8_t zero[32] = {0};
+  assert_false(vcrypto_pk_valid(zero));
+  int variants = 0;
+  for (int i = 0; i < 50; i++) {
+    test_key_t k;
+    key_make(&k);
+    assert_true(vcrypto_pk_valid(k.kp.pk));
+    assert_true(vcrypto_pk_valid(k.kp.pk));
+    /* Same first bytes, different later bytes, not on the curve. */
+    for (int pos = 3; pos < 31; pos += 4) {
+      uint8_t v[32], t[32];
+      memcpy(v, k.kp.pk, 32);
+      v[pos] ^= 0x5a;
+      if (crypto_core_ed25519_add(t, v, IDENTITY) == 0) continue;
+      assert_false(vcrypto_pk_valid(v));
+      variants++;
+    }
+    /* Same first bytes, mixed order is not reachable that way; small order is:
+     * keys sharing a prefix with the identity and the zero encoding. */
+    assert_false(vcrypto_pk_valid(zero));
+    assert_false(vcrypto_pk_valid(IDENTITY));
+    vcrypto_keypair_wipe(&k.kp);
+  }
+  assert_true(variants > 20);
+  /* A valid key whose first bytes are zero still does not make the zero
+   * encoding valid: search a few seeded keys for a zero first byte. */
+  for (int i = 0; i < 2000; i++) {
+    test_key_t k;
+    key_make(&k);
+    if (k.kp.pk[0] != 0) continue;
+    assert_true(vcrypto_pk_valid(k.kp.pk));
+    assert_false(vcrypto_pk_valid(zero));
+    vcrypto_keypair_wipe(&k.kp);
+    break;
+  }
+}
+
 /* ---- tests: rule 4, cofactorless, and mixed-order keys at verification ---- */
 
 /* A mixed-order key A' = aB + T (T of order 8) is not registrable (pk_valid),
@@ -618,6 +664,44 @@ static void test_noncanonical_r_rejected(void **state) {
   vcrypto_keypair_wipe(&k.kp);
 }
 
+/* ---- the edge-case vector file (for second implementations too) ---- */
+
+/* Each line of tests/vectors/ed25519_edge_cases.txt: the answer veche gives,
+ * and which equations the signature satisfies (re-checked with the oracle, so a
+ * line cannot silently stop testing what its name says). */
+static void test_edge_case_vectors(void **state) {
+  (void)state;
+  const char *path = VECHE_VECTORS_DIR "/ed25519_edge_cases.txt";
+  FILE *f = fopen(path, "r");
+  if (!f) fail_msg("cannot open %s", path);
+  char line[1024];
+  unsigned cases = 0, accepts = 0;
+  while (fgets(line, sizeof line, f)) {
+    if (line[0] == '#' || line[0] == '\n') continue;
+    char name[64], want[16], eq[16], pk_hex[80], msg_hex[300], sig_hex[140];
+    if (sscanf(line, "%63s %15s %15s %79s %299s %139s", name, want, eq, pk_hex, msg_hex, sig_hex) != 6)
+      fail_msg("cannot parse: %s", line);
+    uint8_t pk[32], sig[64], msg[150];
+    size_t mlen = strlen(msg_hex) / 2;
+    assert_true(mlen <= sizeof msg);
+    unhex(pk, 32, pk_hex);
+    unhex(sig, 64, sig_hex);
+    unhex(msg, mlen, msg_hex);
+    bool accept = strcmp(want, "accept") == 0;
+    int rc = vcrypto_verify_raw(sig, pk, msg, mlen);
+    if ((rc == VE_OK) != accept) fail_msg("%s: veche says %s, the file says %s", name, ve_err_name(rc), want);
+    bool plain = equation_holds(sig, pk, msg, mlen, false);
+    bool cof = equation_holds(sig, pk, msg, mlen, true);
+    const char *got = plain ? "both" : cof ? "cofactored" : "none";
+    if (strcmp(got, eq) != 0) fail_msg("%s: equation %s, the file says %s", name, got, eq);
+    cases++;
+    accepts += accept;
+  }
+  fclose(f);
+  assert_true(cases >= 11);
+  assert_true(accepts >= 2);
+}
+
 /* ---- small helpers ---- */
 
 static void test_ct_eq_wipe_random(void **state) {
@@ -653,10 +737,12 @@ int main(void) {
       cmocka_unit_test(test_small_order_keys_rejected),
       cmocka_unit_test(test_noncanonical_keys_rejected),
       cmocka_unit_test(test_pk_valid),
+      cmocka_unit_test(test_pk_valid_history_independent),
       cmocka_unit_test(test_mixed_order_key_cofactorless),
       cmocka_unit_test(test_small_order_r_rejected),
       cmocka_unit_test(test_mixed_order_r_rejected),
       cmocka_unit_test(test_noncanonical_r_rejected),
+      cmocka_unit_test(test_edge_case_vectors),
       cmocka_unit_test(test_ct_eq_wipe_random),
   };
   return cmocka_run_group_tests(tests, group_setup, NULL);

@@ -22,6 +22,10 @@
 #include "base/err.h"
 #include "crypto/crypto.h"
 
+#ifndef VECHE_VECTORS_DIR
+#error "VECHE_VECTORS_DIR must name tests/vectors"
+#endif
+
 static uint64_t g_rng;
 static uint64_t rng_next(void) {
   uint64_t z = (g_rng += 0x9e3779b97f4a7c15ull);
@@ -182,6 +186,57 @@ static void test_hasher_incremental(void **state) {
   assert_memory_equal(one, inc, 32);
 }
 
+/* tests/vectors/suite1.txt: tagged hashes and tagged signatures. */
+static size_t unhex_field(uint8_t *out, size_t cap, const char *hex) {
+  if (strcmp(hex, "-") == 0) return 0;
+  size_t n = strlen(hex) / 2;
+  assert_true(n <= cap);
+  assert_int_equal(ve_hex_decode(out, n, hex), VE_OK);
+  return n;
+}
+
+static void test_suite1_vectors(void **state) {
+  (void)state;
+  const char *path = VECHE_VECTORS_DIR "/suite1.txt";
+  FILE *f = fopen(path, "r");
+  if (!f) fail_msg("cannot open %s", path);
+  static char line[4096], a[1024], b[1024], c[1024], d[1024];
+  char kind[16];
+  unsigned hashes = 0, sigs = 0;
+  while (fgets(line, sizeof line, f)) {
+    if (line[0] == '#' || line[0] == '\n') continue;
+    int n = sscanf(line, "%15s %1023s %1023s %1023s %1023s", kind, a, b, c, d);
+    char tag[VCRYPTO_TAG_BYTES_MAX + 1];
+    uint8_t msg[512], want[64], got[64];
+    size_t tl = unhex_field((uint8_t *)tag, VCRYPTO_TAG_BYTES_MAX, a);
+    tag[tl] = 0;
+    if (strcmp(kind, "hash") == 0 && n == 4) {
+      size_t mlen = unhex_field(msg, sizeof msg, b);
+      unhex_field(want, 32, c);
+      vcrypto_hash(got, tag, msg, mlen);
+      if (memcmp(got, want, 32) != 0) fail_msg("hash mismatch: %s", line);
+      hashes++;
+    } else if (strcmp(kind, "sign") == 0 && n == 5) {
+      uint8_t seed[32];
+      unhex_field(seed, 32, b);
+      size_t mlen = unhex_field(msg, sizeof msg, c);
+      unhex_field(want, 64, d);
+      vcrypto_keypair_t kp;
+      vcrypto_keypair_from_seed(&kp, seed);
+      vcrypto_sign(got, &kp, tag, msg, mlen);
+      if (memcmp(got, want, 64) != 0) fail_msg("signature mismatch: %s", line);
+      assert_int_equal(vcrypto_verify(want, kp.pk, tag, msg, mlen), VE_OK);
+      vcrypto_keypair_wipe(&kp);
+      sigs++;
+    } else {
+      fail_msg("cannot parse: %s", line);
+    }
+  }
+  fclose(f);
+  assert_true(hashes >= 6);
+  assert_true(sigs >= 3);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_known_answers),
@@ -189,6 +244,7 @@ int main(void) {
       cmocka_unit_test(test_domain_separation),
       cmocka_unit_test(test_tag_length_limits),
       cmocka_unit_test(test_hasher_incremental),
+      cmocka_unit_test(test_suite1_vectors),
   };
   return cmocka_run_group_tests(tests, group_setup, NULL);
 }
