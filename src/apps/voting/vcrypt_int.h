@@ -191,23 +191,22 @@ void vote_sod_sub(uint8_t r[32], const uint8_t p[32], const uint8_t q[32]);
 
 static inline size_t vote_or_proof_size(size_t k) { return k * 64 + (k - 1) * 32 + k * 32; }
 
+/* Prover state of one branch (secret: wipe). */
 typedef struct {
-  size_t k;
-  uint8_t w[VOTE_OR_BRANCHES_MAX][32];
-  uint8_t cs[VOTE_OR_BRANCHES_MAX][32]; /* simulated challenge, 0 on the real branch */
-  uint8_t A[VOTE_OR_BRANCHES_MAX][32];
-  uint8_t B[VOTE_OR_BRANCHES_MAX][32];
-} vote_or_prover_t;
+  uint8_t w[32];  /* nonce */
+  uint8_t cs[32]; /* simulated challenge, 0 on the real branch */
+  uint8_t A[32], B[32];
+} vote_or_branch_t;
 
-/* Phase 1: commitments for secret branch index m (constant time in m). */
-void vote_or_commit(vote_or_prover_t *st, vote_rng_t *rng, const uint8_t Y[32],
-                    const uint8_t C1[32], const uint8_t C2[32], const uint64_t *values, size_t k,
+/* Phase 1: commitments for secret branch index m, constant time in m. */
+void vote_or_commit(vote_or_branch_t *br, size_t k, vote_rng_t *rng, const uint8_t Y[32],
+                    const uint8_t C1[32], const uint8_t C2[32], const uint64_t *values,
                     uint32_t m);
 /* Appends the k commitment pairs to a transcript. */
-void vote_or_commit_absorb(const vote_or_prover_t *st, vote_tr_t *tr);
-/* Phase 2: responses for challenge c, randomness r; writes the proof bytes
- * (vote_or_proof_size(k)) and wipes st. */
-void vote_or_respond(vote_or_prover_t *st, uint8_t *proof, const uint8_t c[32],
+void vote_or_commit_absorb(const vote_or_branch_t *br, size_t k, vote_tr_t *tr);
+/* Phase 2: responses for challenge c and randomness r; writes the proof
+ * (vote_or_proof_size(k) bytes) and wipes br. */
+void vote_or_respond(vote_or_branch_t *br, size_t k, uint8_t *proof, const uint8_t c[32],
                      const uint8_t r[32], uint32_t m);
 
 /* Accumulator for one batched verification equation sum = identity. */
@@ -233,12 +232,15 @@ void vote_eq_add_y(vote_eq_t *e, const uint8_t s[32]);
 /* 0 if the accumulated sum is the identity, VE_ERR_PROOF if not, VE_ERR_NOMEM. */
 int vote_eq_check_var(vote_eq_t *e);
 
-/* Verifies-by-accumulation one OR proof (proof bytes already checked for
- * canonical scalars by vote_or_scalars_check) over the ciphertext whose halves
- * are terms c1_idx and c2_idx of e, for the shared challenge c: decodes the
- * commitments and adds the weighted branch equations. Y must be e's y_tab. */
+/* Verifies-by-accumulation one OR proof (scalars already checked by
+ * vote_or_scalars_check) for the shared challenge c: decodes the commitments
+ * and adds the weighted branch equations to e, except the terms in C1 and C2,
+ * whose coefficients are returned for the caller to add (a sum ciphertext
+ * spreads them over its summands). Y must be e's y_tab. Returns 0 or a decode
+ * error. */
 int vote_or_accumulate(vote_eq_t *e, vote_weights_t *w, const uint8_t *proof, size_t k,
-                       const uint8_t c[32], size_t c1_idx, size_t c2_idx, const uint64_t *values);
+                       const uint8_t c[32], const uint64_t *values, uint8_t coef_c1[32],
+                       uint8_t coef_c2[32]);
 /* Are all challenges and responses of an OR proof canonical scalars? */
 bool vote_or_scalars_check(const uint8_t *proof, size_t k);
 
@@ -264,6 +266,10 @@ static inline const vote_election_priv_t *vote_election_priv(const vote_election
 
 /* Decodes a point; rejects the identity if !allow_identity (VE_ERR_MALFORMED). */
 int vote_point_decode(vote_ge_t *p, const uint8_t s[32], bool allow_identity);
+
+/* Batch weights keyed by H("veche/vote/v1/batch", tag-of-use, c, proof bytes). */
+void vote_weights_derive(vote_weights_t *w, const char *use, const uint8_t c[32],
+                         const uint8_t *proof, size_t proof_len);
 
 /* Transcript tags (documented in docs/voting-crypto.md). */
 #define VOTE_TAG_KEYGEN "veche/vote/v1/keygen"
