@@ -275,7 +275,8 @@ static int cur_land(store_cursor_t *c, int rc, cur_pos_t miss, ve_slice_t *key_o
   return txn_note(c->t, rc);
 }
 
-static int cur_start(store_cursor_t *c, ve_slice_t *k, ve_slice_t *v) {
+/* Checks the out-pointers; a poisoned txn answers every move with its error. */
+static int cur_ready(store_cursor_t *c, ve_slice_t *k, ve_slice_t *v) {
   VE_ASSERT(k && v);
   if (c->t->err) return c->t->err;
   return 0;
@@ -283,7 +284,7 @@ static int cur_start(store_cursor_t *c, ve_slice_t *k, ve_slice_t *v) {
 
 int store_cursor_seek(store_cursor_t *c, ve_slice_t key, ve_slice_t *key_out, ve_slice_t *val_out) {
   VE_ASSERT(c);
-  VE_TRY(cur_start(c, key_out, val_out));
+  VE_TRY(cur_ready(c, key_out, val_out));
   if (key.len > STORE_KEY_BYTES_MAX || (key.len > 0 && !key.ptr)) {
     return cur_land(c, VE_ERR_INVALID, CUR_UNSET, key_out, val_out);
   }
@@ -294,7 +295,7 @@ int store_cursor_seek(store_cursor_t *c, ve_slice_t key, ve_slice_t *key_out, ve
 
 int store_cursor_last(store_cursor_t *c, ve_slice_t *key_out, ve_slice_t *val_out) {
   VE_ASSERT(c);
-  VE_TRY(cur_start(c, key_out, val_out));
+  VE_TRY(cur_ready(c, key_out, val_out));
   const store_ops_t *ops = c->t->s->ops;
   return cur_land(c, ops->cursor_last(c->impl, key_out, val_out), CUR_AFTER_END, key_out,
                   val_out);
@@ -304,7 +305,7 @@ static bool cur_stale(const store_cursor_t *c) { return c->gen != c->t->gen[c->t
 
 int store_cursor_next(store_cursor_t *c, ve_slice_t *key_out, ve_slice_t *val_out) {
   VE_ASSERT(c);
-  VE_TRY(cur_start(c, key_out, val_out));
+  VE_TRY(cur_ready(c, key_out, val_out));
   const store_ops_t *ops = c->t->s->ops;
   int rc;
   switch (c->pos) {
@@ -333,7 +334,7 @@ int store_cursor_next(store_cursor_t *c, ve_slice_t *key_out, ve_slice_t *val_ou
 
 int store_cursor_prev(store_cursor_t *c, ve_slice_t *key_out, ve_slice_t *val_out) {
   VE_ASSERT(c);
-  VE_TRY(cur_start(c, key_out, val_out));
+  VE_TRY(cur_ready(c, key_out, val_out));
   const store_ops_t *ops = c->t->s->ops;
   int rc;
   switch (c->pos) {
