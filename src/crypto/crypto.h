@@ -16,9 +16,12 @@
  *   4. R == [S]B - [k]A with k = SHA-512(R || A || M) mod L, the cofactorless
  *      equation, as libsodium 1.0.18's crypto_sign_verify_detached computes it.
  * Keys are additionally checked when they enter the ledger (vcrypto_pk_valid):
- * a registrable key must be a canonical point of the prime-order subgroup. With
- * every signer key in that subgroup, the cofactored and cofactorless equations
- * cannot disagree for any key on the ledger. tests/unit/crypto pins each case.
+ * a registrable key must be a canonical point of the prime-order subgroup, so a
+ * signature's validity never hinges on k mod 8 through the key. (The equations
+ * can still disagree for a signer-crafted R with a small-order component, which
+ * only the cofactored one accepts: that is why rule 4 is pinned, and why every
+ * node must use this function rather than another library's default.)
+ * tests/unit/crypto pins each case; docs/crypto.md explains them.
  *
  * All functions are deterministic except key generation, which reads the OS
  * RNG; deterministic modules receive keys, never generate them.
