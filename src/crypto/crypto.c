@@ -17,7 +17,97 @@ _Static_assert(crypto_sign_PUBLICKEYBYTES == VCRYPTO_PK_BYTES, "pk size");
 _Static_assert(crypto_sign_SECRETKEYBYTES == VCRYPTO_SK_BYTES, "sk size");
 _Static_assert(crypto_sign_BYTES == VCRYPTO_SIG_BYTES, "sig size");
 
-int vcrypto_init(void) { return sodium_init() < 0 ? VE_ERR_CRYPTO : VE_OK; }
+/* ---- self-test of the pinned rule ----
+ *
+ * libsodium is a shared library, and rule 4 is "what libsodium 1.0.18
+ * computes": an upgrade installed under a built node could change an edge case
+ * and split the network. vcrypto_init therefore replays a few cases from
+ * tests/vectors/ed25519_edge_cases.txt (message "veche edge case") and refuses
+ * to run (VE_ERR_CRYPTO) if the library answers any of them differently. */
+
+typedef struct {
+  const char *name;
+  bool accept;
+  const char *pk_hex;
+  const char *sig_hex;
+} selftest_case_t;
+
+static const selftest_case_t SELFTEST_CASES[] = {
+    {"valid", true,
+     "f44eb757ace6738f662684728940454a97e3a8cf4694884af5319256f8d33a82",
+     "b89ecacdb67f8fe1f485a242c5e4e441c9267b068f7a489658c56422432fcd02"
+     "4a4496ebd741286774bc23571f0d3dd3764a5a49fa9f804d3df78df090f8020f"},
+    {"s_plus_l", false,
+     "f44eb757ace6738f662684728940454a97e3a8cf4694884af5319256f8d33a82",
+     "b89ecacdb67f8fe1f485a242c5e4e441c9267b068f7a489658c56422432fcd02"
+     "37188c48f2a43abf4a591bfafd061ce8764a5a49fa9f804d3df78df090f8021f"},
+    {"small_order_pk_order8", false,
+     "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+     "1ee4301b6e939ae26356e58f3f7f095b324e4a878d42836e7e8f739734bfcba4"
+     "0515ae0d422d2dbfe161aacdad65706ce6ec167725c4bf75f51f478adf2be30f"},
+    {"noncanonical_pk", false,
+     "efffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+     "3d3fa28250347f22232cf0169438b236bf9b92e1f66a1c4aa343597306e55344"
+     "7f199c204331aef12c93808fe4b1aceb985c74f6c5cc6af38b2ab1358c3b2b07"},
+    {"small_order_r_identity", false,
+     "f44eb757ace6738f662684728940454a97e3a8cf4694884af5319256f8d33a82",
+     "0100000000000000000000000000000000000000000000000000000000000000"
+     "83c6d920b50882bae3af0179a3ddcc47b329522b0027e78feee3fad942a8cf0d"},
+    {"mixed_order_r", false,
+     "f44eb757ace6738f662684728940454a97e3a8cf4694884af5319256f8d33a82",
+     "c14133e056699038d9cae08c42ea6c4eac6cb5ded243dab5417e427ad07da224"
+     "9325f41ea364a0a791a61eeb438378491ccd8e3ac7fdd9c5082610076c12670b"},
+    {"mixed_order_pk_k0", true,
+     "f4f9e1ad26402e4a02663191bbb3f02f07930436a9a6395630b5942bdf3964c2",
+     "f0660659e63407089e09afee8cd0e7973135c55dddab749857936abfd0d8c288"
+     "13ed3895a07828a64d0055f6c3c7827869c5ad02a637c99c3edab247fb2f270b"},
+    {"mixed_order_pk_k1", false,
+     "f4f9e1ad26402e4a02663191bbb3f02f07930436a9a6395630b5942bdf3964c2",
+     "96c8260784355c3238f64f88eafd06d62253ebf56df91cdfb4199adc821144a7"
+     "6378151a027c032a7ffc6c7556a9ebcca45cdd6ee8f46938c39d53900e3c440f"},
+};
+
+static bool selftest_case_ok(const selftest_case_t *c) {
+  static const uint8_t msg[] = "veche edge case";
+  uint8_t pk[VCRYPTO_PK_BYTES], sig[VCRYPTO_SIG_BYTES];
+  if (ve_hex_decode(pk, sizeof pk, c->pk_hex) != VE_OK) return false;
+  if (ve_hex_decode(sig, sizeof sig, c->sig_hex) != VE_OK) return false;
+  bool accepted = vcrypto_verify_raw(sig, pk, msg, sizeof msg - 1) == VE_OK;
+  return accepted == c->accept;
+}
+
+/* Registrability is pinned too: a valid key, the mixed-order key above, and
+ * the all-zero encoding (order 4). */
+static bool selftest_pk_valid_ok(void) {
+  uint8_t pk[VCRYPTO_PK_BYTES] = {0};
+  if (vcrypto_pk_valid(pk)) return false;
+  if (ve_hex_decode(pk, sizeof pk, SELFTEST_CASES[0].pk_hex) != VE_OK || !vcrypto_pk_valid(pk))
+    return false;
+  if (ve_hex_decode(pk, sizeof pk, SELFTEST_CASES[6].pk_hex) != VE_OK || vcrypto_pk_valid(pk))
+    return false;
+  return true;
+}
+
+static int selftest_run(void) {
+  if (!selftest_pk_valid_ok()) {
+    fprintf(stderr, "veche: libsodium %s does not validate Ed25519 keys as veche pins it\n",
+            sodium_version_string());
+    return VE_ERR_CRYPTO;
+  }
+  for (size_t i = 0; i < sizeof SELFTEST_CASES / sizeof SELFTEST_CASES[0]; i++) {
+    if (!selftest_case_ok(&SELFTEST_CASES[i])) {
+      fprintf(stderr, "veche: libsodium %s does not verify Ed25519 as veche pins it (case %s)\n",
+              sodium_version_string(), SELFTEST_CASES[i].name);
+      return VE_ERR_CRYPTO;
+    }
+  }
+  return VE_OK;
+}
+
+int vcrypto_init(void) {
+  if (sodium_init() < 0) return VE_ERR_CRYPTO;
+  return selftest_run();
+}
 
 void vcrypto_keypair_generate(vcrypto_keypair_t *kp) { crypto_sign_keypair(kp->pk, kp->sk); }
 
