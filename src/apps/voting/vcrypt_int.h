@@ -271,6 +271,12 @@ int vote_point_decode(vote_ge_t *p, const uint8_t s[32], bool allow_identity);
 void vote_weights_derive(vote_weights_t *w, const char *use, const uint8_t c[32],
                          const uint8_t *proof, size_t proof_len);
 
+/* DKG share encryption with explicit ephemeral scalar k (tests build cheating
+ * dealings with it): R = kG || AEAD(key(ctx, dealer, recipient, E, R, kE), s). */
+void vote_dkg_share_seal(uint8_t out[VOTE_DKG_SHARE_CT_BYTES], const uint8_t *ctx, size_t ctx_len,
+                         uint32_t dealer, uint32_t recipient, const uint8_t E[32],
+                         const uint8_t s[32], const uint8_t k[32]);
+
 /* Transcript tags (documented in docs/voting-crypto.md). */
 #define VOTE_TAG_KEYGEN "veche/vote/v1/keygen"
 #define VOTE_TAG_GEN_H "veche/vote/v1/generator-H"
