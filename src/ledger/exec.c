@@ -241,44 +241,83 @@ static const ledger_app_t *app_for(const ledger_registry_t *reg, uint32_t type) 
   return NULL;
 }
 
-/* ---- sequences: "seq/" || identity id -> uvarint ---- */
+/* ---- sequences: an anti-replay window per signer ----
+ *
+ * State key "seq/" || identity id -> uvarint last || bitmap[LEDGER_SEQ_WINDOW/8].
+ * last is the highest sequence used; bit i of the bitmap (bit i%8 of byte i/8)
+ * says whether last - i was used. A sequence is fresh iff it is above last, or
+ * within the window below it and unused. Signers can therefore submit many
+ * transactions concurrently (they may commit in any order within the window)
+ * while every transaction executes at most once. */
+
+typedef struct {
+  uint64_t last;
+  uint8_t bits[LEDGER_SEQ_WINDOW / 8];
+} seq_window_t;
 
 static void seq_key(uint8_t key[4 + LEDGER_HASH_BYTES], const uint8_t id[LEDGER_HASH_BYTES]) {
   memcpy(key, "seq/", 4);
   memcpy(key + 4, id, LEDGER_HASH_BYTES);
 }
 
-static int seq_get(ledger_exec_t *ex, const uint8_t id[LEDGER_HASH_BYTES], uint64_t *out) {
+static int seq_get(ledger_exec_t *ex, const uint8_t id[LEDGER_HASH_BYTES], seq_window_t *w) {
   uint8_t key[4 + LEDGER_HASH_BYTES];
   seq_key(key, id);
+  memset(w, 0, sizeof *w);
   ve_slice_t v;
   int rc = ledger_state_get(ex, ve_slice(key, sizeof key), &v);
-  if (rc == VE_ERR_NOT_FOUND) {
-    *out = 0;
-    return VE_OK;
-  }
+  if (rc == VE_ERR_NOT_FOUND) return VE_OK;
   VE_TRY(rc);
   codec_reader_t r;
   codec_reader_init(&r, v);
-  *out = codec_get_uvarint(&r);
+  w->last = codec_get_uvarint(&r);
+  codec_get_fixed(&r, w->bits, sizeof w->bits);
   return codec_reader_finish(&r) ? VE_ERR_CORRUPT : VE_OK;
 }
 
-static int seq_put(ledger_exec_t *ex, const uint8_t id[LEDGER_HASH_BYTES], uint64_t seq) {
-  uint8_t key[4 + LEDGER_HASH_BYTES], val[CODEC_UVARINT_BYTES_MAX];
+static bool seq_bit(const seq_window_t *w, uint64_t i) { return w->bits[i / 8] >> (i % 8) & 1; }
+
+/* Is seq fresh for w? Returns 0 or VE_ERR_STALE_SEQ. */
+static int seq_check(const seq_window_t *w, uint64_t seq) {
+  if (seq == 0) return VE_ERR_STALE_SEQ;
+  if (seq > w->last) return VE_OK;
+  uint64_t back = w->last - seq;
+  return back < LEDGER_SEQ_WINDOW && !seq_bit(w, back) ? VE_OK : VE_ERR_STALE_SEQ;
+}
+
+static void seq_mark(seq_window_t *w, uint64_t seq) {
+  if (seq > w->last) {
+    uint64_t shift = seq - w->last;
+    seq_window_t n;
+    memset(&n, 0, sizeof n);
+    for (uint64_t i = 0; i + shift < LEDGER_SEQ_WINDOW; i++)
+      if (seq_bit(w, i)) n.bits[(i + shift) / 8] |= (uint8_t)(1u << ((i + shift) % 8));
+    n.last = seq;
+    *w = n;
+  }
+  uint64_t back = w->last - seq;
+  w->bits[back / 8] |= (uint8_t)(1u << (back % 8));
+}
+
+static int seq_put(ledger_exec_t *ex, const uint8_t id[LEDGER_HASH_BYTES], const seq_window_t *w) {
+  uint8_t key[4 + LEDGER_HASH_BYTES], val[CODEC_UVARINT_BYTES_MAX + sizeof w->bits];
   seq_key(key, id);
   ve_buf_t b = {val, 0, sizeof val, sizeof val};
-  codec_writer_t w;
-  codec_writer_init(&w, &b);
-  codec_put_uvarint(&w, seq);
-  VE_TRY(codec_writer_finish(&w));
+  codec_writer_t cw;
+  codec_writer_init(&cw, &b);
+  codec_put_uvarint(&cw, w->last);
+  codec_put_fixed(&cw, w->bits, sizeof w->bits);
+  VE_TRY(codec_writer_finish(&cw));
   return ledger_state_put(ex, ve_slice(key, sizeof key), ve_slice(val, b.len));
 }
 
 int ledger_signer_lookup(ledger_exec_t *ex, const uint8_t pk[VCRYPTO_PK_BYTES], ledger_signer_t *out) {
   if (!ex->reg->auth) return VE_ERR_UNKNOWN_SIGNER;
   VE_TRY(ex->reg->auth->resolve(ex, pk, out));
-  return seq_get(ex, out->identity_id, &out->last_seq);
+  seq_window_t w;
+  VE_TRY(seq_get(ex, out->identity_id, &w));
+  out->last_seq = w.last;
+  return VE_OK;
 }
 
 int ledger_exec_tx(ledger_exec_t *ex, const ledger_tx_t *tx) {
@@ -286,19 +325,20 @@ int ledger_exec_tx(ledger_exec_t *ex, const ledger_tx_t *tx) {
   if (!ve_slice_eq(tx->chain_id, ledger_exec_chain_id(ex))) return VE_ERR_WRONG_CHAIN;
   if (ex->height > tx->expiry) return VE_ERR_EXPIRED;
   ledger_signer_t signer;
+  seq_window_t w;
   int rc = ledger_signer_lookup(ex, tx->signer, &signer);
-  if (rc) {
-    journal_rollback(ex);
-    return rc;
-  }
-  if (tx->seq <= signer.last_seq) return VE_ERR_STALE_SEQ;
+  if (rc == VE_OK) rc = seq_get(ex, signer.identity_id, &w);
+  if (rc == VE_OK) rc = seq_check(&w, tx->seq);
+  if (rc) return rc;
   const ledger_app_t *app = app_for(ex->reg, tx->type);
   rc = app ? app->apply(ex, tx, &signer) : VE_ERR_UNKNOWN_TYPE;
   if (rc) journal_rollback(ex);
   /* An authorised transaction consumes its sequence even when it fails, so it can
-   * never be replayed into a later block where it might succeed. */
+   * never be replayed into a later block where it might succeed. The window read
+   * above is still current: "seq/" keys belong to the ledger, apps never write them. */
   journal_clear(ex);
-  int src = seq_put(ex, signer.identity_id, tx->seq);
+  seq_mark(&w, tx->seq);
+  int src = seq_put(ex, signer.identity_id, &w);
   journal_clear(ex);
   return src ? src : rc;
 }

@@ -73,7 +73,7 @@ typedef struct {
   uint8_t version;
   ve_slice_t chain_id;
   uint8_t signer[VCRYPTO_PK_BYTES];
-  uint64_t seq;          /* must exceed the signer's last used sequence */
+  uint64_t seq;          /* unused, and > the signer's highest - LEDGER_SEQ_WINDOW */
   uint64_t expiry;       /* last block height at which the tx may execute */
   uint32_t type;
   ve_slice_t payload;
@@ -173,8 +173,12 @@ int ledger_genesis_check(const ledger_genesis_t *g);
 
 typedef struct ledger_exec ledger_exec_t;
 
-/* What the authoriser learned about a signer, plus its last sequence number
- * (kept by the ledger under the state key "seq/" || identity_id). */
+/* Replay protection: a signer's sequence numbers must be unused and either above
+ * the highest one used so far or at most LEDGER_SEQ_WINDOW below it (see exec.c). */
+#define LEDGER_SEQ_WINDOW 4096
+
+/* What the authoriser learned about a signer, plus its highest used sequence
+ * number (kept by the ledger under the state key "seq/" || identity_id). */
 typedef struct {
   uint8_t identity_id[LEDGER_HASH_BYTES];
   uint32_t roles;

@@ -335,42 +335,83 @@ static void test_identity_lifecycle(void **state) {
   chain_free(&c);
 }
 
-/* A replayed or stale-sequence tx fails; the sequence of a failed tx is spent. */
+/* Sequences: fresh if above the highest used, or unused within the window below
+ * it; replays and too-old sequences fail; a failed tx's sequence is spent. */
 static void test_sequences_and_expiry(void **state) {
   (void)state;
   chain_t c;
   chain_init(&c);
-  vcrypto_keypair_t x;
+  vcrypto_keypair_t x, y;
   seed_key(&x, 20);
-  ve_buf_t txs[3], p;
-  for (int i = 0; i < 3; i++) ve_buf_init(&txs[i], 0);
+  seed_key(&y, 21);
+  ve_buf_t txs[5], p, q;
+  for (int i = 0; i < 5; i++) ve_buf_init(&txs[i], 0);
   ve_buf_init(&p, 0);
+  ve_buf_init(&q, 0);
   register_payload(&p, x.pk, NULL);
-  c.seq = 50;
+  register_payload(&q, y.pk, NULL);
+  c.seq = 5000;
   make_tx(&c, &txs[0], &c.registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
-  c.seq = 40; /* lower than 50: stale */
-  make_tx(&c, &txs[1], &c.registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
-  int32_t res[3];
-  commit_block(&c, txs, 2, res);
+  c.seq = 5000 - LEDGER_SEQ_WINDOW + 1; /* oldest sequence still inside the window */
+  make_tx(&c, &txs[1], &c.registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&q));
+  c.seq = 5000 - LEDGER_SEQ_WINDOW + 1; /* the same sequence again: a replay */
+  make_tx(&c, &txs[2], &c.registrar, TX_TYPE_IDENTITY_SET_ROLES, ve_buf_slice(&q));
+  c.seq = 5000 - LEDGER_SEQ_WINDOW; /* just outside the window */
+  make_tx(&c, &txs[3], &c.registrar, TX_TYPE_IDENTITY_SET_ROLES, ve_buf_slice(&q));
+  c.seq = 0; /* never valid */
+  make_tx(&c, &txs[4], &c.registrar, TX_TYPE_IDENTITY_SET_ROLES, ve_buf_slice(&q));
+  int32_t res[5];
+  commit_block(&c, txs, 5, res);
   assert_int_equal(res[0], 0);
-  assert_int_equal(res[1], VE_ERR_STALE_SEQ);
-  /* Replaying the very same committed tx in a later block. */
-  ve_buf_t replay;
+  assert_int_equal(res[1], 0);
+  assert_int_equal(res[2], VE_ERR_STALE_SEQ);
+  assert_int_equal(res[3], VE_ERR_STALE_SEQ);
+  assert_int_equal(res[4], VE_ERR_STALE_SEQ);
+  /* A failed tx spends its sequence: 6000 fails (no permission), its replay is stale. */
+  ve_buf_t fail, replay;
+  ve_buf_init(&fail, 0);
   ve_buf_init(&replay, 0);
+  c.seq = 6000;
+  uint8_t yid[32];
+  identity_id_from_pk(yid, y.pk);
+  ve_buf_t roles;
+  ve_buf_init(&roles, 0);
+  assert_int_equal(identity_payload_set_roles(&roles, yid, ROLE_NOTARY), 0);
+  make_tx(&c, &fail, &c.registrar, TX_TYPE_IDENTITY_SET_ROLES, ve_buf_slice(&roles));
+  ve_buf_free(&roles);
+  commit_block(&c, &fail, 1, res);
+  assert_int_equal(res[0], VE_ERR_PERMISSION);
+  ve_buf_append(&replay, fail.ptr, fail.len);
+  commit_block(&c, &replay, 1, res);
+  assert_int_equal(res[0], VE_ERR_STALE_SEQ);
+  /* Replaying the first committed tx in a later block. */
+  ve_buf_reset(&replay);
   ve_buf_append(&replay, txs[0].ptr, txs[0].len);
   commit_block(&c, &replay, 1, res);
   assert_int_equal(res[0], VE_ERR_STALE_SEQ);
+  /* The signer lookup reports the highest used sequence. */
+  store_txn_t *t;
+  assert_int_equal(store_txn_begin(c.store, false, &t), 0);
+  ledger_exec_t *ex;
+  assert_int_equal(ledger_exec_begin(&ex, &REG, t, ve_slice(CHAIN, strlen(CHAIN)), 9, 0), 0);
+  ledger_signer_t s;
+  assert_int_equal(ledger_signer_lookup(ex, c.registrar.pk, &s), 0);
+  assert_int_equal(s.last_seq, 6000);
+  ledger_exec_free(ex);
+  store_txn_abort(t);
   /* Expired: expiry below the block height. */
-  ledger_tx_t tx = {.version = 1, .chain_id = ve_slice(CHAIN, strlen(CHAIN)), .seq = 100,
+  ledger_tx_t tx = {.version = 1, .chain_id = ve_slice(CHAIN, strlen(CHAIN)), .seq = 7000,
                     .expiry = 2, .type = TX_TYPE_IDENTITY_REGISTER, .payload = ve_buf_slice(&p)};
   assert_int_equal(ledger_tx_sign(&tx, &c.registrar), 0);
   ve_buf_reset(&txs[2]);
   assert_int_equal(ledger_tx_encode(&tx, &txs[2]), 0);
   commit_block(&c, &txs[2], 1, res);
   assert_int_equal(res[0], VE_ERR_EXPIRED);
-  for (int i = 0; i < 3; i++) ve_buf_free(&txs[i]);
+  for (int i = 0; i < 5; i++) ve_buf_free(&txs[i]);
+  ve_buf_free(&fail);
   ve_buf_free(&replay);
   ve_buf_free(&p);
+  ve_buf_free(&q);
   chain_free(&c);
 }
 

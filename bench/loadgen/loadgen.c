@@ -1,0 +1,227 @@
+/* loadgen.c — load generator: pre-signed identity registrations, submitted in
+ * batches over keep-alive connections, as fast as the node accepts them.
+ *
+ * It reports, from one run:
+ *   - this machine's Ed25519 verifications per second on one core (the limit);
+ *   - committed transactions per second, measured from the first submission to
+ *     the moment the node's own committed counter covers every accepted tx;
+ *   - the ceiling cores x verifications/s and achieved / ceiling.
+ * Signing happens before timing starts. Output: one JSON object on stdout. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <jansson.h>
+
+#include "api/http_client.h"
+#include "apps/identity/identity.h"
+#include "base/err.h"
+#include "ledger/ledger.h"
+
+#define LOADGEN_CONNS_MAX 16
+#define LOADGEN_WAIT_S_MAX 300
+
+typedef struct {
+  char host[64];
+  uint16_t port;
+  char **bodies; /* pre-serialised JSON batch bodies */
+  size_t *lens;
+  size_t n_bodies;
+  _Atomic size_t next;
+  _Atomic size_t accepted, rejected;
+} job_t;
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Ed25519 verifications per second on this core, over about one second. */
+static double measure_verify_rate(void) {
+  vcrypto_keypair_t kp;
+  uint8_t seed[32] = {42}, msg[200] = {1}, sig[64];
+  vcrypto_keypair_from_seed(&kp, seed);
+  vcrypto_sign_raw(sig, &kp, msg, sizeof msg);
+  size_t n = 0;
+  double t0 = now_s(), t;
+  do {
+    for (int i = 0; i < 256; i++) n += vcrypto_verify_raw(sig, kp.pk, msg, sizeof msg) == 0;
+    t = now_s();
+  } while (t - t0 < 1.0);
+  return (double)n / (t - t0);
+}
+
+static void *worker(void *arg) {
+  job_t *j = arg;
+  http_conn_t *c = NULL;
+  for (;;) {
+    size_t i = atomic_fetch_add(&j->next, 1);
+    if (i >= j->n_bodies) break;
+    if (!c && http_conn_open(j->host, j->port, 10000, &c) != 0) {
+      fprintf(stderr, "loadgen: cannot connect\n");
+      exit(1);
+    }
+    http_response_t r;
+    if (http_conn_request(c, "POST", "/v1/txs", "application/json", j->bodies[i], j->lens[i], 60000, &r) != 0) {
+      http_conn_close(c);
+      c = NULL;
+      atomic_fetch_add(&j->next, 0);
+      fprintf(stderr, "loadgen: request failed; reconnecting\n");
+      continue;
+    }
+    json_t *res = json_loadb((const char *)r.body.ptr, r.body.len, 0, NULL);
+    if (r.status != 200 || json_integer_value(json_object_get(res, "rejected")) > 0) {
+      /* Show one reason per failing batch, so a run that loses txs says why. */
+      json_t *first = json_array_get(json_object_get(res, "results"), 0);
+      size_t k;
+      json_t *it;
+      json_array_foreach(json_object_get(res, "results"), k, it)
+        if (json_object_get(it, "error")) { first = it; break; }
+      fprintf(stderr, "loadgen: batch %zu: HTTP %d, rejected %lld, e.g. %s\n", i, r.status,
+              (long long)json_integer_value(json_object_get(res, "rejected")),
+              first ? json_string_value(json_object_get(first, "error")) : (const char *)r.body.ptr);
+    }
+    atomic_fetch_add(&j->accepted, (size_t)json_integer_value(json_object_get(res, "accepted")));
+    atomic_fetch_add(&j->rejected, (size_t)json_integer_value(json_object_get(res, "rejected")));
+    json_decref(res);
+    http_response_free(&r);
+  }
+  if (c) http_conn_close(c);
+  return NULL;
+}
+
+static json_t *get_json(const char *host, uint16_t port, const char *path) {
+  int st;
+  json_t *j = NULL;
+  if (http_request_json(host, port, "GET", path, NULL, 10000, &st, &j) != 0 || st != 200) {
+    fprintf(stderr, "loadgen: GET %s failed\n", path);
+    exit(1);
+  }
+  return j;
+}
+
+int main(int argc, char **argv) {
+  const char *node = "127.0.0.1:8645", *key = NULL;
+  size_t count = 100000, batch = 2000, conns = 2;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--node") && i + 1 < argc) node = argv[++i];
+    else if (!strcmp(argv[i], "--key") && i + 1 < argc) key = argv[++i];
+    else if (!strcmp(argv[i], "--count") && i + 1 < argc) count = strtoul(argv[++i], NULL, 10);
+    else if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = strtoul(argv[++i], NULL, 10);
+    else if (!strcmp(argv[i], "--conns") && i + 1 < argc) conns = strtoul(argv[++i], NULL, 10);
+    else {
+      fprintf(stderr, "usage: loadgen --key AUTHORITY_KEY [--node H:P] [--count N] [--batch N] [--conns N]\n");
+      return 2;
+    }
+  }
+  if (!key || !count || !batch || batch > 20000 || !conns || conns > LOADGEN_CONNS_MAX) {
+    fprintf(stderr, "loadgen: --key is required; batch 1..20000; conns 1..%d\n", LOADGEN_CONNS_MAX);
+    return 2;
+  }
+  vcrypto_init();
+  job_t job;
+  memset(&job, 0, sizeof job);
+  const char *colon = strrchr(node, ':');
+  snprintf(job.host, sizeof job.host, "%.*s", (int)(colon - node), node);
+  job.port = (uint16_t)atoi(colon + 1);
+  vcrypto_keypair_t auth;
+  if (vcrypto_keyfile_read(key, &auth) != 0) {
+    fprintf(stderr, "loadgen: cannot read %s\n", key);
+    return 1;
+  }
+
+  double verify_rate = measure_verify_rate();
+  json_t *st = get_json(job.host, job.port, "/v1/status");
+  char chain[VE_CHAIN_ID_BYTES_MAX + 1];
+  snprintf(chain, sizeof chain, "%s", json_string_value(json_object_get(st, "chain_id")));
+  uint64_t height = (uint64_t)json_integer_value(json_object_get(st, "height"));
+  uint64_t committed0 = (uint64_t)json_integer_value(json_object_get(st, "txs_committed_since_start"));
+  json_decref(st);
+  char hex[65], path[128];
+  ve_hex_encode(hex, auth.pk, 32);
+  snprintf(path, sizeof path, "/v1/signers/%s", hex);
+  json_t *sg = get_json(job.host, job.port, path);
+  uint64_t seq = (uint64_t)json_integer_value(json_object_get(sg, "next_seq"));
+  json_decref(sg);
+
+  /* Pre-sign everything. Each run uses fresh keys (seeded from the time). */
+  double ts0 = now_s();
+  uint32_t run_id = (uint32_t)time(NULL);
+  job.n_bodies = (count + batch - 1) / batch;
+  job.bodies = calloc(job.n_bodies, sizeof *job.bodies);
+  job.lens = calloc(job.n_bodies, sizeof *job.lens);
+  ve_buf_t p, enc;
+  ve_buf_init(&p, 0);
+  ve_buf_init(&enc, 0);
+  for (size_t b = 0; b < job.n_bodies; b++) {
+    json_t *arr = json_array();
+    for (size_t k = 0; k < batch && b * batch + k < count; k++) {
+      uint8_t s[32] = {0};
+      uint64_t i = b * batch + k;
+      memcpy(s, &run_id, 4);
+      memcpy(s + 4, &i, 8);
+      s[31] = 0x77;
+      vcrypto_keypair_t kp;
+      vcrypto_keypair_from_seed(&kp, s);
+      uint8_t digest[32] = {0};
+      ve_buf_reset(&p);
+      ve_buf_reset(&enc);
+      identity_payload_register(&p, kp.pk, digest, NULL, 0);
+      ledger_tx_t tx = {.version = 1, .chain_id = ve_slice(chain, strlen(chain)), .seq = seq++,
+                        .expiry = height + 50000, .type = TX_TYPE_IDENTITY_REGISTER,
+                        .payload = ve_buf_slice(&p)};
+      ledger_tx_sign(&tx, &auth);
+      ledger_tx_encode(&tx, &enc);
+      char *h = malloc(2 * enc.len + 1);
+      ve_hex_encode(h, enc.ptr, enc.len);
+      json_array_append_new(arr, json_string(h));
+      free(h);
+    }
+    json_t *body = json_pack("{s:o}", "txs", arr);
+    job.bodies[b] = json_dumps(body, JSON_COMPACT);
+    job.lens[b] = strlen(job.bodies[b]);
+    json_decref(body);
+  }
+  double sign_s = now_s() - ts0;
+
+  double t0 = now_s();
+  pthread_t th[LOADGEN_CONNS_MAX];
+  for (size_t i = 0; i < conns; i++) pthread_create(&th[i], NULL, worker, &job);
+  for (size_t i = 0; i < conns; i++) pthread_join(th[i], NULL);
+  double t_submitted = now_s();
+  size_t accepted = atomic_load(&job.accepted);
+  uint64_t committed = 0;
+  double t1 = t_submitted;
+  while (t1 - t0 < LOADGEN_WAIT_S_MAX) {
+    json_t *s = get_json(job.host, job.port, "/v1/status");
+    committed = (uint64_t)json_integer_value(json_object_get(s, "txs_committed_since_start")) - committed0;
+    json_decref(s);
+    t1 = now_s();
+    if (committed >= accepted) break;
+    usleep(5000);
+  }
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  double tps = (double)committed / (t1 - t0);
+  double ceiling = (double)cores * verify_rate;
+  json_t *out = json_pack(
+      "{s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:I, s:f, s:f, s:f}", "workload",
+      "identity.register", "count", (json_int_t)count, "batch", (json_int_t)batch, "conns",
+      (json_int_t)conns, "accepted", (json_int_t)accepted, "committed", (json_int_t)committed,
+      "sign_seconds", sign_s, "submit_seconds", t_submitted - t0, "total_seconds", t1 - t0,
+      "committed_tx_per_s", tps, "cores", (json_int_t)cores, "ed25519_verify_per_s_per_core",
+      verify_rate, "ceiling_tx_per_s", ceiling, "achieved_over_ceiling", tps / ceiling);
+  char *s = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  puts(s);
+  free(s);
+  json_decref(out);
+  for (size_t b = 0; b < job.n_bodies; b++) free(job.bodies[b]);
+  free(job.bodies);
+  free(job.lens);
+  ve_buf_free(&p);
+  ve_buf_free(&enc);
+  return committed >= accepted && accepted == count ? 0 : 1;
+}
