@@ -140,7 +140,8 @@ typedef struct api_response api_response_t;
 /* Method as sent ("GET", "POST", ...); HEAD requests report "HEAD" but are
  * routed to GET routes. */
 const char *api_request_method(const api_request_t *req);
-/* Decoded path without the query string, e.g. "/v1/blocks/12". */
+/* Path as sent (still percent-encoded), without the query string, e.g.
+ * "/v1/blocks/12". Use api_request_param for decoded segments. */
 const char *api_request_path(const api_request_t *req);
 /* Value of a :name path segment, or NULL if the pattern has no such name. */
 const char *api_request_param(const api_request_t *req, const char *name);

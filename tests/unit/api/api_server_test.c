@@ -720,6 +720,95 @@ static void test_metrics_route(void **state) {
   http_response_free(&r);
 }
 
+/* 405 names the allowed methods; a keep-alive connection survives a 404. */
+static void test_allow_header_raw(void **state) {
+  int fd = raw_connect(g_port);
+  assert_true(fd >= 0);
+  const char *req = "DELETE /v1/echo HTTP/1.1\r\nHost: x\r\n\r\n";
+  raw_send(fd, req, strlen(req), 1000);
+  char buf[4096];
+  raw_recv_response(fd, buf, sizeof buf, 3000);
+  assert_non_null(strstr(buf, "HTTP/1.1 405"));
+  assert_non_null(strstr(buf, "Allow: POST, PUT\r\n"));
+  assert_non_null(strstr(buf, "Content-Type: application/json\r\n"));
+  /* Same connection, next request. */
+  req = "GET /v1/blocks/5 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  raw_send(fd, req, strlen(req), 1000);
+  bool closed;
+  raw_recv_all(fd, buf, sizeof buf, 3000, &closed);
+  assert_non_null(strstr(buf, "HTTP/1.1 200"));
+  assert_non_null(strstr(buf, "{\"height\":5}"));
+  close(fd);
+}
+
+/* A server whose body budget is tiny: bodies in flight beyond it get 503, and
+ * the budget comes back when a request ends, however it ends. */
+static void test_inflight_budget(void **state) {
+  api_server_t *s;
+  api_config_t cfg = {.threads = 1, .connection_timeout_s = CONN_TIMEOUT_S,
+                      .body_inflight_bytes_max = 1000};
+  assert_int_equal(api_server_start(&cfg, g_routes, sizeof g_routes / sizeof g_routes[0], NULL,
+                                    &s), 0);
+  uint16_t port = api_server_port(s);
+  char body[1200];
+  memset(body, 'b', sizeof body);
+  http_response_t r;
+  assert_int_equal(http_request("127.0.0.1", port, "POST", "/v1/big", "text/plain", body, 1001,
+                                TIMEOUT_MS, &r), 0);
+  assert_int_equal(r.status, 503);
+  assert_non_null(strstr((const char *)r.body.ptr, "\"full\""));
+  http_response_free(&r);
+
+  /* One upload holds 600 bytes of the budget while it trickles in. */
+  int fd = raw_connect(port);
+  assert_true(fd >= 0);
+  const char *head = "POST /v1/big HTTP/1.1\r\nHost: x\r\nContent-Length: 600\r\n\r\nab";
+  raw_send(fd, head, strlen(head), 1000);
+  raw_sleep_ms(100);
+  assert_int_equal(http_request("127.0.0.1", port, "POST", "/v1/big", "text/plain", body, 600,
+                                TIMEOUT_MS, &r), 0);
+  assert_int_equal(r.status, 503);
+  http_response_free(&r);
+  close(fd); /* the peer vanishes mid-body */
+  int64_t deadline = raw_now_ms() + 3000;
+  int status = 0;
+  while (status != 200 && raw_now_ms() < deadline) {
+    raw_sleep_ms(20);
+    if (http_request("127.0.0.1", port, "POST", "/v1/big", "text/plain", body, 600, TIMEOUT_MS,
+                     &r) == 0)
+      status = r.status;
+    http_response_free(&r);
+  }
+  assert_int_equal(status, 200);
+  api_server_stop(s);
+}
+
+/* connections_max bounds open connections: past it the server stops
+ * accepting (new ones wait in the kernel backlog) until a slot frees. */
+static void test_connection_limit(void **state) {
+  api_server_t *s;
+  api_config_t cfg = {.threads = 1, .connections_max = 2, .connection_timeout_s = 5};
+  assert_int_equal(api_server_start(&cfg, g_routes, 1, NULL, &s), 0);
+  uint16_t port = api_server_port(s);
+  int a = raw_connect(port), b = raw_connect(port);
+  assert_true(a >= 0 && b >= 0);
+  raw_sleep_ms(100);
+  int c = raw_connect(port);
+  assert_true(c >= 0);
+  const char *req = "GET /v1/blocks/3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  raw_send(c, req, strlen(req), 1000);
+  char buf[1024];
+  bool closed;
+  raw_recv_all(c, buf, sizeof buf, 700, &closed);
+  assert_null(strstr(buf, "HTTP/1.1"));  /* not served while two are open */
+  close(a);                              /* a slot frees: c gets its answer */
+  raw_recv_all(c, buf, sizeof buf, 3000, &closed);
+  assert_non_null(strstr(buf, "HTTP/1.1 200"));
+  close(b);
+  close(c);
+  api_server_stop(s);
+}
+
 /* Runs last: stopping is clean and every request was finished. */
 static void test_stop_clean(void **state) {
   api_metric_t *in_flight;
@@ -806,6 +895,9 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_slowloris),
       cmocka_unit_test(test_concurrent),
       cmocka_unit_test(test_keep_alive),
+      cmocka_unit_test(test_allow_header_raw),
+      cmocka_unit_test(test_inflight_budget),
+      cmocka_unit_test(test_connection_limit),
       cmocka_unit_test(test_metrics_route),
       cmocka_unit_test(test_stop_clean),
   };
