@@ -2,6 +2,7 @@
 #include "crypto/crypto.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -131,8 +132,33 @@ static bool scalar_canonical(const uint8_t s[32]) {
   return false; /* equal to L */
 }
 
+/* The subgroup check costs a scalar multiplication and the same key is checked
+ * twice per registration (mempool dry run, then execution). Its result is a pure
+ * function of pk, so remembering keys that passed changes no outcome: a bounded
+ * direct-mapped memo of accepted keys. */
+#define PK_MEMO_SLOTS 16384
+static uint8_t g_pk_memo[PK_MEMO_SLOTS][VCRYPTO_PK_BYTES];
+static bool g_pk_memo_used[PK_MEMO_SLOTS]; /* an empty slot holds zeros, which is a key */
+static pthread_mutex_t g_pk_memo_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t pk_memo_slot(const uint8_t pk[VCRYPTO_PK_BYTES]) {
+  return ((size_t)pk[0] | (size_t)pk[1] << 8 | (size_t)pk[2] << 16) % PK_MEMO_SLOTS;
+}
+
 bool vcrypto_pk_valid(const uint8_t pk[VCRYPTO_PK_BYTES]) {
-  return crypto_core_ed25519_is_valid_point(pk) == 1;
+  size_t slot = pk_memo_slot(pk);
+  pthread_mutex_lock(&g_pk_memo_lock);
+  /* The used flag matters: without it the all-zero encoding (a point of order
+   * 4) matched the empty slot 0 and was accepted. */
+  bool known = g_pk_memo_used[slot] && memcmp(g_pk_memo[slot], pk, VCRYPTO_PK_BYTES) == 0;
+  pthread_mutex_unlock(&g_pk_memo_lock);
+  if (known) return true;
+  if (crypto_core_ed25519_is_valid_point(pk) != 1) return false;
+  pthread_mutex_lock(&g_pk_memo_lock);
+  memcpy(g_pk_memo[slot], pk, VCRYPTO_PK_BYTES);
+  g_pk_memo_used[slot] = true;
+  pthread_mutex_unlock(&g_pk_memo_lock);
+  return true;
 }
 
 void vcrypto_sign_raw(uint8_t sig[VCRYPTO_SIG_BYTES], const vcrypto_keypair_t *kp,
