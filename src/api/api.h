@@ -49,6 +49,8 @@
 /* Memory libmicrohttpd may use per connection for the request line, headers
  * and read buffer (not the body, which this layer buffers, bounded above). */
 #define API_CONNECTION_MEMORY_BYTES ((size_t)64 * 1024)
+/* Query arguments in one request; more get 400 bad_request. */
+#define API_QUERY_ARGS_MAX 64
 /* Nesting of arrays/objects in a JSON request body; deeper gets 400 too_deep. */
 #define API_JSON_DEPTH_MAX 32
 /* Routes in one server, segments in one path, :params in one pattern. */

@@ -42,7 +42,6 @@
 #include "base/log.h"
 
 #define MOD "api"
-#define API_QUERY_ARGS_MAX 64
 #define API_CONTENT_TYPE_BYTES_MAX 96
 #define API_ALLOW_BYTES_MAX 128
 
