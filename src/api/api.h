@@ -81,6 +81,9 @@ typedef struct api_metric api_metric_t;
 #define API_METRIC_HELP_BYTES_MAX 256
 #define API_METRIC_LABELS_BYTES_MAX 256
 #define API_METRIC_BUCKETS_MAX 32      /* histogram bounds, +Inf not counted */
+/* Bound on one rendering by api_metrics_handler; a full registry of
+ * histograms with the longest names and labels stays below it. */
+#define API_METRICS_RENDER_BYTES_MAX ((size_t)4 * 1024 * 1024)
 
 /* Out: *out, a new empty registry. Returns 0 or VE_ERR_NOMEM. */
 int api_metrics_new(api_metrics_t **out);

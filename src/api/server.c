@@ -4,11 +4,11 @@
  * One request goes through these states (field api_request.stage), driven by
  * libmicrohttpd's callbacks:
  *
- *   on_uri ──> REQ_HEADERS ──on_headers──> REQ_BODY ──on_body*──> on_complete ──> REQ_DONE
- *                   │                          │                                    ▲
- *                   ├── refused, body announced: answered at once, conn closed ───┤
- *                   └── refused, no body ──> REQ_REJECTED ── answered when complete ┘
- *                                              └── chunked body over limit: drop connection
+ *   on_uri -> REQ_HEADERS -on_headers-> REQ_BODY -on_body*-> on_complete -> REQ_DONE
+ *                 |                        |                                  ^
+ *                 |                        +-- chunked body over limit: drop  |
+ *                 +-- refused, body announced: answered at once, conn closed -+
+ *                 +-- refused, no body -> REQ_REJECTED -- answered when complete
  *   (refusals: 400, 404, 405, 413, 414, 415, 431, 503; held in req->pending)
  *   on_completed frees the request in every state (also when the peer vanished).
  *
@@ -363,7 +363,8 @@ static bool media_type_is_json(const char *ct) {
  * Saturates instead of overflowing (anything huge is over every limit). */
 static uint64_t content_length_value(const char *s) {
   uint64_t v = 0;
-  for (; *s >= '0' && *s <= '9'; s++) v = v > UINT64_MAX / 10 - 1 ? UINT64_MAX : v * 10 + (uint64_t)(*s - '0');
+  for (; *s >= '0' && *s <= '9'; s++)
+    v = v > UINT64_MAX / 10 - 1 ? UINT64_MAX : v * 10 + (uint64_t)(*s - '0');
   return v;
 }
 
@@ -404,14 +405,18 @@ static bool reject(api_request_t *req, int status, const char *code, const char 
  * request may go on to its body and handler. */
 static bool headers_check(api_request_t *req, const char *method, uint64_t len, bool chunked) {
   if (req->target_too_long)
-    return reject(req, 414, "uri_too_long", NULL, "request target over %d bytes", API_URL_BYTES_MAX);
+    return reject(req, 414, "uri_too_long", NULL, "request target over %d bytes",
+                  API_URL_BYTES_MAX);
   int n_headers = MHD_get_connection_values(req->conn, MHD_HEADER_KIND, NULL, NULL);
   if (n_headers > API_HEADERS_MAX)
-    return reject(req, 431, "too_many_headers", NULL, "more than %d request headers", API_HEADERS_MAX);
+    return reject(req, 431, "too_many_headers", NULL, "more than %d request headers",
+                  API_HEADERS_MAX);
   bool bad_query = false;
-  int n_args = MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, query_arg_check, &bad_query);
+  int n_args = MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, query_arg_check,
+                                           &bad_query);
   if (n_args > API_QUERY_ARGS_MAX)
-    return reject(req, 400, "bad_request", NULL, "more than %d query arguments", API_QUERY_ARGS_MAX);
+    return reject(req, 400, "bad_request", NULL, "more than %d query arguments",
+                  API_QUERY_ARGS_MAX);
   if (bad_query) return reject(req, 400, "bad_request", NULL, "query argument holds a NUL byte");
 
   req->target[strcspn(req->target, "?#")] = 0; /* the path alone */
@@ -434,9 +439,10 @@ static bool headers_check(api_request_t *req, const char *method, uint64_t len, 
   size_t max = req->route->body_bytes_max;
   if (len > max || (chunked && max == 0)) {
     api_metric_inc(s->m_body_rejected);
-    return reject(req, 413, "too_big", NULL, "request body over this route's limit of %zu bytes", max);
+    return reject(req, 413, "too_big", NULL, "request body over this route's limit of %zu bytes",
+                  max);
   }
-  const char *ct = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+  const char *ct = api_request_header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
   req->body_is_json = media_type_is_json(ct);
   if ((req->route->route->flags & API_ROUTE_JSON) && !req->body_is_json)
     return reject(req, 415, "unsupported_media_type", NULL, "body must be sent as %s", JSON_CT);
@@ -458,8 +464,8 @@ static bool headers_check(api_request_t *req, const char *method, uint64_t len, 
  * connection can stay alive. */
 static enum MHD_Result on_headers(api_request_t *req, const char *method) {
   req->method = method;
-  const char *cl = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-  const char *te = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+  const char *cl = api_request_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+  const char *te = api_request_header(req, MHD_HTTP_HEADER_TRANSFER_ENCODING);
   uint64_t len = cl ? content_length_value(cl) : 0;
   if (headers_check(req, method, len, te != NULL)) {
     req->stage = REQ_BODY;
@@ -511,7 +517,8 @@ static enum MHD_Result on_complete(api_request_t *req) {
   ve_slice_t body = ve_buf_slice(&req->body);
   bool wants_json = req->route->route->flags & API_ROUTE_JSON;
   if (wants_json && body.len == 0)
-    return send_error(req, 400, "malformed_json", NULL, "empty body; expected a JSON object or array");
+    return send_error(req, 400, "malformed_json", NULL,
+                      "empty body; expected a JSON object or array");
   if (req->body_is_json && body.len > 0) {
     char msg[JSON_ERROR_TEXT_LENGTH + 64];
     int rc = api_json_parse(body.ptr, body.len, &req->json, msg, sizeof msg);
@@ -626,7 +633,8 @@ static int config_resolve(const api_config_t *cfg, server_opts_t *o) {
   o->threads = cfg->threads ? cfg->threads : API_THREADS_DEFAULT;
   o->conns = cfg->connections_max ? cfg->connections_max : API_CONNECTIONS_DEFAULT;
   o->per_ip = cfg->connections_per_ip_max;
-  o->timeout_s = cfg->connection_timeout_s ? cfg->connection_timeout_s : API_CONNECTION_TIMEOUT_S_DEFAULT;
+  o->timeout_s = cfg->connection_timeout_s ? cfg->connection_timeout_s
+                                           : API_CONNECTION_TIMEOUT_S_DEFAULT;
   o->inflight_max = cfg->body_inflight_bytes_max ? cfg->body_inflight_bytes_max
                                                  : API_BODY_INFLIGHT_BYTES_DEFAULT;
   if (o->threads > API_THREADS_MAX || o->conns > API_CONNECTIONS_MAX || o->conns < o->threads ||
@@ -728,7 +736,7 @@ api_metrics_t *api_server_metrics(const api_server_t *s) { return s->metrics; }
 
 int api_metrics_handler(void *ctx, const api_request_t *req, api_response_t *resp) {
   ve_buf_t buf;
-  ve_buf_init(&buf, (size_t)4 * 1024 * 1024);
+  ve_buf_init(&buf, API_METRICS_RENDER_BYTES_MAX);
   int rc = api_metrics_render(api_request_metrics(req), &buf);
   if (rc == VE_OK)
     rc = api_respond_text(resp, 200, "text/plain; version=0.0.4; charset=utf-8", buf.ptr, buf.len);

@@ -325,7 +325,8 @@ static void test_request_bytes(void **state) {
 
 static void test_keep_alive(void **state) {
   fake_t f = {.replies = {"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na",
-                          "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nb\r\n0\r\n\r\n",
+                          "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          "1\r\nb\r\n0\r\n\r\n",
                           "HTTP/1.1 500 Oops\r\nContent-Length: 1\r\nConnection: close\r\n\r\nc"},
               .n_replies = 3,
               .keep = true};

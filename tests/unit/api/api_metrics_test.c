@@ -308,7 +308,8 @@ static void test_threads(void **state) {
   assert_int_equal(api_metrics_histogram(m, "h", NULL, "", bounds, 3, &t.h), 0);
   enum { THREADS = 4 };
   pthread_t th[THREADS];
-  for (int i = 0; i < THREADS; i++) assert_int_equal(pthread_create(&th[i], NULL, hammer_main, &t), 0);
+  for (int i = 0; i < THREADS; i++)
+    assert_int_equal(pthread_create(&th[i], NULL, hammer_main, &t), 0);
   /* Render while they run: every rendering must parse and stay consistent. */
   for (int k = 0; k < 20; k++) {
     expo_t e;

@@ -347,6 +347,30 @@ static void test_json_errors(void **state) {
   expect_error(post_json("/v1/raw", "{not json"), 400, "malformed_json");
 }
 
+static void test_client_json(void **state) {
+  json_t *body = json_pack("{s:[i,i],s:s}", "list", 1, 2, "name", "veche");
+  int status;
+  json_t *out;
+  assert_int_equal(http_request_json("127.0.0.1", g_port, "POST", "/v1/echo", body, TIMEOUT_MS,
+                                     &status, &out), 0);
+  assert_int_equal(status, 200);
+  assert_true(json_equal(json_object_get(out, "echo"), body));
+  json_decref(out);
+  json_decref(body);
+
+  assert_int_equal(http_request_json("127.0.0.1", g_port, "GET", "/missing", NULL, TIMEOUT_MS,
+                                     &status, &out), 0);
+  assert_int_equal(status, 404);
+  assert_string_equal(json_string_value(json_object_get(out, "error")), "not_found");
+  json_decref(out);
+
+  /* A text body is not JSON: the status is still reported. */
+  assert_int_equal(http_request_json("127.0.0.1", g_port, "GET", "/v1/text", NULL, TIMEOUT_MS,
+                                     &status, &out), VE_ERR_MALFORMED);
+  assert_int_equal(status, 200);
+  assert_null(out);
+}
+
 /* ================================================================ handler results */
 
 static void test_handler_results(void **state) {
@@ -886,6 +910,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_query),
       cmocka_unit_test(test_json_echo),
       cmocka_unit_test(test_json_errors),
+      cmocka_unit_test(test_client_json),
       cmocka_unit_test(test_handler_results),
       cmocka_unit_test(test_status_mapping),
       cmocka_unit_test(test_body_limits),
