@@ -157,8 +157,10 @@ const char *api_request_header(const api_request_t *req, const char *name);
 /* Raw body (len 0 when there is none); at most the route's body limit. */
 ve_slice_t api_request_body(const api_request_t *req);
 /* Parsed JSON body (object or array), or NULL if the request had no JSON body.
- * Borrowed: valid during the handler call; do not decref. */
-const json_t *api_request_json(const api_request_t *req);
+ * Borrowed: valid during the handler call; do not decref (json_incref it to
+ * keep it longer). Not const only because jansson's json_unpack and object
+ * iterators take non-const pointers; it belongs to this request alone. */
+json_t *api_request_json(const api_request_t *req);
 /* The server's metrics registry (for the metrics route). */
 api_metrics_t *api_request_metrics(const api_request_t *req);
 

@@ -224,7 +224,7 @@ int api_respond_text(api_response_t *resp, int status, const char *content_type,
 const char *api_request_method(const api_request_t *req) { return req->method; }
 const char *api_request_path(const api_request_t *req) { return req->target; }
 ve_slice_t api_request_body(const api_request_t *req) { return ve_buf_slice(&req->body); }
-const json_t *api_request_json(const api_request_t *req) { return req->json; }
+json_t *api_request_json(const api_request_t *req) { return req->json; }
 api_metrics_t *api_request_metrics(const api_request_t *req) { return req->srv->metrics; }
 
 const char *api_request_param(const api_request_t *req, const char *name) {

@@ -53,9 +53,9 @@ static int h_pair(void *ctx, const api_request_t *req, api_response_t *resp) {
 }
 
 static int h_echo(void *ctx, const api_request_t *req, api_response_t *resp) {
-  const json_t *j = api_request_json(req);
+  json_t *j = api_request_json(req);
   if (!j) return VE_ERR_INVALID;
-  api_respond_json(resp, 200, json_pack("{s:o,s:s}", "echo", json_deep_copy(j), "method",
+  api_respond_json(resp, 200, json_pack("{s:O,s:s}", "echo", j, "method",
                                         api_request_method(req)));
   return 0;
 }
