@@ -4,8 +4,8 @@
  *   propose  reap the mempool and build the next block on the tip;
  *   validate check a block against the tip (ledger_block_validate);
  *   commit   store and execute it with its certificate in one write txn.
- * In single-validator mode the solo driver below runs them back to back; with
- * the consensus engine, its REQUEST_PROPOSAL / VALIDATE / COMMIT actions do.
+ * The consensus engine drives them through its REQUEST_PROPOSAL / VALIDATE /
+ * COMMIT actions (node_cons.c), with one validator exactly as with many.
  */
 #include "node/node_int.h"
 
@@ -37,17 +37,15 @@ uint64_t node_now_ms(void) {
   return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Hash of the validator set as it goes into block headers. */
-static void valset_hash(const ledger_genesis_t *g, uint8_t out[LEDGER_HASH_BYTES]) {
-  vcrypto_hasher_t h;
-  vcrypto_hasher_init(&h, "veche/valset");
+/* The consensus validator set of the genesis; its hash goes into headers. */
+static int valset_from_genesis(const ledger_genesis_t *g, cons_valset_t *vs) {
+  memset(vs, 0, sizeof *vs);
+  vs->count = (uint32_t)g->n_validators;
   for (size_t i = 0; i < g->n_validators; i++) {
-    uint8_t p[8];
-    ve_be64_put(p, g->validators[i].power);
-    vcrypto_hasher_update(&h, g->validators[i].pk, VCRYPTO_PK_BYTES);
-    vcrypto_hasher_update(&h, p, 8);
+    memcpy(vs->v[i].pk, g->validators[i].pk, VCRYPTO_PK_BYTES);
+    vs->v[i].power = g->validators[i].power;
   }
-  vcrypto_hasher_final(&h, out);
+  return cons_valset_check(vs) ? VE_ERR_CONFIG : VE_OK;
 }
 
 static int open_store(node_t *n, char *err, size_t err_len) {
@@ -98,7 +96,8 @@ int node_open(const node_config_t *cfg, node_t **out, char *err, size_t err_len)
   node_path_join(path, sizeof path, cfg->dir, cfg->genesis_path);
   int rc = node_genesis_load(path, &n->genesis, err, err_len);
   if (rc == VE_OK) rc = ledger_genesis_hash(&n->genesis, n->genesis_hash);
-  valset_hash(&n->genesis, n->valset_hash);
+  if (rc == VE_OK) rc = valset_from_genesis(&n->genesis, &n->valset);
+  if (rc == VE_OK) cons_valset_hash(n->valset_hash, &n->valset);
   if (rc == VE_OK && cfg->key_path[0]) {
     node_path_join(path, sizeof path, cfg->dir, cfg->key_path);
     rc = vcrypto_keyfile_read(path, &n->key);
@@ -119,6 +118,7 @@ int node_open(const node_config_t *cfg, node_t **out, char *err, size_t err_len)
 
 void node_close(node_t *n) {
   if (!n) return;
+  cons_engine_free(n->cons);
   mempool_free(n->mempool);
   store_close(n->store);
   api_metrics_free(n->metrics);
@@ -130,7 +130,7 @@ void node_close(node_t *n) {
 
 /* Builds the next block from the mempool. out receives the block bytes; *n_txs
  * the number of transactions in it. */
-static int pipeline_propose(node_t *n, ve_buf_t *out, size_t *n_txs) {
+int node_pipeline_propose(node_t *n, ve_buf_t *out, size_t *n_txs) {
   store_txn_t *t;
   VE_TRY(store_txn_begin(n->store, false, &t));
   ledger_tip_t tip;
@@ -155,15 +155,28 @@ static int pipeline_propose(node_t *n, ve_buf_t *out, size_t *n_txs) {
   return rc;
 }
 
-static int pipeline_validate(node_t *n, ve_slice_t block) {
+/* How far ahead of our clock a proposed block's time may be. */
+#define NODE_CLOCK_DRIFT_MS 10000
+
+int node_pipeline_validate(node_t *n, ve_slice_t block, const uint8_t id[LEDGER_HASH_BYTES]) {
+  ledger_block_t b;
+  VE_TRY(ledger_block_decode(block, &b));
+  uint8_t hash[LEDGER_HASH_BYTES];
+  int rc = ledger_header_hash(&b.header, hash);
+  if (rc == VE_OK && memcmp(hash, id, LEDGER_HASH_BYTES) != 0) rc = VE_ERR_HASH_MISMATCH;
+  /* The clock is read here, outside the ledger, which stays deterministic. */
+  if (rc == VE_OK && b.header.time_ms > node_now_ms() + NODE_CLOCK_DRIFT_MS) rc = VE_ERR_BAD_TIME;
+  if (rc == VE_OK && cons_valset_find(&n->valset, b.header.proposer) < 0) rc = VE_ERR_UNKNOWN_SIGNER;
+  ledger_block_free(&b);
+  VE_TRY(rc);
   store_txn_t *t;
   VE_TRY(store_txn_begin(n->store, false, &t));
-  int rc = ledger_block_validate(t, block, n->valset_hash, mempool_sig_checked, n->mempool);
+  rc = ledger_block_validate(t, block, n->valset_hash, mempool_sig_checked, n->mempool);
   store_txn_abort(t);
   return rc;
 }
 
-static int pipeline_commit(node_t *n, ve_slice_t block, ve_slice_t cert) {
+int node_pipeline_commit(node_t *n, ve_slice_t block, ve_slice_t cert) {
   ledger_block_t b;
   VE_TRY(ledger_block_decode(block, &b));
   uint8_t(*ids)[LEDGER_HASH_BYTES] = b.tx_count ? malloc(b.tx_count * LEDGER_HASH_BYTES) : NULL;
@@ -202,43 +215,10 @@ static int pipeline_commit(node_t *n, ve_slice_t block, ve_slice_t cert) {
   return rc;
 }
 
-/* Solo certificate: the single validator's signature over the block hash. */
-static int solo_cert(node_t *n, ve_slice_t block, ve_buf_t *cert) {
-  ledger_block_t b;
-  VE_TRY(ledger_block_decode(block, &b));
-  uint8_t hash[LEDGER_HASH_BYTES], sig[VCRYPTO_SIG_BYTES];
-  int rc = ledger_header_hash(&b.header, hash);
-  ledger_block_free(&b);
-  VE_TRY(rc);
-  vcrypto_sign(sig, &n->key, "veche/solo/commit", hash, sizeof hash);
-  return ve_buf_append(cert, sig, sizeof sig);
-}
-
-/* One step of the solo driver: a block when there is something to commit, or
- * when the last block's results still need a header, or on the heartbeat. */
-static void solo_step(node_t *n) {
-  bool due = mempool_size(n->mempool) > 0 || n->last_block_had_txs ||
-             node_now_ms() - n->last_block_ms >= n->cfg.empty_block_ms;
-  if (!due || !n->has_key) return;
-  ve_buf_t block, cert;
-  ve_buf_init(&block, VE_BLOCK_BYTES_MAX);
-  ve_buf_init(&cert, 4096);
-  size_t n_txs;
-  int rc = pipeline_propose(n, &block, &n_txs);
-  if (rc == VE_OK) rc = pipeline_validate(n, ve_buf_slice(&block));
-  if (rc == VE_OK) rc = solo_cert(n, ve_buf_slice(&block), &cert);
-  if (rc == VE_OK) rc = pipeline_commit(n, ve_buf_slice(&block), ve_buf_slice(&cert));
-  if (rc) VE_ERROR(LOG, "block production failed: %s", ve_strerror(rc));
-  ve_buf_free(&block);
-  ve_buf_free(&cert);
-  /* More waiting: go again on the next loop turn rather than starving I/O. */
-  if (mempool_size(n->mempool) > 0 || n->last_block_had_txs) uv_async_send(&n->wake);
-}
-
 /* ---- the loop ---- */
 
-static void on_wake(uv_async_t *a) { solo_step(a->data); }
-static void on_tick(uv_timer_t *t) { solo_step(t->data); }
+static void on_wake(uv_async_t *a) { node_cons_poll(a->data); }
+static void on_tick(uv_timer_t *t) { node_cons_poll(t->data); }
 
 static void close_cb(uv_handle_t *h) { (void)h; }
 
@@ -296,16 +276,20 @@ int node_run(node_t *n) {
     fflush(stdout);
     uint64_t tick = n->cfg.block_interval_ms ? n->cfg.block_interval_ms : 20;
     uv_timer_start(&n->tick, on_tick, tick, tick);
-    uv_run(&n->loop, UV_RUN_DEFAULT);
+    rc = node_cons_start(n);
+    if (rc == VE_OK) uv_run(&n->loop, UV_RUN_DEFAULT);
+    else VE_ERROR(LOG, "consensus did not start: %s", ve_strerror(rc));
+    if (n->fatal) rc = VE_ERR_STORE;
     api_server_stop(n->api);
     n->api = NULL;
   }
+  node_cons_stop(n);
   uv_close((uv_handle_t *)&n->wake, close_cb);
   uv_close((uv_handle_t *)&n->stop, close_cb);
   uv_close((uv_handle_t *)&n->tick, close_cb);
   uv_close((uv_handle_t *)&n->sigint, close_cb);
   uv_close((uv_handle_t *)&n->sigterm, close_cb);
-  uv_run(&n->loop, UV_RUN_DEFAULT);
+  uv_run(&n->loop, UV_RUN_DEFAULT); /* lets the closes (and timer frees) finish */
   uv_loop_close(&n->loop);
   return rc;
 }

@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include "api/api.h"
+#include "consensus/consensus.h"
 #include "ledger/ledger.h"
 #include "mempool/mempool.h"
 #include "node/config.h"
@@ -33,11 +34,29 @@ struct node {
   _Atomic uint64_t txs_committed;   /* since start */
   uint64_t last_block_ms;           /* wall clock of the last commit */
   bool last_block_had_txs;
+  /* consensus */
+  cons_engine_t *cons;
+  cons_valset_t valset;             /* genesis set; set changes come with the network issue */
+  uint64_t rec_next;                /* key of the next persisted consensus record */
+  bool want_proposal;               /* the engine asked us to propose (prop_height, prop_round) */
+  uint64_t prop_height;
+  uint32_t prop_round;
+  size_t timers;                    /* consensus timers pending */
+  struct cons_timer *timer_list;    /* those timers, to close them at stop */
+  bool fatal;                       /* a write the engine relies on failed: stop */
   /* metrics */
   api_metric_t *m_height, *m_txs, *m_blocks, *m_mempool, *m_rejected, *m_block_ms;
 };
 
 ve_slice_t node_chain_id(const node_t *n);
+/* The block pipeline (node.c). */
+int node_pipeline_propose(node_t *n, ve_buf_t *out, size_t *n_txs);
+int node_pipeline_validate(node_t *n, ve_slice_t block, const uint8_t id[LEDGER_HASH_BYTES]);
+int node_pipeline_commit(node_t *n, ve_slice_t block, ve_slice_t cert);
+/* The consensus driver (node_cons.c), on the loop thread. */
+int node_cons_start(node_t *n);
+void node_cons_poll(node_t *n);   /* a tx arrived or the heartbeat ticked */
+void node_cons_stop(node_t *n);
 uint64_t node_now_ms(void);
 /* Routes served by node_api.c. */
 extern const api_route_t node_routes[];

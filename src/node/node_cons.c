@@ -1,0 +1,289 @@
+/* node_cons.c — drives the consensus engine with real time, disk and (later)
+ * network, on the loop thread.
+ *
+ * The engine is pure: it emits actions and we carry them out in order. The one
+ * ordering rule that matters for safety: a PERSIST record is durable (its own
+ * synced write transaction) before any later action runs, so a validator's
+ * votes reach the disk before they can reach a peer, and after a crash the
+ * engine is rebuilt from every record and never signs something conflicting.
+ *
+ * Records live under STORE_T_CONSENSUS keyed by a be64 counter. When height h
+ * commits, the records written before that COMMIT action belong to heights
+ * <= h (the engine signs nothing for h+1 before deciding h) and are deleted, so
+ * the set the engine reloads stays small.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/log.h"
+#include "node/node_int.h"
+
+#define LOG "consensus"
+#define NODE_TIMERS_MAX 4096
+#define NODE_TIMEOUT_BASE_MS_MIN 1000
+
+typedef struct cons_timer {
+  uv_timer_t t;
+  node_t *n;
+  uint64_t token;
+  struct cons_timer *prev, *next; /* in n->timer_list */
+} cons_timer_t;
+
+static void drain(node_t *n);
+
+static void fatal(node_t *n, const char *what, int rc) {
+  VE_ERROR(LOG, "%s failed: %s; stopping so nothing is signed or committed unsafely", what,
+           ve_strerror(rc));
+  n->fatal = true;
+  uv_stop(&n->loop);
+}
+
+/* ---- records ---- */
+
+static int load_records(node_t *n, ve_buf_t *blob, ve_slice_t **out, size_t *count) {
+  store_txn_t *t;
+  VE_TRY(store_txn_begin(n->store, false, &t));
+  store_cursor_t *c;
+  int rc = store_cursor_open(t, STORE_T_CONSENSUS, &c);
+  size_t cap = 0, k = 0;
+  size_t *offs = NULL, *lens = NULL;
+  ve_slice_t key, val;
+  for (int r = rc ? rc : store_cursor_seek(c, ve_slice(NULL, 0), &key, &val); rc == VE_OK && r == VE_OK;
+       r = store_cursor_next(c, &key, &val)) {
+    if (k == CONS_RECORDS_MAX) {
+      rc = VE_ERR_LIMIT;
+      break;
+    }
+    if (k == cap) {
+      cap = cap ? cap * 2 : 64;
+      size_t *no = realloc(offs, cap * sizeof *no), *nl = no ? realloc(lens, cap * sizeof *nl) : NULL;
+      if (no) offs = no;
+      if (!no || !nl) {
+        rc = VE_ERR_NOMEM;
+        break;
+      }
+      lens = nl;
+    }
+    offs[k] = blob->len;
+    lens[k] = val.len;
+    rc = ve_buf_append(blob, val.ptr, val.len);
+    if (key.len == 8 && ve_be64_get(key.ptr) >= n->rec_next) n->rec_next = ve_be64_get(key.ptr) + 1;
+    k++;
+  }
+  if (c) store_cursor_close(c);
+  store_txn_abort(t);
+  if (rc == VE_OK) {
+    *out = calloc(k ? k : 1, sizeof **out);
+    if (!*out) rc = VE_ERR_NOMEM;
+    for (size_t i = 0; rc == VE_OK && i < k; i++) (*out)[i] = ve_slice(blob->ptr + offs[i], lens[i]);
+    *count = k;
+  }
+  free(offs);
+  free(lens);
+  return rc;
+}
+
+static int persist(node_t *n, ve_slice_t rec) {
+  uint8_t key[8];
+  ve_be64_put(key, n->rec_next);
+  store_txn_t *t;
+  VE_TRY(store_txn_begin(n->store, true, &t));
+  int rc = store_put(t, STORE_T_CONSENSUS, ve_slice(key, 8), rec);
+  if (rc) {
+    store_txn_abort(t);
+    return rc;
+  }
+  VE_TRY(store_txn_commit(t)); /* LMDB syncs on commit: durable from here */
+  n->rec_next++;
+  return VE_OK;
+}
+
+static int prune_records(node_t *n) {
+  store_txn_t *t;
+  VE_TRY(store_txn_begin(n->store, true, &t));
+  store_cursor_t *c;
+  int rc = store_cursor_open(t, STORE_T_CONSENSUS, &c);
+  uint8_t keys[64][8];
+  size_t k = 0;
+  ve_slice_t key, val;
+  /* Collect first, delete after: a cursor must not walk under its own deletes. */
+  for (int r = rc ? rc : store_cursor_seek(c, ve_slice(NULL, 0), &key, &val);
+       rc == VE_OK && r == VE_OK && k < 64; r = store_cursor_next(c, &key, &val))
+    if (key.len == 8 && ve_be64_get(key.ptr) < n->rec_next) memcpy(keys[k++], key.ptr, 8);
+  if (c) store_cursor_close(c);
+  for (size_t i = 0; rc == VE_OK && i < k; i++) rc = store_del(t, STORE_T_CONSENSUS, ve_slice(keys[i], 8));
+  if (rc == VE_OK) return store_txn_commit(t);
+  store_txn_abort(t);
+  return rc;
+}
+
+/* ---- timers ---- */
+
+static void timer_closed(uv_handle_t *h) { free(h->data); }
+
+static void timer_release(cons_timer_t *ct) {
+  node_t *n = ct->n;
+  if (ct->prev) ct->prev->next = ct->next;
+  else n->timer_list = ct->next;
+  if (ct->next) ct->next->prev = ct->prev;
+  n->timers--;
+  uv_close((uv_handle_t *)&ct->t, timer_closed);
+}
+
+static void on_timer(uv_timer_t *t) {
+  cons_timer_t *ct = t->data;
+  node_t *n = ct->n;
+  uint64_t token = ct->token;
+  timer_release(ct);
+  if (n->cons && !n->fatal) {
+    cons_on_timeout(n->cons, token);
+    drain(n);
+  }
+}
+
+static void schedule(node_t *n, uint64_t token, uint32_t delay_ms) {
+  if (n->timers >= NODE_TIMERS_MAX) {
+    VE_WARN(LOG, "too many pending timers; dropping one (the engine re-schedules)");
+    return;
+  }
+  cons_timer_t *ct = calloc(1, sizeof *ct);
+  if (!ct) return;
+  ct->n = n;
+  ct->token = token;
+  uv_timer_init(&n->loop, &ct->t);
+  ct->t.data = ct;
+  uv_timer_start(&ct->t, on_timer, delay_ms, 0);
+  ct->next = n->timer_list;
+  if (ct->next) ct->next->prev = ct;
+  n->timer_list = ct;
+  n->timers++;
+}
+
+/* ---- proposals ---- */
+
+/* Answers a pending proposal request once there is something worth a block:
+ * transactions waiting, a previous block whose roots need a header, or the
+ * heartbeat. */
+static void try_propose(node_t *n) {
+  if (!n->want_proposal) return;
+  bool due = mempool_size(n->mempool) > 0 || n->last_block_had_txs ||
+             node_now_ms() - n->last_block_ms >= n->cfg.empty_block_ms;
+  if (!due) return;
+  if (atomic_load(&n->height) + 1 != n->prop_height) return; /* not applied yet */
+  n->want_proposal = false;
+  ve_buf_t block;
+  ve_buf_init(&block, VE_BLOCK_BYTES_MAX);
+  size_t n_txs;
+  int rc = node_pipeline_propose(n, &block, &n_txs);
+  ledger_block_t b;
+  if (rc == VE_OK) rc = ledger_block_decode(ve_buf_slice(&block), &b);
+  if (rc == VE_OK) {
+    uint8_t id[LEDGER_HASH_BYTES];
+    rc = ledger_header_hash(&b.header, id);
+    ledger_block_free(&b);
+    if (rc == VE_OK) rc = cons_on_proposal(n->cons, n->prop_height, n->prop_round, id, ve_buf_slice(&block));
+  }
+  if (rc && rc != VE_ERR_STATE) VE_ERROR(LOG, "proposal failed: %s", ve_strerror(rc));
+  ve_buf_free(&block);
+}
+
+/* ---- actions ---- */
+
+static void on_commit(node_t *n, const cons_action_t *a) {
+  int rc = node_pipeline_commit(n, a->data, a->cert);
+  if (rc) return fatal(n, "block commit", rc);
+  rc = prune_records(n);
+  if (rc) VE_WARN(LOG, "could not prune consensus records: %s", ve_strerror(rc));
+  cons_on_applied(n->cons, a->height, &n->valset);
+}
+
+static void on_evidence(node_t *n, ve_slice_t ev) {
+  uint8_t key[LEDGER_HASH_BYTES];
+  vcrypto_hash(key, "veche/cons/evidence-key", ev.ptr, ev.len);
+  store_txn_t *t;
+  if (store_txn_begin(n->store, true, &t) != VE_OK) return;
+  if (store_put(t, STORE_T_EVIDENCE, ve_slice(key, sizeof key), ev) == VE_OK) store_txn_commit(t);
+  else store_txn_abort(t);
+  VE_WARN(LOG, "equivocation evidence recorded");
+}
+
+static void drain(node_t *n) {
+  cons_action_t a;
+  while (!n->fatal && cons_action_next(n->cons, &a)) {
+    int rc;
+    switch (a.kind) {
+      case CONS_ACT_PERSIST:
+        rc = persist(n, a.data);
+        if (rc) fatal(n, "persisting a consensus record", rc);
+        break;
+      case CONS_ACT_SCHEDULE_TIMEOUT:
+        schedule(n, a.token, a.delay_ms);
+        break;
+      case CONS_ACT_REQUEST_PROPOSAL:
+        n->want_proposal = true;
+        n->prop_height = a.height;
+        n->prop_round = a.round;
+        try_propose(n);
+        break;
+      case CONS_ACT_VALIDATE:
+        rc = node_pipeline_validate(n, a.data, a.id);
+        if (rc) VE_WARN(LOG, "proposed block at height %llu is invalid: %s",
+                        (unsigned long long)a.height, ve_strerror(rc));
+        cons_on_validated(n->cons, a.height, a.round, a.id, rc == VE_OK);
+        break;
+      case CONS_ACT_COMMIT:
+        on_commit(n, &a);
+        break;
+      case CONS_ACT_EVIDENCE:
+        on_evidence(n, a.data);
+        break;
+      case CONS_ACT_BROADCAST:
+      case CONS_ACT_SEND:
+      case CONS_ACT_SEND_DECISION:
+        break; /* no peers in a one-validator network; src/net carries these */
+    }
+  }
+}
+
+int node_cons_start(node_t *n) {
+  ve_buf_t blob;
+  ve_buf_init(&blob, 0);
+  ve_slice_t *recs = NULL;
+  size_t count = 0;
+  int rc = load_records(n, &blob, &recs, &count);
+  if (rc == VE_OK) {
+    uint32_t base = n->cfg.empty_block_ms + 500;
+    if (base < NODE_TIMEOUT_BASE_MS_MIN) base = NODE_TIMEOUT_BASE_MS_MIN;
+    cons_config_t cfg = {
+        .chain_id = n->genesis.chain_id,
+        .valsets = {&n->valset, &n->valset},
+        .key = n->has_key ? &n->key : NULL,
+        .start_height = atomic_load(&n->height) + 1,
+        .timeout_base_ms = base,
+        .timeout_delta_ms = 500,
+        .records = recs,
+        .records_count = count,
+    };
+    rc = cons_engine_new(&n->cons, &cfg);
+  }
+  free(recs);
+  ve_buf_free(&blob);
+  if (rc == VE_OK) rc = cons_start(n->cons);
+  if (rc == VE_OK) {
+    VE_INFO(LOG, "engine started at height %llu with %zu records",
+            (unsigned long long)(atomic_load(&n->height) + 1), count);
+    drain(n);
+  }
+  return rc;
+}
+
+void node_cons_poll(node_t *n) {
+  if (!n->cons || n->fatal) return;
+  try_propose(n);
+  drain(n);
+}
+
+void node_cons_stop(node_t *n) {
+  while (n->timer_list) timer_release(n->timer_list);
+}
