@@ -24,6 +24,11 @@ _Noreturn void cli_usage(const char *usage) {
   exit(2);
 }
 
+_Noreturn void cli_help(const char *usage) {
+  fputs(usage, stdout);
+  exit(0);
+}
+
 void cli_node_parse(cli_node_t *n, const char *s) {
   if (!s) s = getenv("VECHE_NODE");
   if (!s || !*s) s = CLI_NODE_DEFAULT;

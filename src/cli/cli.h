@@ -19,7 +19,8 @@ typedef struct {
 
 /* Prints "veche: <message>" to stderr and exits with status 1 (2 for usage). */
 _Noreturn void cli_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-_Noreturn void cli_usage(const char *usage);
+_Noreturn void cli_usage(const char *usage); /* stderr, exit 2 */
+_Noreturn void cli_help(const char *usage);  /* stdout, exit 0 */
 
 /* Parses HOST:PORT (or http://HOST:PORT); dies on error. NULL: $VECHE_NODE or default. */
 void cli_node_parse(cli_node_t *n, const char *s);

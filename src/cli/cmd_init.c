@@ -39,6 +39,7 @@ int cmd_init(int argc, char **argv) {
     if (o == 'd') dir = optarg;
     else if (o == 'c') chain = optarg;
     else if (o == 'p') port = strtol(optarg, NULL, 10);
+    else if (o == 'h') cli_help(INIT_USAGE);
     else cli_usage(INIT_USAGE);
   }
   if (!dir) cli_usage(INIT_USAGE);
@@ -96,6 +97,7 @@ static const char KEYS_USAGE[] =
 
 int cmd_keys(int argc, char **argv) {
   if (argc < 2) cli_usage(KEYS_USAGE);
+  if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) cli_help(KEYS_USAGE);
   vcrypto_keypair_t kp;
   if (!strcmp(argv[1], "gen")) {
     if (argc != 4 || strcmp(argv[2], "--out")) cli_usage(KEYS_USAGE);
@@ -131,6 +133,7 @@ int cmd_start(int argc, char **argv) {
   while ((o = getopt_long(argc, argv, "d:c:h", opts, NULL)) != -1) {
     if (o == 'd') node_path_join(path, sizeof path, optarg, "config.json");
     else if (o == 'c') snprintf(path, sizeof path, "%s", optarg);
+    else if (o == 'h') cli_help(START_USAGE);
     else cli_usage(START_USAGE);
   }
   if (!path[0]) cli_usage(START_USAGE);

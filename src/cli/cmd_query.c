@@ -20,7 +20,7 @@ int cmd_query(int argc, char **argv) {
   int n_args = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--node") && i + 1 < argc) node_addr = argv[++i];
-    else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) cli_usage(QUERY_USAGE);
+    else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) cli_help(QUERY_USAGE);
     else if (n_args < 3) args[n_args++] = argv[i];
     else cli_usage(QUERY_USAGE);
   }

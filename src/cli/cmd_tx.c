@@ -151,6 +151,7 @@ int cmd_tx(int argc, char **argv) {
       {"attr-digest", 1, 0, 'D'}, {"attr", 1, 0, 'a'}, {"new-key", 1, 0, 'N'}, {"id", 1, 0, 'i'},
       {"reason", 1, 0, 'r'}, {"roles", 1, 0, 'R'}, {"seq", 1, 0, 's'}, {"expiry", 1, 0, 'e'},
       {"wait", 0, 0, 'w'}, {"print", 0, 0, 'p'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+  if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) cli_help(TX_USAGE);
   if (argc < 2 || argv[1][0] == '-') cli_usage(TX_USAGE);
   tx_opts_t o;
   memset(&o, 0, sizeof o);
@@ -176,6 +177,7 @@ int cmd_tx(int argc, char **argv) {
       case 'e': o.expiry = strtoull(optarg, NULL, 10); break;
       case 'w': o.wait = true; break;
       case 'p': o.print = true; break;
+      case 'h': cli_help(TX_USAGE);
       default: cli_usage(TX_USAGE);
     }
   }
