@@ -115,8 +115,7 @@ static void test_reject_chain_expiry_type(void **state) {
   ve_buf_t p, tx;
   ve_buf_init(&p, 0);
   ve_buf_init(&tx, 0);
-  /* One block so that the next height is 2 and expiry 1 is in the past. (Not an
-   * empty block: state_commit with no changes trips UBSan in src/state.) */
+  /* One block so that the next height is 2 and expiry 1 is in the past. */
   fx_register(&f, &tx, &f.clerk, 1, 500);
   ve_slice_t first = ve_buf_slice(&tx);
   fx_commit(&f, &first, 1, NULL);
