@@ -141,6 +141,28 @@ static int header_check(store_txn_t *t, const ledger_header_t *h,
   return VE_OK;
 }
 
+static int id_cmp(const void *a, const void *b) { return memcmp(a, b, LEDGER_HASH_BYTES); }
+
+/* A block may not carry a transaction twice, nor one already committed: each tx
+ * has exactly one place in the chain, and its index entry is never rewritten. */
+static int ids_fresh(store_txn_t *t, const ledger_block_t *b) {
+  if (b->tx_count == 0) return VE_OK;
+  uint8_t(*ids)[LEDGER_HASH_BYTES] = malloc(b->tx_count * LEDGER_HASH_BYTES);
+  if (!ids) return VE_ERR_NOMEM;
+  int rc = VE_OK;
+  for (size_t i = 0; i < b->tx_count; i++) ledger_tx_id(ids[i], b->txs[i]);
+  qsort(ids, b->tx_count, LEDGER_HASH_BYTES, id_cmp);
+  for (size_t i = 0; rc == VE_OK && i < b->tx_count; i++) {
+    if (i > 0 && memcmp(ids[i - 1], ids[i], LEDGER_HASH_BYTES) == 0) rc = VE_ERR_DUPLICATE;
+    ve_slice_t v;
+    int g = rc ? VE_OK : store_get(t, STORE_T_TX_INDEX, ve_slice(ids[i], LEDGER_HASH_BYTES), &v);
+    if (g == VE_OK && rc == VE_OK) rc = VE_ERR_DUPLICATE;
+    else if (g != VE_ERR_NOT_FOUND && g != VE_OK) rc = g;
+  }
+  free(ids);
+  return rc;
+}
+
 int ledger_block_validate(store_txn_t *t, ve_slice_t block_bytes,
                           const uint8_t valset_hash[LEDGER_HASH_BYTES],
                           ledger_sig_cache_fn sig_checked, void *sig_ctx) {
@@ -150,6 +172,7 @@ int ledger_block_validate(store_txn_t *t, ve_slice_t block_bytes,
   ledger_block_t b;
   VE_TRY(ledger_block_decode(block_bytes, &b));
   int rc = header_check(t, &b.header, valset_hash, ve_slice(chain, chain_len));
+  if (rc == VE_OK) rc = ids_fresh(t, &b);
   for (size_t i = 0; rc == VE_OK && i < b.tx_count; i++) {
     ledger_tx_t tx;
     rc = ledger_tx_decode(b.txs[i], &tx);
@@ -214,7 +237,12 @@ static int execute_block(store_txn_t *t, const ledger_registry_t *reg, const led
     rec[32] = (uint8_t)(c >> 24), rec[33] = (uint8_t)(c >> 16), rec[34] = (uint8_t)(c >> 8),
     rec[35] = (uint8_t)c;
     vcrypto_hash(leaves[i], TAG_RESULT, rec, sizeof rec);
-    rc = tx_index_put(t, id, b->header.height, (uint32_t)i, code);
+    /* Validation refuses blocks that repeat a tx; should one get here anyway,
+     * the first (committed) entry of the index is kept. */
+    ledger_tx_result_t prev;
+    int g = ledger_tx_result_get(t, id, &prev);
+    if (g == VE_ERR_NOT_FOUND) rc = tx_index_put(t, id, b->header.height, (uint32_t)i, code);
+    else if (g != VE_OK) rc = g;
   }
   if (rc == VE_OK) rc = ledger_exec_finish(ex, state_root);
   ledger_exec_free(ex);

@@ -273,8 +273,9 @@ void ledger_header_next(const ledger_tip_t *tip, ve_slice_t chain_id, uint64_t t
                         const uint8_t proposer[VCRYPTO_PK_BYTES], ledger_header_t *h);
 
 /* Checks a proposed block against the tip: version, chain, height, prev hash,
- * time (> tip time), state and results roots, valset hash, tx count/root, and
- * every transaction's encoding, chain id and signature. sig_checked (may be
+ * time (> tip time), state and results roots, valset hash, tx count/root, no tx
+ * repeated or already committed (VE_ERR_DUPLICATE), and every transaction's
+ * encoding, chain id and signature. sig_checked (may be
  * NULL) tells which transaction ids were already verified (e.g. by the
  * mempool), to skip their signatures. */
 typedef bool (*ledger_sig_cache_fn)(void *ctx, const uint8_t txid[LEDGER_HASH_BYTES]);

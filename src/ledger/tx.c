@@ -38,7 +38,7 @@ int ledger_tx_encode(const ledger_tx_t *tx, ve_buf_t *out) {
   return codec_writer_finish(&w);
 }
 
-/* Decodes the unsigned part; returns the number of bytes it spans via *signed_len. */
+/* Strict decode of a whole transaction; tx borrows from in. */
 int ledger_tx_decode(ve_slice_t in, ledger_tx_t *tx) {
   if (in.len > VE_TX_BYTES_MAX) return VE_ERR_TOO_BIG;
   codec_reader_t r;

@@ -381,14 +381,58 @@ static void test_sequences_and_expiry(void **state) {
   ve_buf_free(&roles);
   commit_block(&c, &fail, 1, res);
   assert_int_equal(res[0], VE_ERR_PERMISSION);
-  ve_buf_append(&replay, fail.ptr, fail.len);
+  c.seq = 6000; /* another tx with the spent sequence */
+  make_tx(&c, &replay, &c.registrar, TX_TYPE_IDENTITY_SUSPEND, ve_buf_slice(&q));
   commit_block(&c, &replay, 1, res);
   assert_int_equal(res[0], VE_ERR_STALE_SEQ);
-  /* Replaying the first committed tx in a later block. */
+  /* A block replaying a committed tx, or carrying one tx twice, is invalid, and
+   * forcing one through commit keeps the original index entry. */
   ve_buf_reset(&replay);
   ve_buf_append(&replay, txs[0].ptr, txs[0].len);
-  commit_block(&c, &replay, 1, res);
-  assert_int_equal(res[0], VE_ERR_STALE_SEQ);
+  uint8_t id0[32];
+  ledger_tx_id(id0, ve_buf_slice(&txs[0]));
+  {
+    store_txn_t *w;
+    assert_int_equal(store_txn_begin(c.store, true, &w), 0);
+    ledger_tip_t tip;
+    assert_int_equal(ledger_tip_get(w, &tip), 0);
+    ledger_header_t h;
+    ledger_header_next(&tip, ve_slice(CHAIN, strlen(CHAIN)), tip.last_time_ms + 5, c.valset, c.validator.pk, &h);
+    ve_slice_t two[2] = {ve_buf_slice(&replay), ve_buf_slice(&fail)};
+    uint8_t ids[2][32];
+    memcpy(ids[0], id0, 32);
+    ledger_tx_id(ids[1], two[1]);
+    ve_buf_t blk;
+    ve_buf_init(&blk, 0);
+    ledger_merkle_root((const uint8_t(*)[32])ids, 1, h.tx_root);
+    h.tx_count = 1;
+    assert_int_equal(ledger_block_encode(&h, two, 1, &blk), 0);
+    assert_int_equal(ledger_block_validate(w, ve_buf_slice(&blk), c.valset, NULL, NULL), VE_ERR_DUPLICATE);
+    assert_int_equal(ledger_block_commit(w, &REG, ve_buf_slice(&blk), ve_slice("c", 1), res), 0);
+    assert_int_equal(res[0], VE_ERR_STALE_SEQ);
+    ledger_tx_result_t tr;
+    assert_int_equal(ledger_tx_result_get(w, id0, &tr), 0);
+    assert_int_equal(tr.height, 1); /* still the original commit */
+    assert_int_equal(tr.code, 0);
+    store_txn_abort(w);
+    /* One new tx twice in one block. */
+    assert_int_equal(store_txn_begin(c.store, false, &w), 0);
+    ve_buf_t fresh;
+    ve_buf_init(&fresh, 0);
+    c.seq = 6500;
+    make_tx(&c, &fresh, &c.registrar, TX_TYPE_IDENTITY_SUSPEND, ve_buf_slice(&q));
+    two[0] = two[1] = ve_buf_slice(&fresh);
+    ledger_tx_id(ids[0], two[0]);
+    memcpy(ids[1], ids[0], 32);
+    ledger_merkle_root((const uint8_t(*)[32])ids, 2, h.tx_root);
+    h.tx_count = 2;
+    ve_buf_reset(&blk);
+    assert_int_equal(ledger_block_encode(&h, two, 2, &blk), 0);
+    assert_int_equal(ledger_block_validate(w, ve_buf_slice(&blk), c.valset, NULL, NULL), VE_ERR_DUPLICATE);
+    store_txn_abort(w);
+    ve_buf_free(&fresh);
+    ve_buf_free(&blk);
+  }
   /* The signer lookup reports the highest used sequence. */
   store_txn_t *t;
   assert_int_equal(store_txn_begin(c.store, false, &t), 0);
