@@ -19,10 +19,11 @@
 #define STATE_NODE_SLOTS 16
 #define STATE_NODE_FORMAT 1           /* first byte of a stored node */
 /* Stored node: format, present bitmap, leaf bitmap, then per slot hash, leaf path
- * and a uvarint version. */
-#define STATE_NODE_BYTES_MAX (1 + 2 + 2 + STATE_NODE_SLOTS * (2 * STATE_HASH_BYTES + 10))
-/* Node key: be64 version, nibble count, packed nibbles. */
-#define STATE_NODE_KEY_BYTES_MAX (8 + 1 + STATE_NIBBLES / 2)
+ * and a uvarint version, then up to 6 cached half/quarter hashes. */
+#define STATE_NODE_BYTES_MAX \
+  (1 + 2 + 2 + STATE_NODE_SLOTS * (2 * STATE_HASH_BYTES + 10) + 6 * STATE_HASH_BYTES)
+/* Node key: be64 version, one byte per nibble of the node's path, 0xff. */
+#define STATE_NODE_KEY_BYTES_MAX (8 + STATE_NIBBLES + 1)
 
 /* STORE_T_STATE_HIST key prefixes. */
 #define STATE_HIST_ROOT 0x00  /* 0x00 || be64(~version) -> root slot record */
@@ -41,10 +42,6 @@ typedef struct {
                                       SLOT_NODE: version the child node was written at */
 } state_slot_t;
 
-typedef struct {
-  state_slot_t slot[STATE_NODE_SLOTS];
-} state_node_t;
-
 /* A binary subtree inside a node during hashing: its hash and kind, and for
  * SLOT_LEAF which slot holds that single leaf. */
 typedef struct {
@@ -52,6 +49,15 @@ typedef struct {
   uint8_t leaf_slot;
   uint8_t hash[STATE_HASH_BYTES];
 } state_bin_t;
+
+/* A stored node: its 16 slots, plus the binary subtrees one and two levels below
+ * the node (halves and quarters), kept so that a commit changing one slot
+ * rehashes 5 pairs instead of all 15 (docs/state.md, "Storage layout"). */
+typedef struct {
+  state_slot_t slot[STATE_NODE_SLOTS];
+  state_bin_t half[2];
+  state_bin_t quarter[4];
+} state_node_t;
 
 /* Nibble i (0 = most significant) of a path. */
 static inline unsigned state_nibble(const uint8_t path[STATE_HASH_BYTES], unsigned i) {

@@ -2,7 +2,7 @@
  *
  * Tables (docs/state.md, "Storage layout"):
  *   STORE_T_STATE        key -> current value (what state_get reads)
- *   STORE_T_STATE_NODES  be64(version) || u8 L || packed L nibbles -> node
+ *   STORE_T_STATE_NODES  be64(version) || L nibbles, one per byte || 0xff -> node
  *   STORE_T_STATE_HIST   0x00 || be64(~version) -> root record (one per version)
  *                        0x01 || be64(version) || path -> value set at version
  * Nodes are immutable: a commit at version v writes every node it changes under
@@ -13,7 +13,10 @@
  *
  * Commit: the changes are hashed to paths, sorted and deduplicated (last wins),
  * then one depth-first pass rebuilds only the touched subtrees, visiting each
- * touched node once however many changes fall under it. Recursion depth is
+ * touched node once however many changes fall under it. The pass writes nodes
+ * children first, and the node key (nibbles, then 0xff) sorts a node after all
+ * its descendants, so a commit's node writes arrive in key order: appends at the
+ * end of the table, as are its value-history writes (version, then path order). Recursion depth is
  * bounded by the path length (64 nibbles), never by input, and the per-level
  * scratch nodes live in one heap block rather than on the stack.
  */
@@ -30,13 +33,10 @@ static size_t node_key(uint8_t out[STATE_NODE_KEY_BYTES_MAX], uint64_t version,
                        const uint8_t path[STATE_HASH_BYTES], unsigned nibbles) {
   VE_ASSERT(nibbles < STATE_NIBBLES);
   ve_be64_put(out, version);
-  out[8] = (uint8_t)nibbles;
-  size_t packed = (nibbles + 1) / 2;
-  memcpy(out + 9, path, packed);
-  if (nibbles & 1) out[8 + packed] &= 0xf0;
-  return 9 + packed;
+  for (unsigned i = 0; i < nibbles; i++) out[8 + i] = (uint8_t)state_nibble(path, i);
+  out[8 + nibbles] = 0xff; /* sorts after every child (nibbles are < 0x10) */
+  return 9 + nibbles;
 }
-
 static void root_key(uint8_t out[STATE_HIST_ROOT_KEY_BYTES], uint64_t version) {
   out[0] = STATE_HIST_ROOT;
   ve_be64_put(out + 1, UINT64_MAX - version); /* newest first, so a seek finds <= v */
@@ -61,8 +61,29 @@ static size_t put_uvarint(uint8_t *out, uint64_t v) {
   return n;
 }
 
+/* Kind of the binary subtree over slots [lo, lo+width) as the slots alone tell it;
+ * the hash too unless it is a real node hash (left for the caller). */
+static void bin_from_slots(state_bin_t *out, const state_node_t *node, unsigned lo,
+                           unsigned width) {
+  unsigned leaves = 0, nodes = 0, last = lo;
+  for (unsigned i = lo; i < lo + width; i++) {
+    if (node->slot[i].kind == SLOT_LEAF) leaves++, last = i;
+    if (node->slot[i].kind == SLOT_NODE) nodes++;
+  }
+  memset(out, 0, sizeof *out);
+  if (nodes == 0 && leaves == 0) return;
+  if (nodes == 0 && leaves == 1) {
+    out->kind = SLOT_LEAF;
+    out->leaf_slot = (uint8_t)last;
+    memcpy(out->hash, node->slot[last].hash, STATE_HASH_BYTES);
+    return;
+  }
+  out->kind = SLOT_NODE;
+}
+
 /* Node: u8 format, be16 present bitmap, be16 leaf bitmap (bit i = slot i), then
- * per present slot in order: hash, [leaf path], uvarint version. */
+ * per present slot in order: hash, [leaf path], uvarint version; then the hashes
+ * of those halves and quarters (in that order) that are real nodes. */
 static size_t node_encode(uint8_t out[STATE_NODE_BYTES_MAX], const state_node_t *node) {
   unsigned present = 0, leaves = 0;
   size_t n = 5;
@@ -78,6 +99,13 @@ static size_t node_encode(uint8_t out[STATE_NODE_BYTES_MAX], const state_node_t 
       n += STATE_HASH_BYTES;
     }
     n += put_uvarint(out + n, s->version);
+  }
+  const state_bin_t *cached[6] = {&node->half[0], &node->half[1], &node->quarter[0],
+                                  &node->quarter[1], &node->quarter[2], &node->quarter[3]};
+  for (unsigned i = 0; i < 6; i++) {
+    if (cached[i]->kind != SLOT_NODE) continue; /* the others follow from the slots */
+    memcpy(out + n, cached[i]->hash, STATE_HASH_BYTES);
+    n += STATE_HASH_BYTES;
   }
   out[0] = STATE_NODE_FORMAT;
   out[1] = (uint8_t)(present >> 8);
@@ -111,6 +139,13 @@ static int node_decode(state_node_t *node, ve_slice_t in) {
       memset(s->path, 0, STATE_HASH_BYTES);
     }
     s->version = codec_get_uvarint(&r);
+  }
+  state_bin_t *cached[6] = {&node->half[0], &node->half[1], &node->quarter[0],
+                            &node->quarter[1], &node->quarter[2], &node->quarter[3]};
+  for (unsigned i = 0; i < 6; i++) {
+    unsigned width = i < 2 ? 8 : 4, lo = i < 2 ? i * 8 : (i - 2) * 4;
+    bin_from_slots(cached[i], node, lo, width);
+    if (cached[i]->kind == SLOT_NODE) codec_get_fixed(&r, cached[i]->hash, STATE_HASH_BYTES);
   }
   return codec_reader_finish(&r) ? VE_ERR_CORRUPT : VE_OK;
 }
@@ -252,6 +287,7 @@ static size_t items_prepare(state_item_t *items, const state_change_t *changes, 
       state_leaf_hash(it->leaf_hash, it->path, vhash);
     }
   }
+  if (n == 0) return 0;
   qsort(items, n, sizeof *items, item_cmp);
   size_t m = 0;
   for (size_t i = 0; i < n; i++) {
@@ -276,10 +312,35 @@ static int leaf_create(state_commit_ctx_t *c, size_t i, state_slot_t *out) {
   return VE_OK;
 }
 
-/* Writes node (at depth `nibbles` on path) unless it has collapsed, and returns
- * the slot that stands for it in its parent. */
-static int node_finish(state_commit_ctx_t *c, const state_node_t *node, unsigned nibbles,
-                       const uint8_t path[STATE_HASH_BYTES], state_slot_t *out) {
+/* Rehashes the quarters and halves above the slots in `changed` (bit i = slot i),
+ * reusing the cached ones elsewhere; *top gets the node's own subtree. */
+static void node_rehash(state_node_t *node, unsigned changed, state_bin_t *top) {
+  for (unsigned q = 0; q < 4; q++) {
+    if (!(changed & (0xfu << (4 * q)))) continue;
+    state_bin_t slot[4], pair[2];
+    for (unsigned i = 0; i < 4; i++) {
+      const state_slot_t *s = &node->slot[4 * q + i];
+      slot[i].kind = s->kind;
+      slot[i].leaf_slot = (uint8_t)(4 * q + i);
+      memcpy(slot[i].hash, s->hash, STATE_HASH_BYTES);
+    }
+    state_bin_join(&pair[0], &slot[0], &slot[1]);
+    state_bin_join(&pair[1], &slot[2], &slot[3]);
+    state_bin_join(&node->quarter[q], &pair[0], &pair[1]);
+  }
+  for (unsigned h = 0; h < 2; h++) {
+    if (changed & (0xffu << (8 * h))) {
+      state_bin_join(&node->half[h], &node->quarter[2 * h], &node->quarter[2 * h + 1]);
+    }
+  }
+  state_bin_join(top, &node->half[0], &node->half[1]);
+}
+
+/* Writes node (at depth `nibbles` on path; `changed` marks the slots that changed
+ * since its cached hashes were right) unless it has collapsed, and returns the
+ * slot that stands for it in its parent. */
+static int node_finish(state_commit_ctx_t *c, state_node_t *node, unsigned changed,
+                       unsigned nibbles, const uint8_t path[STATE_HASH_BYTES], state_slot_t *out) {
   unsigned count = 0, last = 0;
   for (unsigned i = 0; i < STATE_NODE_SLOTS; i++) {
     if (node->slot[i].kind != SLOT_EMPTY) {
@@ -295,16 +356,16 @@ static int node_finish(state_commit_ctx_t *c, const state_node_t *node, unsigned
     *out = node->slot[last]; /* a lone leaf rises to its parent */
     return VE_OK;
   }
-  state_node_bins_t bins;
-  state_node_bins(&bins, node);
-  VE_ASSERT(bins.l0[0].kind == SLOT_NODE);
+  state_bin_t top;
+  node_rehash(node, changed, &top);
+  VE_ASSERT(top.kind == SLOT_NODE);
   uint8_t key[STATE_NODE_KEY_BYTES_MAX];
   size_t key_len = node_key(key, c->version, path, nibbles);
   size_t enc_len = node_encode(c->enc, node);
   VE_TRY(store_put(c->t, STORE_T_STATE_NODES, ve_slice(key, key_len), ve_slice(c->enc, enc_len)));
   memset(out, 0, sizeof *out);
   out->kind = SLOT_NODE;
-  memcpy(out->hash, bins.l0[0].hash, STATE_HASH_BYTES);
+  memcpy(out->hash, top.hash, STATE_HASH_BYTES);
   out->version = c->version;
   return VE_OK;
 }
@@ -354,7 +415,7 @@ static int subtree_update(state_commit_ctx_t *c, unsigned nibbles, const state_s
     if (old->kind == SLOT_LEAF) node->slot[state_nibble(old->path, nibbles)] = *old;
   }
 
-  bool changed = false;
+  unsigned changed = loaded ? 0 : 0xffffu; /* a new node has no cached hashes */
   for (size_t i = lo; i < hi;) {
     unsigned nib = state_nibble(items[i].path, nibbles);
     size_t j = i + 1;
@@ -363,7 +424,7 @@ static int subtree_update(state_commit_ctx_t *c, unsigned nibbles, const state_s
     VE_TRY(subtree_update(c, nibbles + 1, &node->slot[nib], i, j, &child));
     if (!slot_eq(&child, &node->slot[nib])) {
       node->slot[nib] = child;
-      changed = true;
+      changed |= 1u << nib;
     }
     i = j;
   }
@@ -371,7 +432,7 @@ static int subtree_update(state_commit_ctx_t *c, unsigned nibbles, const state_s
     *out = *old;
     return VE_OK;
   }
-  return node_finish(c, node, nibbles, items[lo].path, out);
+  return node_finish(c, node, changed, nibbles, items[lo].path, out);
 }
 
 static int current_values_write(store_txn_t *t, const state_change_t *changes,

@@ -1,0 +1,279 @@
+/* state_bench.c — throughput of the authenticated state on LMDB, one core.
+ *
+ * 1. Load: builds a tree of --keys keys (32-byte keys, 64-byte values) in blocks
+ *    of --load-block changes, one write transaction per block (as the ledger
+ *    does), and reports the load time.
+ * 2. Update: --blocks blocks of --block updates to random existing keys, one
+ *    write transaction per block; reports key updates per second for
+ *    state_commit alone and including the durable LMDB commit (fsync).
+ * 3. Proofs: --proofs proofs of random present keys and as many of absent keys
+ *    at the latest version: size (average, max), time to produce, time to verify.
+ *
+ * The store lives in a fresh directory under --dir (default $TMPDIR or /tmp),
+ * removed at the end unless --keep. Not a ctest test: run it by hand, e.g.
+ *   build/bench/state/state_bench --keys 10000000
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/err.h"
+#include "crypto/crypto.h"
+#include "state/state.h"
+#include "store/store.h"
+
+#define KEY_BYTES 32
+#define VALUE_BYTES 64
+
+typedef struct {
+  uint64_t keys;
+  uint64_t load_block;
+  uint64_t block;
+  uint64_t blocks;
+  uint64_t proofs;
+  const char *dir;
+  int keep;
+} bench_opts_t;
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double cpu_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t mix64(uint64_t z) { /* splitmix64 finaliser */
+  z += 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+static void fill(uint8_t *out, size_t n, uint64_t a, uint64_t b) {
+  for (size_t i = 0; i < n; i += 8) {
+    uint64_t x = mix64(a * 0x100000001b3ull ^ mix64(b + i));
+    memcpy(out + i, &x, n - i < 8 ? n - i : 8);
+  }
+}
+
+/* Key i of the loaded set; absent keys use a different stream. */
+static void key_make(uint8_t out[KEY_BYTES], uint64_t i, int absent) {
+  fill(out, KEY_BYTES, i, absent ? 0xabcdefull : 0x12345ull);
+}
+
+static uint64_t file_bytes(const char *dir, const char *name) {
+  char path[1100];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  struct stat st;
+  return stat(path, &st) == 0 ? (uint64_t)st.st_blocks * 512 : 0;
+}
+
+static void die(const char *what, int rc) {
+  fprintf(stderr, "state_bench: %s: %s\n", what, ve_strerror(rc));
+  exit(1);
+}
+
+/* Commits one block; adds the state_commit wall and CPU times and the txn
+ * commit wall time. */
+static void block_commit(store_t *s, uint64_t version, const state_change_t *ch, size_t n,
+                         double *state_s, double *state_cpu_s, double *txn_s) {
+  store_txn_t *t;
+  int rc = store_txn_begin(s, true, &t);
+  if (rc) die("txn begin", rc);
+  uint8_t root[STATE_HASH_BYTES];
+  double t0 = now_s(), c0 = cpu_s();
+  rc = state_commit(t, version, ch, n, root);
+  if (rc) die("state_commit", rc);
+  double t1 = now_s();
+  *state_cpu_s += cpu_s() - c0;
+  rc = store_txn_commit(t);
+  if (rc) die("txn commit", rc);
+  *state_s += t1 - t0;
+  *txn_s += now_s() - t1;
+}
+
+static void usage(void) {
+  fprintf(stderr,
+          "usage: state_bench [--keys N] [--load-block N] [--block N] [--blocks N]\n"
+          "                   [--proofs N] [--dir DIR] [--keep]\n");
+  exit(2);
+}
+
+static void opts_parse(bench_opts_t *o, int argc, char **argv) {
+  o->keys = 10000000;
+  o->load_block = 100000;
+  o->block = 10000;
+  o->blocks = 30;
+  o->proofs = 10000;
+  o->dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+  o->keep = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--keep")) {
+      o->keep = 1;
+      continue;
+    }
+    if (i + 1 >= argc) usage();
+    const char *v = argv[++i];
+    if (!strcmp(a, "--dir")) {
+      o->dir = v;
+      continue;
+    }
+    uint64_t n = strtoull(v, NULL, 10);
+    if (!strcmp(a, "--keys")) o->keys = n;
+    else if (!strcmp(a, "--load-block")) o->load_block = n;
+    else if (!strcmp(a, "--block")) o->block = n;
+    else if (!strcmp(a, "--blocks")) o->blocks = n;
+    else if (!strcmp(a, "--proofs")) o->proofs = n;
+    else usage();
+  }
+  if (!o->keys || !o->load_block || !o->block || o->block > STATE_COMMIT_CHANGES_MAX ||
+      o->load_block > STATE_COMMIT_CHANGES_MAX) {
+    usage();
+  }
+}
+
+int main(int argc, char **argv) {
+  bench_opts_t o;
+  opts_parse(&o, argc, argv);
+  if (vcrypto_init()) die("vcrypto_init", VE_ERR_CRYPTO);
+  char dir[1024];
+  if (strlen(o.dir) > 900) usage();
+  snprintf(dir, sizeof dir, "%s/veche-state-bench-XXXXXX", o.dir);
+  if (!mkdtemp(dir)) {
+    perror("mkdtemp");
+    return 1;
+  }
+  store_t *s;
+  int rc = store_open_lmdb(&s, dir, 0);
+  if (rc) die("store_open_lmdb", rc);
+  printf("state_bench: dir %s, %llu keys of %d bytes, values of %d bytes\n", dir,
+         (unsigned long long)o.keys, KEY_BYTES, VALUE_BYTES);
+
+  size_t cap = o.load_block > o.block ? o.load_block : o.block;
+  state_change_t *ch = calloc(cap, sizeof *ch);
+  uint8_t *kbuf = malloc(cap * KEY_BYTES), *vbuf = malloc(cap * VALUE_BYTES);
+  if (!ch || !kbuf || !vbuf) die("malloc", VE_ERR_NOMEM);
+  for (size_t j = 0; j < cap; j++) {
+    ch[j].key = ve_slice(kbuf + j * KEY_BYTES, KEY_BYTES);
+    ch[j].val = ve_slice(vbuf + j * VALUE_BYTES, VALUE_BYTES);
+  }
+
+  /* ---- 1. load ---- */
+  uint64_t version = 0;
+  double load_state_s = 0, load_cpu_s = 0, load_txn_s = 0, t_load = now_s(), t_report = t_load;
+  for (uint64_t base = 0; base < o.keys; base += o.load_block) {
+    size_t n = (size_t)(o.keys - base < o.load_block ? o.keys - base : o.load_block);
+    for (size_t j = 0; j < n; j++) {
+      key_make(kbuf + j * KEY_BYTES, base + j, 0);
+      fill(vbuf + j * VALUE_BYTES, VALUE_BYTES, base + j, 0);
+    }
+    block_commit(s, ++version, ch, n, &load_state_s, &load_cpu_s, &load_txn_s);
+    if (now_s() - t_report > 30 || base + n == o.keys) {
+      t_report = now_s();
+      printf("  load: %llu keys, %.0f s, db %.2f GiB\n", (unsigned long long)(base + n),
+             t_report - t_load, (double)file_bytes(dir, "data.mdb") / (1 << 30));
+      fflush(stdout);
+    }
+  }
+  double load_s = now_s() - t_load;
+  printf("load: %llu keys in blocks of %llu: %.1f s (state_commit %.1f s wall, %.1f s CPU; "
+         "txn commit %.1f s), %.0f keys/s, db %.2f GiB\n",
+         (unsigned long long)o.keys, (unsigned long long)o.load_block, load_s, load_state_s,
+         load_cpu_s, load_txn_s, (double)o.keys / load_s, (double)file_bytes(dir, "data.mdb") / (1 << 30));
+
+  /* ---- 2. updates ---- */
+  double upd_state_s = 0, upd_cpu_s = 0, upd_txn_s = 0;
+  uint64_t rng = 42;
+  for (uint64_t b = 0; b < o.blocks; b++) {
+    ++version;
+    for (size_t j = 0; j < o.block; j++) {
+      uint64_t i = mix64(rng++) % o.keys;
+      key_make(kbuf + j * KEY_BYTES, i, 0);
+      fill(vbuf + j * VALUE_BYTES, VALUE_BYTES, i, version);
+    }
+    block_commit(s, version, ch, o.block, &upd_state_s, &upd_cpu_s, &upd_txn_s);
+  }
+  double updates = (double)(o.blocks * o.block);
+  printf("update: %llu blocks of %llu random updates into %llu keys:\n"
+         "  state_commit, CPU time:   %.0f updates/s (%.1f ms per block)\n"
+         "  state_commit, wall time:  %.0f updates/s (%.1f ms per block)\n"
+         "  with durable txn commit:  %.0f updates/s (%.1f ms per block)\n",
+         (unsigned long long)o.blocks, (unsigned long long)o.block, (unsigned long long)o.keys,
+         updates / upd_cpu_s, 1000 * upd_cpu_s / (double)o.blocks, updates / upd_state_s, 1000 * upd_state_s / (double)o.blocks,
+         updates / (upd_state_s + upd_txn_s),
+         1000 * (upd_state_s + upd_txn_s) / (double)o.blocks);
+
+  /* ---- 3. proofs ---- */
+  size_t np = (size_t)o.proofs * 2;
+  ve_buf_t *proofs = calloc(np, sizeof *proofs);
+  ve_buf_t *vals = calloc(np, sizeof *vals);
+  uint8_t(*keys)[KEY_BYTES] = malloc(np * KEY_BYTES);
+  if (!proofs || !vals || !keys) die("malloc", VE_ERR_NOMEM);
+  store_txn_t *t;
+  rc = store_txn_begin(s, false, &t);
+  if (rc) die("txn begin", rc);
+  size_t sum[2] = {0, 0}, max[2] = {0, 0};
+  double t0 = now_s();
+  for (size_t j = 0; j < np; j++) {
+    int absent = j >= o.proofs;
+    key_make(keys[j], mix64(rng++) % o.keys, absent);
+    ve_buf_init(&proofs[j], STATE_PROOF_BYTES_MAX);
+    ve_buf_init(&vals[j], STATE_VALUE_BYTES_MAX);
+    bool present;
+    rc = state_prove(t, version, ve_slice(keys[j], KEY_BYTES), &present, &vals[j], &proofs[j]);
+    if (rc) die("state_prove", rc);
+    if (present == absent) die("unexpected presence", VE_ERR_STATE);
+    sum[absent] += proofs[j].len;
+    if (proofs[j].len > max[absent]) max[absent] = proofs[j].len;
+  }
+  double prove_s = now_s() - t0;
+  uint8_t root[STATE_HASH_BYTES];
+  rc = state_root_at(t, version, root);
+  if (rc) die("state_root_at", rc);
+  store_txn_abort(t);
+  t0 = now_s();
+  for (size_t j = 0; j < np; j++) {
+    ve_slice_t v = ve_buf_slice(&vals[j]);
+    rc = state_proof_verify(root, ve_slice(keys[j], KEY_BYTES), j < o.proofs ? &v : NULL,
+                            ve_buf_slice(&proofs[j]));
+    if (rc) die("state_proof_verify", rc);
+  }
+  double verify_s = now_s() - t0;
+  printf("proofs: %llu present + %llu absent keys\n"
+         "  inclusion size: avg %.0f B, max %zu B; absence size: avg %.0f B, max %zu B\n"
+         "  prove %.1f us each (LMDB, warm), verify %.1f us each\n",
+         (unsigned long long)o.proofs, (unsigned long long)o.proofs,
+         (double)sum[0] / (double)o.proofs, max[0], (double)sum[1] / (double)o.proofs, max[1],
+         1e6 * prove_s / (double)np, 1e6 * verify_s / (double)np);
+  printf("db size at the end: %.2f GiB\n", (double)file_bytes(dir, "data.mdb") / (1 << 30));
+
+  for (size_t j = 0; j < np; j++) {
+    ve_buf_free(&proofs[j]);
+    ve_buf_free(&vals[j]);
+  }
+  free(proofs);
+  free(vals);
+  free(keys);
+  free(ch);
+  free(kbuf);
+  free(vbuf);
+  store_close(s);
+  if (!o.keep) {
+    char path[1100];
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/lock.mdb", dir);
+    unlink(path);
+    rmdir(dir);
+  }
+  return 0;
+}
