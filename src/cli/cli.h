@@ -37,5 +37,7 @@ int cmd_keys(int argc, char **argv);
 int cmd_tx(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 int cmd_start(int argc, char **argv);
+int cmd_proof(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 #endif

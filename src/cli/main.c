@@ -13,7 +13,9 @@ static const char USAGE[] =
     "  start    run a node in the foreground\n"
     "  keys     generate or show an Ed25519 key file\n"
     "  tx       build, sign and submit an identity transaction\n"
-    "  query    ask a node about status, blocks, transactions, identities\n";
+    "  query    ask a node about status, blocks, transactions, identities\n"
+    "  proof    fetch a proof bundle for a state fact from a node\n"
+    "  verify   check a proof bundle offline against a trusted genesis\n";
 
 int main(int argc, char **argv) {
   if (vcrypto_init() != VE_OK) cli_die("libsodium failed to initialise");
@@ -24,7 +26,8 @@ int main(int argc, char **argv) {
   static const struct {
     const char *name;
     int (*fn)(int, char **);
-  } cmds[] = {{"init", cmd_init}, {"start", cmd_start}, {"keys", cmd_keys}, {"tx", cmd_tx}, {"query", cmd_query}};
+  } cmds[] = {{"init", cmd_init}, {"start", cmd_start}, {"keys", cmd_keys}, {"tx", cmd_tx}, {"query", cmd_query},
+                {"proof", cmd_proof}, {"verify", cmd_verify}};
   for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
     if (!strcmp(argv[1], cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
   fprintf(stderr, "veche: unknown command \"%s\"\n", argv[1]);

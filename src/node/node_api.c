@@ -11,6 +11,7 @@
 #include "base/err.h"
 #include "codec/codec.h"
 #include "node/node_int.h"
+#include "proof/proof.h"
 #include "state/state.h"
 
 /* A batch may carry up to this many transactions (bounded again by body size). */
@@ -353,7 +354,59 @@ static int h_health(void *ctx, const api_request_t *req, api_response_t *resp) {
   return VE_OK;
 }
 
+/* ---- proofs ---- */
+
+/* Bundle for key at ?height= (default: the latest state with a certified
+ * header, i.e. after tip - 1). */
+static int proof_response(node_t *n, const api_request_t *req, api_response_t *resp, ve_slice_t key) {
+  uint64_t tip = atomic_load(&n->height);
+  if (tip < 1) {
+    api_error(resp, 409, "too_early", "no block has certified a state root yet");
+    return VE_ERR_TOO_EARLY;
+  }
+  uint64_t h;
+  if (api_request_query_u64(req, "height", tip - 1, UINT64_MAX, &h) != VE_OK) {
+    api_error(resp, 400, "malformed", "height must be a decimal number");
+    return VE_ERR_MALFORMED;
+  }
+  store_txn_t *t;
+  VE_TRY(begin_read(n, &t, resp));
+  proof_bundle_t b;
+  proof_bundle_init(&b);
+  int rc = proof_bundle_build(t, node_chain_id(n), h, key, &b);
+  store_txn_abort(t);
+  if (rc == VE_ERR_HEIGHT) {
+    api_error(resp, 409, "too_early", "state after height %llu is certified only once block %llu exists",
+              (unsigned long long)h, (unsigned long long)h + 1);
+  } else if (rc == VE_OK) {
+    api_respond_json(resp, 200, proof_bundle_to_json(&b));
+  }
+  proof_bundle_free(&b);
+  return rc;
+}
+
+/* GET /v1/proofs/state?key=<hex>[&height=H] */
+static int h_proof_state(void *ctx, const api_request_t *req, api_response_t *resp) {
+  const char *hex = api_request_query(req, "key");
+  size_t len = hex ? strlen(hex) : 0;
+  uint8_t key[STATE_KEY_BYTES_MAX];
+  if (!hex || len == 0 || len % 2 || len / 2 > STATE_KEY_BYTES_MAX || ve_hex_decode(key, len / 2, hex)) {
+    api_error(resp, 400, "malformed", "key must be 1..%d bytes of hex", STATE_KEY_BYTES_MAX);
+    return VE_ERR_MALFORMED;
+  }
+  return proof_response(ctx, req, resp, ve_slice(key, len / 2));
+}
+
+/* GET /v1/proofs/identities/:id[?height=H] */
+static int h_proof_identity(void *ctx, const api_request_t *req, api_response_t *resp) {
+  uint8_t id[32], key[3 + 32];
+  VE_TRY(param_hash(req, "id", id, resp));
+  return proof_response(ctx, req, resp, ve_slice(key, identity_state_key(key, id)));
+}
+
 const api_route_t node_routes[] = {
+    {"GET", "/v1/proofs/state", h_proof_state, 0, 0},
+    {"GET", "/v1/proofs/identities/:id", h_proof_identity, 0, 0},
     {"POST", "/v1/txs", h_submit, API_ROUTE_JSON, API_BODY_BYTES_MAX},
     {"GET", "/v1/txs/:id", h_tx, 0, 0},
     {"GET", "/v1/blocks/:height", h_block, 0, 0},

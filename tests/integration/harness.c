@@ -217,3 +217,39 @@ void h_seed_key(vcrypto_keypair_t *kp, uint32_t a, uint32_t b) {
   seed[31] = 0x5a;
   vcrypto_keypair_from_seed(kp, seed);
 }
+
+int h_veche(h_node_t *n, char *out, size_t out_len, ...) {
+  char *argv[32];
+  int argc = 0;
+  argv[argc++] = n->veche;
+  va_list ap;
+  va_start(ap, out_len);
+  for (char *a; argc < 31 && (a = va_arg(ap, char *)) != NULL;) argv[argc++] = a;
+  va_end(ap);
+  argv[argc] = NULL;
+  int pipefd[2];
+  assert_int_equal(pipe(pipefd), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(pipefd[1], 1);
+    dup2(pipefd[1], 2);
+    close(pipefd[0]);
+    char node[64];
+    snprintf(node, sizeof node, "127.0.0.1:%u", n->port);
+    setenv("VECHE_NODE", node, 1);
+    execv(argv[0], argv);
+    _exit(127);
+  }
+  close(pipefd[1]);
+  size_t len = 0;
+  ssize_t r;
+  while (len + 1 < out_len && (r = read(pipefd[0], out + len, out_len - 1 - len)) > 0) len += (size_t)r;
+  out[len] = 0;
+  char sink[256];
+  while (read(pipefd[0], sink, sizeof sink) > 0) {
+  }
+  close(pipefd[0]);
+  int st;
+  waitpid(pid, &st, 0);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}

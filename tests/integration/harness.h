@@ -48,5 +48,8 @@ char *h_tx_hex(const char *chain, const vcrypto_keypair_t *kp, uint64_t seq, uin
 /* Waits until every tx id is no longer pending; returns how many committed OK. */
 size_t h_wait_final(h_node_t *n, uint8_t (*ids)[32], size_t count);
 void h_seed_key(vcrypto_keypair_t *kp, uint32_t a, uint32_t b);
+/* Runs `veche ARGS...` (NULL-terminated) to completion; stdout+stderr go to out
+ * (truncated to out_len). Returns the exit status. */
+int h_veche(h_node_t *n, char *out, size_t out_len, ...);
 
 #endif

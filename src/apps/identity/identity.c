@@ -99,7 +99,7 @@ static int record_encode(const identity_t *id, ve_buf_t *out) {
   return codec_writer_finish(&w);
 }
 
-static int record_decode(ve_slice_t in, const uint8_t id[LEDGER_HASH_BYTES], identity_t *out) {
+int identity_decode(ve_slice_t in, const uint8_t id[LEDGER_HASH_BYTES], identity_t *out) {
   memset(out, 0, sizeof *out);
   memcpy(out->id, id, LEDGER_HASH_BYTES);
   codec_reader_t r;
@@ -133,7 +133,7 @@ static int load(const reader_t *rd, const uint8_t id[LEDGER_HASH_BYTES], identit
   uint8_t key[3 + LEDGER_HASH_BYTES];
   ve_slice_t v;
   VE_TRY(rd_get(rd, ve_slice(key, identity_state_key(key, id)), &v));
-  return record_decode(v, id, out);
+  return identity_decode(v, id, out);
 }
 
 /* Key record: u8 state (active/retired) || fixed32 identity id. */

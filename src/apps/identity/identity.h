@@ -66,6 +66,8 @@ const char *identity_status_name(identity_status_t s);
 int identity_get(store_txn_t *t, const uint8_t id[LEDGER_HASH_BYTES], identity_t *out);
 int identity_get_by_key(store_txn_t *t, const uint8_t pk[VCRYPTO_PK_BYTES], identity_t *out,
                         bool *current);
+/* Decodes an identity record value (as found in state or a proof bundle). */
+int identity_decode(ve_slice_t value, const uint8_t id[LEDGER_HASH_BYTES], identity_t *out);
 /* State key of an identity record (for proofs): "id/" || id; out holds 35 bytes. */
 size_t identity_state_key(uint8_t out[3 + LEDGER_HASH_BYTES], const uint8_t id[LEDGER_HASH_BYTES]);
 
