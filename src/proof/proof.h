@@ -11,7 +11,7 @@
  *
  * The format is JSON, versioned ("format": "veche-proof-bundle", "version": 1),
  * every binary field lower-case hex; docs/proofs.md is the
- *  * specification a bundle saved today is checked against by later releases.
+ * specification a bundle saved today is checked against by later releases.
  */
 #ifndef VECHE_PROOF_PROOF_H
 #define VECHE_PROOF_PROOF_H
