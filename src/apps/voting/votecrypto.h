@@ -157,7 +157,8 @@ int vote_ballot_create(ve_buf_t *out, const vote_election_t *el, const uint8_t *
  * Returns 0 if valid; VE_ERR_MALFORMED / VE_ERR_TRAILING / VE_ERR_VERSION for a
  * bad layout or parameters that differ from el's, VE_ERR_NONCANONICAL for a
  * non-canonical scalar or point, VE_ERR_PROOF if the proofs do not verify
- * (including a ballot made for another context), VE_ERR_NOMEM. */
+ * (including a ballot made for another context), VE_ERR_TOO_BIG (longer than
+ * VOTE_BALLOT_BYTES_MAX or ctx too long), VE_ERR_NOMEM. */
 __attribute__((warn_unused_result)) int vote_ballot_verify(const vote_election_t *el,
                                                            const uint8_t *ctx, size_t ctx_len,
                                                            const uint8_t *ballot,
