@@ -187,20 +187,17 @@ int vote_decshare_create(ve_buf_t *out, uint32_t trustee, const uint8_t x[VOTE_S
   codec_put_u8(&w, DECSHARE_VERSION);
   codec_put_uvarint(&w, trustee);
   codec_put_uvarint(&w, options);
-  VE_TRY(codec_writer_finish(&w));
-  VE_TRY(ve_buf_reserve(out, (size_t)options * VOTE_PARTIAL_BYTES));
+  int rc = codec_writer_finish(&w);
+  if (rc == VE_OK) rc = ve_buf_reserve(out, (size_t)options * VOTE_PARTIAL_BYTES);
   uint8_t pctx[PARTIAL_CTX_BYTES_MAX];
-  for (uint32_t o = 0; o < options; o++) {
+  for (uint32_t o = 0; o < options && rc == VE_OK; o++) {
     uint8_t part[VOTE_PARTIAL_BYTES];
     size_t n = partial_ctx(pctx, trustee, ctx, ctx_len, true, o);
-    int rc = partial_make(part, part + 32, x, pctx, n, tally_cts + 64 * o, seed);
-    if (rc != VE_OK) {
-      out->len = start;
-      return rc;
-    }
-    VE_TRY(ve_buf_append(out, part, sizeof part));
+    rc = partial_make(part, part + 32, x, pctx, n, tally_cts + 64 * o, seed);
+    if (rc == VE_OK) rc = ve_buf_append(out, part, sizeof part);
   }
-  return VE_OK;
+  if (rc != VE_OK) out->len = start; /* nothing half-written */
+  return rc;
 }
 
 int vote_decshare_verify(const uint8_t vk[VOTE_POINT_BYTES], uint32_t trustee,
