@@ -1134,9 +1134,19 @@ static void on_status(cons_engine_t *e, uint64_t peer, const cons_status_msg_t *
     emit_status(e, CONS_ACT_SEND, peer); /* we are behind: ask for a DECISION */
     return;
   }
-  if (!e->cur || s->has_proposal) return;
+  if (!e->cur) return;
   const round_t *rs = round_find(e, s->round);
-  if (!rs || !rs->has_proposal) return;
+  if (s->round < e->round) {
+    /* The peer is in an earlier round of our height: it may lack votes we moved
+     * on with (we no longer re-broadcast that round). Send it that round's votes,
+     * and ours so that it can skip ahead (L55). */
+    const round_t *ours = round_find(e, e->round);
+    size_t n = rs ? collect_votes(e, rs, 3, NULL, e->batch, CONS_BATCH_VOTES_MAX) : 0;
+    emit_votes(e, CONS_ACT_SEND, peer, e->batch, n);
+    n = ours ? collect_votes(e, ours, 3, NULL, e->batch, CONS_BATCH_VOTES_MAX) : 0;
+    emit_votes(e, CONS_ACT_SEND, peer, e->batch, n);
+  }
+  if (s->has_proposal || !rs || !rs->has_proposal) return;
   const value_t *v = value_find(e, rs->prop.id);
   if (!v) return;
   cons_proposal_t p = rs->prop;

@@ -33,6 +33,7 @@
 #define SIM_CHANGES_MAX 8
 #define SIM_EPISODES_MAX 6
 #define SIM_LIVENESS_MS 60000   /* after healing, the goal must be reached within this */
+#define SIM_HEAL_ROUNDS_MAX 8    /* ... and heights begun after healing within this round */
 #define SIM_EVENTS_MAX 4000000u /* safety net per run */
 #define SIM_CONTROL_MS 6000
 #define SIM_TIMEOUT_BASE_MS 600
@@ -283,7 +284,7 @@ typedef struct {
   episode_t ep[SIM_EPISODES_MAX];
   int nep;
   uint32_t loss_pm, dup_pm;
-  uint64_t heal_ms, goal, deadline;
+  uint64_t heal_ms, goal, deadline, heal_top;
   bool healed;
   int crashes_left;
   map_t values;  /* id → {valid} every value any application produced */
@@ -558,6 +559,77 @@ static sblob_t *encode_take(ve_buf_t *b) {
   return blob;
 }
 
+static void spam_vote(sim_t *s, node_t *n, uint64_t h, uint32_t r, ve_buf_t *b) {
+  const cons_valset_t *vs = valset_at(s, h);
+  int idx = cons_valset_find(vs, g_keys[n->key].pk);
+  cons_vote_t v = {h, r, (uint8_t)(prng_pm(&s->rng, 500) ? CONS_VOTE_PREVOTE : CONS_VOTE_PRECOMMIT),
+                   idx < 0 ? 0 : (uint32_t)idx, prng_pm(&s->rng, 500), {0}, {0}};
+  for (int i = 0; i < 32 && v.has_id; i++) v.id[i] = (uint8_t)prng_next(&s->rng);
+  cons_vote_sign(&v, &g_keys[n->key], SIM_CHAIN_ID);
+  VE_ASSERT(cons_vote_encode(b, &v) == 0);
+}
+
+/* One junk message from a spamming Byzantine node at height h, round r. */
+static void byz_spam(sim_t *s, node_t *n, uint64_t h, uint32_t r) {
+  ve_buf_t b;
+  ve_buf_init(&b, CONS_MSG_BYTES_MAX);
+  uint8_t junk[200];
+  switch (prng_below(&s->rng, 6)) {
+    case 0: { /* random bytes, sometimes with a valid header */
+      size_t len = (size_t)prng_between(&s->rng, 1, sizeof junk);
+      for (size_t i = 0; i < len; i++) junk[i] = (uint8_t)prng_next(&s->rng);
+      if (prng_pm(&s->rng, 500)) junk[0] = CONS_WIRE_VERSION;
+      ve_buf_append(&b, junk, len);
+      break;
+    }
+    case 1: /* a signed vote for a far-future round */
+      spam_vote(s, n, h, (uint32_t)prng_between(&s->rng, r + 1, r + 100000), &b);
+      break;
+    case 2: /* a signed vote for the next height (fills future buffers) */
+      spam_vote(s, n, h + 1, (uint32_t)prng_below(&s->rng, 50), &b);
+      break;
+    case 3: { /* a proposal signed by someone who is not the proposer */
+      cons_proposal_t p = {h, r, -1, {0}, ve_slice(junk, 40), {0}};
+      memset(junk, 'V', 40);
+      p.id[0] = (uint8_t)prng_next(&s->rng);
+      cons_proposal_sign(&p, &g_keys[n->key], SIM_CHAIN_ID);
+      VE_ASSERT(cons_proposal_encode(&b, &p) == 0);
+      break;
+    }
+    case 4: { /* a DECISION whose certificate has only this validator's precommit */
+      cons_cert_t *c = calloc(1, sizeof *c);
+      VE_ASSERT(c);
+      cons_vote_t v;
+      ve_buf_t tmp;
+      ve_buf_init(&tmp, 0);
+      spam_vote(s, n, h, r, &tmp);
+      cons_msg_t m;
+      VE_ASSERT(cons_msg_decode(ve_buf_slice(&tmp), &m, NULL) == 0);
+      v = m.vote;
+      c->height = h;
+      c->round = r;
+      memcpy(c->id, v.id, 32);
+      c->count = 1;
+      c->sigs[0].index = v.index;
+      memcpy(c->sigs[0].sig, v.sig, 64);
+      ve_buf_reset(&tmp);
+      VE_ASSERT(cons_cert_encode(&tmp, c) == 0);
+      VE_ASSERT(cons_decision_encode(&b, h, c->id, ve_slice(junk, 30), ve_buf_slice(&tmp)) == 0);
+      ve_buf_free(&tmp);
+      free(c);
+      break;
+    }
+    default: { /* a status from far ahead */
+      cons_status_msg_t st = {h + prng_between(&s->rng, 1, 1000), 0, false};
+      VE_ASSERT(cons_status_encode(&b, &st) == 0);
+      break;
+    }
+  }
+  sblob_t *msg = encode_take(&b);
+  net_broadcast(s, n->idx, msg);
+  sblob_unref(msg);
+}
+
 /* Outgoing broadcast of node n: honest ones pass; Byzantine ones may be bent. */
 static void node_broadcast(sim_t *s, node_t *n, sblob_t *msg) {
   if (honest(n)) {
@@ -567,6 +639,13 @@ static void node_broadcast(sim_t *s, node_t *n, sblob_t *msg) {
   }
   cons_msg_t m;
   VE_ASSERT(cons_msg_decode(sblob_slice(msg), &m, NULL) == 0);
+  if (n->byz == SIM_BYZ_SPAM && prng_pm(&s->rng, 600)) {
+    uint32_t r = m.type == CONS_MSG_VOTE       ? m.vote.round
+                 : m.type == CONS_MSG_PROPOSAL ? m.proposal.round
+                 : m.type == CONS_MSG_STATUS   ? m.status.round
+                                               : 0;
+    byz_spam(s, n, m.height, r);
+  }
   if (n->byz == SIM_BYZ_WITHHOLD && (m.type == CONS_MSG_VOTE || m.type == CONS_MSG_VOTES)) return;
   if (n->byz == SIM_BYZ_EQUIVOCATE && m.type == CONS_MSG_PROPOSAL) {
     cons_proposal_t alt = m.proposal;
@@ -719,6 +798,12 @@ static void app_commit(sim_t *s, node_t *n, pact_t *a) {
   b->value = sblob_ref(a->data);
   b->cert = sblob_ref(a->cert);
   if (a->round > s->res->max_round) s->res->max_round = a->round;
+  if (s->healed && honest(n) && h >= s->heal_top + 2) {
+    if (a->round > s->res->heal_rounds) s->res->heal_rounds = a->round;
+    if (a->round > SIM_HEAL_ROUNDS_MAX)
+      fail(s, "LIVENESS: height %llu begun after healing committed only in round %u",
+           (unsigned long long)h, a->round);
+  }
   if (s->cfg->control_fork && honest(n)) record_fork(s, n, h, b);
   sim_log(s, "node %d COMMIT h=%llu r=%u", n->idx, (unsigned long long)h, a->round);
   if (answer_sync(s, n)) {
@@ -937,9 +1022,9 @@ static void setup_byzantine(sim_t *s, int n, const uint64_t *power) {
 }
 
 static unsigned pick_kind(sim_t *s) {
-  unsigned kinds[5];
+  unsigned kinds[6];
   int nk = 0;
-  for (int b = 0; b < 5; b++)
+  for (int b = 0; b < 6; b++)
     if (s->cfg->byz_kinds & (1u << b)) kinds[nk++] = 1u << b;
   VE_ASSERT(nk > 0);
   return kinds[prng_below(&s->rng, (uint64_t)nk)];
@@ -1088,7 +1173,8 @@ static void on_heal(sim_t *s) {
   s->healed = true;
   for (int i = 0; i < s->nnodes; i++)
     if (!s->nodes[i].up) node_start(s, &s->nodes[i]);
-  uint64_t top = honest_max_height(s) + 3;
+  s->heal_top = honest_max_height(s);
+  uint64_t top = s->heal_top + 3;
   s->goal = top > (uint64_t)s->cfg->heights_min ? top : (uint64_t)s->cfg->heights_min;
   s->deadline = s->now + SIM_LIVENESS_MS;
   sim_log(s, "HEALED: goal height %llu", (unsigned long long)s->goal);

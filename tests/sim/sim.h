@@ -34,7 +34,9 @@ enum {
   SIM_BYZ_WITHHOLD = 1 << 2,   /* never sends its votes */
   SIM_BYZ_INVALID = 1 << 3,    /* proposes values the application rejects */
   SIM_BYZ_TWIN = 1 << 4,       /* two honest engines run with one key */
-  SIM_BYZ_ALL = 0x1f,
+  SIM_BYZ_SPAM = 1 << 5,       /* adds junk: garbage bytes, far-future rounds and heights,
+                                  forged proposals, underpowered DECISIONs, bogus status */
+  SIM_BYZ_ALL = 0x3f,
 };
 
 typedef struct {
@@ -65,6 +67,7 @@ typedef struct {
   int n, nodes, byz;
   uint64_t heights;         /* lowest honest chain height at the end */
   uint32_t max_round;       /* highest commit round seen */
+  uint32_t heal_rounds;     /* highest round of a height begun after healing */
   uint64_t sim_ms;          /* simulated time at the end */
   uint64_t events, messages;
   uint32_t crashes, tail_losses, evidence, valset_changes;
