@@ -6,12 +6,18 @@
  * 2. Update: --blocks blocks of --block updates to random existing keys, one
  *    write transaction per block; reports key updates per second for
  *    state_commit alone and including the durable LMDB commit (fsync).
+ *    To split that cost, it then times the same number of plain store_put calls
+ *    of random keys (with their current values, in key order, as state_commit
+ *    writes them) into the current-value table STORE_T_STATE alone: the rest of
+ *    state_commit's time is the tree and its history.
  * 3. Proofs: --proofs proofs of random present keys and as many of absent keys
  *    at the latest version: size (average, max), time to produce, time to verify.
  *
  * The store lives in a fresh directory under --dir (default $TMPDIR or /tmp),
- * removed at the end unless --keep. Not a ctest test: run it by hand, e.g.
- *   build/bench/state/state_bench --keys 10000000
+ * removed at the end unless --keep. --reuse DIR skips the load and runs 2 and 3
+ * on a store kept by an earlier run with the same --keys. Not a ctest test: run it
+ * by hand, e.g.
+ *   build/bench/state/state_bench --keys 10000000 --load-block 1000000
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +41,7 @@ typedef struct {
   uint64_t blocks;
   uint64_t proofs;
   const char *dir;
+  const char *reuse;
   int keep;
 } bench_opts_t;
 
@@ -68,6 +75,8 @@ static void fill(uint8_t *out, size_t n, uint64_t a, uint64_t b) {
 static void key_make(uint8_t out[KEY_BYTES], uint64_t i, int absent) {
   fill(out, KEY_BYTES, i, absent ? 0xabcdefull : 0x12345ull);
 }
+
+static int key_cmp(const void *a, const void *b) { return memcmp(a, b, KEY_BYTES); }
 
 static uint64_t file_bytes(const char *dir, const char *name) {
   char path[1100];
@@ -103,7 +112,7 @@ static void block_commit(store_t *s, uint64_t version, const state_change_t *ch,
 static void usage(void) {
   fprintf(stderr,
           "usage: state_bench [--keys N] [--load-block N] [--block N] [--blocks N]\n"
-          "                   [--proofs N] [--dir DIR] [--keep]\n");
+          "                   [--proofs N] [--dir DIR] [--keep] [--reuse DIR]\n");
   exit(2);
 }
 
@@ -115,6 +124,7 @@ static void opts_parse(bench_opts_t *o, int argc, char **argv) {
   o->proofs = 10000;
   o->dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
   o->keep = 0;
+  o->reuse = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--keep")) {
@@ -125,6 +135,10 @@ static void opts_parse(bench_opts_t *o, int argc, char **argv) {
     const char *v = argv[++i];
     if (!strcmp(a, "--dir")) {
       o->dir = v;
+      continue;
+    }
+    if (!strcmp(a, "--reuse")) {
+      o->reuse = v;
       continue;
     }
     uint64_t n = strtoull(v, NULL, 10);
@@ -146,11 +160,16 @@ int main(int argc, char **argv) {
   opts_parse(&o, argc, argv);
   if (vcrypto_init()) die("vcrypto_init", VE_ERR_CRYPTO);
   char dir[1024];
-  if (strlen(o.dir) > 900) usage();
-  snprintf(dir, sizeof dir, "%s/veche-state-bench-XXXXXX", o.dir);
-  if (!mkdtemp(dir)) {
-    perror("mkdtemp");
-    return 1;
+  if (strlen(o.dir) > 900 || (o.reuse && strlen(o.reuse) > 900)) usage();
+  if (o.reuse) {
+    snprintf(dir, sizeof dir, "%s", o.reuse);
+    o.keep = 1;
+  } else {
+    snprintf(dir, sizeof dir, "%s/veche-state-bench-XXXXXX", o.dir);
+    if (!mkdtemp(dir)) {
+      perror("mkdtemp");
+      return 1;
+    }
   }
   store_t *s;
   int rc = store_open_lmdb(&s, dir, 0);
@@ -169,8 +188,15 @@ int main(int argc, char **argv) {
 
   /* ---- 1. load ---- */
   uint64_t version = 0;
+  if (o.reuse) {
+    store_txn_t *t;
+    if ((rc = store_txn_begin(s, false, &t)) || (rc = state_version_latest(t, &version))) {
+      die("reuse", rc);
+    }
+    store_txn_abort(t);
+  }
   double load_state_s = 0, load_cpu_s = 0, load_txn_s = 0, t_load = now_s(), t_report = t_load;
-  for (uint64_t base = 0; base < o.keys; base += o.load_block) {
+  for (uint64_t base = 0; base < o.keys && !o.reuse; base += o.load_block) {
     size_t n = (size_t)(o.keys - base < o.load_block ? o.keys - base : o.load_block);
     for (size_t j = 0; j < n; j++) {
       key_make(kbuf + j * KEY_BYTES, base + j, 0);
@@ -185,7 +211,7 @@ int main(int argc, char **argv) {
     }
   }
   double load_s = now_s() - t_load;
-  printf("load: %llu keys in blocks of %llu: %.1f s (state_commit %.1f s wall, %.1f s CPU; "
+  if (!o.reuse) printf("load: %llu keys in blocks of %llu: %.1f s (state_commit %.1f s wall, %.1f s CPU; "
          "txn commit %.1f s), %.0f keys/s, db %.2f GiB\n",
          (unsigned long long)o.keys, (unsigned long long)o.load_block, load_s, load_state_s,
          load_cpu_s, load_txn_s, (double)o.keys / load_s, (double)file_bytes(dir, "data.mdb") / (1 << 30));
@@ -211,6 +237,34 @@ int main(int argc, char **argv) {
          updates / upd_cpu_s, 1000 * upd_cpu_s / (double)o.blocks, updates / upd_state_s, 1000 * upd_state_s / (double)o.blocks,
          updates / (upd_state_s + upd_txn_s),
          1000 * (upd_state_s + upd_txn_s) / (double)o.blocks);
+
+  /* ---- 2b. the current-value table alone ---- */
+  double table_cpu_s = 0;
+  for (uint64_t b = 0; b < o.blocks; b++) {
+    store_txn_t *t;
+    rc = store_txn_begin(s, true, &t);
+    if (rc) die("txn begin", rc);
+    for (size_t j = 0; j < o.block; j++) key_make(kbuf + j * KEY_BYTES, mix64(rng++) % o.keys, 0);
+    qsort(kbuf, o.block, KEY_BYTES, key_cmp);
+    for (size_t j = 0; j < o.block; j++) {
+      ve_slice_t v;
+      rc = state_get(t, ch[j].key, &v);
+      if (rc || v.len != VALUE_BYTES) die("state_get", rc ? rc : VE_ERR_CORRUPT);
+      memcpy(vbuf + j * VALUE_BYTES, v.ptr, VALUE_BYTES);
+    }
+    double c0 = cpu_s();
+    for (size_t j = 0; j < o.block; j++) {
+      rc = store_put(t, STORE_T_STATE, ch[j].key, ch[j].val);
+      if (rc) die("store_put", rc);
+    }
+    table_cpu_s += cpu_s() - c0;
+    rc = store_txn_commit(t);
+    if (rc) die("txn commit", rc);
+  }
+  printf("  of which current-value table (STORE_T_STATE puts alone, CPU): %.1f ms per block\n"
+         "  tree and history alone (the difference, CPU): %.0f updates/s (%.1f ms per block)\n",
+         1000 * table_cpu_s / (double)o.blocks, updates / (upd_cpu_s - table_cpu_s),
+         1000 * (upd_cpu_s - table_cpu_s) / (double)o.blocks);
 
   /* ---- 3. proofs ---- */
   size_t np = (size_t)o.proofs * 2;
@@ -267,6 +321,7 @@ int main(int argc, char **argv) {
   free(kbuf);
   free(vbuf);
   store_close(s);
+  if (o.keep) printf("kept %s\n", dir);
   if (!o.keep) {
     char path[1100];
     snprintf(path, sizeof path, "%s/data.mdb", dir);

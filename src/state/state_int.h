@@ -83,13 +83,6 @@ void state_node_hash(uint8_t out[STATE_HASH_BYTES], const uint8_t left[STATE_HAS
  * H("veche/state/node", left || right). */
 void state_bin_join(state_bin_t *out, const state_bin_t *left, const state_bin_t *right);
 
-/* Hashes of all binary subtrees inside a node. level[k] has 2^k entries, level[4]
- * being the slots; level[0][0] is the node itself. */
-typedef struct {
-  state_bin_t l0[1], l1[2], l2[4], l3[8], l4[16];
-} state_node_bins_t;
-void state_node_bins(state_node_bins_t *out, const state_node_t *node);
-state_bin_t *state_bins_level(state_node_bins_t *b, unsigned level);
 
 /* ---- proofs (state_proof.c) ---- */
 

@@ -62,33 +62,6 @@ void state_bin_join(state_bin_t *out, const state_bin_t *left, const state_bin_t
   *out = r;
 }
 
-state_bin_t *state_bins_level(state_node_bins_t *b, unsigned level) {
-  switch (level) {
-    case 0: return b->l0;
-    case 1: return b->l1;
-    case 2: return b->l2;
-    case 3: return b->l3;
-    case 4: return b->l4;
-    default: VE_ASSERT(!"bad level"); return NULL;
-  }
-}
-
-void state_node_bins(state_node_bins_t *out, const state_node_t *node) {
-  for (unsigned i = 0; i < STATE_NODE_SLOTS; i++) {
-    const state_slot_t *s = &node->slot[i];
-    out->l4[i].kind = s->kind;
-    out->l4[i].leaf_slot = (uint8_t)i;
-    memcpy(out->l4[i].hash, s->hash, STATE_HASH_BYTES);
-  }
-  for (unsigned level = 4; level > 0; level--) {
-    state_bin_t *below = state_bins_level(out, level);
-    state_bin_t *above = state_bins_level(out, level - 1);
-    for (unsigned i = 0; i < (1u << (level - 1)); i++) {
-      state_bin_join(&above[i], &below[2 * i], &below[2 * i + 1]);
-    }
-  }
-}
-
 /* ---- proof encoding ----
  *
  *   u8       format version (1)
