@@ -262,9 +262,10 @@ int documents_blob_encrypt(ve_buf_t *blob_out, uint8_t blob_id[LEDGER_HASH_BYTES
                            const uint8_t nonce[DOCUMENTS_NONCE_BYTES]);
 /* Blob id: H("veche/doc/blob", blob bytes). */
 void documents_blob_id(uint8_t out[LEDGER_HASH_BYTES], const uint8_t *blob, size_t len);
-/* Does blob match the reference in rec (size, then id)? 0, VE_ERR_STATE if rec
- * names no blob, VE_ERR_TOO_BIG / VE_ERR_INVALID for a wrong size,
- * VE_ERR_HASH_MISMATCH for another id. Nodes call it before storing a blob. */
+/* Does blob match the reference in rec (size, then id)? 0; VE_ERR_STATE if rec
+ * names no blob or its key was erased (nodes no longer keep it);
+ * VE_ERR_TOO_BIG / VE_ERR_INVALID for a wrong size; VE_ERR_HASH_MISMATCH for
+ * another id. Nodes call it before storing or serving a blob. */
 int documents_blob_check(const documents_record_t *rec, const uint8_t *blob, size_t len);
 /* Appends the plaintext to plain_out. VE_ERR_TOO_BIG over DOCUMENTS_BLOB_BYTES_MAX,
  * VE_ERR_MALFORMED if shorter than the overhead, VE_ERR_VERSION, VE_ERR_CRYPTO if

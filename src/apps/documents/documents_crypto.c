@@ -181,7 +181,7 @@ int documents_blob_decrypt(ve_buf_t *plain_out, const uint8_t *blob, size_t len,
 }
 
 int documents_blob_check(const documents_record_t *rec, const uint8_t *blob, size_t len) {
-  if (!rec->spec.has_blob) return VE_ERR_STATE;
+  if (!rec->spec.has_blob || rec->key_erased) return VE_ERR_STATE;
   if (len > DOCUMENTS_BLOB_BYTES_MAX) return VE_ERR_TOO_BIG;
   if (len != rec->spec.blob_bytes) return VE_ERR_INVALID;
   uint8_t id[LEDGER_HASH_BYTES];

@@ -701,11 +701,82 @@ static void test_erasure(void **state) {
   assert_int_equal(doc_reason_tx(&c, &c.admin, TX_TYPE_DOCUMENT_ERASE, e.id, "retention over"), 0);
   assert_int_equal(get_doc(&c, e.id, &rec), 0);
   assert_true(rec.key_erased);
+  /* Nodes refuse to keep or serve the blob of an erased record. */
+  assert_int_equal(documents_blob_check(&rec, e.blob.ptr, e.blob.len), VE_ERR_STATE);
   ve_buf_free(&val);
   ve_buf_free(&proof);
   ve_buf_free(&plain);
   ve_buf_free(&d.blob);
   ve_buf_free(&e.blob);
+  chain_free(&c);
+}
+
+/* The grant list holds at most DOCUMENTS_GRANTS_MAX identities, kept sorted
+ * whatever the order of grants; erasure removes them all. */
+static void test_grant_limit(void **state) {
+  (void)state;
+  chain_t c;
+  chain_init(&c);
+  stored_doc_t d;
+  store_document(&c, "widely shared circular", &d);
+  enum { N = DOCUMENTS_GRANTS_MAX + 1 };
+  static vcrypto_keypair_t kps[N];
+  static ve_buf_t txs[N];
+  ve_buf_t p;
+  ve_buf_init(&p, 0);
+  for (int i = 0; i < N; i++) {
+    uint8_t seed[32];
+    memset(seed, 0xc0, sizeof seed);
+    seed[0] = (uint8_t)i;
+    seed[1] = (uint8_t)(i >> 8);
+    vcrypto_keypair_from_seed(&kps[i], seed);
+    ve_buf_init(&txs[i], 0);
+    identity_payload(&p, kps[i].pk);
+    make_tx(&c, &txs[i], &c.registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
+  }
+  static int32_t res[N];
+  commit_block(&c, txs, N, res);
+  for (int i = 0; i < N; i++) {
+    assert_int_equal(res[i], 0);
+    ve_buf_reset(&txs[i]);
+    uint8_t id[32], wrapped[DOCUMENTS_WRAPPED_KEY_BYTES], seed[32] = {(uint8_t)i};
+    identity_id_from_pk(id, kps[i].pk);
+    assert_int_equal(documents_key_wrap(wrapped, d.key, kps[i].pk, seed), 0);
+    ve_buf_reset(&p);
+    assert_int_equal(documents_payload_grant(&p, d.id, id, kps[i].pk, wrapped), 0);
+    make_tx(&c, &txs[i], &c.notary, TX_TYPE_DOCUMENT_GRANT, ve_buf_slice(&p));
+  }
+  commit_block(&c, txs, N, res);
+  for (int i = 0; i < N - 1; i++) assert_int_equal(res[i], 0);
+  assert_int_equal(res[N - 1], VE_ERR_LIMIT);
+  store_txn_t *t;
+  static uint8_t ids[DOCUMENTS_GRANTS_MAX][32];
+  size_t n;
+  assert_int_equal(store_txn_begin(c.store, false, &t), 0);
+  assert_int_equal(documents_grants_list(t, d.id, ids, DOCUMENTS_GRANTS_MAX, &n), 0);
+  assert_int_equal(n, DOCUMENTS_GRANTS_MAX);
+  for (size_t i = 1; i < n; i++) assert_true(memcmp(ids[i - 1], ids[i], 32) < 0);
+  assert_int_equal(documents_grants_list(t, d.id, ids, 10, &n), VE_ERR_LIMIT);
+  store_txn_abort(t);
+  /* A recipient in the middle reads the document. */
+  ve_buf_t plain;
+  ve_buf_init(&plain, 0);
+  uint8_t mid[32];
+  identity_id_from_pk(mid, kps[100].pk);
+  assert_int_equal(read_as(&c, &kps[100], mid, &d, &plain), 0);
+  /* Erasure removes every one of them. */
+  assert_int_equal(doc_reason_tx(&c, &c.notary, TX_TYPE_DOCUMENT_ERASE, d.id, "all"), 0);
+  assert_int_equal(grants_count(&c, d.id), 0);
+  documents_grant_t g;
+  for (int i = 0; i < N; i += 37) {
+    uint8_t id[32];
+    identity_id_from_pk(id, kps[i].pk);
+    assert_int_equal(get_grant(&c, d.id, id, &g), VE_ERR_NOT_FOUND);
+  }
+  for (int i = 0; i < N; i++) ve_buf_free(&txs[i]);
+  ve_buf_free(&p);
+  ve_buf_free(&plain);
+  ve_buf_free(&d.blob);
   chain_free(&c);
 }
 
@@ -1139,6 +1210,7 @@ int main(void) {
       cmocka_unit_test(test_supersede_and_revoke),
       cmocka_unit_test(test_grants),
       cmocka_unit_test(test_erasure),
+      cmocka_unit_test(test_grant_limit),
       cmocka_unit_test(test_renewal_chain),
       cmocka_unit_test(test_strict_payloads),
       cmocka_unit_test(test_determinism),
