@@ -67,7 +67,7 @@ enum {
 /* Wrapped key = a sealed box (X25519 ephemeral key || XSalsa20-Poly1305 box). */
 #define DOCUMENTS_WRAPPED_KEY_BYTES (32 + 16 + DOCUMENTS_KEY_BYTES)
 #define DOCUMENTS_WRAP_SEED_BYTES 32    /* seed of the wrap's ephemeral key pair */
-/* A stored record is far below this (about 4.5 KiB with 16 renewals). */
+/* A stored record is far below this (at most about 4.2 KiB, with 16 renewals). */
 #define DOCUMENTS_RECORD_BYTES_MAX 8192
 
 /* ---- hashing domains (docs/crypto.md convention: H(tag, m)) ---- */
