@@ -870,6 +870,7 @@ static void begin_height(cons_engine_t *e) {
 }
 
 static void enter_height(cons_engine_t *e, uint64_t height) {
+  VE_ASSERT(height <= CONS_HEIGHT_MAX); /* timer tokens carry 40 bits of height */
   clear_height(e);
   e->h = height;
   records_prune(e);

@@ -664,6 +664,47 @@ static void test_round_skip_on_f_plus_one(void **state) {
   teardown_all();
 }
 
+/* A node that moved on from round 0 answers a peer still in round 0 with that
+ * round's votes (which it no longer re-broadcasts) and its own round's. */
+static void test_status_round_catchup(void **state) {
+  (void)state;
+  set_valset(4, NULL);
+  boot(4, 0);
+  isolate_node0();
+  nodes[2].connected = true; /* down, but SENDs to it stay in the queue for us */
+  assert_int_equal(cons_start(nodes[0].e), 0);
+  drain(0);
+  send_vote(0, 1, 1, 0, CONS_VOTE_PRECOMMIT, NULL);
+  send_vote(0, 2, 1, 0, CONS_VOTE_PRECOMMIT, NULL);
+  send_vote(0, 3, 1, 0, CONS_VOTE_PRECOMMIT, NULL);
+  fire(0, CONS_TIMER_PRECOMMIT, 1, 0);
+  cons_status_t st;
+  cons_status(nodes[0].e, &st);
+  assert_int_equal(st.round, 1);
+  q_clear();
+  cons_status_msg_t behind = {1, 0, true};
+  ve_buf_t b;
+  ve_buf_init(&b, 0);
+  assert_int_equal(cons_status_encode(&b, &behind), 0);
+  assert_int_equal(cons_on_message(nodes[0].e, 2, ve_buf_slice(&b)), 0);
+  drain(0);
+  bool round0 = false;
+  for (size_t k = q_head; k < q_len; k++) {
+    cons_msg_t m;
+    static cons_vote_t votes[CONS_BATCH_VOTES_MAX];
+    assert_int_equal(queue[k].to, 2);
+    assert_int_equal(cons_msg_decode(ve_buf_slice(&queue[k].msg), &m, votes), 0);
+    if (m.type != CONS_MSG_VOTES) continue;
+    size_t pc = 0;
+    for (size_t i = 0; i < m.votes_count; i++)
+      pc += votes[i].round == 0 && votes[i].type == CONS_VOTE_PRECOMMIT;
+    if (pc == 3) round0 = true;
+  }
+  assert_true(round0);
+  ve_buf_free(&b);
+  teardown_all();
+}
+
 static void test_waits_for_unknown_valset(void **state) {
   (void)state;
   set_valset(1, NULL);
@@ -784,6 +825,7 @@ int main(void) {
       cmocka_unit_test(test_equivocation_evidence),
       cmocka_unit_test(test_invalid_value_gets_nil),
       cmocka_unit_test(test_round_skip_on_f_plus_one),
+      cmocka_unit_test(test_status_round_catchup),
       cmocka_unit_test(test_waits_for_unknown_valset),
       cmocka_unit_test(test_late_node_catches_up),
       cmocka_unit_test(test_bad_inputs),
