@@ -2,17 +2,21 @@
  *
  * State machine (states in net_int.h):
  *
- *   accept ──────────────┐
+ *   accept ─────────────────────────────────────► HELLO
  *   net_conn_dial ─► CONNECTING ─(connected)─► HELLO ─(peer HELLO ok)─► AUTH
- *        AUTH ─(peer AUTH opens, signature ok, admitted)─► UP
+ *        AUTH ─(peer AUTH opens, signature ok, admitted)─► READY
+ *        READY ─(peer's READY)─► UP
  *   any state ─(net_conn_close)─► closing ─(uv close callback)─► freed
  *
  *   CONNECTING→HELLO  conn_begin: fresh ephemeral key, send HELLO, start reading.
  *   HELLO→AUTH        on_hello: check magic/version/chain, derive the session,
  *                     wipe the ephemeral secret, send our AUTH (frame 0).
- *   AUTH→UP           on_auth + admit: open the peer's AUTH (frame 0), verify its
+ *   AUTH→READY        on_auth + admit: open the peer's AUTH (frame 0), verify its
  *                     signature over the transcript with the peer's role, then
- *                     self / pin / ban / allowlist / duplicate checks.
+ *                     self / pin / ban / allowlist checks; send READY (frame 1).
+ *   READY→UP          on_ready: the peer admitted us too; duplicate-link check;
+ *                     on_peer_up. Without this step a node that refuses us
+ *                     would still show up here for a moment.
  *
  * Invariants:
  *   - Before UP the peer can only make us buffer fixed-size records (69-byte
@@ -164,10 +168,10 @@ static int conn_write_raw(net_peer_t *c, const uint8_t *data, size_t len) {
   return conn_write(c, w);
 }
 
-int net_conn_send(net_peer_t *c, uint8_t channel, const uint8_t *payload, size_t len) {
+static int conn_send_frame(net_peer_t *c, uint8_t channel, const uint8_t *payload, size_t len) {
   net_t *n = c->net;
-  VE_ASSERT(len <= NET_PAYLOAD_BYTES_MAX);
-  if (c->closing || c->state != NET_ST_UP || c->fail_pending) return VE_ERR_CLOSED;
+  VE_ASSERT(len <= NET_PAYLOAD_BYTES_MAX && c->state >= NET_ST_AUTH);
+  if (c->closing || c->fail_pending) return VE_ERR_CLOSED;
   size_t total = NET_LEN_BYTES + 1 + len + NET_AEAD_TAG_BYTES;
   /* An empty queue takes any one frame, so a frame bigger than a small
    * configured queue still goes out; otherwise both bounds hold. */
@@ -194,11 +198,16 @@ int net_conn_send(net_peer_t *c, uint8_t channel, const uint8_t *payload, size_t
   return VE_OK;
 }
 
-static void conn_send_control(net_peer_t *c, uint8_t type, uint64_t value) {
+int net_conn_send(net_peer_t *c, uint8_t channel, const uint8_t *payload, size_t len) {
+  if (c->closing || c->state != NET_ST_UP) return VE_ERR_CLOSED;
+  return conn_send_frame(c, channel, payload, len);
+}
+
+static int conn_send_control(net_peer_t *c, uint8_t type, uint64_t value) {
   uint8_t p[NET_CONTROL_BYTES];
   p[0] = type;
   ve_be64_put(p + 1, value);
-  (void)net_conn_send(c, NET_CH_CONTROL, p, sizeof p); /* full: the stall timer decides */
+  return conn_send_frame(c, NET_CH_CONTROL, p, sizeof p);
 }
 
 /* ---- reading ---- */
@@ -315,6 +324,15 @@ static void admit(net_peer_t *c) {
     return;
   }
   if (c->probation) VE_INFO(NET_LOG, "allowlisted key %s admitted from banned %s", k, c->addr);
+  c->state = NET_ST_READY;
+  if (conn_send_control(c, NET_CTL_READY, 0) != 0) net_conn_close(c, VE_ERR_IO, false, "write READY");
+}
+
+/* The peer admitted us as well: the link is up. */
+static void on_ready(net_peer_t *c) {
+  net_t *n = c->net;
+  char k[9];
+  net_short_hex(k, c->pk);
   net_peer_t *old = net_key_up(n, c->pk, c);
   if (old) {
     if (!dup_keeps_new(old, c)) {
@@ -359,13 +377,18 @@ static void on_auth(net_peer_t *c) {
 }
 
 static void on_control(net_peer_t *c, const uint8_t *p, size_t len) {
-  if (len != NET_CONTROL_BYTES || (p[0] != NET_CTL_PING && p[0] != NET_CTL_PONG)) {
-    conn_hostile(c, VE_ERR_MALFORMED, "malformed control frame");
+  bool ok = len == NET_CONTROL_BYTES &&
+            (c->state == NET_ST_READY ? p[0] == NET_CTL_READY
+                                      : p[0] == NET_CTL_PING || p[0] == NET_CTL_PONG);
+  if (!ok) {
+    conn_hostile(c, VE_ERR_MALFORMED, "unexpected or malformed control frame");
     return;
   }
   uint64_t v = ve_be64_get(p + 1);
-  if (p[0] == NET_CTL_PING) {
-    conn_send_control(c, NET_CTL_PONG, v);
+  if (p[0] == NET_CTL_READY) {
+    on_ready(c);
+  } else if (p[0] == NET_CTL_PING) {
+    (void)conn_send_control(c, NET_CTL_PONG, v); /* full: the stall timer decides */
   } else if (v == c->ping_value && c->ping_value != 0) {
     uint64_t rtt = now_of(c) - c->last_ping_ms;
     c->rtt_ms = rtt > UINT32_MAX ? UINT32_MAX : (uint32_t)rtt;
@@ -389,6 +412,7 @@ static void on_frame(net_peer_t *c) {
   const uint8_t *payload = c->body.ptr + 1;
   size_t len = c->body_len - NET_FRAME_OVERHEAD_BYTES;
   if (ch == NET_CH_CONTROL) on_control(c, payload, len);
+  else if (c->state != NET_ST_UP) conn_hostile(c, VE_ERR_MALFORMED, "data before READY");
   else if (ch > NET_CH_LAST) conn_hostile(c, VE_ERR_UNSUPPORTED, "unknown channel");
   else NET_CALL(n, on_frame, c, ch, ve_slice(payload, len));
 }
@@ -592,7 +616,7 @@ void net_conn_tick(net_peer_t *c, uint64_t now) {
       randombytes_buf(&c->ping_value, sizeof c->ping_value);
       c->ping_value |= 1; /* 0 means "no ping outstanding" */
     }
-    conn_send_control(c, NET_CTL_PING, c->ping_value);
+    (void)conn_send_control(c, NET_CTL_PING, c->ping_value); /* full: the stall timer decides */
   }
   if (c->throttled && net_bucket_ok(&c->bytes_in, now)) {
     c->throttled = false;

@@ -44,6 +44,7 @@
 
 #define NET_CTL_PING 1
 #define NET_CTL_PONG 2
+#define NET_CTL_READY 3 /* "I admitted you": first frame after AUTH, exactly once */
 
 #define NET_TAG_CHAIN "veche/net/chain"
 #define NET_TAG_KDF "veche/net/kdf"
@@ -172,10 +173,11 @@ typedef struct net_dial net_dial_t;
  *   CONNECTING  outbound TCP connect in flight
  *   HELLO       our HELLO is sent; reading the peer's 69 bytes
  *   AUTH        session derived, our AUTH sent; reading the peer's AUTH frame
- *   UP          authenticated and admitted; application frames both ways
+ *   READY       we verified and admitted the peer and sent READY; reading its READY
+ *   UP          both ends admitted each other; application frames both ways
  * `closing` is orthogonal: uv_close was called; the struct is unlinked and freed
  * by the close callback, which runs after every pending write callback. */
-enum { NET_ST_CONNECTING, NET_ST_HELLO, NET_ST_AUTH, NET_ST_UP };
+enum { NET_ST_CONNECTING, NET_ST_HELLO, NET_ST_AUTH, NET_ST_READY, NET_ST_UP };
 
 struct net_peer {
   net_t *net;
