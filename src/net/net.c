@@ -94,6 +94,7 @@ static void config_defaults(net_config_t *c) {
   DEFAULT(dial_backoff_max_ms, NET_DIAL_BACKOFF_MAX_MS);
   DEFAULT(ban_ms, NET_BAN_MS);
   DEFAULT(ban_ms_max, NET_BAN_MS_MAX);
+  DEFAULT(banned_probe_ms, NET_BANNED_PROBE_MS);
 }
 
 static int config_check(const net_config_t *c) {
@@ -106,6 +107,8 @@ static int config_check(const net_config_t *c) {
     return VE_ERR_CONFIG;
   if (c->dial_backoff_max_ms < c->dial_backoff_min_ms || c->ban_ms_max < c->ban_ms)
     return VE_ERR_CONFIG;
+  /* Pings must be able to arrive before the peer counts as idle. */
+  if (c->idle_timeout_ms <= c->ping_interval_ms) return VE_ERR_CONFIG;
   return VE_OK;
 }
 

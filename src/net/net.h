@@ -69,8 +69,8 @@
 #define NET_SEND_STALL_MS 30000        /* queue full with no write completing: drop */
 #define NET_SEND_QUEUE_BYTES_MAX ((size_t)NET_FRAME_BYTES_MAX + 8 * 1024 * 1024)
 #define NET_SEND_QUEUE_FRAMES_MAX 8192
-#define NET_RATE_FRAMES_PER_S 5000     /* sustained received frames per peer */
-#define NET_RATE_FRAMES_BURST 10000    /* bucket size; exceeding it is a flood: ban */
+#define NET_RATE_FRAMES_PER_S 20000    /* sustained received frames per peer */
+#define NET_RATE_FRAMES_BURST 40000    /* bucket size; exceeding it is a flood: ban */
 #define NET_RATE_BYTES_PER_S ((uint64_t)128 * 1024 * 1024) /* received bytes per peer */
 #define NET_RATE_BYTES_BURST ((uint64_t)2 * NET_FRAME_BYTES_MAX) /* over it: reading pauses */
 #define NET_CONNS_MAX 256              /* connections in any state */
@@ -80,6 +80,7 @@
 #define NET_DIAL_BACKOFF_MAX_MS 30000  /* redial delay cap */
 #define NET_BAN_MS 60000               /* first ban; doubles on each repeat */
 #define NET_BAN_MS_MAX 3600000         /* ban cap */
+#define NET_BANNED_PROBE_MS 1000       /* allowlist nodes: one handshake per this from a banned address */
 
 /* ---- fixed limits ---- */
 
@@ -114,7 +115,7 @@ typedef struct {
   uint64_t rate_bytes_per_s, rate_bytes_burst;
   uint32_t conns_max, handshakes_max, handshakes_per_ip_max;
   uint32_t dial_backoff_min_ms, dial_backoff_max_ms;
-  uint32_t ban_ms, ban_ms_max;
+  uint32_t ban_ms, ban_ms_max, banned_probe_ms;
 } net_config_t;
 
 /* Validates cfg, copies what it needs and starts listening (if listen_host).

@@ -501,7 +501,11 @@ static void conn_set_addr(net_peer_t *c, const struct sockaddr *sa) {
     const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
     uv_ip6_name(s6, ip, sizeof ip);
     port = ntohs(s6->sin6_port);
-    memcpy(c->ip, &s6->sin6_addr, 16);
+    static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    /* One host usually holds a whole /64, so that is what a ban and the
+     * per-address handshake limit count; a v4-mapped address stays whole. */
+    bool mapped = memcmp(&s6->sin6_addr, v4mapped, sizeof v4mapped) == 0;
+    memcpy(c->ip, &s6->sin6_addr, mapped ? 16 : 8);
     snprintf(c->addr, sizeof c->addr, "[%s]:%u", ip, port);
   } else {
     snprintf(c->addr, sizeof c->addr, "?");
@@ -546,14 +550,17 @@ void net_conn_on_accept(uv_stream_t *server, int status) {
     net_conn_close(c, VE_ERR_LIMIT, false, "connection limits reached");
     return;
   }
-  if (net_bans_left(&n->bans, NET_BAN_IP, c->ip, uv_now(n->loop)) > 0) {
-    if (!n->allow) {
+  uint64_t now = uv_now(n->loop);
+  if (net_bans_left(&n->bans, NET_BAN_IP, c->ip, now) > 0) {
+    /* An allowlist node admits only listed keys anyway, and an address ban must
+     * not lock out a listed key that shares the address (NAT, one host): such a
+     * node lets one handshake per banned_probe_ms through, which also caps what
+     * a banned address can make us spend on handshakes. An open node refuses. */
+    if (!n->allow || !net_bans_probe(&n->bans, NET_BAN_IP, c->ip, now, n->cfg.banned_probe_ms)) {
       n->stats.refused_banned++;
       net_conn_close(c, VE_ERR_PEER, false, "address is banned");
       return;
     }
-    /* An allowlist node admits only listed keys anyway; an address ban must not
-     * lock out a listed key that shares the address (NAT, one host). */
     c->probation = true;
   }
   conn_begin(c);

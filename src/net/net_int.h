@@ -139,7 +139,8 @@ typedef struct {
   uint8_t kind;
   uint8_t id[NET_BAN_ID_BYTES];
   uint64_t until_ms;
-  uint32_t strikes; /* bans so far; reset when clean for base_ms_max after a ban */
+  uint64_t probe_ms; /* last handshake let through while banned (see net_bans_probe) */
+  uint32_t strikes;  /* bans so far; reset when clean for max_ms after a ban */
 } net_ban_t;
 
 typedef struct {
@@ -155,6 +156,10 @@ uint64_t net_bans_add(net_bans_t *t, int kind, const uint8_t id[NET_BAN_ID_BYTES
 /* Remaining ban of (kind, id), 0 if none. */
 uint64_t net_bans_left(const net_bans_t *t, int kind, const uint8_t id[NET_BAN_ID_BYTES],
                        uint64_t now_ms);
+/* For a banned (kind, id): may one more handshake go ahead now? True at most
+ * once per interval_ms (and records it); false if not banned. */
+bool net_bans_probe(net_bans_t *t, int kind, const uint8_t id[NET_BAN_ID_BYTES], uint64_t now_ms,
+                    uint64_t interval_ms);
 
 /* =========================================================================
  * Transport (net.c, net_conn.c, net_dial.c)
@@ -189,7 +194,7 @@ struct net_peer {
   int reason;          /* why it closed */
   int fail_pending;    /* a write failed synchronously: closed by the next tick */
   net_dial_t *dial;    /* the dial target that made it (outbound), else NULL */
-  uint8_t ip[NET_BAN_ID_BYTES];
+  uint8_t ip[NET_BAN_ID_BYTES]; /* ban id: IPv4 as v4-mapped IPv6, IPv6 as its /64 */
   char addr[NET_ADDR_STR_BYTES];
   uint64_t created_ms, last_rx_ms, last_ping_ms, full_since_ms;
   uint64_t ping_value;

@@ -38,7 +38,7 @@ static void key_of(vcrypto_keypair_t *k, uint8_t seed) {
   vcrypto_keypair_from_seed(k, s);
 }
 
-static void fx_start(fx_t *f) {
+static void fx_start(fx_t *f, uint32_t banned_probe_ms) {
   memset(f, 0, sizeof *f);
   th_loop_init(&f->l);
   th_node_init(&f->a, &f->l, 1);
@@ -53,6 +53,7 @@ static void fx_start(fx_t *f) {
   f->a.cfg.n_allow = ATTACKERS + 1;
   f->a.cfg.rate_frames_per_s = 200;
   f->a.cfg.rate_frames_burst = 400;
+  f->a.cfg.banned_probe_ms = banned_probe_ms;
   th_node_start(&f->a);
   th_node_start(&f->b);
   assert_int_equal(net_dial(f->b.net, "127.0.0.1", f->a.port, f->a.kp.pk), 0);
@@ -80,6 +81,13 @@ static void check_honest_link(fx_t *f) {
   assert_int_equal(f->b.downs, 0);
 }
 
+/* Connects an attacker to a. Runs the loop a little first: the banned-address
+ * probe interval is counted in loop milliseconds. */
+static void attacker_connect(fx_t *f, th_raw_t *r) {
+  th_run_for(&f->l, 3);
+  assert_true(th_raw_connect(r, &f->l, f->a.port));
+}
+
 static uint64_t bans_of(const th_node_t *n) {
   net_stats_t st;
   net_stats(n->net, &st);
@@ -98,7 +106,7 @@ static void attack_after_handshake(fx_t *f, int i, const void *bytes, size_t len
   uint64_t bans = bans_of(&f->a);
   int downs = f->a.downs;
   th_raw_t r;
-  assert_true(th_raw_connect(&r, &f->l, f->a.port));
+  attacker_connect(f, &r);
   assert_true(th_raw_handshake(&r, &f->att[i], TH_RAW_OK));
   assert_true(th_wait_peer(&f->a, f->att[i].pk, 2000));
   assert_true(th_raw_send(&r, bytes, len, 2000));
@@ -110,7 +118,7 @@ static void attack_after_handshake(fx_t *f, int i, const void *bytes, size_t len
   assert_true(net_key_ban_ms(f->a.net, f->att[i].pk) > 0);
   /* Coming back within the ban period is refused. */
   uint64_t refused = refused_banned_of(&f->a);
-  assert_true(th_raw_connect(&r, &f->l, f->a.port));
+  attacker_connect(f, &r);
   assert_false(th_raw_handshake(&r, &f->att[i], TH_RAW_OK));
   th_raw_close(&r);
   th_run_for(&f->l, 20);
@@ -159,7 +167,7 @@ static void test_unknown_channel_and_bad_control(void **state) {
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
     int i = 4 + (int)k;
     int downs = f->a.downs;
-    assert_true(th_raw_connect(&r, &f->l, f->a.port));
+    attacker_connect(f, &r);
     assert_true(th_raw_handshake(&r, &f->att[i], TH_RAW_OK));
     assert_true(th_wait_peer(&f->a, f->att[i].pk, 2000));
     assert_true(th_raw_send_frame(&r, cases[k].ch, cases[k].body, cases[k].len));
@@ -177,7 +185,7 @@ static void test_frame_flood(void **state) {
   int i = 10;
   th_raw_t r;
   int downs = f->a.downs;
-  assert_true(th_raw_connect(&r, &f->l, f->a.port));
+  attacker_connect(f, &r);
   assert_true(th_raw_handshake(&r, &f->att[i], TH_RAW_OK));
   assert_true(th_wait_peer(&f->a, f->att[i].pk, 2000));
   uint64_t before = f->a.frames[NET_CH_TX];
@@ -204,7 +212,7 @@ static void test_handshake_attacks(void **state) {
   uint64_t bans = bans_of(&f->a);
 
   /* Garbage instead of a HELLO. */
-  assert_true(th_raw_connect(&r, &f->l, f->a.port));
+  attacker_connect(f, &r);
   static const char junk[] = "GET / HTTP/1.1\r\nHost: veche.example\r\nAccept: */*\r\nUser-Agent: probe\r\n\r\n";
   assert_true(sizeof junk - 1 >= NET_HELLO_BYTES);
   assert_true(th_raw_send(&r, junk, sizeof junk - 1, 2000));
@@ -214,7 +222,7 @@ static void test_handshake_attacks(void **state) {
   check_honest_link(f);
 
   /* A HELLO for another chain. */
-  assert_true(th_raw_connect(&r, &f->l, f->a.port));
+  attacker_connect(f, &r);
   assert_false(th_raw_handshake(&r, &f->att[11], TH_RAW_WRONG_CHAIN));
   assert_true(th_raw_wait_closed(&r, 3000));
   th_raw_close(&r);
@@ -224,7 +232,7 @@ static void test_handshake_attacks(void **state) {
   check_honest_link(f);
 
   /* A signature made for the other role (a reflected or misbound AUTH). */
-  assert_true(th_raw_connect(&r, &f->l, f->a.port));
+  attacker_connect(f, &r);
   assert_false(th_raw_handshake(&r, &f->att[12], TH_RAW_BAD_SIG));
   assert_true(th_raw_wait_closed(&r, 3000));
   th_raw_close(&r);
@@ -233,7 +241,7 @@ static void test_handshake_attacks(void **state) {
   check_honest_link(f);
 
   /* A key a does not allow: refused, and that (verified) key banned. */
-  assert_true(th_raw_connect(&r, &f->l, f->a.port));
+  attacker_connect(f, &r);
   assert_false(th_raw_handshake(&r, &f->stranger, TH_RAW_OK));
   assert_true(th_raw_wait_closed(&r, 3000));
   th_raw_close(&r);
@@ -242,7 +250,7 @@ static void test_handshake_attacks(void **state) {
   check_honest_link(f);
 
   /* AUTH of the wrong length after a good HELLO. */
-  assert_true(th_raw_connect(&r, &f->l, f->a.port));
+  attacker_connect(f, &r);
   uint8_t chain[NET_KEY_BYTES], esk[32], epk[32], hello[NET_HELLO_BYTES];
   net_chain_hash(chain, TH_CHAIN);
   net_eph_generate(esk, epk);
@@ -256,7 +264,7 @@ static void test_handshake_attacks(void **state) {
   assert_int_equal(bans_of(&f->a), ++bans);
 
   /* Application data before READY. */
-  assert_true(th_raw_connect(&r, &f->l, f->a.port));
+  attacker_connect(f, &r);
   assert_true(th_raw_handshake(&r, &f->att[13], TH_RAW_NO_READY));
   assert_true(th_raw_send_frame(&r, NET_CH_TX, "early", 5));
   assert_true(th_raw_wait_closed(&r, 3000));
@@ -266,7 +274,7 @@ static void test_handshake_attacks(void **state) {
   assert_null(th_node_peer(&f->a, f->att[13].pk)); /* never reported up */
 
   /* The address 127.0.0.1 is banned now, yet allowlisted keys still get in. */
-  assert_true(th_raw_connect(&r, &f->l, f->a.port));
+  attacker_connect(f, &r);
   assert_true(th_raw_handshake(&r, &f->att[14], TH_RAW_OK));
   assert_true(th_wait_peer(&f->a, f->att[14].pk, 2000));
   th_raw_close(&r);
@@ -296,7 +304,7 @@ static void test_random_garbage(void **state) {
     }
     len = 1 + (size_t)(x % sizeof junk);
     th_raw_t r;
-    assert_true(th_raw_connect(&r, &f->l, f->a.port));
+    attacker_connect(f, &r);
     if (stage >= 1) {
       uint8_t chain[NET_KEY_BYTES], hello[NET_HELLO_BYTES];
       net_chain_hash(chain, TH_CHAIN);
@@ -306,7 +314,7 @@ static void test_random_garbage(void **state) {
     }
     if (stage == 2) {
       th_raw_close(&r);
-      assert_true(th_raw_connect(&r, &f->l, f->a.port));
+      attacker_connect(f, &r);
       assert_true(th_raw_handshake(&r, &f->att[i], TH_RAW_OK));
     }
     assert_true(th_raw_send(&r, junk, len, 2000));
@@ -322,7 +330,9 @@ static void test_random_garbage(void **state) {
 static int setup(void **state) {
   fx_t *f = malloc(sizeof *f);
   assert_non_null(f);
-  fx_start(f);
+  /* Attacks follow each other from one banned address: let every handshake
+   * through (1 ms) so each attack reaches the stage it targets. */
+  fx_start(f, 1);
   *state = f;
   return 0;
 }
@@ -332,6 +342,33 @@ static int teardown(void **state) {
   fx_stop(f);
   free(f);
   return 0;
+}
+
+/* An allowlist node lets a banned address through once per banned_probe_ms. */
+static void test_banned_address_probe_interval(void **state) {
+  (void)state;
+  fx_t *f = malloc(sizeof *f);
+  assert_non_null(f);
+  fx_start(f, 60000);
+  th_raw_t r;
+  attacker_connect(f, &r);
+  assert_false(th_raw_handshake(&r, &f->att[0], TH_RAW_WRONG_CHAIN)); /* bans 127.0.0.1 */
+  assert_true(th_raw_wait_closed(&r, 3000));
+  th_raw_close(&r);
+  assert_int_equal(bans_of(&f->a), 1);
+  /* One allowlisted handshake goes through... */
+  attacker_connect(f, &r);
+  assert_true(th_raw_handshake(&r, &f->att[1], TH_RAW_OK));
+  th_raw_close(&r);
+  /* ...the next within the interval is refused at accept. */
+  uint64_t refused = refused_banned_of(&f->a);
+  attacker_connect(f, &r);
+  assert_false(th_raw_handshake(&r, &f->att[2], TH_RAW_OK));
+  th_raw_close(&r);
+  assert_int_equal(refused_banned_of(&f->a), refused + 1);
+  check_honest_link(f); /* established links are not affected */
+  fx_stop(f);
+  free(f);
 }
 
 /* ---- an open node (no allowlist): address bans refuse at accept ---- */
@@ -401,6 +438,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_frame_flood, setup, teardown),
       cmocka_unit_test_setup_teardown(test_handshake_attacks, setup, teardown),
       cmocka_unit_test_setup_teardown(test_random_garbage, setup, teardown),
+      cmocka_unit_test(test_banned_address_probe_interval),
       cmocka_unit_test(test_open_node_address_ban_and_limits),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

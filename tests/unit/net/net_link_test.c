@@ -319,6 +319,33 @@ static void test_dial_by_name(void **state) {
   th_loop_close(&l);
 }
 
+static void test_ipv6(void **state) {
+  (void)state;
+  th_loop_t l;
+  th_loop_init(&l);
+  th_node_t a, b;
+  th_node_init(&a, &l, 1);
+  th_node_init(&b, &l, 2);
+  a.cfg.listen_host = "::1";
+  b.cfg.listen_host = NULL; /* dial-only */
+  if (net_start(&a.cfg, &a.net) != 0) {
+    th_loop_close(&l);
+    skip(); /* no IPv6 loopback here */
+  }
+  a.port = net_listen_port(a.net);
+  th_node_start(&b);
+  assert_int_equal(net_listen_port(b.net), 0);
+  assert_int_equal(net_dial(b.net, "::1", a.port, a.kp.pk), 0);
+  assert_true(th_wait_peer(&a, b.kp.pk, 3000));
+  net_peer_info_t info;
+  net_peer_info(th_node_peer(&a, b.kp.pk), &info);
+  assert_memory_equal(info.addr, "[::1]:", 6);
+  send_and_check(&a, &b, NET_CH_STATUS, 10, 1);
+  th_node_stop(&a);
+  th_node_stop(&b);
+  th_loop_close(&l);
+}
+
 static void test_keepalive(void **state) {
   (void)state;
   th_loop_t l;
@@ -470,6 +497,9 @@ static void test_config_errors(void **state) {
   c.n_allow = 1; /* without a list */
   assert_int_equal(net_start(&c, &n), VE_ERR_CONFIG);
   c = a.cfg;
+  c.idle_timeout_ms = c.ping_interval_ms; /* would drop live peers */
+  assert_int_equal(net_start(&c, &n), VE_ERR_CONFIG);
+  c = a.cfg;
   c.listen_host = "not-an-address";
   assert_int_equal(net_start(&c, &n), VE_ERR_CONFIG);
   /* Listening on a port in use fails with VE_ERR_IO; the loop cleans up. */
@@ -494,6 +524,7 @@ int main(void) {
       cmocka_unit_test(test_wrong_chain_refused),
       cmocka_unit_test(test_reconnect_after_restart),
       cmocka_unit_test(test_dial_by_name),
+      cmocka_unit_test(test_ipv6),
       cmocka_unit_test(test_keepalive),
       cmocka_unit_test(test_backpressure_and_stall),
       cmocka_unit_test(test_receive_throttle),
