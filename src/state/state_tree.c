@@ -16,9 +16,13 @@
  * touched node once however many changes fall under it. The pass writes nodes
  * children first, and the node key (nibbles, then 0xff) sorts a node after all
  * its descendants, so a commit's node writes arrive in key order: appends at the
- * end of the table, as are its value-history writes (version, then path order). Recursion depth is
- * bounded by the path length (64 nibbles), never by input, and the per-level
- * scratch nodes live in one heap block rather than on the stack.
+ * end of the table, as are its value-history writes (version, then path order).
+ * Recursion depth is bounded by the path length (64 nibbles), never by input,
+ * and the per-level scratch nodes live in one heap block rather than on the stack.
+ *
+ * Each stored node also caches the hashes of its two halves and four quarters
+ * (state_int.h), so a commit that changes one slot of a node rehashes 5 pairs,
+ * and a proof reads its siblings from the cache instead of rehashing the node.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +41,7 @@ static size_t node_key(uint8_t out[STATE_NODE_KEY_BYTES_MAX], uint64_t version,
   out[8 + nibbles] = 0xff; /* sorts after every child (nibbles are < 0x10) */
   return 9 + nibbles;
 }
+
 static void root_key(uint8_t out[STATE_HIST_ROOT_KEY_BYTES], uint64_t version) {
   out[0] = STATE_HIST_ROOT;
   ve_be64_put(out + 1, UINT64_MAX - version); /* newest first, so a seek finds <= v */
