@@ -94,7 +94,6 @@ static void config_defaults(net_config_t *c) {
   DEFAULT(dial_backoff_max_ms, NET_DIAL_BACKOFF_MAX_MS);
   DEFAULT(ban_ms, NET_BAN_MS);
   DEFAULT(ban_ms_max, NET_BAN_MS_MAX);
-  DEFAULT(banned_probe_ms, NET_BANNED_PROBE_MS);
 }
 
 static int config_check(const net_config_t *c) {
@@ -178,6 +177,7 @@ static int start_listening(net_t *n, const char *host, uint16_t port) {
 /* ---- public API ---- */
 
 static void close_handles(net_t *n) {
+  n->draining = true;
   n->stopping = true;
   if (n->listening) uv_close((uv_handle_t *)&n->listener, on_handle_close);
   n->listening = false;
@@ -231,6 +231,9 @@ int net_start(const net_config_t *cfg, net_t **out) {
 void net_stop(net_t *n) {
   if (!n) return;
   VE_ASSERT(n->in_cb == 0 && !n->stopping);
+  /* on_peer_down may call back into the net (net_dial, net_send...): draining
+   * keeps it from opening anything new while the links close. */
+  n->draining = true;
   for (net_peer_t *c = n->conns; c; c = c->next) net_conn_close(c, VE_ERR_CLOSED, false, "stopping");
   net_dial_stop_all(n);
   close_handles(n);

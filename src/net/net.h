@@ -80,7 +80,6 @@
 #define NET_DIAL_BACKOFF_MAX_MS 30000  /* redial delay cap */
 #define NET_BAN_MS 60000               /* first ban; doubles on each repeat */
 #define NET_BAN_MS_MAX 3600000         /* ban cap */
-#define NET_BANNED_PROBE_MS 1000       /* allowlist nodes: one handshake per this from a banned address */
 
 /* ---- fixed limits ---- */
 
@@ -115,7 +114,7 @@ typedef struct {
   uint64_t rate_bytes_per_s, rate_bytes_burst;
   uint32_t conns_max, handshakes_max, handshakes_per_ip_max;
   uint32_t dial_backoff_min_ms, dial_backoff_max_ms;
-  uint32_t ban_ms, ban_ms_max, banned_probe_ms;
+  uint32_t ban_ms, ban_ms_max;
 } net_config_t;
 
 /* Validates cfg, copies what it needs and starts listening (if listen_host).
@@ -139,9 +138,9 @@ uint16_t net_listen_port(const net_t *n);
  * net_stop. host is a numeric address or a name (resolved each attempt, IPv4
  * preferred). expect_pk (may be NULL) pins the key the remote must authenticate
  * with; a mismatch aborts the connection. A dial that reaches this node itself
- * stops. A dial to a key that is already connected (e.g. it dialed us) waits
- * until that link goes down. Returns 0, VE_ERR_INVALID (bad host/port) or
- * VE_ERR_LIMIT (NET_DIALS_MAX). */
+ * retries only at the maximum backoff. A dial to a key that is already connected (e.g. it dialed us) waits
+ * until that link goes down. Returns 0, VE_ERR_INVALID (bad host/port),
+ * VE_ERR_LIMIT (NET_DIALS_MAX) or VE_ERR_CLOSED (inside net_stop). */
 int net_dial(net_t *n, const char *host, uint16_t port, const uint8_t expect_pk[VCRYPTO_PK_BYTES]);
 
 /* Queues one frame for p. channel is NET_CH_CONSENSUS..NET_CH_LAST; payload is

@@ -10,10 +10,13 @@
  *
  *   CONNECTING→HELLO  conn_begin: fresh ephemeral key, send HELLO, start reading.
  *   HELLO→AUTH        on_hello: check magic/version/chain, derive the session,
- *                     wipe the ephemeral secret, send our AUTH (frame 0).
- *   AUTH→READY        on_auth + admit: open the peer's AUTH (frame 0), verify its
- *                     signature over the transcript with the peer's role, then
- *                     self / pin / ban / allowlist checks; send READY (frame 1).
+ *                     wipe the ephemeral secret.
+ *                     The initiator also sends its AUTH (frame 0) here.
+ *   AUTH→READY        on_auth: open the peer's AUTH (frame 0); refuse a claimed
+ *                     key that is pinned otherwise, banned or not allowed; verify
+ *                     the signature over the transcript with the peer's role;
+ *                     refuse our own key; the responder now sends its AUTH; send
+ *                     READY (frame 1).
  *   READY→UP          on_ready: the peer admitted us too; duplicate-link check;
  *                     on_peer_up. Without this step a node that refuses us
  *                     would still show up here for a moment.
@@ -263,6 +266,35 @@ static void ephemerals(const net_peer_t *c, const uint8_t **e_i, const uint8_t *
   *e_r = c->outbound ? c->peer_epk : c->epk;
 }
 
+/* Sends this side's AUTH (frame 0): our node key and our signature over the
+ * transcript in our role. */
+static int send_auth(net_peer_t *c) {
+  net_t *n = c->net;
+  const uint8_t *e_i, *e_r;
+  ephemerals(c, &e_i, &e_r);
+  uint8_t auth[NET_LEN_BYTES + NET_AUTH_CT_BYTES];
+  net_auth_make(auth + NET_LEN_BYTES, n->key, c->outbound ? NET_ROLE_INITIATOR : NET_ROLE_RESPONDER,
+                n->chain_hash, e_i, e_r);
+  VE_ASSERT(net_seal(&c->sess, auth, NET_AUTH_PLAIN_BYTES) == 0);
+  return conn_write_raw(c, auth, sizeof auth);
+}
+
+/* An inbound HELLO carrying the ephemeral key of one of our own outbound
+ * connections: this node dialed itself. Close both ends; the dial backs off to
+ * its maximum delay (not for good: a man in the middle could stage this). */
+static bool self_dialed(net_peer_t *c) {
+  for (net_peer_t *o = c->net->conns; o; o = o->next) {
+    if (o == c || o->closing || !o->outbound || o->state < NET_ST_HELLO ||
+        memcmp(o->epk, c->peer_epk, NET_KEY_BYTES) != 0)
+      continue;
+    if (o->dial) o->dial->state = NET_DIAL_SELF;
+    net_conn_close(o, VE_ERR_INVALID, false, "connected to itself");
+    net_conn_close(c, VE_ERR_INVALID, false, "connected to itself");
+    return true;
+  }
+  return false;
+}
+
 static void on_hello(net_peer_t *c) {
   net_t *n = c->net;
   int rc = net_hello_decode(c->hs, n->chain_hash, c->peer_epk);
@@ -270,6 +302,7 @@ static void on_hello(net_peer_t *c) {
     conn_hostile(c, rc, rc == VE_ERR_WRONG_CHAIN ? "HELLO for another chain" : "malformed HELLO");
     return;
   }
+  if (!c->outbound && self_dialed(c)) return;
   const uint8_t *e_i, *e_r;
   ephemerals(c, &e_i, &e_r);
   int role = c->outbound ? NET_ROLE_INITIATOR : NET_ROLE_RESPONDER;
@@ -279,12 +312,11 @@ static void on_hello(net_peer_t *c) {
     conn_hostile(c, rc, "unusable ephemeral key in HELLO");
     return;
   }
-  uint8_t auth[NET_LEN_BYTES + NET_AUTH_CT_BYTES];
-  net_auth_make(auth + NET_LEN_BYTES, n->key, role, n->chain_hash, e_i, e_r);
-  VE_ASSERT(net_seal(&c->sess, auth, NET_AUTH_PLAIN_BYTES) == 0);
   c->state = NET_ST_AUTH;
   c->hdr_have = 0;
-  if (conn_write_raw(c, auth, sizeof auth) != 0) net_conn_close(c, VE_ERR_IO, false, "write AUTH");
+  /* The initiator authenticates first; the responder answers only once it has
+   * admitted the initiator's key, so refusing a key costs no signature. */
+  if (c->outbound && send_auth(c) != 0) net_conn_close(c, VE_ERR_IO, false, "write AUTH");
 }
 
 /* Which of two links between the same pair of nodes survives. Both ends must
@@ -299,33 +331,69 @@ static bool dup_keeps_new(const net_peer_t *old, const net_peer_t *neu) {
   return cmp <= 0;
 }
 
-static void admit(net_peer_t *c) {
+/* Checks on the key the peer claims, cheap enough to run before its signature
+ * is verified: they only refuse, and never ban the (unverified) key. Returns
+ * false if c was closed. */
+static bool admit_claimed(net_peer_t *c, const uint8_t pk[VCRYPTO_PK_BYTES]) {
   net_t *n = c->net;
+  if (memcmp(pk, n->key->pk, VCRYPTO_PK_BYTES) == 0) return true; /* self: decided once verified */
   char k[9];
-  net_short_hex(k, c->pk);
-  if (memcmp(c->pk, n->key->pk, VCRYPTO_PK_BYTES) == 0) {
-    if (c->dial) c->dial->state = NET_DIAL_SELF;
-    net_conn_close(c, VE_ERR_INVALID, false, "connected to itself");
-    return;
-  }
-  if (c->dial && c->dial->pinned && memcmp(c->pk, c->dial->pin, VCRYPTO_PK_BYTES) != 0) {
+  net_short_hex(k, pk);
+  if (c->dial && c->dial->pinned && memcmp(pk, c->dial->pin, VCRYPTO_PK_BYTES) != 0) {
     VE_WARN(NET_LOG, "dial %s: remote key %s is not the pinned one", c->addr, k);
     net_conn_close(c, VE_ERR_BAD_KEY, false, "pinned key mismatch");
-    return;
+    return false;
   }
-  if (net_bans_left(&n->bans, NET_BAN_KEY, c->pk, uv_now(n->loop)) > 0) {
+  bool banned = net_bans_left(&n->bans, NET_BAN_KEY, pk, uv_now(n->loop)) > 0;
+  bool allowed = net_key_allowed(n, pk);
+  if (banned || (!allowed && c->probation)) {
     n->stats.refused_banned++;
-    net_conn_close(c, VE_ERR_PEER, false, "key is banned");
-    return;
+    net_conn_close(c, VE_ERR_PEER, false, banned ? "key is banned" : "address is banned");
+    return false;
   }
-  if (!net_key_allowed(n, c->pk)) {
-    /* We chose to dial it: our configuration's problem, not a hostile peer. */
+  if (!allowed) {
+    /* Inbound: an address trying keys we do not know is banned. Outbound: we
+     * chose to dial it; our configuration's problem, not a hostile peer. */
     net_conn_close(c, VE_ERR_PERMISSION, !c->outbound, "key not on the allowlist");
+    return false;
+  }
+  return true;
+}
+
+static void on_auth(net_peer_t *c) {
+  net_t *n = c->net;
+  if (net_open(&c->sess, c->hdr, c->hs, NET_AUTH_CT_BYTES) != 0) {
+    conn_hostile(c, VE_ERR_CRYPTO, "AUTH does not decrypt");
     return;
   }
-  if (c->probation) VE_INFO(NET_LOG, "allowlisted key %s admitted from banned %s", k, c->addr);
+  if (!admit_claimed(c, c->hs)) return;
+  const uint8_t *e_i, *e_r;
+  ephemerals(c, &e_i, &e_r);
+  int peer_role = c->outbound ? NET_ROLE_RESPONDER : NET_ROLE_INITIATOR;
+  uint8_t pk[VCRYPTO_PK_BYTES];
+  if (net_auth_check(c->hs, peer_role, n->chain_hash, e_i, e_r, pk) != 0) {
+    conn_hostile(c, VE_ERR_BAD_SIG, "bad handshake signature");
+    return;
+  }
+  if (!vcrypto_pk_valid(pk)) {
+    conn_hostile(c, VE_ERR_BAD_KEY, "node key outside the prime-order subgroup");
+    return;
+  }
+  memcpy(c->pk, pk, VCRYPTO_PK_BYTES);
+  c->authed = true;
+  if (memcmp(c->pk, n->key->pk, VCRYPTO_PK_BYTES) == 0) {
+    /* Another process with our key (self-dials end at HELLO: self_dialed). */
+    net_conn_close(c, VE_ERR_INVALID, false, "peer uses this node's key");
+    return;
+  }
+  if (c->probation) {
+    char k[9];
+    net_short_hex(k, c->pk);
+    VE_INFO(NET_LOG, "allowlisted key %s admitted from banned %s", k, c->addr);
+  }
   c->state = NET_ST_READY;
-  if (conn_send_control(c, NET_CTL_READY, 0) != 0) net_conn_close(c, VE_ERR_IO, false, "write READY");
+  if ((!c->outbound && send_auth(c) != 0) || conn_send_control(c, NET_CTL_READY, 0) != 0)
+    net_conn_close(c, VE_ERR_IO, false, "write AUTH/READY");
 }
 
 /* The peer admitted us as well: the link is up. */
@@ -351,29 +419,6 @@ static void on_ready(net_peer_t *c) {
   VE_INFO(NET_LOG, "peer %s up (%s, %s)", k, c->addr, c->outbound ? "outbound" : "inbound");
   c->reported = true;
   NET_CALL(n, on_peer_up, c, c->pk);
-}
-
-static void on_auth(net_peer_t *c) {
-  net_t *n = c->net;
-  if (net_open(&c->sess, c->hdr, c->hs, NET_AUTH_CT_BYTES) != 0) {
-    conn_hostile(c, VE_ERR_CRYPTO, "AUTH does not decrypt");
-    return;
-  }
-  const uint8_t *e_i, *e_r;
-  ephemerals(c, &e_i, &e_r);
-  int peer_role = c->outbound ? NET_ROLE_RESPONDER : NET_ROLE_INITIATOR;
-  uint8_t pk[VCRYPTO_PK_BYTES];
-  if (net_auth_check(c->hs, peer_role, n->chain_hash, e_i, e_r, pk) != 0) {
-    conn_hostile(c, VE_ERR_BAD_SIG, "bad handshake signature");
-    return;
-  }
-  if (!vcrypto_pk_valid(pk)) {
-    conn_hostile(c, VE_ERR_BAD_KEY, "node key outside the prime-order subgroup");
-    return;
-  }
-  memcpy(c->pk, pk, VCRYPTO_PK_BYTES);
-  c->authed = true;
-  admit(c);
 }
 
 static void on_control(net_peer_t *c, const uint8_t *p, size_t len) {
@@ -523,7 +568,7 @@ static size_t handshakes_from(const net_t *n, const net_peer_t *c) {
 
 void net_conn_on_accept(uv_stream_t *server, int status) {
   net_t *n = server->data;
-  if (status < 0 || n->stopping) {
+  if (status < 0 || n->draining) {
     if (status < 0) VE_WARN(NET_LOG, "accept: %s", uv_strerror(status));
     return;
   }
@@ -550,17 +595,16 @@ void net_conn_on_accept(uv_stream_t *server, int status) {
     net_conn_close(c, VE_ERR_LIMIT, false, "connection limits reached");
     return;
   }
-  uint64_t now = uv_now(n->loop);
-  if (net_bans_left(&n->bans, NET_BAN_IP, c->ip, now) > 0) {
-    /* An allowlist node admits only listed keys anyway, and an address ban must
-     * not lock out a listed key that shares the address (NAT, one host): such a
-     * node lets one handshake per banned_probe_ms through, which also caps what
-     * a banned address can make us spend on handshakes. An open node refuses. */
-    if (!n->allow || !net_bans_probe(&n->bans, NET_BAN_IP, c->ip, now, n->cfg.banned_probe_ms)) {
+  if (net_bans_left(&n->bans, NET_BAN_IP, c->ip, uv_now(n->loop)) > 0) {
+    if (!n->allow) {
       n->stats.refused_banned++;
       net_conn_close(c, VE_ERR_PEER, false, "address is banned");
       return;
     }
+    /* An allowlist node admits only listed keys anyway, and an address ban must
+     * not lock out a listed key that shares the address (NAT, one host): the
+     * handshake goes on, and any key that is not listed is refused as soon as
+     * it is named, before we sign or verify anything. */
     c->probation = true;
   }
   conn_begin(c);
@@ -604,6 +648,14 @@ void net_conn_tick(net_peer_t *c, uint64_t now) {
     net_conn_close(c, c->fail_pending, false, "write failed");
     return;
   }
+  if (c->throttled && net_bucket_ok(&c->bytes_in, now)) {
+    c->throttled = false;
+    int rc = uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_on_read);
+    if (rc != 0) {
+      net_conn_close(c, VE_ERR_IO, false, uv_strerror(rc));
+      return;
+    }
+  }
   if (c->state != NET_ST_UP) {
     if (now - c->created_ms >= cfg->handshake_timeout_ms)
       net_conn_close(c, VE_ERR_TIMEOUT, false, "handshake timed out");
@@ -624,10 +676,5 @@ void net_conn_tick(net_peer_t *c, uint64_t now) {
       c->ping_value |= 1; /* 0 means "no ping outstanding" */
     }
     (void)conn_send_control(c, NET_CTL_PING, c->ping_value); /* full: the stall timer decides */
-  }
-  if (c->throttled && net_bucket_ok(&c->bytes_in, now)) {
-    c->throttled = false;
-    int rc = uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_on_read);
-    if (rc != 0) net_conn_close(c, VE_ERR_IO, false, uv_strerror(rc));
   }
 }

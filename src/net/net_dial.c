@@ -11,7 +11,7 @@
  *   CONNECTING/UP ─(link closed)─► WAIT    (delay = backoff with jitter; backoff doubles
  *                                           up to the maximum)
  *            ─(closed as a duplicate)─► SATISFIED
- *            ─(reached this node itself)─► SELF (final)
+ *            ─(reached this node itself)─► WAIT (maximum delay; see self_dialed)
  *   SATISFIED ─(no link with that key any more)─► WAIT (minimum delay)
  *
  * Jitter (a uniform draw from [delay/2, delay]) keeps nodes that lost each
@@ -58,7 +58,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
   net_t *n = d->net;
   d->gai = NULL;
   free(req);
-  if (!n->stopping) {
+  if (!n->draining) {
     if (status < 0 || !res) {
       VE_WARN(NET_LOG, "dial %s: cannot resolve: %s", d->host, uv_strerror(status));
       schedule_backoff(d);
@@ -78,6 +78,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 
 void net_dial_attempt(net_dial_t *d) {
   net_t *n = d->net;
+  if (n->draining) return;
   const uint8_t *key = dial_key(d);
   if (key && net_key_up(n, key, NULL)) {
     d->state = NET_DIAL_SATISFIED;
@@ -130,7 +131,11 @@ void net_dial_conn_up(net_dial_t *d, net_peer_t *c) {
 void net_dial_conn_closed(net_dial_t *d, net_peer_t *c, int reason) {
   VE_ASSERT(d->conn == c);
   d->conn = NULL;
-  if (d->state == NET_DIAL_SELF || d->net->stopping) return;
+  if (d->net->draining) return;
+  if (d->state == NET_DIAL_SELF) {
+    schedule(d, d->net->cfg.dial_backoff_max_ms);
+    return;
+  }
   if (reason == VE_ERR_DUPLICATE && c->authed) {
     memcpy(d->known_pk, c->pk, VCRYPTO_PK_BYTES);
     d->known = true;
@@ -152,7 +157,7 @@ void net_dial_tick(net_t *n, uint64_t now) {
 }
 
 int net_dial(net_t *n, const char *host, uint16_t port, const uint8_t expect_pk[VCRYPTO_PK_BYTES]) {
-  VE_ASSERT(!n->stopping);
+  if (n->draining) return VE_ERR_CLOSED;
   if (!host || !host[0] || strlen(host) > NET_HOST_BYTES_MAX || port == 0) return VE_ERR_INVALID;
   if (n->n_dials >= NET_DIALS_MAX) return VE_ERR_LIMIT;
   net_dial_t *d = calloc(1, sizeof *d);

@@ -107,12 +107,3 @@ uint64_t net_bans_left(const net_bans_t *t, int kind, const uint8_t id[NET_BAN_I
   const net_ban_t *b = bans_find(t, kind, id);
   return b && b->until_ms > now_ms ? b->until_ms - now_ms : 0;
 }
-
-bool net_bans_probe(net_bans_t *t, int kind, const uint8_t id[NET_BAN_ID_BYTES], uint64_t now_ms,
-                    uint64_t interval_ms) {
-  net_ban_t *b = bans_find(t, kind, id);
-  if (!b || b->until_ms <= now_ms) return false;
-  if (b->probe_ms && now_ms - b->probe_ms < interval_ms) return false;
-  b->probe_ms = now_ms;
-  return true;
-}

@@ -139,8 +139,7 @@ typedef struct {
   uint8_t kind;
   uint8_t id[NET_BAN_ID_BYTES];
   uint64_t until_ms;
-  uint64_t probe_ms; /* last handshake let through while banned (see net_bans_probe) */
-  uint32_t strikes;  /* bans so far; reset when clean for max_ms after a ban */
+  uint32_t strikes; /* bans so far; reset when clean for max_ms after a ban */
 } net_ban_t;
 
 typedef struct {
@@ -156,10 +155,6 @@ uint64_t net_bans_add(net_bans_t *t, int kind, const uint8_t id[NET_BAN_ID_BYTES
 /* Remaining ban of (kind, id), 0 if none. */
 uint64_t net_bans_left(const net_bans_t *t, int kind, const uint8_t id[NET_BAN_ID_BYTES],
                        uint64_t now_ms);
-/* For a banned (kind, id): may one more handshake go ahead now? True at most
- * once per interval_ms (and records it); false if not banned. */
-bool net_bans_probe(net_bans_t *t, int kind, const uint8_t id[NET_BAN_ID_BYTES], uint64_t now_ms,
-                    uint64_t interval_ms);
 
 /* =========================================================================
  * Transport (net.c, net_conn.c, net_dial.c)
@@ -177,7 +172,7 @@ typedef struct net_dial net_dial_t;
 /* Connection states (see net_conn.c for the transitions):
  *   CONNECTING  outbound TCP connect in flight
  *   HELLO       our HELLO is sent; reading the peer's 69 bytes
- *   AUTH        session derived, our AUTH sent; reading the peer's AUTH frame
+ *   AUTH        session derived (initiator: its AUTH sent); reading the peer's AUTH
  *   READY       we verified and admitted the peer and sent READY; reading its READY
  *   UP          both ends admitted each other; application frames both ways
  * `closing` is orthogonal: uv_close was called; the struct is unlinked and freed
@@ -216,6 +211,8 @@ struct net_peer {
   void *user;
 };
 
+/* NET_DIAL_SELF is transient: set just before the link closes, so that the
+ * close schedules the next attempt at the maximum backoff. */
 enum { NET_DIAL_WAIT, NET_DIAL_RESOLVING, NET_DIAL_CONNECTING, NET_DIAL_UP, NET_DIAL_SATISFIED,
        NET_DIAL_SELF };
 
@@ -254,6 +251,7 @@ struct net {
   net_bans_t bans;
   net_stats_t stats;
   size_t live;     /* libuv handles and requests still to call back */
+  bool draining;   /* net_stop is closing links: no new links or dials */
   bool stopping;   /* net_stop ran: no more callbacks; freed when live reaches 0 */
   int in_cb;       /* depth of user callbacks on the stack */
   uint8_t *rbuf;   /* NET_READ_CHUNK_BYTES */

@@ -81,6 +81,10 @@ static void on_down(void *ctx, net_peer_t *p, int reason) {
   n->n_peers--;
   n->downs++;
   n->last_down_reason = reason;
+  if (n->poke_on_down) {
+    n->poke_rc = net_dial(n->net, "127.0.0.1", 9, NULL);
+    (void)net_broadcast(n->net, NET_CH_STATUS, ve_slice("bye", 3), NULL);
+  }
 }
 
 static void on_frame(void *ctx, net_peer_t *p, uint8_t channel, ve_slice_t payload) {

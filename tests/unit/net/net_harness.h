@@ -52,6 +52,8 @@ typedef struct th_node {
   size_t last_len;
   uint8_t last_channel;
   bool echo; /* send every frame back on the same channel */
+  bool poke_on_down; /* on_peer_down calls net_dial and net_broadcast (stop-time reentry) */
+  int poke_rc;
 } th_node_t;
 
 /* Key from seed byte `seed`; config with short test timeouts and callbacks that

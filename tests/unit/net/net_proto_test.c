@@ -214,15 +214,6 @@ static void test_bans(void **state) {
   /* Clean for longer than the cap after the ban: back to the base. */
   assert_int_equal(net_bans_add(&t, NET_BAN_KEY, a, 3000 + 1000 + 1001), 100);
 
-  /* Probes of a banned id: once per interval, none when not banned. */
-  net_bans_init(&t, 100, 1000);
-  assert_false(net_bans_probe(&t, NET_BAN_IP, a, 0, 10));
-  net_bans_add(&t, NET_BAN_IP, a, 0);
-  assert_true(net_bans_probe(&t, NET_BAN_IP, a, 5, 10));
-  assert_false(net_bans_probe(&t, NET_BAN_IP, a, 14, 10));
-  assert_true(net_bans_probe(&t, NET_BAN_IP, a, 15, 10));
-  assert_false(net_bans_probe(&t, NET_BAN_IP, a, 100, 10)); /* expired: not banned */
-
   /* A full table forgets the ban that ends first (an expired one). */
   net_bans_init(&t, 100, 1000);
   uint8_t id[32] = {0};
