@@ -47,7 +47,7 @@
 
 /* ---- channels (first plaintext byte of every frame) ---- */
 
-#define NET_CH_CONTROL 0   /* keepalive ping/pong; internal, never delivered */
+#define NET_CH_CONTROL 0   /* handshake READY, keepalive ping/pong; internal, never delivered */
 #define NET_CH_CONSENSUS 1 /* consensus messages (proposals, votes, decisions) */
 #define NET_CH_TX 2        /* transaction gossip */
 #define NET_CH_SYNC 3      /* block sync requests and responses (catch-up) */
@@ -120,8 +120,10 @@ typedef struct {
 /* Validates cfg, copies what it needs and starts listening (if listen_host).
  * Returns 0, VE_ERR_CONFIG (bad chain id, allowlist too long, missing loop or key,
  * listen_host not a numeric address), VE_ERR_IO (bind/listen failed: the message
- * is logged) or VE_ERR_NOMEM. Sets SIGPIPE to ignored if it was at its default, so
- * a peer closing mid-write cannot kill the process. Out: *out. */
+ * is logged) or VE_ERR_NOMEM; after a failure, run the loop before uv_loop_close
+ * (handles created before the failure close asynchronously). Sets SIGPIPE to
+ * ignored if it was at its default, so a peer closing mid-write cannot kill the
+ * process. Out: *out. */
 int net_start(const net_config_t *cfg, net_t **out);
 
 /* Asks everything to close. on_peer_down fires for every peer that is up before

@@ -22,10 +22,11 @@
  *                     would still show up here for a moment.
  *
  * Invariants:
- *   - Before UP the peer can only make us buffer fixed-size records (69-byte
- *     HELLO, 112-byte AUTH): nothing is allocated from a length it chose.
- *   - In UP a length prefix is checked against [NET_FRAME_CT_MIN, frame max]
- *     before use, and the body buffer grows only as bytes actually arrive.
+ *   - Until we admit the peer (READY), it can only make us buffer fixed-size
+ *     records (69-byte HELLO, 112-byte AUTH): nothing is sized from a length
+ *     it chose.
+ *   - From READY on, a length prefix is checked against [NET_FRAME_CT_MIN,
+ *     frame max] before use, and the body buffer grows only as bytes arrive.
  *   - Session keys exist iff state >= AUTH; the ephemeral secret is wiped on
  *     leaving HELLO and the session on close.
  *   - reported (on_peer_up fired) implies on_peer_down fires exactly once, from
