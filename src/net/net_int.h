@@ -134,6 +134,7 @@ bool net_bucket_ok(net_bucket_t *b, uint64_t now_ms);
 
 enum { NET_BAN_KEY = 1, NET_BAN_IP = 2 };
 #define NET_BAN_ID_BYTES 32 /* a node pk, or an IPv6 / v4-mapped address zero-padded */
+_Static_assert(NET_BAN_ID_BYTES == VCRYPTO_PK_BYTES, "a node key is used as a ban id as is");
 
 typedef struct {
   uint8_t kind;

@@ -199,6 +199,13 @@ static void test_frame_flood(void **state) {
   print_message("flood: %llu of 2000 frames delivered before the drop\n", (unsigned long long)got);
   assert_true(got <= 400);
   assert_true(net_key_ban_ms(f->a.net, f->att[i].pk) > 0);
+  /* Back within the ban period: refused. */
+  uint64_t refused = refused_banned_of(&f->a);
+  attacker_connect(f, &r);
+  assert_false(th_raw_handshake(&r, &f->att[i], TH_RAW_OK));
+  th_raw_close(&r);
+  th_run_for(&f->l, 20);
+  assert_int_equal(refused_banned_of(&f->a), refused + 1);
   check_honest_link(f);
 }
 
