@@ -17,13 +17,15 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "apps/documents/documents.h"
+#include "apps/evidence/evidence.h"
 #include "apps/identity/identity.h"
 #include "base/err.h"
 #include "base/log.h"
 
 #define LOG "node"
 
-static const ledger_registry_t REGISTRY = {&identity_auth, {&identity_app}, 1};
+static const ledger_registry_t REGISTRY = {&identity_auth, {&evidence_app, &identity_app, &documents_app}, 3};
 
 const ledger_registry_t *node_registry(void) { return &REGISTRY; }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apps/evidence/evidence.h"
 #include "apps/identity/identity.h"
 #include "base/err.h"
 #include "codec/codec.h"
@@ -404,7 +405,85 @@ static int h_proof_identity(void *ctx, const api_request_t *req, api_response_t 
   return proof_response(ctx, req, resp, ve_slice(key, identity_state_key(key, id)));
 }
 
+/* ---- evidence ---- */
+
+#define NODE_API_EVIDENCE_LIST_MAX 100
+
+static json_t *evidence_json(const evidence_record_t *e, bool with_bytes) {
+  static const char *kinds[] = {"?", "vote", "proposal"};
+  json_t *o = json_object();
+  json_object_set_new(o, "id", hex_json(e->id, 32));
+  json_object_set_new(o, "validator", hex_json(e->info.pk, 32));
+  json_object_set_new(o, "kind", json_string(kinds[e->info.kind <= 2 ? e->info.kind : 0]));
+  if (e->info.kind == CONS_EVIDENCE_VOTE)
+    json_object_set_new(o, "vote", json_string(e->info.type == CONS_VOTE_PREVOTE ? "prevote" : "precommit"));
+  json_object_set_new(o, "height", json_integer((json_int_t)e->info.height));
+  json_object_set_new(o, "round", json_integer(e->info.round));
+  json_object_set_new(o, "included_height", json_integer((json_int_t)e->included_height));
+  json_object_set_new(o, "submitter", hex_json(e->submitter, 32));
+  if (with_bytes) json_object_set_new(o, "evidence", hex_json(e->evidence.ptr, e->evidence.len));
+  return o;
+}
+
+/* GET /v1/evidence — recorded equivocations, in id order (at most 100; ?after=<id>). */
+static int h_evidence_list(void *ctx, const api_request_t *req, api_response_t *resp) {
+  node_t *n = ctx;
+  uint8_t start[3 + 32];
+  size_t start_len = 3;
+  memcpy(start, "ev/", 3);
+  const char *after = api_request_query(req, "after");
+  if (after) {
+    if (ve_hex_decode(start + 3, 32, after)) {
+      api_error(resp, 400, "malformed", "after must be 64 hex characters");
+      return VE_ERR_MALFORMED;
+    }
+    start_len = sizeof start;
+  }
+  store_txn_t *t;
+  VE_TRY(begin_read(n, &t, resp));
+  store_cursor_t *c;
+  int rc = store_cursor_open(t, STORE_T_STATE, &c);
+  json_t *list = json_array();
+  ve_slice_t k, v;
+  for (int r = rc ? rc : store_cursor_seek(c, ve_slice(start, start_len), &k, &v);
+       rc == VE_OK && r == VE_OK && json_array_size(list) < NODE_API_EVIDENCE_LIST_MAX;
+       r = store_cursor_next(c, &k, &v)) {
+    if (k.len != 35 || memcmp(k.ptr, "ev/", 3)) break;
+    if (start_len == sizeof start && !memcmp(k.ptr, start, sizeof start)) continue;
+    evidence_record_t e;
+    if (evidence_decode(v, k.ptr + 3, &e) == VE_OK) json_array_append_new(list, evidence_json(&e, false));
+  }
+  if (c) store_cursor_close(c);
+  store_txn_abort(t);
+  if (rc) {
+    json_decref(list);
+    return rc;
+  }
+  api_respond_json(resp, 200, json_pack("{s:o}", "evidence", list));
+  return VE_OK;
+}
+
+/* GET /v1/evidence/:id — one record with the evidence bytes (check them with
+ * cons_evidence_verify; prove the record with /v1/proofs/state?key=ev/...). */
+static int h_evidence(void *ctx, const api_request_t *req, api_response_t *resp) {
+  node_t *n = ctx;
+  uint8_t id[32], key[35];
+  VE_TRY(param_hash(req, "id", id, resp));
+  store_txn_t *t;
+  VE_TRY(begin_read(n, &t, resp));
+  ve_slice_t v;
+  int rc = state_get(t, ve_slice(key, evidence_state_key(key, id)), &v);
+  evidence_record_t e;
+  if (rc == VE_OK) rc = evidence_decode(v, id, &e);
+  if (rc == VE_OK) api_respond_json(resp, 200, evidence_json(&e, true));
+  else if (rc == VE_ERR_NOT_FOUND) api_error(resp, 404, "not_found", "no evidence with this id");
+  store_txn_abort(t);
+  return rc;
+}
+
 const api_route_t node_routes[] = {
+    {"GET", "/v1/evidence", h_evidence_list, 0, 0},
+    {"GET", "/v1/evidence/:id", h_evidence, 0, 0},
     {"GET", "/v1/proofs/state", h_proof_state, 0, 0},
     {"GET", "/v1/proofs/identities/:id", h_proof_identity, 0, 0},
     {"POST", "/v1/txs", h_submit, API_ROUTE_JSON, API_BODY_BYTES_MAX},

@@ -17,6 +17,7 @@
 
 #include "base/err.h"
 #include "base/log.h"
+#include "apps/evidence/evidence.h"
 #include "node/node_int.h"
 
 #define LOG "consensus"
@@ -198,14 +199,44 @@ static void on_commit(node_t *n, const cons_action_t *a) {
   cons_on_applied(n->cons, a->height, &n->valset);
 }
 
+/* Evidence from our engine goes into the ledger as a transaction signed by this
+ * validator (a role-less identity since genesis), through our own mempool. */
 static void on_evidence(node_t *n, ve_slice_t ev) {
-  uint8_t key[LEDGER_HASH_BYTES];
-  vcrypto_hash(key, "veche/cons/evidence-key", ev.ptr, ev.len);
+  if (!n->has_key) return;
   store_txn_t *t;
-  if (store_txn_begin(n->store, true, &t) != VE_OK) return;
-  if (store_put(t, STORE_T_EVIDENCE, ve_slice(key, sizeof key), ev) == VE_OK) store_txn_commit(t);
-  else store_txn_abort(t);
-  VE_WARN(LOG, "equivocation evidence recorded");
+  ledger_signer_t s;
+  ledger_exec_t *ex = NULL;
+  uint64_t h = atomic_load(&n->height);
+  int rc = store_txn_begin(n->store, false, &t);
+  if (rc) return;
+  rc = ledger_exec_begin(&ex, node_registry(), t, node_chain_id(n), h + 1, 0);
+  if (rc == VE_OK) rc = ledger_signer_lookup(ex, n->key.pk, &s);
+  ledger_exec_free(ex);
+  store_txn_abort(t);
+  if (rc) {
+    VE_WARN(LOG, "evidence not submitted: this validator cannot sign (%s)", ve_strerror(rc));
+    return;
+  }
+  /* Several evidences may be in flight before a commit: keep sequences distinct. */
+  if (n->evidence_seq <= s.last_seq) n->evidence_seq = s.last_seq + 1;
+  ve_buf_t p, enc;
+  ve_buf_init(&p, VE_TX_PAYLOAD_BYTES_MAX);
+  ve_buf_init(&enc, VE_TX_BYTES_MAX);
+  ledger_tx_t tx = {.version = LEDGER_TX_VERSION, .chain_id = node_chain_id(n), .seq = n->evidence_seq++,
+                    .expiry = h + 1000, .type = TX_TYPE_EVIDENCE_SUBMIT};
+  rc = evidence_payload(&p, ev);
+  tx.payload = ve_buf_slice(&p);
+  if (rc == VE_OK) rc = ledger_tx_sign(&tx, &n->key);
+  if (rc == VE_OK) rc = ledger_tx_encode(&tx, &enc);
+  uint8_t id[LEDGER_HASH_BYTES];
+  if (rc == VE_OK) rc = mempool_add(n->mempool, n->store, node_chain_id(n), h + 1, ve_buf_slice(&enc), id);
+  cons_evidence_info_t info;
+  char who[65] = "?";
+  if (cons_evidence_info(ev, &info) == VE_OK) ve_hex_encode(who, info.pk, 32);
+  if (rc == VE_OK) VE_WARN(LOG, "equivocation by validator %s: evidence submitted to the ledger", who);
+  else VE_WARN(LOG, "equivocation by validator %s: evidence refused: %s", who, ve_strerror(rc));
+  ve_buf_free(&p);
+  ve_buf_free(&enc);
 }
 
 static void drain(node_t *n) {

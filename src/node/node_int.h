@@ -44,6 +44,7 @@ struct node {
   size_t timers;                    /* consensus timers pending */
   struct cons_timer *timer_list;    /* those timers, to close them at stop */
   bool fatal;                       /* a write the engine relies on failed: stop */
+  uint64_t evidence_seq;            /* next sequence for evidence txs we sign */
   /* metrics */
   api_metric_t *m_height, *m_txs, *m_blocks, *m_mempool, *m_rejected, *m_block_ms;
 };

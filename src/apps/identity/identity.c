@@ -330,18 +330,30 @@ static int identity_apply(ledger_exec_t *ex, const ledger_tx_t *tx, const ledger
   return VE_ERR_UNKNOWN_TYPE;
 }
 
+static int genesis_identity(ledger_exec_t *ex, const uint8_t pk[VCRYPTO_PK_BYTES], uint32_t roles,
+                            const char *name) {
+  identity_t rec;
+  memset(&rec, 0, sizeof rec);
+  memcpy(rec.pk, pk, VCRYPTO_PK_BYTES);
+  identity_id_from_pk(rec.id, rec.pk);
+  rec.roles = roles;
+  /* The name is public; its digest stands in for off-chain data. */
+  vcrypto_hash(rec.attr_digest, "veche/identity/genesis-name", (const uint8_t *)name, strlen(name));
+  VE_TRY(store_record(ex, &rec));
+  return store_key(ex, rec.pk, rec.id, KEY_ACTIVE);
+}
+
+/* Authorities with their roles; validators (unless also authorities) as role-less
+ * identities, so a validator's node can sign the few transactions it must send
+ * (equivocation evidence) and nothing that needs a role. */
 static int identity_genesis(ledger_exec_t *ex, const ledger_genesis_t *g) {
-  for (size_t i = 0; i < g->n_authorities; i++) {
-    identity_t rec;
-    memset(&rec, 0, sizeof rec);
-    memcpy(rec.pk, g->authorities[i].pk, VCRYPTO_PK_BYTES);
-    identity_id_from_pk(rec.id, rec.pk);
-    rec.roles = g->authorities[i].roles;
-    /* The authority's name is public; its digest stands in for off-chain data. */
-    vcrypto_hash(rec.attr_digest, "veche/identity/genesis-name",
-                 (const uint8_t *)g->authorities[i].name, strlen(g->authorities[i].name));
-    VE_TRY(store_record(ex, &rec));
-    VE_TRY(store_key(ex, rec.pk, rec.id, KEY_ACTIVE));
+  for (size_t i = 0; i < g->n_authorities; i++)
+    VE_TRY(genesis_identity(ex, g->authorities[i].pk, g->authorities[i].roles, g->authorities[i].name));
+  for (size_t i = 0; i < g->n_validators; i++) {
+    bool is_authority = false;
+    for (size_t j = 0; j < g->n_authorities; j++)
+      if (!memcmp(g->authorities[j].pk, g->validators[i].pk, VCRYPTO_PK_BYTES)) is_authority = true;
+    if (!is_authority) VE_TRY(genesis_identity(ex, g->validators[i].pk, 0, g->validators[i].name));
   }
   return VE_OK;
 }
