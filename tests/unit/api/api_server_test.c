@@ -535,8 +535,9 @@ static void test_garbage(void **state) {
   /* Non-HTTP text, a bad version, a NUL in the request line. */
   const char *lines[] = {"hello there\r\n\r\n", "GET / HTTP/9.9\r\n\r\n",
                          "GET /v1/blocks/1 HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
-                         "GET /v1/blocks/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
-                         "Content-Length: 2\r\n\r\n"};
+                         /* two Content-Length headers (one string, split for width) */
+                         ("GET /v1/blocks/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
+                          "Content-Length: 2\r\n\r\n")};
   for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
     int fd = raw_connect(g_port);
     assert_true(fd >= 0);
