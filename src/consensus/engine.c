@@ -456,7 +456,11 @@ static voteset_t *voteset_of(round_t *rs, uint8_t type) {
 }
 
 static bool id_match(bool ha, const uint8_t *a, bool hb, const uint8_t *b) {
-  return ha == hb && (!ha || memcmp(a, b, CONS_ID_BYTES) == 0);
+  if (ha != hb) return false;
+  if (!ha) return true; /* both nil; nil votes pass NULL ids */
+  /* The explicit NULL checks let gcc -O3 see memcmp never gets the NULL of a
+   * nil vote after inlining (-Wnonnull). */
+  return a && b && memcmp(a, b, CONS_ID_BYTES) == 0;
 }
 
 static uint64_t tally_power(const voteset_t *s, bool has_id, const uint8_t *id) {

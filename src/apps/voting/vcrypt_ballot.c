@@ -197,7 +197,7 @@ int vote_ballot_create(ve_buf_t *out, const vote_election_t *el, const uint8_t *
 int vote_ballot_verify(const vote_election_t *el, const uint8_t *ctx, size_t ctx_len,
                        const uint8_t *ballot, size_t ballot_len) {
   if (ctx_len > VOTE_CONTEXT_BYTES_MAX) return VE_ERR_TOO_BIG;
-  ballot_view_t v;
+  ballot_view_t v = {0}; /* zeroed: gcc -O3 cannot see the decoder fills it before use */
   VE_TRY(ballot_parse(&v, ballot, ballot_len));
   if (v.n != el->options || v.min != el->min_total || v.max != el->max_total) {
     return VE_ERR_MALFORMED;
@@ -256,7 +256,7 @@ int vote_ballot_verify(const vote_election_t *el, const uint8_t *ctx, size_t ctx
 
 int vote_ballot_ciphertexts(const uint8_t *ballot, size_t ballot_len, uint32_t *options,
                             const uint8_t **cts) {
-  ballot_view_t v;
+  ballot_view_t v = {0}; /* zeroed: gcc -O3 cannot see the decoder fills it before use */
   VE_TRY(ballot_parse(&v, ballot, ballot_len));
   *options = v.n;
   *cts = v.cts;

@@ -168,7 +168,7 @@ static int decshare_parse(decshare_view_t *v, const uint8_t *b, size_t len) {
 }
 
 int vote_decshare_trustee(const uint8_t *share, size_t share_len, uint32_t *trustee) {
-  decshare_view_t v;
+  decshare_view_t v = {0}; /* zeroed: gcc -O3 cannot see the decoder fills it before use */
   VE_TRY(decshare_parse(&v, share, share_len));
   *trustee = v.trustee;
   return VE_OK;
@@ -204,7 +204,7 @@ int vote_decshare_verify(const uint8_t vk[VOTE_POINT_BYTES], uint32_t trustee,
                          const uint8_t *tally_cts, uint32_t options, const uint8_t *ctx,
                          size_t ctx_len, const uint8_t *share, size_t share_len) {
   if (ctx_len > VOTE_CONTEXT_BYTES_MAX) return VE_ERR_TOO_BIG;
-  decshare_view_t v;
+  decshare_view_t v = {0}; /* zeroed: gcc -O3 cannot see the decoder fills it before use */
   VE_TRY(decshare_parse(&v, share, share_len));
   if (v.trustee != trustee || v.options != options) return VE_ERR_MALFORMED;
   uint8_t pctx[PARTIAL_CTX_BYTES_MAX];

@@ -251,7 +251,7 @@ int vote_dkg_deal(ve_buf_t *out, const vote_dkg_params_t *p, uint32_t dealer,
 int vote_dkg_dealing_verify(const vote_dkg_params_t *p, uint32_t dealer, const uint8_t *ctx,
                             size_t ctx_len, const uint8_t *dealing, size_t dealing_len) {
   if (ctx_len > VOTE_CONTEXT_BYTES_MAX) return VE_ERR_TOO_BIG;
-  dealing_view_t v;
+  dealing_view_t v = {0}; /* zeroed: gcc -O3 cannot see the decoder fills it before use */
   VE_TRY(dealing_parse(&v, p, dealing, dealing_len));
   if (v.dealer != dealer) return VE_ERR_MALFORMED;
   vote_ge_t A[VOTE_TRUSTEES_MAX], R;
@@ -282,7 +282,7 @@ int vote_dkg_share_open(uint8_t share[VOTE_SCALAR_BYTES], const vote_dkg_params_
                         const uint8_t *ctx, size_t ctx_len, const uint8_t *dealing,
                         size_t dealing_len) {
   if (ctx_len > VOTE_CONTEXT_BYTES_MAX) return VE_ERR_TOO_BIG;
-  dealing_view_t v;
+  dealing_view_t v = {0}; /* zeroed: gcc -O3 cannot see the decoder fills it before use */
   VE_TRY(dealing_parse(&v, p, dealing, dealing_len));
   if (v.dealer != dealer || recipient == 0 || recipient > p->n) return VE_ERR_INVALID;
   vote_ge_t A[VOTE_TRUSTEES_MAX], rj;
@@ -311,7 +311,7 @@ int vote_dkg_complain(ve_buf_t *out, const vote_dkg_params_t *p, uint32_t dealer
                       size_t ctx_len, const uint8_t *dealing, size_t dealing_len,
                       const uint8_t seed[VOTE_SEED_BYTES]) {
   if (ctx_len > VOTE_CONTEXT_BYTES_MAX) return VE_ERR_TOO_BIG;
-  dealing_view_t v;
+  dealing_view_t v = {0}; /* zeroed: gcc -O3 cannot see the decoder fills it before use */
   VE_TRY(dealing_parse(&v, p, dealing, dealing_len));
   if (v.dealer != dealer || recipient == 0 || recipient > p->n) return VE_ERR_INVALID;
   const uint8_t *sealed = v.shares + VOTE_DKG_SHARE_CT_BYTES * (recipient - 1);
@@ -350,7 +350,7 @@ int vote_dkg_complaint_check(bool *upheld, const vote_dkg_params_t *p,
   VE_TRY(params_check(p));
   uint32_t dealer, recipient;
   VE_TRY(complaint_parse(&dealer, &recipient, p, complaint, complaint_len));
-  dealing_view_t v;
+  dealing_view_t v = {0}; /* zeroed: gcc -O3 cannot see the decoder fills it before use */
   VE_TRY(dealing_parse(&v, p, dealing, dealing_len));
   if (v.dealer != dealer) return VE_ERR_INVALID;
   const uint8_t *sealed = v.shares + VOTE_DKG_SHARE_CT_BYTES * (recipient - 1);
@@ -411,7 +411,7 @@ int vote_dkg_finish(vote_dkg_result_t *res, const vote_dkg_params_t *p,
   for (uint32_t k = 0; k < p->t; k++) vote_ge_identity(&agg[k]);
   for (uint32_t i = 1; i <= p->n; i++) {
     if (!(qual & (UINT64_C(1) << (i - 1)))) continue;
-    dealing_view_t v;
+    dealing_view_t v = {0}; /* zeroed: gcc -O3 cannot see the decoder fills it before use */
     vote_ge_t A[VOTE_TRUSTEES_MAX];
     VE_TRY(dealing_parse(&v, p, dealings[i - 1].ptr, dealings[i - 1].len));
     VE_TRY(commits_decode(A, &v, p->t));
