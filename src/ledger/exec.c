@@ -285,15 +285,26 @@ static int seq_check(const seq_window_t *w, uint64_t seq) {
   return back < LEDGER_SEQ_WINDOW && !seq_bit(w, back) ? VE_OK : VE_ERR_STALE_SEQ;
 }
 
+/* Moves every bit i to i + shift (bits past the window fall off): a shift of
+ * the little-endian bit string by whole bytes, then by the remaining bits. */
+static void seq_shift(seq_window_t *w, uint64_t shift) {
+  const size_t nbytes = sizeof w->bits;
+  if (shift >= LEDGER_SEQ_WINDOW) {
+    memset(w->bits, 0, nbytes);
+    return;
+  }
+  size_t by = (size_t)(shift / 8), bi = (size_t)(shift % 8);
+  for (size_t j = nbytes; j-- > 0;) {
+    uint8_t hi = j >= by ? w->bits[j - by] : 0;
+    uint8_t lo = j >= by + 1 ? w->bits[j - by - 1] : 0;
+    w->bits[j] = bi ? (uint8_t)(hi << bi | lo >> (8 - bi)) : hi;
+  }
+}
+
 static void seq_mark(seq_window_t *w, uint64_t seq) {
   if (seq > w->last) {
-    uint64_t shift = seq - w->last;
-    seq_window_t n;
-    memset(&n, 0, sizeof n);
-    for (uint64_t i = 0; i + shift < LEDGER_SEQ_WINDOW; i++)
-      if (seq_bit(w, i)) n.bits[(i + shift) / 8] |= (uint8_t)(1u << ((i + shift) % 8));
-    n.last = seq;
-    *w = n;
+    seq_shift(w, seq - w->last);
+    w->last = seq;
   }
   uint64_t back = w->last - seq;
   w->bits[back / 8] |= (uint8_t)(1u << (back % 8));

@@ -192,6 +192,7 @@ int node_pipeline_commit(node_t *n, ve_slice_t block, ve_slice_t cert) {
   int rc = store_txn_begin(n->store, true, &t);
   if (rc == VE_OK) {
     rc = ledger_block_commit(t, &REGISTRY, block, cert, NULL);
+    if (rc == VE_OK) rc = node_cons_block_txn(n, t);
     if (rc == VE_OK) rc = store_txn_commit(t);
     else store_txn_abort(t);
   }

@@ -45,6 +45,9 @@ struct node {
   struct cons_timer *timer_list;    /* those timers, to close them at stop */
   bool fatal;                       /* a write the engine relies on failed: stop */
   uint64_t evidence_seq;            /* next sequence for evidence txs we sign */
+  ve_buf_t rec_pending;             /* PERSIST records not yet on disk (see node_cons.c) */
+  size_t rec_pending_lens[64];
+  size_t rec_pending_n;
   /* metrics */
   api_metric_t *m_height, *m_txs, *m_blocks, *m_mempool, *m_rejected, *m_block_ms;
 };
@@ -58,6 +61,9 @@ int node_pipeline_commit(node_t *n, ve_slice_t block, ve_slice_t cert);
 int node_cons_start(node_t *n);
 void node_cons_poll(node_t *n);   /* a tx arrived or the heartbeat ticked */
 void node_cons_stop(node_t *n);
+/* Called inside a block's write transaction: the decided height's consensus
+ * records become obsolete with it, so they are dropped in the same txn. */
+int node_cons_block_txn(node_t *n, store_txn_t *t);
 uint64_t node_now_ms(void);
 /* Routes served by node_api.c. */
 extern const api_route_t node_routes[];
