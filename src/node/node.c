@@ -8,6 +8,7 @@
  * COMMIT actions (node_cons.c), with one validator exactly as with many.
  */
 #include "node/node_int.h"
+#include "proof/proof.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -37,17 +38,6 @@ uint64_t node_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* The consensus validator set of the genesis; its hash goes into headers. */
-static int valset_from_genesis(const ledger_genesis_t *g, cons_valset_t *vs) {
-  memset(vs, 0, sizeof *vs);
-  vs->count = (uint32_t)g->n_validators;
-  for (size_t i = 0; i < g->n_validators; i++) {
-    memcpy(vs->v[i].pk, g->validators[i].pk, VCRYPTO_PK_BYTES);
-    vs->v[i].power = g->validators[i].power;
-  }
-  return cons_valset_check(vs) ? VE_ERR_CONFIG : VE_OK;
 }
 
 static int open_store(node_t *n, char *err, size_t err_len) {
@@ -98,7 +88,7 @@ int node_open(const node_config_t *cfg, node_t **out, char *err, size_t err_len)
   node_path_join(path, sizeof path, cfg->dir, cfg->genesis_path);
   int rc = node_genesis_load(path, &n->genesis, err, err_len);
   if (rc == VE_OK) rc = ledger_genesis_hash(&n->genesis, n->genesis_hash);
-  if (rc == VE_OK) rc = valset_from_genesis(&n->genesis, &n->valset);
+  if (rc == VE_OK) rc = proof_valset_from_genesis(&n->genesis, &n->valset);
   if (rc == VE_OK) cons_valset_hash(n->valset_hash, &n->valset);
   if (rc == VE_OK && cfg->key_path[0]) {
     node_path_join(path, sizeof path, cfg->dir, cfg->key_path);
@@ -132,7 +122,7 @@ void node_close(node_t *n) {
 
 /* Builds the next block from the mempool. out receives the block bytes; *n_txs
  * the number of transactions in it. */
-int node_pipeline_propose(node_t *n, ve_buf_t *out, size_t *n_txs) {
+int node_pipeline_propose(node_t *n, ve_buf_t *out, uint8_t id_out[LEDGER_HASH_BYTES]) {
   store_txn_t *t;
   VE_TRY(store_txn_begin(n->store, false, &t));
   ledger_tip_t tip;
@@ -144,15 +134,9 @@ int node_pipeline_propose(node_t *n, ve_buf_t *out, size_t *n_txs) {
   ledger_header_t h;
   ledger_header_next(&tip, node_chain_id(n), node_now_ms(), n->valset_hash, n->key.pk, &h);
   h.tx_count = (uint32_t)batch.n;
-  uint8_t(*ids)[LEDGER_HASH_BYTES] = batch.n ? malloc(batch.n * LEDGER_HASH_BYTES) : NULL;
-  rc = (batch.n && !ids) ? VE_ERR_NOMEM : VE_OK;
-  for (size_t i = 0; rc == VE_OK && i < batch.n; i++) ledger_tx_id(ids[i], batch.txs[i]);
-  if (rc == VE_OK) {
-    ledger_merkle_root((const uint8_t(*)[LEDGER_HASH_BYTES])ids, batch.n, h.tx_root);
-    rc = ledger_block_encode(&h, batch.txs, batch.n, out);
-  }
-  *n_txs = batch.n;
-  free(ids);
+  ledger_merkle_root((const uint8_t(*)[LEDGER_HASH_BYTES])batch.ids, batch.n, h.tx_root);
+  rc = ledger_block_encode(&h, batch.txs, batch.n, out);
+  if (rc == VE_OK) rc = ledger_header_hash(&h, id_out);
   mempool_batch_free(&batch);
   return rc;
 }

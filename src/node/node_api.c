@@ -55,18 +55,11 @@ static json_t *admit_one(node_t *n, const char *hex, int *code_out) {
     bytes = malloc(len / 2 + 1);
     rc = !bytes ? VE_ERR_NOMEM : ve_hex_decode(bytes, len / 2, hex);
   }
-  bool have_id = false;
-  if (rc == VE_OK) {
+  /* mempool_add sets the id whatever it decides, so a rejected tx has one too. */
+  bool have_id = rc == VE_OK;
+  if (have_id)
     rc = mempool_add(n->mempool, n->store, node_chain_id(n), atomic_load(&n->height) + 1,
                      ve_slice(bytes, len / 2), id);
-    have_id = rc == VE_OK || (rc != VE_ERR_MALFORMED && rc != VE_ERR_TOO_BIG &&
-                              rc != VE_ERR_NONCANONICAL && rc != VE_ERR_TRAILING &&
-                              rc != VE_ERR_VERSION);
-    if (!have_id && bytes) {
-      ledger_tx_id(id, ve_slice(bytes, len / 2));
-      have_id = true;
-    }
-  }
   free(bytes);
   if (have_id) json_object_set_new(r, "id", hex_json(id, sizeof id));
   if (rc == VE_OK) {

@@ -206,16 +206,9 @@ static void try_propose(node_t *n) {
   n->want_proposal = false;
   ve_buf_t block;
   ve_buf_init(&block, VE_BLOCK_BYTES_MAX);
-  size_t n_txs;
-  int rc = node_pipeline_propose(n, &block, &n_txs);
-  ledger_block_t b;
-  if (rc == VE_OK) rc = ledger_block_decode(ve_buf_slice(&block), &b);
-  if (rc == VE_OK) {
-    uint8_t id[LEDGER_HASH_BYTES];
-    rc = ledger_header_hash(&b.header, id);
-    ledger_block_free(&b);
-    if (rc == VE_OK) rc = cons_on_proposal(n->cons, n->prop_height, n->prop_round, id, ve_buf_slice(&block));
-  }
+  uint8_t id[LEDGER_HASH_BYTES];
+  int rc = node_pipeline_propose(n, &block, id);
+  if (rc == VE_OK) rc = cons_on_proposal(n->cons, n->prop_height, n->prop_round, id, ve_buf_slice(&block));
   if (rc && rc != VE_ERR_STATE) VE_ERROR(LOG, "proposal failed: %s", ve_strerror(rc));
   ve_buf_free(&block);
 }

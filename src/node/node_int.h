@@ -54,7 +54,8 @@ struct node {
 
 ve_slice_t node_chain_id(const node_t *n);
 /* The block pipeline (node.c). */
-int node_pipeline_propose(node_t *n, ve_buf_t *out, size_t *n_txs);
+/* Builds the next block into out; id_out gets its hash (the consensus value id). */
+int node_pipeline_propose(node_t *n, ve_buf_t *out, uint8_t id_out[LEDGER_HASH_BYTES]);
 int node_pipeline_validate(node_t *n, ve_slice_t block, const uint8_t id[LEDGER_HASH_BYTES]);
 int node_pipeline_commit(node_t *n, ve_slice_t block, ve_slice_t cert);
 /* The consensus driver (node_cons.c), on the loop thread. */

@@ -5,6 +5,7 @@
 
 #include "base/err.h"
 #include "codec/codec.h"
+#include "proof/proof.h"
 
 #define PAYLOAD_VERSION 1
 #define RECORD_VERSION 1
@@ -88,12 +89,7 @@ static int evidence_apply(ledger_exec_t *ex, const ledger_tx_t *tx, const ledger
 /* The genesis validator set governs every height until set changes exist. */
 static int evidence_genesis(ledger_exec_t *ex, const ledger_genesis_t *g) {
   cons_valset_t vs;
-  memset(&vs, 0, sizeof vs);
-  vs.count = (uint32_t)g->n_validators;
-  for (size_t i = 0; i < g->n_validators; i++) {
-    memcpy(vs.v[i].pk, g->validators[i].pk, VCRYPTO_PK_BYTES);
-    vs.v[i].power = g->validators[i].power;
-  }
+  VE_TRY(proof_valset_from_genesis(g, &vs));
   ve_buf_t b;
   ve_buf_init(&b, CONS_VALSET_BYTES_MAX);
   int rc = cons_valset_encode(&b, &vs);
