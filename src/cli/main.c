@@ -15,7 +15,10 @@ static const char USAGE[] =
     "  tx       build, sign and submit an identity transaction\n"
     "  query    ask a node about status, blocks, transactions, identities\n"
     "  proof    fetch a proof bundle for a state fact from a node\n"
-    "  verify   check a proof bundle offline against a trusted genesis\n";
+    "  verify   check a proof bundle offline against a trusted genesis\n"
+    "  doc      register, share, fetch and verify documents\n"
+    "  poll     create polls, run trustee key generation, vote, tally\n"
+    "  audit    re-verify a poll's ballots, tally and result\n";
 
 int main(int argc, char **argv) {
   if (vcrypto_init() != VE_OK) cli_die("libsodium failed to initialise");
@@ -27,7 +30,8 @@ int main(int argc, char **argv) {
     const char *name;
     int (*fn)(int, char **);
   } cmds[] = {{"init", cmd_init}, {"start", cmd_start}, {"keys", cmd_keys}, {"tx", cmd_tx}, {"query", cmd_query},
-                {"proof", cmd_proof}, {"verify", cmd_verify}};
+                {"proof", cmd_proof}, {"verify", cmd_verify}, {"doc", cmd_doc}, {"poll", cmd_poll},
+                {"audit", cmd_audit}};
   for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
     if (!strcmp(argv[1], cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
   fprintf(stderr, "veche: unknown command \"%s\"\n", argv[1]);

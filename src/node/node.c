@@ -18,17 +18,10 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "apps/documents/documents.h"
-#include "apps/evidence/evidence.h"
-#include "apps/identity/identity.h"
 #include "base/err.h"
 #include "base/log.h"
 
 #define LOG "node"
-
-static const ledger_registry_t REGISTRY = {&identity_auth, {&evidence_app, &identity_app, &documents_app}, 3};
-
-const ledger_registry_t *node_registry(void) { return &REGISTRY; }
 
 ve_slice_t node_chain_id(const node_t *n) {
   return ve_slice(n->genesis.chain_id, strlen(n->genesis.chain_id));
@@ -54,7 +47,7 @@ static int open_store(node_t *n, char *err, size_t err_len) {
   }
   store_txn_t *t;
   VE_TRY(store_txn_begin(n->store, true, &t));
-  rc = ledger_init_store(t, &REGISTRY, &n->genesis);
+  rc = ledger_init_store(t, node_registry(), &n->genesis);
   if (rc == VE_OK) {
     rc = store_txn_commit(t);
     VE_INFO(LOG, "initialised store from genesis of chain %s", n->genesis.chain_id);
@@ -98,7 +91,7 @@ int node_open(const node_config_t *cfg, node_t **out, char *err, size_t err_len)
   }
   if (rc == VE_OK) rc = open_store(n, err, err_len);
   mempool_config_t mc = {cfg->mempool_txs_max, cfg->mempool_bytes_max, 100000};
-  if (rc == VE_OK) rc = mempool_new(&mc, &REGISTRY, &n->mempool);
+  if (rc == VE_OK) rc = mempool_new(&mc, node_registry(), &n->mempool);
   if (rc == VE_OK) rc = api_metrics_new(&n->metrics);
   if (rc) {
     node_close(n);
@@ -175,7 +168,7 @@ int node_pipeline_commit(node_t *n, ve_slice_t block, ve_slice_t cert) {
   store_txn_t *t;
   int rc = store_txn_begin(n->store, true, &t);
   if (rc == VE_OK) {
-    rc = ledger_block_commit(t, &REGISTRY, block, cert, NULL);
+    rc = ledger_block_commit(t, node_registry(), block, cert, NULL);
     if (rc == VE_OK) rc = node_cons_block_txn(n, t);
     if (rc == VE_OK) rc = store_txn_commit(t);
     else store_txn_abort(t);
@@ -254,7 +247,8 @@ int node_run(node_t *n) {
 
   api_config_t ac = {.bind_addr = n->cfg.api_host, .port = n->cfg.api_port,
                      .threads = n->cfg.api_threads, .metrics = n->metrics};
-  int rc = api_server_start(&ac, node_routes, node_routes_n, n, &n->api);
+  size_t n_routes = node_routes_collect(n->routes, NODE_ROUTES_MAX);
+  int rc = api_server_start(&ac, n->routes, n_routes, n, &n->api);
   if (rc) {
     VE_ERROR(LOG, "cannot start API on %s:%u: %s", n->cfg.api_host, n->cfg.api_port, ve_strerror(rc));
   } else {

@@ -474,7 +474,7 @@ static int h_evidence(void *ctx, const api_request_t *req, api_response_t *resp)
   return rc;
 }
 
-const api_route_t node_routes[] = {
+const api_route_t node_core_routes[] = {
     {"GET", "/v1/evidence", h_evidence_list, 0, 0},
     {"GET", "/v1/evidence/:id", h_evidence, 0, 0},
     {"GET", "/v1/proofs/state", h_proof_state, 0, 0},
@@ -489,4 +489,20 @@ const api_route_t node_routes[] = {
     {"GET", "/health", h_health, 0, 0},
     API_ROUTE_METRICS,
 };
-const size_t node_routes_n = sizeof node_routes / sizeof node_routes[0];
+const size_t node_core_routes_n = sizeof node_core_routes / sizeof node_core_routes[0];
+
+size_t node_routes_collect(api_route_t *out, size_t cap) {
+  const struct {
+    const api_route_t *r;
+    size_t n;
+  } tables[] = {{node_core_routes, node_core_routes_n},
+                {node_doc_routes, node_doc_routes_n},
+                {node_poll_routes, node_poll_routes_n}};
+  size_t k = 0;
+  for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+    VE_ASSERT(k + tables[i].n <= cap); /* NODE_ROUTES_MAX is too small: raise it */
+    memcpy(out + k, tables[i].r, tables[i].n * sizeof *out);
+    k += tables[i].n;
+  }
+  return k;
+}

@@ -14,6 +14,8 @@
 #include "node/node.h"
 #include "store/store.h"
 
+#define NODE_ROUTES_MAX 96 /* routes of all tables together */
+
 struct node {
   node_config_t cfg;
   ledger_genesis_t genesis;
@@ -25,6 +27,7 @@ struct node {
   mempool_t *mempool;
   api_metrics_t *metrics;
   api_server_t *api;
+  api_route_t routes[NODE_ROUTES_MAX]; /* borrowed by the API server until stop */
   uv_loop_t loop;
   uv_async_t wake;  /* a tx was admitted */
   uv_async_t stop;  /* node_stop */
@@ -66,8 +69,15 @@ void node_cons_stop(node_t *n);
  * records become obsolete with it, so they are dropped in the same txn. */
 int node_cons_block_txn(node_t *n, store_txn_t *t);
 uint64_t node_now_ms(void);
-/* Routes served by node_api.c. */
-extern const api_route_t node_routes[];
-extern const size_t node_routes_n;
+/* Route tables, one per file serving them: node_api.c (chain, identities,
+ * proofs, status), node_api_docs.c (documents and blobs), node_api_polls.c
+ * (polls). node_routes_collect concatenates them into out. */
+extern const api_route_t node_core_routes[];
+extern const size_t node_core_routes_n;
+extern const api_route_t node_doc_routes[];
+extern const size_t node_doc_routes_n;
+extern const api_route_t node_poll_routes[];
+extern const size_t node_poll_routes_n;
+size_t node_routes_collect(api_route_t *out, size_t cap);
 
 #endif

@@ -1,0 +1,13 @@
+/* node_registry.c — the applications this node runs, in dispatch order.
+ *
+ * Every node of a chain must run the same registry: a transaction type unknown
+ * to one node and known to another would fork them. Adding an app is therefore
+ * a protocol change (docs/architecture.md). */
+#include "apps/documents/documents.h"
+#include "apps/evidence/evidence.h"
+#include "apps/identity/identity.h"
+#include "node/node.h"
+
+static const ledger_registry_t REGISTRY = {&identity_auth, {&evidence_app, &identity_app, &documents_app}, 3};
+
+const ledger_registry_t *node_registry(void) { return &REGISTRY; }
