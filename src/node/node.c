@@ -169,6 +169,7 @@ int node_pipeline_commit(node_t *n, ve_slice_t block, ve_slice_t cert) {
   int rc = store_txn_begin(n->store, true, &t);
   if (rc == VE_OK) {
     rc = ledger_block_commit(t, node_registry(), block, cert, NULL);
+    if (rc == VE_OK) rc = node_docs_block_txn(n, t, &b);
     if (rc == VE_OK) rc = node_cons_block_txn(n, t);
     if (rc == VE_OK) rc = store_txn_commit(t);
     else store_txn_abort(t);

@@ -69,6 +69,9 @@ void node_cons_stop(node_t *n);
  * records become obsolete with it, so they are dropped in the same txn. */
 int node_cons_block_txn(node_t *n, store_txn_t *t);
 uint64_t node_now_ms(void);
+/* Documents' blob store (node_blobs.c). Called inside a block's write
+ * transaction after the ledger applied b: removes blobs the block erased. */
+int node_docs_block_txn(node_t *n, store_txn_t *t, const ledger_block_t *b);
 /* Route tables, one per file serving them: node_api.c (chain, identities,
  * proofs, status), node_api_docs.c (documents and blobs), node_api_polls.c
  * (polls). node_routes_collect concatenates them into out. */
