@@ -39,6 +39,8 @@ int cmd_query(int argc, char **argv);
 int cmd_start(int argc, char **argv);
 int cmd_proof(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_testnet(int argc, char **argv);       /* cmd_testnet.c */
+int cmd_init_observer(int argc, char **argv); /* cmd_testnet.c */
 int cmd_doc(int argc, char **argv);   /* cmd_doc.c */
 int cmd_poll(int argc, char **argv);  /* cmd_poll.c */
 int cmd_audit(int argc, char **argv); /* cmd_audit.c */

@@ -10,6 +10,8 @@ static const char USAGE[] =
     "usage: veche COMMAND [options]      (veche COMMAND --help for details)\n"
     "\n"
     "  init     create a one-validator network in a directory\n"
+    "  testnet  create (or run) a local network of validators and observers\n"
+    "  init-observer  prepare an observer from a genesis file and one peer\n"
     "  start    run a node in the foreground\n"
     "  keys     generate or show an Ed25519 key file\n"
     "  tx       build, sign and submit an identity transaction\n"
@@ -29,7 +31,7 @@ int main(int argc, char **argv) {
   static const struct {
     const char *name;
     int (*fn)(int, char **);
-  } cmds[] = {{"init", cmd_init}, {"start", cmd_start}, {"keys", cmd_keys}, {"tx", cmd_tx}, {"query", cmd_query},
+  } cmds[] = {{"init", cmd_init}, {"testnet", cmd_testnet}, {"init-observer", cmd_init_observer}, {"start", cmd_start}, {"keys", cmd_keys}, {"tx", cmd_tx}, {"query", cmd_query},
                 {"proof", cmd_proof}, {"verify", cmd_verify}, {"doc", cmd_doc}, {"poll", cmd_poll},
                 {"audit", cmd_audit}};
   for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)

@@ -36,6 +36,8 @@ void node_config_defaults(node_config_t *c) {
   c->api_threads = 2;
   snprintf(c->p2p_host, sizeof c->p2p_host, "127.0.0.1");
   c->p2p_port = 0;
+  snprintf(c->node_key_path, sizeof c->node_key_path, "node.key");
+  c->p2p_open = -1;
   c->mempool_txs_max = 200000;
   c->mempool_bytes_max = 256u * 1024 * 1024;
   c->block_txs_max = 10000;
@@ -98,6 +100,22 @@ static int config_key(node_config_t *c, const char *k, json_t *v) {
   if (!strcmp(k, "key")) return copy_str(c->key_path, sizeof c->key_path, v);
   if (!strcmp(k, "api_host")) return copy_str(c->api_host, sizeof c->api_host, v);
   if (!strcmp(k, "p2p_host")) return copy_str(c->p2p_host, sizeof c->p2p_host, v);
+  if (!strcmp(k, "node_key")) return copy_str(c->node_key_path, sizeof c->node_key_path, v);
+  if (!strcmp(k, "p2p_open")) {
+    if (!json_is_boolean(v)) return VE_ERR_CONFIG;
+    c->p2p_open = json_is_true(v);
+    return VE_OK;
+  }
+  if (!strcmp(k, "p2p_allow")) {
+    if (!json_is_array(v) || json_array_size(v) > NODE_ALLOW_MAX) return VE_ERR_CONFIG;
+    size_t i;
+    json_t *p;
+    json_array_foreach(v, i, p) {
+      if (!json_is_string(p) || ve_hex_decode(c->allow[i], 32, json_string_value(p))) return VE_ERR_CONFIG;
+    }
+    c->n_allow = json_array_size(v);
+    return VE_OK;
+  }
 #define UINT_KEY(name, field, max)            \
   if (!strcmp(k, name)) {                     \
     VE_TRY(get_uint(v, max, &u));             \
@@ -186,6 +204,15 @@ int node_config_write(const char *path, const node_config_t *c) {
   for (size_t i = 0; i < c->n_peers; i++)
     json_array_append_new(peers, json_sprintf("%s:%u", c->peers[i].host, c->peers[i].port));
   json_object_set_new(j, "peers", peers);
+  json_t *allow = json_array();
+  for (size_t i = 0; i < c->n_allow; i++) {
+    char hex[65];
+    ve_hex_encode(hex, c->allow[i], 32);
+    json_array_append_new(allow, json_string(hex));
+  }
+  json_object_set_new(j, "p2p_allow", allow);
+  if (!c->key_path[0]) json_object_set_new(j, "node_key", json_string(c->node_key_path));
+  if (c->p2p_open >= 0) json_object_set_new(j, "p2p_open", json_boolean(c->p2p_open));
   int rc = dump_file(path, j);
   json_decref(j);
   return rc;

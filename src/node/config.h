@@ -17,6 +17,7 @@
 #define NODE_PATH_BYTES_MAX 1024
 #define NODE_CONFIG_BYTES_MAX (1024 * 1024)
 #define NODE_PEERS_MAX 64
+#define NODE_ALLOW_MAX 256 /* extra keys a node admits besides the genesis validators */
 
 typedef struct {
   char host[64];
@@ -27,14 +28,19 @@ typedef struct {
   char dir[NODE_PATH_BYTES_MAX];          /* directory of config.json */
   char data_dir[NODE_PATH_BYTES_MAX];     /* LMDB environment */
   char genesis_path[NODE_PATH_BYTES_MAX];
-  char key_path[NODE_PATH_BYTES_MAX];     /* validator/node key; empty for observers */
+  char key_path[NODE_PATH_BYTES_MAX];     /* validator key; empty for observers */
+  char node_key_path[NODE_PATH_BYTES_MAX]; /* peer-link key of a node without a validator key
+                                              (created at first start if missing) */
   char api_host[64];
   uint16_t api_port;
   unsigned api_threads;
   char p2p_host[64];
   uint16_t p2p_port;
   size_t n_peers;
-  node_addr_t peers[NODE_PEERS_MAX];
+  node_addr_t peers[NODE_PEERS_MAX];      /* dialed and kept connected */
+  size_t n_allow;
+  uint8_t allow[NODE_ALLOW_MAX][32];      /* node keys admitted besides the validators */
+  int p2p_open;                           /* -1 default: open iff not a validator */
   size_t mempool_txs_max;
   size_t mempool_bytes_max;
   size_t block_txs_max;

@@ -71,6 +71,25 @@ static int open_store(node_t *n, char *err, size_t err_len) {
   return rc;
 }
 
+/* The peer-link key: a validator's own key (validators admit each other by
+ * their genesis keys), otherwise node.key, created at first start. */
+static int load_node_key(node_t *n, char *err, size_t err_len) {
+  if (n->has_key) {
+    n->node_key = n->key;
+    return VE_OK;
+  }
+  char path[NODE_PATH_BYTES_MAX];
+  node_path_join(path, sizeof path, n->cfg.dir, n->cfg.node_key_path);
+  int rc = vcrypto_keyfile_read(path, &n->node_key);
+  if (rc == VE_ERR_NOT_FOUND) {
+    vcrypto_keypair_generate(&n->node_key);
+    rc = vcrypto_keyfile_write(path, &n->node_key);
+    if (rc == VE_OK) VE_INFO(LOG, "created node key %s", path);
+  }
+  if (rc) snprintf(err, err_len, "node key %s: %s", path, ve_strerror(rc));
+  return rc;
+}
+
 int node_open(const node_config_t *cfg, node_t **out, char *err, size_t err_len) {
   VE_TRY(vcrypto_init());
   node_t *n = calloc(1, sizeof *n);
@@ -89,6 +108,7 @@ int node_open(const node_config_t *cfg, node_t **out, char *err, size_t err_len)
     if (rc) snprintf(err, err_len, "cannot read key %s: %s", path, ve_strerror(rc));
     n->has_key = rc == VE_OK;
   }
+  if (rc == VE_OK) rc = load_node_key(n, err, err_len);
   if (rc == VE_OK) rc = open_store(n, err, err_len);
   mempool_config_t mc = {cfg->mempool_txs_max, cfg->mempool_bytes_max, 100000};
   if (rc == VE_OK) rc = mempool_new(&mc, node_registry(), &n->mempool);
@@ -108,6 +128,8 @@ void node_close(node_t *n) {
   store_close(n->store);
   api_metrics_free(n->metrics);
   vcrypto_keypair_wipe(&n->key);
+  vcrypto_keypair_wipe(&n->node_key);
+  node_net_free(n);
   free(n);
 }
 
@@ -198,8 +220,14 @@ int node_pipeline_commit(node_t *n, ve_slice_t block, ve_slice_t cert) {
 
 /* ---- the loop ---- */
 
-static void on_wake(uv_async_t *a) { node_cons_poll(a->data); }
-static void on_tick(uv_timer_t *t) { node_cons_poll(t->data); }
+static void on_wake(uv_async_t *a) {
+  node_net_flush(a->data);
+  node_cons_poll(a->data);
+}
+static void on_tick(uv_timer_t *t) {
+  node_net_flush(t->data);
+  node_cons_poll(t->data);
+}
 
 static void close_cb(uv_handle_t *h) { (void)h; }
 
@@ -246,10 +274,16 @@ int node_run(node_t *n) {
   uv_signal_start(&n->sigterm, on_signal, SIGTERM);
   n->last_block_ms = node_now_ms();
 
+  int rc = node_net_start(n);
+  if (rc) {
+    VE_ERROR(LOG, "cannot start peer links on %s:%u: %s", n->cfg.p2p_host, n->cfg.p2p_port, ve_strerror(rc));
+    node_net_stop(n);
+    goto out;
+  }
   api_config_t ac = {.bind_addr = n->cfg.api_host, .port = n->cfg.api_port,
                      .threads = n->cfg.api_threads, .metrics = n->metrics};
   size_t n_routes = node_routes_collect(n->routes, NODE_ROUTES_MAX);
-  int rc = api_server_start(&ac, n->routes, n_routes, n, &n->api);
+  rc = api_server_start(&ac, n->routes, n_routes, n, &n->api);
   if (rc) {
     VE_ERROR(LOG, "cannot start API on %s:%u: %s", n->cfg.api_host, n->cfg.api_port, ve_strerror(rc));
   } else {
@@ -265,6 +299,8 @@ int node_run(node_t *n) {
     api_server_stop(n->api);
     n->api = NULL;
   }
+  node_net_stop(n);
+out:
   node_cons_stop(n);
   uv_close((uv_handle_t *)&n->wake, close_cb);
   uv_close((uv_handle_t *)&n->stop, close_cb);

@@ -60,6 +60,7 @@ static json_t *admit_one(node_t *n, const char *hex, int *code_out) {
   if (have_id)
     rc = mempool_add(n->mempool, n->store, node_chain_id(n), atomic_load(&n->height) + 1,
                      ve_slice(bytes, len / 2), id);
+  if (have_id && rc == VE_OK) node_net_gossip_tx(n, ve_slice(bytes, len / 2));
   free(bytes);
   if (have_id) json_object_set_new(r, "id", hex_json(id, sizeof id));
   if (rc == VE_OK) {
@@ -319,7 +320,14 @@ static int h_status(void *ctx, const api_request_t *req, api_response_t *resp) {
   json_object_set_new(o, "genesis_hash", hex_json(n->genesis_hash, 32));
   json_object_set_new(o, "version", json_string(NODE_API_VERSION));
   json_object_set_new(o, "role", json_string(n->has_key ? "validator" : "observer"));
-  if (n->has_key) json_object_set_new(o, "node_key", hex_json(n->key.pk, 32));
+  json_object_set_new(o, "node_key", hex_json(n->node_key.pk, 32));
+  json_object_set_new(o, "peers", json_integer((json_int_t)atomic_load(&n->peers)));
+  node_net_stats_t ns;
+  node_net_stats(n, &ns);
+  json_object_set_new(o, "gossip", json_pack("{s:I, s:I, s:I}", "txs_in", (json_int_t)ns.gossip_in,
+                                             "txs_out", (json_int_t)ns.gossip_out, "txs_dropped",
+                                             (json_int_t)ns.gossip_dropped));
+  json_object_set_new(o, "peers_banned", json_integer((json_int_t)ns.banned));
   json_object_set_new(o, "height", json_integer((json_int_t)tip.height));
   json_object_set_new(o, "last_block_hash", hex_json(tip.last_hash, 32));
   json_object_set_new(o, "last_block_time_ms", json_integer((json_int_t)tip.last_time_ms));

@@ -1,5 +1,5 @@
 /* node_cons.c — drives the consensus engine with real time, disk and (later)
- * network, on the loop thread.
+ * network (node_net.c), on the loop thread.
  *
  * The engine is pure: it emits actions and we carry them out in order. The
  * safety rule (CometBFT's WAL rule): a PERSIST record is durable before the
@@ -40,11 +40,6 @@ typedef struct cons_timer {
 
 static void drain(node_t *n);
 
-/* Peers the engine's messages would reach: none until src/net is wired in. */
-static size_t node_peer_count(const node_t *n) {
-  (void)n;
-  return 0;
-}
 
 static void fatal(node_t *n, const char *what, int rc) {
   VE_ERROR(LOG, "%s failed: %s; stopping so nothing is signed or committed unsafely", what,
@@ -252,6 +247,7 @@ static void on_evidence(node_t *n, ve_slice_t ev) {
   if (rc == VE_OK) rc = ledger_tx_encode(&tx, &enc);
   uint8_t id[LEDGER_HASH_BYTES];
   if (rc == VE_OK) rc = mempool_add(n->mempool, n->store, node_chain_id(n), h + 1, ve_buf_slice(&enc), id);
+  if (rc == VE_OK) node_net_gossip_tx(n, ve_buf_slice(&enc)); /* whoever proposes next */
   cons_evidence_info_t info;
   char who[65] = "?";
   if (cons_evidence_info(ev, &info) == VE_OK) ve_hex_encode(who, info.pk, 32);
@@ -293,13 +289,20 @@ static void drain(node_t *n) {
         break;
       case CONS_ACT_BROADCAST:
       case CONS_ACT_SEND:
-      case CONS_ACT_SEND_DECISION:
-        /* No peers yet (src/net is not wired in): nothing leaves this node, so
-         * the records may stay pending. With peers, this flushes first. */
-        if (node_peer_count(n) > 0) {
-          rc = flush_records(n);
-          if (rc) fatal(n, "persisting consensus records", rc);
+        /* Without peers nothing leaves this node and the records may stay
+         * pending; with peers they are durable before the message leaves. */
+        if (node_net_peers(n) == 0) break;
+        rc = flush_records(n);
+        if (rc) {
+          fatal(n, "persisting consensus records", rc);
+          break;
         }
+        if (a.kind == CONS_ACT_BROADCAST) node_net_broadcast(n, a.data);
+        else node_net_send(n, a.peer, a.data);
+        break;
+      case CONS_ACT_SEND_DECISION:
+        /* A committed block and its certificate: nothing of ours at stake. */
+        node_net_send_decision(n, a.peer, a.height);
         break;
     }
   }
@@ -335,6 +338,13 @@ int node_cons_start(node_t *n) {
             (unsigned long long)(atomic_load(&n->height) + 1), count);
     drain(n);
   }
+  return rc;
+}
+
+int node_cons_on_message(node_t *n, uint64_t peer, ve_slice_t msg) {
+  if (!n->cons || n->fatal) return VE_OK;
+  int rc = cons_on_message(n->cons, peer, msg);
+  drain(n);
   return rc;
 }
 

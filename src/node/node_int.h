@@ -23,6 +23,9 @@ struct node {
   uint8_t valset_hash[LEDGER_HASH_BYTES];
   vcrypto_keypair_t key;
   bool has_key;
+  vcrypto_keypair_t node_key;       /* peer links: the validator key, or node.key */
+  struct node_net *net;             /* peer links (node_net.c); NULL: a network of one */
+  _Atomic uint64_t peers;           /* peers up, for API threads */
   store_t *store;
   mempool_t *mempool;
   api_metrics_t *metrics;
@@ -68,7 +71,25 @@ void node_cons_stop(node_t *n);
 /* Called inside a block's write transaction: the decided height's consensus
  * records become obsolete with it, so they are dropped in the same txn. */
 int node_cons_block_txn(node_t *n, store_txn_t *t);
+/* A consensus message from peer: the engine's verdict (an error means the
+ * message was bad; node_net.c decides about the peer). */
+int node_cons_on_message(node_t *n, uint64_t peer, ve_slice_t msg);
 uint64_t node_now_ms(void);
+/* Peer links (node_net.c), loop thread unless said otherwise. */
+int node_net_start(node_t *n);
+void node_net_stop(node_t *n);  /* keep running the loop afterwards */
+void node_net_free(node_t *n);  /* after the loop has finished */
+size_t node_net_peers(const node_t *n);
+size_t node_net_broadcast(node_t *n, ve_slice_t msg);
+void node_net_send(node_t *n, uint64_t peer, ve_slice_t msg);
+void node_net_send_decision(node_t *n, uint64_t peer, uint64_t height);
+/* Any thread: queue an admitted transaction for gossip (flushed by node_net_flush). */
+void node_net_gossip_tx(node_t *n, ve_slice_t tx);
+void node_net_flush(node_t *n);
+typedef struct {
+  uint64_t gossip_in, gossip_out, gossip_dropped, banned;
+} node_net_stats_t;
+void node_net_stats(const node_t *n, node_net_stats_t *out); /* any thread */
 /* Documents' blob store (node_blobs.c). Called inside a block's write
  * transaction after the ledger applied b: removes blobs the block erased. */
 int node_docs_block_txn(node_t *n, store_txn_t *t, const ledger_block_t *b);

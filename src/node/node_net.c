@@ -1,0 +1,426 @@
+/* node_net.c — the node's peer links: consensus messages, transaction gossip
+ * and catch-up, over src/net, on the loop thread.
+ *
+ * Who may connect. A validator admits the genesis validators and the keys in
+ * its config's p2p_allow (observers it serves); an observer, or any node with
+ * p2p_open, admits anyone. Validators link with their validator key, so the
+ * allowlist is the validator set itself; other nodes link with a node key of
+ * their own.
+ *
+ * Channels:
+ *   CONSENSUS  engine messages, both ways. The engine names peers by a uint64
+ *              we assign at peer-up (never reused), so a message for a peer
+ *              that went down is simply dropped. Catch-up is the engine's:
+ *              a node behind answers a STATUS from a peer ahead, which asks us
+ *              (SEND_DECISION) for that height's block and certificate; the
+ *              receiver verifies the certificate against its validator set and
+ *              the block against its state before committing, and asks for the
+ *              next height at once.
+ *   TX         batches of transactions: count, then count length-prefixed
+ *              transactions (docs/net.md §5). A node gossips what it admitted
+ *              through its API to every peer; what arrives from a non-validator
+ *              peer is forwarded to the others, so a transaction given to an
+ *              observer still reaches the proposers. Admission verifies
+ *              signatures, so batches are admitted on libuv's worker threads,
+ *              never on the loop.
+ *
+ * Garbage on a channel (undecodable, bad signature, a channel we do not serve)
+ * gets the peer disconnected and banned (net.h doubles the ban on repeats);
+ * consensus goes on with the others.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/log.h"
+#include "codec/codec.h"
+#include "net/net.h"
+#include "node/node_int.h"
+
+#define LOG "net"
+
+/* A gossip frame is flushed at this size (or at the next loop wake-up). */
+#define NODE_GOSSIP_FRAME_BYTES_MAX (1024 * 1024)
+#define NODE_GOSSIP_FRAME_TXS_MAX 8192
+/* Transactions admitted locally but not yet flushed to peers. Beyond this a
+ * transaction is not gossiped (it stays in our mempool and is proposed by us). */
+#define NODE_GOSSIP_PENDING_BYTES_MAX (16 * 1024 * 1024)
+/* Received batches waiting for, or in, admission on worker threads. Beyond
+ * this a batch is dropped: gossip is best effort, the sender still holds it. */
+#define NODE_GOSSIP_INFLIGHT_BYTES_MAX (64 * 1024 * 1024)
+#define NODE_PEER_SLOTS NET_CONNS_MAX
+
+typedef struct {
+  uint64_t id; /* 0: free slot */
+  net_peer_t *p;
+  bool validator;
+} peer_slot_t;
+
+struct node_net {
+  net_t *net;
+  peer_slot_t peers[NODE_PEER_SLOTS];
+  uint64_t next_id;
+  /* gossip out: written by HTTP threads, flushed by the loop */
+  pthread_mutex_t mu;
+  ve_buf_t pending;   /* concatenated codec_put_bytes(tx) */
+  size_t pending_n;
+  ve_buf_t frame;     /* loop thread scratch */
+  /* gossip in */
+  size_t inflight_bytes;
+  size_t inflight_n;
+  bool stopping;
+  /* counters: written on the loop (dropped also by HTTP threads), read by the API */
+  _Atomic uint64_t gossip_dropped, gossip_in, gossip_out, banned;
+};
+
+typedef struct {
+  uv_work_t req;
+  node_t *n;
+  uint64_t from;        /* peer id */
+  bool forward;         /* re-gossip what we accept */
+  ve_slice_t *txs;
+  size_t count;
+  uint8_t *bytes;       /* owns the payload txs point into */
+  size_t len;
+  bool *accepted;       /* per tx, set by the worker */
+} gossip_work_t;
+
+/* ---- peers ---- */
+
+static peer_slot_t *slot_by_id(struct node_net *nn, uint64_t id) {
+  for (size_t i = 0; i < NODE_PEER_SLOTS; i++)
+    if (nn->peers[i].id == id && id) return &nn->peers[i];
+  return NULL;
+}
+
+static void on_peer_up(void *ctx, net_peer_t *p, const uint8_t pk[VCRYPTO_PK_BYTES]) {
+  node_t *n = ctx;
+  struct node_net *nn = n->net;
+  peer_slot_t *s = NULL;
+  for (size_t i = 0; !s && i < NODE_PEER_SLOTS; i++)
+    if (!nn->peers[i].id) s = &nn->peers[i];
+  if (!s) { /* cannot happen: slots = NET_CONNS_MAX */
+    net_disconnect(nn->net, p, VE_ERR_LIMIT, false);
+    return;
+  }
+  s->id = ++nn->next_id;
+  s->p = p;
+  s->validator = cons_valset_find(&n->valset, pk) >= 0;
+  net_peer_set_user(p, s);
+  atomic_store(&n->peers, net_peer_count(nn->net));
+  /* src/net logs links going up and down; nothing to add here. */
+}
+
+static void on_peer_down(void *ctx, net_peer_t *p, int reason) {
+  node_t *n = ctx;
+  peer_slot_t *s = net_peer_user(p);
+  (void)reason; /* logged by src/net */
+  if (s) {
+    memset(s, 0, sizeof *s);
+    net_peer_set_user(p, NULL);
+  }
+  /* p no longer counts as up once it is going down. */
+  if (n->net && n->net->net) atomic_store(&n->peers, net_peer_count(n->net->net));
+}
+
+static void ban(node_t *n, net_peer_t *p, const char *what, int rc) {
+  char hex[17];
+  ve_hex_encode(hex, net_peer_pk(p), 8);
+  VE_WARN(LOG, "peer %s… sent %s (%s): disconnected and banned", hex, what, ve_strerror(rc));
+  n->net->banned++;
+  net_disconnect(n->net->net, p, VE_ERR_PEER, true);
+}
+
+/* Errors that only a faulty or hostile peer causes. */
+static bool peer_fault(int rc) {
+  return rc == VE_ERR_MALFORMED || rc == VE_ERR_NONCANONICAL || rc == VE_ERR_TRAILING ||
+         rc == VE_ERR_TOO_BIG || rc == VE_ERR_VERSION || rc == VE_ERR_BAD_SIG ||
+         rc == VE_ERR_INVALID || rc == VE_ERR_DEPTH || rc == VE_ERR_LIMIT;
+}
+
+/* ---- transaction gossip ---- */
+
+void node_net_gossip_tx(node_t *n, ve_slice_t tx) {
+  struct node_net *nn = n->net;
+  if (!nn) return;
+  pthread_mutex_lock(&nn->mu);
+  if (nn->pending.len + tx.len + 8 <= NODE_GOSSIP_PENDING_BYTES_MAX) {
+    codec_writer_t w;
+    codec_writer_init(&w, &nn->pending);
+    codec_put_bytes(&w, tx.ptr, tx.len, VE_TX_BYTES_MAX);
+    if (codec_writer_finish(&w) == VE_OK) nn->pending_n++;
+  } else {
+    nn->gossip_dropped++;
+  }
+  pthread_mutex_unlock(&nn->mu);
+}
+
+/* Sends frame = count || items (items already encoded) to every peer but
+ * `except` (0: none); only validators when validators_only. */
+static void send_batch(node_t *n, ve_slice_t items, size_t count, uint64_t except, bool validators_only) {
+  struct node_net *nn = n->net;
+  ve_buf_reset(&nn->frame);
+  codec_writer_t w;
+  codec_writer_init(&w, &nn->frame);
+  codec_put_uvarint(&w, count);
+  codec_put_fixed(&w, items.ptr, items.len);
+  if (codec_writer_finish(&w)) return;
+  for (size_t i = 0; i < NODE_PEER_SLOTS; i++) {
+    peer_slot_t *s = &nn->peers[i];
+    if (!s->id || s->id == except || (validators_only && !s->validator)) continue;
+    if (net_send(nn->net, s->p, NET_CH_TX, ve_buf_slice(&nn->frame)) == VE_OK) nn->gossip_out += count;
+  }
+}
+
+void node_net_flush(node_t *n) {
+  struct node_net *nn = n->net;
+  if (!nn || nn->stopping) return;
+  ve_buf_t take;
+  size_t count;
+  pthread_mutex_lock(&nn->mu);
+  take = nn->pending;
+  count = nn->pending_n;
+  ve_buf_init(&nn->pending, NODE_GOSSIP_PENDING_BYTES_MAX);
+  nn->pending_n = 0;
+  pthread_mutex_unlock(&nn->mu);
+  /* Split into frames of at most NODE_GOSSIP_FRAME_* (items are whole). */
+  codec_reader_t r;
+  codec_reader_init(&r, ve_buf_slice(&take));
+  size_t start = 0, k = 0;
+  for (size_t i = 0; i < count; i++) {
+    size_t before = r.pos;
+    (void)codec_get_bytes(&r, VE_TX_BYTES_MAX);
+    if (k && (r.pos - start > NODE_GOSSIP_FRAME_BYTES_MAX || k == NODE_GOSSIP_FRAME_TXS_MAX)) {
+      send_batch(n, ve_slice(take.ptr + start, before - start), k, 0, false);
+      start = before;
+      k = 0;
+    }
+    k++;
+  }
+  if (k) send_batch(n, ve_slice(take.ptr + start, r.pos - start), k, 0, false);
+  ve_buf_free(&take);
+}
+
+static void gossip_work(uv_work_t *req) {
+  gossip_work_t *gw = req->data;
+  node_t *n = gw->n;
+  uint64_t h = atomic_load(&n->height) + 1;
+  for (size_t i = 0; i < gw->count; i++) {
+    uint8_t id[LEDGER_HASH_BYTES];
+    gw->accepted[i] = mempool_add(n->mempool, n->store, node_chain_id(n), h, gw->txs[i], id) == VE_OK;
+  }
+}
+
+static void gossip_done(uv_work_t *req, int status) {
+  gossip_work_t *gw = req->data;
+  node_t *n = gw->n;
+  struct node_net *nn = n->net;
+  nn->inflight_bytes -= gw->len;
+  nn->inflight_n--;
+  size_t accepted = 0;
+  for (size_t i = 0; i < gw->count; i++) accepted += gw->accepted[i];
+  nn->gossip_in += accepted;
+  if (status == 0 && accepted && gw->forward && !nn->stopping) {
+    ve_buf_t items;
+    ve_buf_init(&items, 0);
+    codec_writer_t w;
+    codec_writer_init(&w, &items);
+    for (size_t i = 0; i < gw->count; i++)
+      if (gw->accepted[i]) codec_put_bytes(&w, gw->txs[i].ptr, gw->txs[i].len, VE_TX_BYTES_MAX);
+    if (codec_writer_finish(&w) == VE_OK)
+      send_batch(n, ve_buf_slice(&items), accepted, gw->from, true);
+    ve_buf_free(&items);
+  }
+  free(gw->txs);
+  free(gw->accepted);
+  free(gw->bytes);
+  free(gw);
+  if (accepted && !nn->stopping) node_cons_poll(n);
+}
+
+static void on_tx_frame(node_t *n, net_peer_t *p, ve_slice_t payload) {
+  struct node_net *nn = n->net;
+  peer_slot_t *s = net_peer_user(p);
+  codec_reader_t r;
+  codec_reader_init(&r, payload);
+  size_t count = codec_get_count(&r, NODE_GOSSIP_FRAME_TXS_MAX, 1);
+  int rc = r.err;
+  if (rc == VE_OK && count == 0) rc = VE_ERR_MALFORMED;
+  if (rc) return ban(n, p, "a malformed transaction batch", rc);
+  if (nn->inflight_bytes + payload.len > NODE_GOSSIP_INFLIGHT_BYTES_MAX || nn->stopping) {
+    nn->gossip_dropped += count;
+    return;
+  }
+  gossip_work_t *gw = calloc(1, sizeof *gw);
+  uint8_t *bytes = gw ? malloc(payload.len) : NULL;
+  ve_slice_t *txs = bytes ? calloc(count, sizeof *txs) : NULL;
+  bool *acc = txs ? calloc(count, sizeof *acc) : NULL;
+  if (!acc) {
+    free(gw);
+    free(bytes);
+    free(txs);
+    return;
+  }
+  memcpy(bytes, payload.ptr, payload.len);
+  codec_reader_init(&r, ve_slice(bytes, payload.len));
+  (void)codec_get_count(&r, NODE_GOSSIP_FRAME_TXS_MAX, 1);
+  for (size_t i = 0; i < count; i++) txs[i] = codec_get_bytes(&r, VE_TX_BYTES_MAX);
+  rc = codec_reader_finish(&r);
+  if (rc) {
+    free(gw);
+    free(bytes);
+    free(txs);
+    free(acc);
+    return ban(n, p, "a malformed transaction batch", rc);
+  }
+  *gw = (gossip_work_t){.n = n, .from = s->id, .forward = !s->validator, .txs = txs, .count = count,
+                        .bytes = bytes, .len = payload.len, .accepted = acc};
+  gw->req.data = gw;
+  nn->inflight_bytes += payload.len;
+  nn->inflight_n++;
+  if (uv_queue_work(&n->loop, &gw->req, gossip_work, gossip_done) != 0) {
+    nn->inflight_bytes -= payload.len;
+    nn->inflight_n--;
+    free(gw);
+    free(bytes);
+    free(txs);
+    free(acc);
+  }
+}
+
+/* ---- consensus ---- */
+
+static void on_frame(void *ctx, net_peer_t *p, uint8_t channel, ve_slice_t payload) {
+  node_t *n = ctx;
+  peer_slot_t *s = net_peer_user(p);
+  if (!s || n->net->stopping) return;
+  switch (channel) {
+    case NET_CH_CONSENSUS: {
+      int rc = node_cons_on_message(n, s->id, payload);
+      if (peer_fault(rc)) ban(n, p, "a bad consensus message", rc);
+      return;
+    }
+    case NET_CH_TX:
+      return on_tx_frame(n, p, payload);
+    default:
+      return ban(n, p, "a frame on a channel this node does not serve", VE_ERR_UNSUPPORTED);
+  }
+}
+
+size_t node_net_broadcast(node_t *n, ve_slice_t msg) {
+  if (!n->net) return 0;
+  return net_broadcast(n->net->net, NET_CH_CONSENSUS, msg, NULL);
+}
+
+void node_net_send(node_t *n, uint64_t peer, ve_slice_t msg) {
+  peer_slot_t *s = n->net ? slot_by_id(n->net, peer) : NULL;
+  if (s) (void)net_send(n->net->net, s->p, NET_CH_CONSENSUS, msg);
+}
+
+void node_net_send_decision(node_t *n, uint64_t peer, uint64_t height) {
+  peer_slot_t *s = n->net ? slot_by_id(n->net, peer) : NULL;
+  if (!s) return;
+  store_txn_t *t;
+  if (store_txn_begin(n->store, false, &t)) return;
+  ve_slice_t block, cert;
+  ledger_block_t b;
+  int rc = ledger_block_get(t, height, &block);
+  if (rc == VE_OK) rc = ledger_cert_get(t, height, &cert);
+  if (rc == VE_OK) rc = ledger_block_decode(block, &b);
+  if (rc == VE_OK) {
+    uint8_t id[LEDGER_HASH_BYTES];
+    rc = ledger_header_hash(&b.header, id);
+    ledger_block_free(&b);
+    ve_buf_t msg;
+    ve_buf_init(&msg, CONS_MSG_BYTES_MAX);
+    if (rc == VE_OK) rc = cons_decision_encode(&msg, height, id, block, cert);
+    if (rc == VE_OK) rc = net_send(n->net->net, s->p, NET_CH_CONSENSUS, ve_buf_slice(&msg));
+    ve_buf_free(&msg);
+  }
+  store_txn_abort(t);
+  if (rc && rc != VE_ERR_NOT_FOUND && rc != VE_ERR_FULL)
+    VE_WARN(LOG, "cannot send block %llu to a peer: %s", (unsigned long long)height, ve_strerror(rc));
+}
+
+size_t node_net_peers(const node_t *n) { return n->net ? net_peer_count(n->net->net) : 0; }
+
+/* ---- start and stop ---- */
+
+int node_net_start(node_t *n) {
+  const node_config_t *c = &n->cfg;
+  if (c->p2p_port == 0 && c->n_peers == 0) return VE_OK; /* a network of one */
+  struct node_net *nn = calloc(1, sizeof *nn);
+  if (!nn) return VE_ERR_NOMEM;
+  pthread_mutex_init(&nn->mu, NULL);
+  ve_buf_init(&nn->pending, NODE_GOSSIP_PENDING_BYTES_MAX);
+  ve_buf_init(&nn->frame, NET_PAYLOAD_BYTES_MAX);
+  n->net = nn;
+  bool open = c->p2p_open >= 0 ? c->p2p_open : !n->has_key;
+  uint8_t(*allow)[VCRYPTO_PK_BYTES] = NULL;
+  size_t n_allow = 0;
+  if (!open) {
+    allow = calloc(n->valset.count + c->n_allow, VCRYPTO_PK_BYTES);
+    if (!allow) return VE_ERR_NOMEM;
+    for (uint32_t i = 0; i < n->valset.count; i++) memcpy(allow[n_allow++], n->valset.v[i].pk, 32);
+    for (size_t i = 0; i < c->n_allow; i++) memcpy(allow[n_allow++], c->allow[i], 32);
+  }
+  net_config_t nc = {
+      .loop = &n->loop,
+      .key = &n->node_key,
+      .chain_id = n->genesis.chain_id,
+      .listen_host = c->p2p_port ? c->p2p_host : NULL,
+      .listen_port = c->p2p_port,
+      .allow = (const uint8_t(*)[VCRYPTO_PK_BYTES])allow,
+      .n_allow = n_allow,
+      .on_peer_up = on_peer_up,
+      .on_peer_down = on_peer_down,
+      .on_frame = on_frame,
+      .ctx = n,
+  };
+  int rc = net_start(&nc, &nn->net);
+  free(allow);
+  if (rc) return rc;
+  for (size_t i = 0; rc == VE_OK && i < c->n_peers; i++)
+    rc = net_dial(nn->net, c->peers[i].host, c->peers[i].port, NULL);
+  char hex[65];
+  ve_hex_encode(hex, n->node_key.pk, 32);
+  if (c->p2p_port)
+    printf("veche node: p2p on %s:%u, node key %s, %s\n", c->p2p_host, net_listen_port(nn->net), hex,
+           open ? "open to any node" : "validators and allowed keys only");
+  else
+    printf("veche node: p2p outbound only, node key %s\n", hex);
+  fflush(stdout);
+  return rc;
+}
+
+/* Stops the links; the caller keeps running the loop until handles close
+ * (queued admission work finishes there too: its callbacks see `stopping`). */
+void node_net_stop(node_t *n) {
+  struct node_net *nn = n->net;
+  if (!nn) return;
+  nn->stopping = true;
+  if (nn->net) net_stop(nn->net);
+  nn->net = NULL;
+}
+
+void node_net_free(node_t *n) {
+  struct node_net *nn = n->net;
+  if (!nn) return;
+  VE_ASSERT(nn->inflight_n == 0);
+  pthread_mutex_destroy(&nn->mu);
+  ve_buf_free(&nn->pending);
+  ve_buf_free(&nn->frame);
+  free(nn);
+  n->net = NULL;
+}
+
+void node_net_stats(const node_t *n, node_net_stats_t *out) {
+  memset(out, 0, sizeof *out);
+  struct node_net *nn = n->net;
+  if (!nn) return;
+  out->gossip_in = nn->gossip_in;
+  out->gossip_out = nn->gossip_out;
+  out->gossip_dropped = nn->gossip_dropped;
+  out->banned = nn->banned;
+}
