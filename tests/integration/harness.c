@@ -57,6 +57,15 @@ static uint16_t free_port(void) {
   return ntohs(a.sin_port);
 }
 
+static bool port_free(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  bool ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+  close(fd);
+  return ok;
+}
+
 /* Runs argv to completion (bounded by the tool itself); returns exit status. */
 static int run(char *const argv[]) {
   pid_t pid = fork();
@@ -90,9 +99,68 @@ void h_node_init(h_node_t *n, const char *veche) {
   n->seq = 1;
 }
 
+void h_net_init(h_net_t *net, const char *veche, size_t nv, size_t no, uint32_t empty_block_ms) {
+  memset(net, 0, sizeof *net);
+  assert_true(nv + no <= H_NET_NODES_MAX);
+  assert_int_equal(vcrypto_init(), 0);
+  net->nv = nv;
+  net->no = no;
+  snprintf(net->dir, sizeof net->dir, "/tmp/veche-it-net-XXXXXX");
+  assert_non_null(mkdtemp(net->dir));
+  /* A base whose 2 × (nv + no) ports are all free right now. */
+  uint32_t seed = (uint32_t)getpid() ^ (uint32_t)time(NULL);
+  for (int tries = 0;; tries++) {
+    assert_true(tries < 200);
+    seed = seed * 1103515245u + 12345u;
+    uint16_t base = (uint16_t)(20000 + (seed >> 8) % 39000);
+    bool ok = true;
+    for (size_t i = 0; ok && i < nv + no; i++)
+      ok = port_free((uint16_t)(base + i)) && port_free((uint16_t)(base + 100 + i));
+    if (ok) {
+      net->base_port = base;
+      break;
+    }
+  }
+  char dir[200], base[16], nvs[16], nos[16], empty[16];
+  snprintf(dir, sizeof dir, "%.190s/tn", net->dir);
+  snprintf(base, sizeof base, "%u", net->base_port);
+  snprintf(nvs, sizeof nvs, "%zu", nv);
+  snprintf(nos, sizeof nos, "%zu", no);
+  snprintf(empty, sizeof empty, "%u", empty_block_ms);
+  char *argv[] = {(char *)veche, "testnet", "--dir", dir, "--validators", nvs, "--observers", nos,
+                  "--chain-id", "veche-it-net-1", "--base-port", base, "--empty-block-ms", empty, NULL};
+  assert_int_equal(run(argv), 0);
+  vcrypto_keypair_t auth;
+  char key[400];
+  snprintf(key, sizeof key, "%s/authority.key", dir);
+  assert_int_equal(vcrypto_keyfile_read(key, &auth), 0);
+  for (size_t i = 0; i < nv + no; i++) {
+    h_node_t *n = &net->node[i];
+    snprintf(n->veche, sizeof n->veche, "%s", veche);
+    snprintf(n->dir, sizeof n->dir, "%.200s/%c%zu", dir, i < nv ? 'v' : 'o', i < nv ? i : i - nv);
+    snprintf(n->conf, sizeof n->conf, "%s", n->dir);
+    n->port = (uint16_t)(net->base_port + i);
+    snprintf(n->chain, sizeof n->chain, "veche-it-net-1");
+    n->authority = auth;
+    n->seq = 1;
+  }
+  vcrypto_keypair_wipe(&auth);
+}
+
+void h_net_cleanup(h_net_t *net) {
+  for (size_t i = 0; i < net->nv + net->no; i++) {
+    if (net->node[i].pid) h_node_kill9(&net->node[i]);
+    vcrypto_keypair_wipe(&net->node[i].authority);
+  }
+  char cmd[400];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", net->dir);
+  if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", net->dir);
+}
+
 void h_node_start(h_node_t *n) {
   char dir[300], log[300];
-  snprintf(dir, sizeof dir, "%s/net", n->dir);
+  if (n->conf[0]) snprintf(dir, sizeof dir, "%s", n->conf);
+  else snprintf(dir, sizeof dir, "%s/net", n->dir);
   snprintf(log, sizeof log, "%s/node.log", n->dir);
   pid_t pid = fork();
   if (pid == 0) {

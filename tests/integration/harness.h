@@ -19,6 +19,7 @@
 
 typedef struct {
   char dir[256];
+  char conf[300];    /* config directory if not dir/net (testnet nodes) */
   char veche[512];   /* path of the veche binary */
   uint16_t port;
   pid_t pid;
@@ -36,6 +37,21 @@ void h_node_stop(h_node_t *n);
 void h_node_kill9(h_node_t *n);
 /* Removes the node's directory. */
 void h_node_cleanup(h_node_t *n);
+
+/* A `veche testnet` network: nv validators then no observers, on free ports
+ * of 127.0.0.1, in one temp dir. node[i] shares the chain and the founding
+ * authority's key (and its sequence: use node[0].seq for every node). */
+#define H_NET_NODES_MAX 8
+typedef struct {
+  char dir[256];
+  size_t nv, no;
+  uint16_t base_port;        /* node i: API base+i, p2p base+100+i */
+  h_node_t node[H_NET_NODES_MAX];
+} h_net_t;
+/* Writes the network (nodes not started). */
+void h_net_init(h_net_t *net, const char *veche, size_t nv, size_t no, uint32_t empty_block_ms);
+/* Kills whatever still runs and removes the directory. */
+void h_net_cleanup(h_net_t *net);
 
 /* HTTP JSON; returns the status; *out owned by the caller (may be NULL). */
 int h_get(h_node_t *n, const char *path, json_t **out);

@@ -1,0 +1,210 @@
+/* net_test.c — a real network of `veche` processes on 127.0.0.1: four
+ * validators and an observer made by `veche testnet`.
+ *
+ * One scenario, in steps that build on each other (each bounded in time):
+ *   1. transactions submitted to every node, observer included, all commit;
+ *   2. kill -9 of one validator: commits go on with three;
+ *   3. the killed validator restarts and catches up to identical blocks;
+ *   4. two of four stopped: no commits and no fork; one restarted: commits
+ *      resume and the transaction left waiting commits;
+ *   5. the observer's headers (state roots included) equal the validators' at
+ *      every height it has;
+ *   6. a second observer that knows only the genesis file and one peer (the
+ *      first observer) syncs from genesis to the same blocks.
+ * Certificates are not compared: each node keeps the precommits it gathered,
+ * any 2/3+ subset; headers, hence state roots, must be identical. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "apps/identity/identity.h"
+#include "harness.h"
+
+#define NV 4
+#define NO 1
+#define CATCHUP_TIMEOUT_MS 120000
+#define HALT_OBSERVE_MS 4000
+
+static const char *g_veche;
+static uint32_t g_next_identity;
+
+static void sleep_ms(int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+/* Submits one registration to node `to`; returns its id in id_out. */
+static void submit_register(h_net_t *net, h_node_t *to, uint8_t id_out[32]) {
+  vcrypto_keypair_t kp;
+  h_seed_key(&kp, 0x4e4554, g_next_identity++);
+  uint8_t digest[32] = {1};
+  ve_buf_t p;
+  ve_buf_init(&p, 0);
+  assert_int_equal(identity_payload_register(&p, kp.pk, digest, NULL, 0), 0);
+  h_node_t *n0 = &net->node[0];
+  char *hex = h_tx_hex(n0->chain, &n0->authority, n0->seq++, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p), id_out);
+  json_t *r = NULL;
+  int st = h_post(to, "/v1/txs", json_pack("{s:s}", "tx", hex), &r);
+  if (st != 200 && st != 202) fail_msg("submit to %s: HTTP %d", to->dir, st);
+  json_decref(r);
+  free(hex);
+  ve_buf_free(&p);
+}
+
+/* Header hash and state root of `height` on n, as hex; false if n lacks it. */
+static bool header_at(h_node_t *n, uint64_t height, char hash[65], char root[65]) {
+  char path[64];
+  snprintf(path, sizeof path, "/v1/blocks/%llu", (unsigned long long)height);
+  json_t *j;
+  int st = h_get(n, path, &j);
+  bool ok = st == 200;
+  if (ok) {
+    json_t *h = json_object_get(j, "header");
+    snprintf(hash, 65, "%s", json_string_value(json_object_get(h, "hash")));
+    snprintf(root, 65, "%s", json_string_value(json_object_get(h, "state_root")));
+  }
+  json_decref(j);
+  return ok;
+}
+
+/* Every height both a and b have: identical headers. Returns heights compared. */
+static uint64_t same_chain(h_node_t *a, h_node_t *b) {
+  uint64_t ha = h_height(a), hb = h_height(b), top = ha < hb ? ha : hb;
+  for (uint64_t h = 1; h <= top; h++) {
+    char ha_hash[65], ha_root[65], hb_hash[65], hb_root[65];
+    assert_true(header_at(a, h, ha_hash, ha_root));
+    assert_true(header_at(b, h, hb_hash, hb_root));
+    if (strcmp(ha_hash, hb_hash) || strcmp(ha_root, hb_root))
+      fail_msg("height %llu differs: %s (%s) vs %s (%s): %s / %s", (unsigned long long)h, ha_hash, ha_root,
+               hb_hash, hb_root, a->dir, b->dir);
+  }
+  return top;
+}
+
+static void wait_height(h_node_t *n, uint64_t want, int timeout_ms) {
+  for (int waited = 0;; waited += 100) {
+    if (h_height(n) >= want) return;
+    if (waited > timeout_ms)
+      fail_msg("%s stuck at height %llu, want %llu", n->dir, (unsigned long long)h_height(n),
+               (unsigned long long)want);
+    sleep_ms(100);
+  }
+}
+
+static uint64_t max_height(h_net_t *net, const size_t *idx, size_t k) {
+  uint64_t m = 0;
+  for (size_t i = 0; i < k; i++) {
+    uint64_t h = h_height(&net->node[idx[i]]);
+    if (h > m) m = h;
+  }
+  return m;
+}
+
+static void test_network(void **state) {
+  (void)state;
+  h_net_t net;
+  h_net_init(&net, g_veche, NV, NO, 300);
+  for (size_t i = 0; i < NV + NO; i++) h_node_start(&net.node[i]);
+  h_node_t *v = net.node, *obs = &net.node[NV];
+  wait_height(&v[0], 2, 30000);
+
+  /* 1. Submitted anywhere, committed everywhere. */
+  enum { N1 = 100 };
+  uint8_t ids[N1][32];
+  for (size_t i = 0; i < N1; i++) submit_register(&net, &net.node[i % (NV + NO)], ids[i]);
+  for (size_t k = 0; k < NV + NO; k++) assert_int_equal(h_wait_final(&net.node[k], ids, N1), N1);
+  print_message("step 1: %d txs submitted round-robin to 5 nodes committed on all; height %llu\n", N1,
+                (unsigned long long)h_height(&v[0]));
+
+  /* 2. One validator of four killed: the other three still commit. */
+  h_node_kill9(&v[3]);
+  enum { N2 = 40 };
+  uint8_t ids2[N2][32];
+  for (size_t i = 0; i < N2; i++) submit_register(&net, &net.node[i % 3], ids2[i]);
+  assert_int_equal(h_wait_final(&v[1], ids2, N2), N2);
+  uint64_t h_after_kill = h_height(&v[0]);
+  print_message("step 2: v3 killed; %d more txs committed by three validators; height %llu\n", N2,
+                (unsigned long long)h_after_kill);
+
+  /* 3. Restarted, it catches up to the same blocks. */
+  h_node_start(&v[3]);
+  wait_height(&v[3], h_after_kill, CATCHUP_TIMEOUT_MS);
+  uint64_t cmp = same_chain(&v[0], &v[3]);
+  assert_true(cmp >= h_after_kill);
+  print_message("step 3: v3 restarted and caught up; %llu heights identical to v0\n", (unsigned long long)cmp);
+
+  /* 4. Two of four stopped: 20 of 40 power left, below the 2/3 quorum. */
+  h_node_stop(&v[2]);
+  h_node_stop(&v[3]);
+  size_t live[] = {0, 1};
+  sleep_ms(1500); /* a decision already made may still be arriving */
+  uint64_t h_halt = max_height(&net, live, 2);
+  uint8_t waiting[1][32];
+  submit_register(&net, &v[0], waiting[0]);
+  sleep_ms(HALT_OBSERVE_MS);
+  assert_int_equal(max_height(&net, live, 2), h_halt);
+  json_t *j;
+  char path[128], hex[65];
+  ve_hex_encode(hex, waiting[0], 32);
+  snprintf(path, sizeof path, "/v1/txs/%s", hex);
+  assert_int_equal(h_get(&v[0], path, &j), 200);
+  assert_string_equal(json_string_value(json_object_get(j, "status")), "pending");
+  json_decref(j);
+  same_chain(&v[0], &v[1]);
+  print_message("step 4: two validators stopped; no commit for %d ms at height %llu\n", HALT_OBSERVE_MS,
+                (unsigned long long)h_halt);
+  h_node_start(&v[2]);
+  wait_height(&v[0], h_halt + 2, CATCHUP_TIMEOUT_MS);
+  assert_int_equal(h_wait_final(&v[2], waiting, 1), 1);
+  same_chain(&v[0], &v[2]);
+  same_chain(&v[1], &v[2]);
+  print_message("step 4: v2 restarted; commits resumed (height %llu), the waiting tx committed\n",
+                (unsigned long long)h_height(&v[0]));
+
+  /* 5. The observer has the validators' headers, state roots included. */
+  wait_height(obs, h_height(&v[0]), CATCHUP_TIMEOUT_MS);
+  cmp = same_chain(&v[0], obs);
+  print_message("step 5: observer equal to v0 at all %llu heights\n", (unsigned long long)cmp);
+
+  /* 6. A new observer from genesis and one peer address (the first observer). */
+  h_node_t o2;
+  memset(&o2, 0, sizeof o2);
+  snprintf(o2.veche, sizeof o2.veche, "%s", g_veche);
+  snprintf(o2.dir, sizeof o2.dir, "%.200s/o-new", net.dir);
+  snprintf(o2.conf, sizeof o2.conf, "%s", o2.dir);
+  o2.port = (uint16_t)(net.base_port + NV + NO);
+  char genesis[400], peer[64], api[16], out[4096];
+  snprintf(genesis, sizeof genesis, "%s/tn/genesis.json", net.dir);
+  snprintf(peer, sizeof peer, "127.0.0.1:%u", net.base_port + 100 + NV);
+  snprintf(api, sizeof api, "%u", o2.port);
+  int rc = h_veche(&v[0], out, sizeof out, "init-observer", "--dir", o2.dir, "--genesis", genesis, "--peer",
+                   peer, "--api-port", api, NULL);
+  if (rc != 0) fail_msg("init-observer: %s", out);
+  h_node_start(&o2);
+  wait_height(&o2, h_height(&v[0]), CATCHUP_TIMEOUT_MS);
+  cmp = same_chain(&v[0], &o2);
+  print_message("step 6: observer from genesis + one peer synced %llu heights, all equal\n",
+                (unsigned long long)cmp);
+  h_node_stop(&o2);
+
+  for (size_t i = 0; i < NV + NO; i++)
+    if (net.node[i].pid) h_node_stop(&net.node[i]);
+  h_net_cleanup(&net);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fprintf(stderr, "usage: %s VECHE_BINARY\n", argv[0]);
+    return 2;
+  }
+  g_veche = argv[1];
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_network)};
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
