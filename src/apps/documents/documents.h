@@ -230,6 +230,22 @@ typedef enum {
 documents_verdict_t documents_verdict(const documents_record_t *rec, uint64_t now_ms);
 const char *documents_verdict_name(documents_verdict_t v);
 
+/* What a documents transaction is about, for nodes that keep state of their own
+ * beside the ledger (the blob store, src/node/node_blobs.c). Decodes the version,
+ * the document id and, for register and supersede, the whole payload strictly, as
+ * the app does; the rest of other payloads is not read.
+ * Out: has_doc/doc: the document named in the payload (the old version for a
+ * supersede; absent for a register); has_spec/spec: the new version's spec (register
+ * and supersede), whose record is found by documents_get_by_digest(spec.digest).
+ * Returns 0, VE_ERR_UNKNOWN_TYPE outside 0x0201..0x0207, or the decoding error. */
+typedef struct {
+  bool has_doc;
+  uint8_t doc[LEDGER_HASH_BYTES];
+  bool has_spec;
+  documents_spec_t spec;
+} documents_tx_target_t;
+int documents_tx_target(uint32_t type, ve_slice_t payload, documents_tx_target_t *out);
+
 /* ---- payload builders for clients (CLI, tests). out is appended to. ----
  * Return 0, VE_ERR_INVALID for arguments every node would refuse (bad type
  * string, unknown algorithm, empty validity period), VE_ERR_TOO_BIG for a

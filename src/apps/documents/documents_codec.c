@@ -380,3 +380,26 @@ int documents_payload_renew(ve_buf_t *out, const uint8_t doc[LEDGER_HASH_BYTES],
   codec_put_fixed(&w, anchor_root, LEDGER_HASH_BYTES);
   return codec_writer_finish(&w);
 }
+
+/* ---- what a transaction is about (for the node's blob store) ---- */
+
+int documents_tx_target(uint32_t type, ve_slice_t payload, documents_tx_target_t *out) {
+  memset(out, 0, sizeof *out);
+  if (type < TX_TYPE_DOCUMENT_REGISTER || type > TX_TYPE_DOCUMENT_RENEW) return VE_ERR_UNKNOWN_TYPE;
+  codec_reader_t r;
+  codec_reader_init(&r, payload);
+  if (codec_get_u8(&r) != DOCS_PAYLOAD_VERSION && !r.err) codec_fail(&r, VE_ERR_VERSION);
+  if (type != TX_TYPE_DOCUMENT_REGISTER) {
+    codec_get_fixed(&r, out->doc, LEDGER_HASH_BYTES);
+    out->has_doc = !r.err;
+  }
+  if (type == TX_TYPE_DOCUMENT_REGISTER || type == TX_TYPE_DOCUMENT_SUPERSEDE) {
+    docs_get_spec(&r, &out->spec);
+    out->has_spec = !r.err;
+    int rc = codec_reader_finish(&r);
+    if (rc) memset(out, 0, sizeof *out);
+    return rc;
+  }
+  /* The rest of the other payloads is not needed here; the app checked it. */
+  return r.err;
+}
