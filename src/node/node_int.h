@@ -87,7 +87,8 @@ void node_net_send_decision(node_t *n, uint64_t peer, uint64_t height);
 void node_net_gossip_tx(node_t *n, ve_slice_t tx);
 void node_net_flush(node_t *n);
 typedef struct {
-  uint64_t gossip_in, gossip_out, gossip_dropped, banned;
+  uint64_t gossip_in, gossip_out, gossip_dropped;
+  uint64_t banned; /* peers banned: bad frames at the transport or above, floods */
 } node_net_stats_t;
 void node_net_stats(const node_t *n, node_net_stats_t *out); /* any thread */
 /* Documents' blob store (node_blobs.c). Called inside a block's write

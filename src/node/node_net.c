@@ -72,6 +72,7 @@ struct node_net {
   bool stopping;
   /* counters: written on the loop (dropped also by HTTP threads), read by the API */
   _Atomic uint64_t gossip_dropped, gossip_in, gossip_out, banned;
+  _Atomic uint64_t net_bans; /* src/net's ban events (ours and its own), as of the last tick */
 };
 
 typedef struct {
@@ -176,6 +177,9 @@ static void send_batch(node_t *n, ve_slice_t items, size_t count, uint64_t excep
 void node_net_flush(node_t *n) {
   struct node_net *nn = n->net;
   if (!nn || nn->stopping) return;
+  net_stats_t st;
+  net_stats(nn->net, &st);
+  atomic_store(&nn->net_bans, st.bans);
   ve_buf_t take;
   size_t count;
   pthread_mutex_lock(&nn->mu);
@@ -422,5 +426,6 @@ void node_net_stats(const node_t *n, node_net_stats_t *out) {
   out->gossip_in = nn->gossip_in;
   out->gossip_out = nn->gossip_out;
   out->gossip_dropped = nn->gossip_dropped;
-  out->banned = nn->banned;
+  out->banned = atomic_load(&nn->net_bans);
+  if (out->banned < nn->banned) out->banned = nn->banned; /* a tick has not run since */
 }

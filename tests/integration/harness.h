@@ -41,7 +41,7 @@ void h_node_cleanup(h_node_t *n);
 /* A `veche testnet` network: nv validators then no observers, on free ports
  * of 127.0.0.1, in one temp dir. node[i] shares the chain and the founding
  * authority's key (and its sequence: use node[0].seq for every node). */
-#define H_NET_NODES_MAX 8
+#define H_NET_NODES_MAX 12
 typedef struct {
   char dir[256];
   size_t nv, no;
