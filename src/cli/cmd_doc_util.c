@@ -108,7 +108,9 @@ uint64_t doc_submit(doc_ctx_t *c, uint32_t type, const ve_buf_t *payload, const 
   ve_hex_encode(hex, enc.ptr, enc.len);
   ve_buf_free(&enc);
   json_t *res = NULL;
-  int st = cli_http_json(&c->node, "POST", "/v1/txs", json_pack("{s:s}", "tx", hex), &res);
+  json_t *body = json_pack("{s:s}", "tx", hex);
+  int st = cli_http_json(&c->node, "POST", "/v1/txs", body, &res); /* body is not stolen */
+  json_decref(body);
   free(hex);
   if (st != 202 || !res) doc_die_http(what, st, res);
   char id[65];
