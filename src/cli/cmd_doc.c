@@ -3,9 +3,12 @@
  * dispatches, and builds the transactions; reads and offline verification are
  * in cmd_doc_read.c, shared helpers in cmd_doc_util.c.
  *
- * Encryption happens here, on the client: a fresh document key and nonce per
- * version from the OS RNG; the key leaves this process only wrapped to an
- * identity's public key (a grant), and is wiped after use. */
+ * Encryption happens here, on the client: a fresh document key per version
+ * from the OS RNG; the key leaves this process only wrapped to an identity's
+ * public key (a grant), and is wiped after use. The nonce is derived from the
+ * key and the content digest (DOC_TAG_NONCE): the key encrypts this one content
+ * only, so the nonce is still never reused, and whoever holds the key and the
+ * file can rebuild the exact blob (`doc upload`, after a failed upload). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -15,6 +18,9 @@
 
 #include "base/err.h"
 #include "cli/cmd_doc_int.h"
+
+/* nonce = first 24 bytes of H(DOC_TAG_NONCE, key || alg || content digest) */
+#define DOC_TAG_NONCE "veche/doc/nonce"
 
 static const char DOC_USAGE[] =
     "usage: veche doc SUBCOMMAND [ARGS] [options]     (veche doc SUBCOMMAND --help)\n"
@@ -36,6 +42,8 @@ static const char DOC_USAGE[] =
     "  grant DOC --to ID                give identity ID the document key\n"
     "  revoke-grant DOC --to ID         stop serving ID the key (cannot unread)\n"
     "  renew DOC --alg A [--file FILE]  re-anchor the record's evidence under A\n"
+    "  upload DOC FILE                  rebuild DOC's encrypted blob from FILE and\n"
+    "                                   the signer's grant, and upload it\n"
     "\n"
     "Reading (--key FILE of the reader for fetch):\n"
     "  fetch DOC --out FILE             grant -> unwrap -> blob -> decrypt -> check\n"
@@ -100,6 +108,13 @@ static const struct {
      "Adds an evidence renewal under algorithm A, anchored at the latest certified\n"
      "state: with --file, FILE's digest under A too (FILE must be the document);\n"
      "without, an evidence-only renewal. Signer: the issuer, any notary or an admin.\n"},
+    {"upload",
+     "usage: veche doc upload DOC FILE --key K\n"
+     "\n"
+     "Rebuilds document DOC's encrypted blob from FILE and the document key (opened\n"
+     "from the signer's grant), checks that it is exactly the blob the record names,\n"
+     "and uploads it. For a `doc register --encrypt` whose upload did not finish, or\n"
+     "a node that lacks the blob.\n"},
     {"fetch",
      "usage: veche doc fetch DOC --out FILE --key K\n"
      "\n"
@@ -204,6 +219,29 @@ static bool type_ok(const char *s) {
 
 /* ---- register and supersede ---- */
 
+static void derive_nonce(uint8_t nonce[DOCUMENTS_NONCE_BYTES], const uint8_t key[DOCUMENTS_KEY_BYTES],
+                         const documents_digest_t *d) {
+  uint8_t m[DOCUMENTS_KEY_BYTES + 1 + DOCUMENTS_DIGEST_BYTES_MAX], h[VCRYPTO_HASH_BYTES];
+  size_t n = documents_alg_digest_bytes(d->alg);
+  memcpy(m, key, DOCUMENTS_KEY_BYTES);
+  m[DOCUMENTS_KEY_BYTES] = d->alg;
+  memcpy(m + DOCUMENTS_KEY_BYTES + 1, d->bytes, n);
+  vcrypto_hash(h, DOC_TAG_NONCE, m, DOCUMENTS_KEY_BYTES + 1 + n);
+  memcpy(nonce, h, DOCUMENTS_NONCE_BYTES);
+  vcrypto_wipe(m, sizeof m);
+  vcrypto_wipe(h, sizeof h);
+}
+
+/* Encrypts plain (whose digest is d) under key into blob; blob_id gets its id. */
+static void encrypt_blob(ve_buf_t *blob, uint8_t blob_id[32], const ve_buf_t *plain, const documents_digest_t *d,
+                         const uint8_t key[DOCUMENTS_KEY_BYTES], const char *file) {
+  uint8_t nonce[DOCUMENTS_NONCE_BYTES];
+  derive_nonce(nonce, key, d);
+  ve_buf_init(blob, DOCUMENTS_BLOB_BYTES_MAX);
+  int rc = documents_blob_encrypt(blob, blob_id, plain->ptr, plain->len, key, nonce);
+  if (rc) cli_die("cannot encrypt %s: %s", file, ve_strerror(rc));
+}
+
 typedef struct {
   documents_spec_t spec;
   ve_buf_t blob;                      /* when encrypting */
@@ -239,13 +277,9 @@ static void new_version(const doc_opts_t *o, const char *file, const documents_r
   ve_buf_t plain;
   doc_file_read(file, DOCUMENTS_CONTENT_BYTES_MAX, &plain);
   if (documents_digest_file_bytes(&s->digest, alg, plain.ptr, plain.len)) cli_die("cannot digest %s", file);
-  uint8_t nonce[DOCUMENTS_NONCE_BYTES];
   vcrypto_random(v->key, sizeof v->key);
-  vcrypto_random(nonce, sizeof nonce);
-  ve_buf_init(&v->blob, DOCUMENTS_BLOB_BYTES_MAX);
-  int rc = documents_blob_encrypt(&v->blob, s->blob_id, plain.ptr, plain.len, v->key, nonce);
+  encrypt_blob(&v->blob, s->blob_id, &plain, &s->digest, v->key, file);
   ve_buf_wipe_free(&plain);
-  if (rc) cli_die("cannot encrypt %s: %s", file, ve_strerror(rc));
   s->has_blob = true;
   s->blob_bytes = v->blob.len;
 }
@@ -295,9 +329,11 @@ static int cmd_register(const doc_opts_t *o, bool supersede) {
   uint8_t id[32];
   documents_id(id, c.me, &v.spec.digest);
   if (v.spec.has_blob) {
-    doc_blob_upload(&c.node, id, ve_buf_slice(&v.blob));
+    /* The grant first: with the key on the ledger, a failed upload can be
+     * redone with `doc upload` (the blob is rebuilt from FILE and the key). */
     grant_to(&c, id, c.me, v.key);
     vcrypto_wipe(v.key, sizeof v.key);
+    doc_blob_upload(&c.node, id, ve_buf_slice(&v.blob));
     ve_buf_free(&v.blob);
   }
   char hex[2 * DOCUMENTS_DIGEST_BYTES_MAX + 1];
@@ -371,6 +407,35 @@ static int cmd_grant(const doc_opts_t *o, bool revoke) {
   return 0;
 }
 
+static int cmd_upload(const doc_opts_t *o) {
+  want_args(o, 2, "DOC FILE");
+  uint8_t doc[32];
+  cli_hex32("DOC", o->args[0], doc);
+  doc_ctx_t c;
+  doc_ctx_open(&c, o, false);
+  static documents_record_t rec;
+  doc_record_get(&c.node, doc, &rec);
+  if (!rec.spec.has_blob || rec.key_erased) cli_die("document %s names no blob to upload (or was erased)", o->args[0]);
+  ve_buf_t plain, blob;
+  doc_file_read(o->args[1], DOCUMENTS_CONTENT_BYTES_MAX, &plain);
+  if (documents_content_check(&rec, plain.ptr, plain.len))
+    cli_die("%s is not the registered content of document %s", o->args[1], o->args[0]);
+  uint8_t key[DOCUMENTS_KEY_BYTES], id[32];
+  doc_grant_key(&c, doc, key);
+  encrypt_blob(&blob, id, &plain, &rec.spec.digest, key, o->args[1]);
+  vcrypto_wipe(key, sizeof key);
+  ve_buf_wipe_free(&plain);
+  if (documents_blob_check(&rec, blob.ptr, blob.len))
+    cli_die("%s under this key does not give the recorded blob (was it encrypted by another tool?)", o->args[1]);
+  doc_blob_upload(&c.node, doc, ve_buf_slice(&blob));
+  ve_buf_free(&blob);
+  char hex[65];
+  printf("{\n  \"upload\": \"stored\",\n  \"document\": \"%s\",\n  \"blob_bytes\": %llu\n}\n", doc_hex(hex, doc, 32),
+         (unsigned long long)rec.spec.blob_bytes);
+  doc_ctx_close(&c);
+  return 0;
+}
+
 #define DOC_ANCHOR_WAIT_MS 30000
 
 static int cmd_renew(const doc_opts_t *o) {
@@ -433,6 +498,7 @@ int cmd_doc(int argc, char **argv) {
   if (!strcmp(s, "grant")) return cmd_grant(&o, false);
   if (!strcmp(s, "revoke-grant")) return cmd_grant(&o, true);
   if (!strcmp(s, "renew")) return cmd_renew(&o);
+  if (!strcmp(s, "upload")) return cmd_upload(&o);
   if (!strcmp(s, "fetch")) return doc_cmd_fetch(&o);
   if (!strcmp(s, "show")) return doc_cmd_show(&o);
   if (!strcmp(s, "proof")) return doc_cmd_proof(&o);
