@@ -6,8 +6,9 @@
 #include "apps/documents/documents.h"
 #include "apps/evidence/evidence.h"
 #include "apps/identity/identity.h"
+#include "apps/voting/voting.h"
 #include "node/node.h"
 
-static const ledger_registry_t REGISTRY = {&identity_auth, {&evidence_app, &identity_app, &documents_app}, 3};
+static const ledger_registry_t REGISTRY = {&identity_auth, {&evidence_app, &identity_app, &documents_app, &voting_app}, 4};
 
 const ledger_registry_t *node_registry(void) { return &REGISTRY; }
