@@ -98,7 +98,9 @@ int pc_submit(pc_signer_t *s, const pc_txopts_t *o, uint32_t type, ve_slice_t pa
     return 0;
   }
   json_t *res = NULL;
-  int st = cli_http_json(&s->node, "POST", "/v1/txs", json_pack("{s:s}", "tx", hex), &res);
+  json_t *body = json_pack("{s:s}", "tx", hex);
+  int st = cli_http_json(&s->node, "POST", "/v1/txs", body, &res); /* body is not stolen */
+  json_decref(body);
   free(hex);
   if (!res) cli_die("node answered %d without a body", st);
   if (st != 202) {
