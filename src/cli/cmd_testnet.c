@@ -185,8 +185,10 @@ static int testnet_run(const char *dir) {
     for (int i = 0; i < TESTNET_NODES_MAX && n < TESTNET_NODES_MAX; i++) {
       tn_node_t *nd = &nodes[n];
       memset(nd, 0, sizeof *nd);
-      snprintf(nd->name, sizeof nd->name, "%c%d", pass ? 'o' : 'v', i);
-      snprintf(nd->dir, sizeof nd->dir, "%s/%s", dir, nd->name);
+      char name[sizeof nd->name];
+      snprintf(name, sizeof name, "%c%d", pass ? 'o' : 'v', i);
+      memcpy(nd->name, name, sizeof name);
+      snprintf(nd->dir, sizeof nd->dir, "%s/%s", dir, name);
       char path[NODE_PATH_BYTES_MAX + 16], err[512];
       snprintf(path, sizeof path, "%s/config.json", nd->dir);
       struct stat st;
