@@ -98,7 +98,7 @@ static int testnet_init(const char *dir, long nv, long no, const char *chain, lo
     if (val) snprintf(c.key_path, sizeof c.key_path, "validator.key");
     c.api_port = (uint16_t)(base + i);
     c.p2p_port = (uint16_t)(base + 100 + i);
-    if (empty_ms > 0) c.empty_block_ms = (uint32_t)empty_ms;
+    if (empty_ms >= 0) c.empty_block_ms = (uint32_t)empty_ms;
     for (long k = 0; k < nv; k++) {
       if (k == i) continue;
       snprintf(c.peers[c.n_peers].host, sizeof c.peers[0].host, "127.0.0.1");
@@ -302,7 +302,7 @@ int cmd_testnet(int argc, char **argv) {
                                        {"base-port", 1, 0, 'p'},  {"empty-block-ms", 1, 0, 'e'},
                                        {"help", 0, 0, 'h'},       {0, 0, 0, 0}};
   const char *dir = NULL, *chain = "veche-testnet-1";
-  long nv = 4, no = 1, base = 8645, empty_ms = 0;
+  long nv = 4, no = 1, base = 8645, empty_ms = -1;
   int o;
   while ((o = getopt_long(argc, argv, "d:n:m:c:p:e:h", opts, NULL)) != -1) {
     if (o == 'd') dir = optarg;

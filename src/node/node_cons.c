@@ -211,6 +211,10 @@ static void try_propose(node_t *n) {
 /* ---- actions ---- */
 
 static void on_commit(node_t *n, const cons_action_t *a) {
+  /* Every pending timer is for this height or earlier (the engine emits COMMIT
+   * before the next height's timers), hence stale: drop them rather than let
+   * thousands pile up when blocks come faster than timeouts expire. */
+  while (n->timer_list) timer_release(n->timer_list);
   int rc = node_pipeline_commit(n, a->data, a->cert);
   if (rc) return fatal(n, "block commit", rc);
   cons_on_applied(n->cons, a->height, &n->valset);
@@ -270,10 +274,14 @@ static void drain(node_t *n) {
         schedule(n, a.token, a.delay_ms);
         break;
       case CONS_ACT_REQUEST_PROPOSAL:
+        /* Answered from the loop (on_wake), not from inside this drain: with
+         * one validator and no heartbeat pause, answering here would decide
+         * height after height without ever returning to the loop (no signals,
+         * no API writes, no timers). */
         n->want_proposal = true;
         n->prop_height = a.height;
         n->prop_round = a.round;
-        try_propose(n);
+        uv_async_send(&n->wake);
         break;
       case CONS_ACT_VALIDATE:
         rc = node_pipeline_validate(n, a.data, a.id);
@@ -318,6 +326,9 @@ int node_cons_start(node_t *n) {
   if (rc == VE_OK) {
     uint32_t base = n->cfg.empty_block_ms + 500;
     if (base < NODE_TIMEOUT_BASE_MS_MIN) base = NODE_TIMEOUT_BASE_MS_MIN;
+    /* A very long heartbeat must still leave room for the engine's timeout
+     * growth per round (and CONS_TIMEOUT_MS_MAX). */
+    if (base > CONS_TIMEOUT_MS_MAX / 2) base = CONS_TIMEOUT_MS_MAX / 2;
     cons_config_t cfg = {
         .chain_id = n->genesis.chain_id,
         .valsets = {&n->valset, &n->valset},

@@ -23,6 +23,11 @@
  *              observer still reaches the proposers. Admission verifies
  *              signatures, so batches are admitted on libuv's worker threads,
  *              never on the loop.
+ *   SYNC       document blobs (content-addressed, outside the blocks). A node
+ *              that lacks a blob some committed record references fetches it
+ *              from its peers in turn, one blob at a time, in pieces; the bytes
+ *              are stored only if they pass the record's checks (node_docs.h).
+ *              WANT(id, offset) -> PART(id, size, offset, bytes) | NONE(id).
  *
  * Garbage on a channel (undecodable, bad signature, a channel we do not serve)
  * gets the peer disconnected and banned (net.h doubles the ban on repeats);
@@ -36,6 +41,7 @@
 #include "base/log.h"
 #include "codec/codec.h"
 #include "net/net.h"
+#include "node/node_docs.h"
 #include "node/node_int.h"
 
 #define LOG "net"
@@ -50,6 +56,13 @@
  * this a batch is dropped: gossip is best effort, the sender still holds it. */
 #define NODE_GOSSIP_INFLIGHT_BYTES_MAX (64 * 1024 * 1024)
 #define NODE_PEER_SLOTS NET_CONNS_MAX
+/* Blob replication: piece size, how often the missing list is looked at, and
+ * when a silent fetch is abandoned (and the next peer tried). */
+#define NODE_BLOB_PIECE_BYTES (1024 * 1024)
+#define NODE_BLOB_SCAN_MS 1000
+#define NODE_BLOB_STALL_MS 10000
+#define NODE_BLOB_MISSING_MAX 16
+enum { SYNC_BLOB_WANT = 1, SYNC_BLOB_PART = 2, SYNC_BLOB_NONE = 3 };
 
 typedef struct {
   uint64_t id; /* 0: free slot */
@@ -70,6 +83,17 @@ struct node_net {
   size_t inflight_bytes;
   size_t inflight_n;
   bool stopping;
+  /* blob fetch in progress (loop thread) */
+  struct {
+    bool active;
+    uint8_t id[32];
+    uint64_t peer;      /* asked peer */
+    uint64_t size;      /* from the first piece */
+    ve_buf_t bytes;
+    uint64_t last_ms;   /* last progress */
+    size_t rotor;       /* which peer slot to try next */
+    uint64_t last_scan_ms;
+  } fetch;
   /* counters: written on the loop (dropped also by HTTP threads), read by the API */
   _Atomic uint64_t gossip_dropped, gossip_in, gossip_out, banned;
   _Atomic uint64_t net_bans; /* src/net's ban events (ours and its own), as of the last tick */
@@ -86,6 +110,8 @@ typedef struct {
   size_t len;
   bool *accepted;       /* per tx, set by the worker */
 } gossip_work_t;
+
+static void blobs_tick(node_t *n);
 
 /* ---- peers ---- */
 
@@ -180,6 +206,7 @@ void node_net_flush(node_t *n) {
   net_stats_t st;
   net_stats(nn->net, &st);
   atomic_store(&nn->net_bans, st.bans);
+  blobs_tick(n);
   ve_buf_t take;
   size_t count;
   pthread_mutex_lock(&nn->mu);
@@ -293,6 +320,123 @@ static void on_tx_frame(node_t *n, net_peer_t *p, ve_slice_t payload) {
   }
 }
 
+/* ---- blob replication ---- */
+
+static void sync_send(node_t *n, peer_slot_t *s, uint8_t type, const uint8_t id[32], uint64_t a, uint64_t b,
+                      ve_slice_t bytes) {
+  ve_buf_t m;
+  ve_buf_init(&m, NET_PAYLOAD_BYTES_MAX);
+  codec_writer_t w;
+  codec_writer_init(&w, &m);
+  codec_put_u8(&w, type);
+  codec_put_fixed(&w, id, 32);
+  if (type == SYNC_BLOB_WANT) codec_put_uvarint(&w, a);
+  if (type == SYNC_BLOB_PART) {
+    codec_put_uvarint(&w, a); /* size */
+    codec_put_uvarint(&w, b); /* offset */
+    codec_put_bytes(&w, bytes.ptr, bytes.len, NODE_BLOB_PIECE_BYTES);
+  }
+  if (codec_writer_finish(&w) == VE_OK) (void)net_send(n->net->net, s->p, NET_CH_SYNC, ve_buf_slice(&m));
+  ve_buf_free(&m);
+}
+
+static void fetch_end(struct node_net *nn) {
+  nn->fetch.active = false;
+  ve_buf_free(&nn->fetch.bytes);
+}
+
+/* Asks the next peer (after the rotor) for the fetch's blob from offset. */
+static bool fetch_ask(node_t *n) {
+  struct node_net *nn = n->net;
+  for (size_t k = 0; k < NODE_PEER_SLOTS; k++) {
+    size_t i = (nn->fetch.rotor + k) % NODE_PEER_SLOTS;
+    peer_slot_t *s = &nn->peers[i];
+    if (!s->id) continue;
+    nn->fetch.rotor = i + 1;
+    nn->fetch.peer = s->id;
+    nn->fetch.last_ms = node_now_ms();
+    sync_send(n, s, SYNC_BLOB_WANT, nn->fetch.id, nn->fetch.bytes.len, 0, ve_slice(NULL, 0));
+    return true;
+  }
+  return false;
+}
+
+/* On the tick: start fetching a missing blob, or give up on a silent peer. */
+static void blobs_tick(node_t *n) {
+  struct node_net *nn = n->net;
+  uint64_t now = node_now_ms();
+  if (nn->fetch.active) {
+    if (now - nn->fetch.last_ms < NODE_BLOB_STALL_MS) return;
+    fetch_end(nn); /* the rotor moves on: the next scan asks another peer */
+  }
+  if (now - nn->fetch.last_scan_ms < NODE_BLOB_SCAN_MS || net_peer_count(nn->net) == 0) return;
+  nn->fetch.last_scan_ms = now;
+  uint8_t ids[NODE_BLOB_MISSING_MAX][32];
+  size_t k = node_docs_blobs_missing(n, ids, NODE_BLOB_MISSING_MAX);
+  if (!k) return;
+  /* Rotate over the missing ones too, so one nobody has does not block the rest. */
+  memcpy(nn->fetch.id, ids[(now / NODE_BLOB_SCAN_MS) % k], 32);
+  nn->fetch.active = true;
+  nn->fetch.size = 0;
+  ve_buf_init(&nn->fetch.bytes, DOCUMENTS_BLOB_BYTES_MAX);
+  if (!fetch_ask(n)) fetch_end(nn);
+}
+
+static void on_sync_frame(node_t *n, net_peer_t *p, ve_slice_t payload) {
+  struct node_net *nn = n->net;
+  peer_slot_t *s = net_peer_user(p);
+  codec_reader_t r;
+  codec_reader_init(&r, payload);
+  uint8_t type = codec_get_u8(&r);
+  uint8_t id[32];
+  codec_get_fixed(&r, id, 32);
+  uint64_t a = 0, b = 0;
+  ve_slice_t bytes = ve_slice(NULL, 0);
+  if (type == SYNC_BLOB_WANT) a = codec_get_uvarint_max(&r, DOCUMENTS_BLOB_BYTES_MAX);
+  if (type == SYNC_BLOB_PART) {
+    a = codec_get_uvarint_max(&r, DOCUMENTS_BLOB_BYTES_MAX);
+    b = codec_get_uvarint_max(&r, DOCUMENTS_BLOB_BYTES_MAX);
+    bytes = codec_get_bytes(&r, NODE_BLOB_PIECE_BYTES);
+  }
+  int rc = codec_reader_finish(&r);
+  if (rc == VE_OK && (type < SYNC_BLOB_WANT || type > SYNC_BLOB_NONE)) rc = VE_ERR_MALFORMED;
+  if (rc) return ban(n, p, "a malformed sync message", rc);
+  if (type == SYNC_BLOB_WANT) {
+    ve_buf_t piece;
+    ve_buf_init(&piece, NODE_BLOB_PIECE_BYTES);
+    uint64_t size = 0;
+    rc = node_docs_blob_read(n, id, a, NODE_BLOB_PIECE_BYTES, &piece, &size);
+    if (rc == VE_OK) sync_send(n, s, SYNC_BLOB_PART, id, size, a, ve_buf_slice(&piece));
+    else sync_send(n, s, SYNC_BLOB_NONE, id, 0, 0, ve_slice(NULL, 0));
+    ve_buf_free(&piece);
+    return;
+  }
+  /* PART / NONE: only for the fetch in progress, from the peer asked (late
+   * answers to an abandoned fetch are ignored). */
+  if (!nn->fetch.active || nn->fetch.peer != s->id || memcmp(nn->fetch.id, id, 32) != 0) return;
+  if (type == SYNC_BLOB_NONE) {
+    if (!fetch_ask(n) || nn->fetch.peer == s->id) fetch_end(nn); /* asked everyone: later */
+    return;
+  }
+  if (b != nn->fetch.bytes.len || (nn->fetch.size && a != nn->fetch.size) || bytes.len == 0 ||
+      b + bytes.len > a)
+    return ban(n, p, "an inconsistent blob piece", VE_ERR_INVALID);
+  nn->fetch.size = a;
+  if (ve_buf_append(&nn->fetch.bytes, bytes.ptr, bytes.len)) return fetch_end(nn);
+  nn->fetch.last_ms = node_now_ms();
+  if (nn->fetch.bytes.len < a) {
+    sync_send(n, s, SYNC_BLOB_WANT, id, nn->fetch.bytes.len, 0, ve_slice(NULL, 0));
+    return;
+  }
+  rc = node_docs_blob_store(n, id, ve_buf_slice(&nn->fetch.bytes));
+  char hex[17];
+  ve_hex_encode(hex, id, 8);
+  if (rc == VE_OK) VE_INFO(LOG, "blob %s… replicated (%llu bytes)", hex, (unsigned long long)a);
+  else VE_WARN(LOG, "blob %s… from a peer refused: %s", hex, ve_strerror(rc));
+  fetch_end(nn);
+  if (rc == VE_ERR_HASH_MISMATCH || rc == VE_ERR_INVALID) ban(n, p, "a blob that does not match its record", rc);
+}
+
 /* ---- consensus ---- */
 
 static void on_frame(void *ctx, net_peer_t *p, uint8_t channel, ve_slice_t payload) {
@@ -307,6 +451,8 @@ static void on_frame(void *ctx, net_peer_t *p, uint8_t channel, ve_slice_t paylo
     }
     case NET_CH_TX:
       return on_tx_frame(n, p, payload);
+    case NET_CH_SYNC:
+      return on_sync_frame(n, p, payload);
     default:
       return ban(n, p, "a frame on a channel this node does not serve", VE_ERR_UNSUPPORTED);
   }
@@ -412,6 +558,7 @@ void node_net_free(node_t *n) {
   struct node_net *nn = n->net;
   if (!nn) return;
   VE_ASSERT(nn->inflight_n == 0);
+  if (nn->fetch.active) fetch_end(nn);
   pthread_mutex_destroy(&nn->mu);
   ve_buf_free(&nn->pending);
   ve_buf_free(&nn->frame);
