@@ -10,7 +10,9 @@
  *   5. the observer's headers (state roots included) equal the validators' at
  *      every height it has;
  *   6. a second observer that knows only the genesis file and one peer (the
- *      first observer) syncs from genesis to the same blocks.
+ *      first observer) syncs from genesis to the same blocks;
+ *   7. an encrypted document blob uploaded to one validator is replicated to
+ *      the other validators and the observer.
  * Certificates are not compared: each node keeps the precommits it gathered,
  * any 2/3+ subset; headers, hence state roots, must be identical. */
 #include <setjmp.h>
@@ -24,6 +26,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "api/http_client.h"
 #include "apps/identity/identity.h"
 #include "harness.h"
 
@@ -193,6 +196,41 @@ static void test_network(void **state) {
   print_message("step 6: observer from genesis + one peer synced %llu heights, all equal\n",
                 (unsigned long long)cmp);
   h_node_stop(&o2);
+
+  /* 7. A document blob uploaded to v0 reaches every other running node. */
+  char file[400], key[400], subject[65], blob[65];
+  snprintf(file, sizeof file, "%s/deed.txt", net.dir);
+  FILE *f = fopen(file, "w");
+  assert_non_null(f);
+  for (int i = 0; i < 20000; i++) fprintf(f, "deed line %d\n", i);
+  fclose(f);
+  snprintf(key, sizeof key, "%s/tn/authority.key", net.dir);
+  uint8_t sid[32];
+  identity_id_from_pk(sid, v[0].authority.pk);
+  ve_hex_encode(subject, sid, 32);
+  rc = h_veche(&v[0], out, sizeof out, "doc", "register", file, "--type", "deed", "--subject", subject,
+               "--encrypt", "--key", key, NULL);
+  if (rc != 0) fail_msg("doc register: %s", out);
+  static const char pat[] = "\"blob_id\": \"";
+  const char *bp = strstr(out, pat);
+  if (!bp) fail_msg("no blob_id in: %s", out);
+  memcpy(blob, bp + strlen(pat), 64);
+  blob[64] = 0;
+  snprintf(path, sizeof path, "/v1/blobs/%s", blob);
+  size_t holders[] = {1, 2, NV}; /* v3 is stopped since step 4 */
+  for (size_t k = 0; k < sizeof holders / sizeof holders[0]; k++) {
+    h_node_t *nd = &net.node[holders[k]];
+    for (int waited = 0;; waited += 100) {
+      http_response_t r;
+      int hrc = http_request("127.0.0.1", nd->port, "GET", path, NULL, NULL, 0, 10000, &r);
+      int status = hrc == 0 ? r.status : 0;
+      if (hrc == 0) http_response_free(&r);
+      if (status == 200) break;
+      if (waited > CATCHUP_TIMEOUT_MS) fail_msg("blob %s not replicated to %s (HTTP %d)", blob, nd->dir, status);
+      sleep_ms(100);
+    }
+  }
+  print_message("step 7: encrypted blob uploaded to v0 replicated to v1, v2 and the observer\n");
 
   for (size_t i = 0; i < NV + NO; i++)
     if (net.node[i].pid) h_node_stop(&net.node[i]);
