@@ -360,7 +360,7 @@ static int h_health(void *ctx, const api_request_t *req, api_response_t *resp) {
 
 /* Bundle for key at ?height= (default: the latest state with a certified
  * header, i.e. after tip - 1). */
-static int proof_response(node_t *n, const api_request_t *req, api_response_t *resp, ve_slice_t key) {
+int node_proof_response(node_t *n, const api_request_t *req, api_response_t *resp, ve_slice_t key) {
   uint64_t tip = atomic_load(&n->height);
   if (tip < 1) {
     api_error(resp, 409, "too_early", "no block has certified a state root yet");
@@ -396,14 +396,14 @@ static int h_proof_state(void *ctx, const api_request_t *req, api_response_t *re
     api_error(resp, 400, "malformed", "key must be 1..%d bytes of hex", STATE_KEY_BYTES_MAX);
     return VE_ERR_MALFORMED;
   }
-  return proof_response(ctx, req, resp, ve_slice(key, len / 2));
+  return node_proof_response(ctx, req, resp, ve_slice(key, len / 2));
 }
 
 /* GET /v1/proofs/identities/:id[?height=H] */
 static int h_proof_identity(void *ctx, const api_request_t *req, api_response_t *resp) {
   uint8_t id[32], key[3 + 32];
   VE_TRY(param_hash(req, "id", id, resp));
-  return proof_response(ctx, req, resp, ve_slice(key, identity_state_key(key, id)));
+  return node_proof_response(ctx, req, resp, ve_slice(key, identity_state_key(key, id)));
 }
 
 /* ---- evidence ---- */

@@ -350,38 +350,11 @@ static int h_blobs_missing(void *ctx, const api_request_t *req, api_response_t *
 
 /* ---- proofs (docs/proofs.md bundles, built by src/proof) ---- */
 
-/* Bundle for key at ?height= (default: the latest state a block certifies). */
-static int proof_response(node_t *n, const api_request_t *req, api_response_t *resp, ve_slice_t key) {
-  uint64_t tip = atomic_load(&n->height);
-  if (tip < 1) {
-    api_error(resp, 409, "too_early", "no block has certified a state root yet");
-    return VE_ERR_TOO_EARLY;
-  }
-  uint64_t h;
-  if (api_request_query_u64(req, "height", tip - 1, UINT64_MAX, &h) != VE_OK) {
-    api_error(resp, 400, "malformed", "height must be a decimal number");
-    return VE_ERR_MALFORMED;
-  }
-  store_txn_t *t;
-  VE_TRY(begin_read(n, &t, resp));
-  proof_bundle_t b;
-  proof_bundle_init(&b);
-  int rc = proof_bundle_build(t, node_chain_id(n), h, key, &b);
-  store_txn_abort(t);
-  if (rc == VE_ERR_HEIGHT)
-    api_error(resp, 409, "too_early", "state after height %llu is certified only once block %llu exists",
-              (unsigned long long)h, (unsigned long long)h + 1);
-  else if (rc == VE_OK)
-    api_respond_json(resp, 200, proof_bundle_to_json(&b));
-  proof_bundle_free(&b);
-  return rc;
-}
-
 /* GET /v1/proofs/documents/:id — the record ("doc/" || id). */
 static int h_proof_doc(void *ctx, const api_request_t *req, api_response_t *resp) {
   uint8_t id[32], key[DOCUMENTS_STATE_KEY_BYTES];
   VE_TRY(param_hash(req, "id", id, resp));
-  return proof_response(ctx, req, resp, ve_slice(key, documents_state_key(key, id)));
+  return node_proof_response(ctx, req, resp, ve_slice(key, documents_state_key(key, id)));
 }
 
 /* GET /v1/proofs/documents/by-digest/:alg/:digest — the digest index entry
@@ -391,7 +364,7 @@ static int h_proof_digest(void *ctx, const api_request_t *req, api_response_t *r
   documents_digest_t d;
   VE_TRY(param_digest(req, &d, resp));
   uint8_t key[DOCUMENTS_INDEX_KEY_BYTES_MAX];
-  return proof_response(ctx, req, resp, ve_slice(key, documents_index_key(key, &d)));
+  return node_proof_response(ctx, req, resp, ve_slice(key, documents_index_key(key, &d)));
 }
 
 /* GET /v1/proofs/documents/:id/grants/:identity — a grant ("docg/"). */
@@ -399,7 +372,7 @@ static int h_proof_grant(void *ctx, const api_request_t *req, api_response_t *re
   uint8_t doc[32], who[32], key[DOCUMENTS_GRANT_KEY_BYTES];
   VE_TRY(param_hash(req, "id", doc, resp));
   VE_TRY(param_hash(req, "identity", who, resp));
-  return proof_response(ctx, req, resp, ve_slice(key, documents_grant_key(key, doc, who)));
+  return node_proof_response(ctx, req, resp, ve_slice(key, documents_grant_key(key, doc, who)));
 }
 
 const api_route_t node_doc_routes[] = {

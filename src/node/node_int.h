@@ -104,5 +104,8 @@ extern const size_t node_doc_routes_n;
 extern const api_route_t node_poll_routes[];
 extern const size_t node_poll_routes_n;
 size_t node_routes_collect(api_route_t *out, size_t cap);
+/* Answers with the proof bundle (docs/proofs.md) for state key at ?height=H
+ * (default: the latest state a block certifies); 409 too_early before that. */
+int node_proof_response(node_t *n, const api_request_t *req, api_response_t *resp, ve_slice_t key);
 
 #endif
