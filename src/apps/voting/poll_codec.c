@@ -620,7 +620,9 @@ const char *voting_status_name(voting_status_t s) {
 
 const char *voting_phase_name(const voting_poll_t *p, uint64_t h) {
   switch (p->status) {
-    case VOTING_DKG: return h > p->def.complaint_end ? "dkg_finish_due" : "dkg";
+    case VOTING_DKG:
+      if (h > p->def.close_height) return "dkg_expired"; /* never finished: unusable */
+      return h > p->def.complaint_end ? "dkg_finish_due" : "dkg";
     case VOTING_READY:
       if (h < p->def.open_height) return "scheduled";
       return h <= p->def.close_height ? "open" : "closed";

@@ -157,8 +157,9 @@ typedef struct {
 
 const char *voting_status_name(voting_status_t s);
 /* Phase as seen by a transaction executing at height h (h = committed + 1 for
- * "now"): "dkg", "dkg_finish_due", "scheduled", "open", "closed" (awaiting
- * decryption), "done", "failed", "cancelled". */
+ * "now"): "dkg", "dkg_finish_due", "dkg_expired" (not finished by the close),
+ * "scheduled", "open", "closed" (awaiting decryption), "done", "failed",
+ * "cancelled". */
 const char *voting_phase_name(const voting_poll_t *p, uint64_t h);
 
 /* ---- the running tally ("vpt/" || poll id) ---- */

@@ -106,6 +106,9 @@ static void test_lifecycle(void **state) {
   EXPECT(pf_create(&c, &d, id), VE_OK);
   voting_poll_t *p = poll_load(&c, id);
   assert_int_equal(p->status, VOTING_DKG);
+  assert_string_equal(voting_phase_name(p, p->def.deal_end), "dkg");
+  assert_string_equal(voting_phase_name(p, p->def.complaint_end + 1), "dkg_finish_due");
+  assert_string_equal(voting_phase_name(p, p->def.close_height + 1), "dkg_expired");
   assert_memory_equal(p->organizer, c.organizer_id, 32);
   assert_memory_equal(p->enc_pk[1], c.enc[1].pk, 32);
   free(p);
@@ -114,6 +117,9 @@ static void test_lifecycle(void **state) {
   assert_int_equal(p->status, VOTING_READY);
   assert_true(p->has_key);
   assert_int_equal(p->qualified, 7);
+  assert_string_equal(voting_phase_name(p, p->def.open_height - 1), "scheduled");
+  assert_string_equal(voting_phase_name(p, p->def.close_height), "open");
+  assert_string_equal(voting_phase_name(p, p->def.close_height + 1), "closed");
   voting_tally_rec_t tally;
   assert_int_equal(pf_tally(&c, p, &tally), 0);
   assert_int_equal(tally.voters, 0);
@@ -148,6 +154,7 @@ static void test_lifecycle(void **state) {
   free(p);
   p = poll_load(&c, id);
   assert_int_equal(p->status, VOTING_DONE);
+  assert_string_equal(voting_phase_name(p, pf_height(&c) + 1), "done");
   assert_true(p->has_result);
   assert_int_equal(p->used, 5);
   assert_int_equal(p->voters, NV);
