@@ -206,7 +206,9 @@ int cmd_tx(int argc, char **argv) {
     return 0;
   }
   json_t *res = NULL;
-  int st = cli_http_json(&node, "POST", "/v1/txs", json_pack("{s:s}", "tx", hex), &res);
+  json_t *body = json_pack("{s:s}", "tx", hex);
+  int st = cli_http_json(&node, "POST", "/v1/txs", body, &res);
+  json_decref(body); /* cli_http_json borrows the body */
   free(hex);
   ve_buf_free(&payload);
   ve_buf_free(&enc);
