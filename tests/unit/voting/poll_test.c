@@ -654,6 +654,83 @@ static void test_determinism(void **state) {
   pf_free(&b);
 }
 
+/* ---- seeded mutations: strict decoding, no crash, no mutated ballot counted ---- */
+
+static void mutate(ve_buf_t *b, const ve_buf_t *orig) {
+  ve_buf_reset(b);
+  assert_int_equal(ve_buf_append(b, orig->ptr, orig->len), 0);
+  switch (vt_u32(4)) {
+    case 0: /* truncate */
+      b->len = vt_u32((uint32_t)orig->len);
+      break;
+    case 1: { /* append */
+      uint8_t x[8];
+      vt_bytes(x, sizeof x);
+      assert_int_equal(ve_buf_append(b, x, 1 + vt_u32(8)), 0);
+      break;
+    }
+    default: /* flip one bit */
+      b->ptr[vt_u32((uint32_t)b->len)] ^= (uint8_t)(1u << vt_u32(8));
+  }
+}
+
+static void test_mutations(void **state) {
+  (void)state;
+  vt_seed_init("poll_test mutations");
+  static pf_chain_t c;
+  pf_init(&c);
+  c.rng_seed = vt_seed;
+  pf_trustee_keys(&c);
+  voting_def_t d;
+  pf_def(&c, &d, 3, 2, 400);
+  uint8_t id[32], id2[32];
+  EXPECT(pf_create(&c, &d, id), VE_OK);
+  EXPECT(pf_dkg(&c, id), VE_OK);
+  voting_poll_t *p = poll_load(&c, id);
+  pf_advance_to(&c, p->def.open_height);
+  ve_buf_t orig, m;
+  ve_buf_init(&orig, 0);
+  ve_buf_init(&m, 0);
+  uint8_t ch[5] = {0, 1, 1, 0, 1};
+  pf_ballot(&c, p, 0, ch, &orig, NULL);
+  for (int k = 0; k < 150; k++) {
+    mutate(&m, &orig);
+    int32_t rc = pf_run1(&c, &c.voter[0], TX_TYPE_POLL_BALLOT, &m);
+    if (rc == VE_OK && (m.len != orig.len || memcmp(m.ptr, orig.ptr, m.len)))
+      fail_msg("a mutated ballot was counted (iteration %d)", k);
+    assert_true(rc <= 0 && rc >= VE_ERR_MIN);
+  }
+  EXPECT(pf_run1(&c, &c.voter[0], TX_TYPE_POLL_BALLOT, &orig), VE_OK);
+  /* Definitions and dealings: whatever the ledger decides, it decides safely. */
+  pf_def(&c, &d, 3, 2, 400);
+  ve_buf_reset(&orig);
+  assert_int_equal(voting_payload_create(&orig, &d), 0);
+  for (int k = 0; k < 100; k++) {
+    mutate(&m, &orig);
+    int32_t rc = pf_run1(&c, &c.organizer, TX_TYPE_POLL_CREATE, &m);
+    assert_true(rc <= 0 && rc >= VE_ERR_MIN);
+  }
+  pf_def(&c, &d, 3, 2, 400);
+  EXPECT(pf_create(&c, &d, id2), VE_OK);
+  voting_poll_t *p2 = poll_load(&c, id2);
+  pf_dealing(&c, p2, 1, &orig);
+  for (int k = 0; k < 100; k++) {
+    mutate(&m, &orig);
+    int32_t rc = pf_run1(&c, &c.trustee[0], TX_TYPE_POLL_DKG_DEAL, &m);
+    assert_true(rc <= 0 && rc >= VE_ERR_MIN);
+  }
+  /* The counted ballot is the honest one; the audit agrees. */
+  voting_tally_rec_t t;
+  assert_int_equal(pf_tally(&c, p, &t), 0);
+  assert_int_equal(t.voters, 1);
+  assert_int_equal(t.ballots, 1);
+  free(p);
+  free(p2);
+  ve_buf_free(&orig);
+  ve_buf_free(&m);
+  pf_free(&c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_lifecycle),
@@ -661,6 +738,7 @@ int main(void) {
       cmocka_unit_test(test_cancel),
       cmocka_unit_test(test_misbehaving_trustee),
       cmocka_unit_test(test_determinism),
+      cmocka_unit_test(test_mutations),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
