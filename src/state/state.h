@@ -87,6 +87,33 @@ int state_get(store_txn_t *t, ve_slice_t key, ve_slice_t *val_out);
 int state_commit(store_txn_t *t, uint64_t version, const state_change_t *changes, size_t n,
                  uint8_t root_out[STATE_HASH_BYTES]);
 
+/* state_commit, with a process-wide memory cache of the tree's upper nodes
+ * (nibble depths 0..4) kept between calls, so that the next commit does not
+ * read them back from the store (src/state/state_cache.c). Same arguments,
+ * results and writes as state_commit, plus two 32-byte history identifiers
+ * supplied by the caller: history_before names the exact sequence of commits
+ * whose result t sees, history_after that sequence followed by this commit.
+ * Requirement: equal identifiers mean identical sequences of (version, changes)
+ * since the empty store (the ledger uses block hashes, which chain back to
+ * genesis); the cache is emptied whenever history_before is not the identifier
+ * of the last successful cached commit. Every cached node is also checked
+ * against the version and hash its parent names before it is used. */
+int state_commit_cached(store_txn_t *t, const uint8_t history_before[STATE_HASH_BYTES],
+                        const uint8_t history_after[STATE_HASH_BYTES], uint64_t version,
+                        const state_change_t *changes, size_t n, uint8_t root_out[STATE_HASH_BYTES]);
+
+/* Counters of the cache since the process started (or the last reset). */
+typedef struct {
+  uint64_t hits, misses; /* node reads of cached commits served / not served */
+  uint64_t stale;        /* entries found not matching the tree (dropped) */
+  uint64_t resets;       /* emptied because the history changed */
+  size_t bytes;          /* memory held by entries now */
+} state_cache_stats_t;
+void state_cache_stats_get(state_cache_stats_t *out);
+/* Empties the cache and frees its memory (tests, benchmarks). No cached commit
+ * may be running. */
+void state_cache_reset(void);
+
 /* Root after version v: that of the latest committed version <= v.
  * Returns 0 or VE_ERR_NOT_FOUND if no version <= v was committed. */
 int state_root_at(store_txn_t *t, uint64_t version, uint8_t root_out[STATE_HASH_BYTES]);

@@ -84,6 +84,27 @@ void state_node_hash(uint8_t out[STATE_HASH_BYTES], const uint8_t left[STATE_HAS
 void state_bin_join(state_bin_t *out, const state_bin_t *left, const state_bin_t *right);
 
 
+/* ---- cache of the upper tree (state_cache.c) ---- */
+
+#define STATE_CACHE_DEPTH_MAX 4                  /* nibble depths 0..4: 69,905 paths */
+#define STATE_CACHE_BYTES_MAX ((size_t)96 << 20) /* encoded nodes kept, at most */
+
+/* Takes the process-wide cache for one commit; empties it first unless it
+ * describes history_before. false: busy or no memory (commit uncached). */
+bool state_cache_acquire(const uint8_t history_before[STATE_HASH_BYTES]);
+/* Gives it back: on ok it now describes history_after; otherwise it is emptied. */
+void state_cache_release(const uint8_t history_after[STATE_HASH_BYTES], bool ok);
+/* Holder only. The node at (path, nibbles) if the cache has it at exactly this
+ * version and hash; *bytes_out (its encoding) is valid until the next put or
+ * forget of the same path. */
+bool state_cache_get(const uint8_t path[STATE_HASH_BYTES], unsigned nibbles, uint64_t version,
+                     const uint8_t hash[STATE_HASH_BYTES], ve_slice_t *bytes_out);
+/* Holder only. Records the node now at (path, nibbles). */
+void state_cache_put(const uint8_t path[STATE_HASH_BYTES], unsigned nibbles, uint64_t version,
+                     const uint8_t hash[STATE_HASH_BYTES], ve_slice_t bytes);
+/* Holder only. No node at (path, nibbles) any more. */
+void state_cache_forget(const uint8_t path[STATE_HASH_BYTES], unsigned nibbles);
+
 /* ---- proofs (state_proof.c) ---- */
 
 /* What a proof says about one path: the siblings from the root down (sibling i

@@ -200,15 +200,20 @@ static void slot_bin(const state_node_t *node, unsigned i, state_bin_t *out) {
 
 /* ---- reading ---- */
 
-static int node_load(store_txn_t *t, uint64_t version, const uint8_t path[STATE_HASH_BYTES],
-                     unsigned nibbles, state_node_t *node) {
+/* The stored encoding of a node; *val as store_get's. */
+static int node_read(store_txn_t *t, uint64_t version, const uint8_t path[STATE_HASH_BYTES],
+                     unsigned nibbles, ve_slice_t *val) {
   if (nibbles >= STATE_NIBBLES) return VE_ERR_CORRUPT;
   uint8_t key[STATE_NODE_KEY_BYTES_MAX];
   size_t key_len = node_key(key, version, path, nibbles);
+  int rc = store_get(t, STORE_T_STATE_NODES, ve_slice(key, key_len), val);
+  return rc == VE_ERR_NOT_FOUND ? VE_ERR_CORRUPT : rc; /* a parent names it */
+}
+
+static int node_load(store_txn_t *t, uint64_t version, const uint8_t path[STATE_HASH_BYTES],
+                     unsigned nibbles, state_node_t *node) {
   ve_slice_t val;
-  int rc = store_get(t, STORE_T_STATE_NODES, ve_slice(key, key_len), &val);
-  if (rc == VE_ERR_NOT_FOUND) return VE_ERR_CORRUPT; /* a parent names it */
-  if (rc) return rc;
+  VE_TRY(node_read(t, version, path, nibbles, &val));
   return node_decode(node, val);
 }
 
@@ -260,6 +265,7 @@ typedef struct {
 
 typedef struct {
   store_txn_t *t;
+  bool cached; /* this commit holds the cache of upper nodes (state_cache.c) */
   uint64_t version;
   const state_change_t *changes;
   const state_item_t *items;
@@ -323,6 +329,20 @@ static int leaf_create(state_commit_ctx_t *c, size_t i, state_slot_t *out) {
   return VE_OK;
 }
 
+/* Loads the node that slot `old` names at (path, nibbles): from the cache when
+ * the commit holds it and has that very node, else from the store (and then
+ * remembers it). */
+static int commit_node_load(state_commit_ctx_t *c, const state_slot_t *old,
+                            const uint8_t path[STATE_HASH_BYTES], unsigned nibbles,
+                            state_node_t *node) {
+  ve_slice_t val;
+  if (c->cached && state_cache_get(path, nibbles, old->version, old->hash, &val))
+    return node_decode(node, val);
+  VE_TRY(node_read(c->t, old->version, path, nibbles, &val));
+  if (c->cached) state_cache_put(path, nibbles, old->version, old->hash, val);
+  return node_decode(node, val);
+}
+
 /* Rehashes the quarters and halves above the slots in `changed` (bit i = slot i),
  * reusing the cached ones elsewhere; *top gets the node's own subtree. */
 static void node_rehash(state_node_t *node, unsigned changed, state_bin_t *top) {
@@ -354,12 +374,10 @@ static int node_finish(state_commit_ctx_t *c, state_node_t *node, unsigned chang
       last = i;
     }
   }
-  if (count == 0) {
-    memset(out, 0, sizeof *out);
-    return VE_OK;
-  }
-  if (count == 1 && node->slot[last].kind == SLOT_LEAF) {
-    *out = node->slot[last]; /* a lone leaf rises to its parent */
+  if (count == 0 || (count == 1 && node->slot[last].kind == SLOT_LEAF)) {
+    if (c->cached) state_cache_forget(path, nibbles); /* no node here any more */
+    if (count == 0) memset(out, 0, sizeof *out);
+    else *out = node->slot[last]; /* a lone leaf rises to its parent */
     return VE_OK;
   }
   state_bin_t top;
@@ -369,6 +387,7 @@ static int node_finish(state_commit_ctx_t *c, state_node_t *node, unsigned chang
   size_t key_len = node_key(key, c->version, path, nibbles);
   size_t enc_len = node_encode(c->enc, node);
   VE_TRY(store_put(c->t, STORE_T_STATE_NODES, ve_slice(key, key_len), ve_slice(c->enc, enc_len)));
+  if (c->cached) state_cache_put(path, nibbles, c->version, top.hash, ve_slice(c->enc, enc_len));
   memset(out, 0, sizeof *out);
   out->kind = SLOT_NODE;
   memcpy(out->hash, top.hash, STATE_HASH_BYTES);
@@ -386,7 +405,7 @@ static int subtree_update(state_commit_ctx_t *c, unsigned nibbles, const state_s
   state_node_t *node = &c->nodes[nibbles];
   bool loaded = old->kind == SLOT_NODE;
   if (loaded) {
-    VE_TRY(node_load(c->t, old->version, items[lo].path, nibbles, node));
+    VE_TRY(commit_node_load(c, old, items[lo].path, nibbles, node));
   } else {
     /* Empty or one leaf: count the leaves the subtree will hold. */
     size_t live = 0, last = lo;
@@ -469,8 +488,8 @@ static int current_values_write(store_txn_t *t, const state_change_t *changes,
   return rc;
 }
 
-int state_commit(store_txn_t *t, uint64_t version, const state_change_t *changes, size_t n,
-                 uint8_t root_out[STATE_HASH_BYTES]) {
+static int commit_run(store_txn_t *t, bool cached, uint64_t version, const state_change_t *changes,
+                      size_t n, uint8_t root_out[STATE_HASH_BYTES]) {
   VE_TRY(check_changes(changes, n));
   state_slot_t root;
   uint64_t latest;
@@ -493,6 +512,7 @@ int state_commit(store_txn_t *t, uint64_t version, const state_change_t *changes
   }
   size_t m = items_prepare(items, changes, n);
   c->t = t;
+  c->cached = cached;
   c->version = version;
   c->changes = changes;
   c->items = items;
@@ -513,6 +533,20 @@ int state_commit(store_txn_t *t, uint64_t version, const state_change_t *changes
   if (rc == 0) memcpy(root_out, root.hash, STATE_HASH_BYTES);
   free(items);
   free(c);
+  return rc;
+}
+
+int state_commit(store_txn_t *t, uint64_t version, const state_change_t *changes, size_t n,
+                 uint8_t root_out[STATE_HASH_BYTES]) {
+  return commit_run(t, false, version, changes, n, root_out);
+}
+
+int state_commit_cached(store_txn_t *t, const uint8_t history_before[STATE_HASH_BYTES],
+                        const uint8_t history_after[STATE_HASH_BYTES], uint64_t version,
+                        const state_change_t *changes, size_t n, uint8_t root_out[STATE_HASH_BYTES]) {
+  bool cached = state_cache_acquire(history_before);
+  int rc = commit_run(t, cached, version, changes, n, root_out);
+  if (cached) state_cache_release(history_after, rc == VE_OK);
   return rc;
 }
 
