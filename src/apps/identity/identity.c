@@ -2,6 +2,7 @@
  * See identity.h for the status machine and its invariants. */
 #include "apps/identity/identity.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include "base/err.h"
@@ -36,6 +37,111 @@ static size_t key_state_key(uint8_t out[4 + VCRYPTO_PK_BYTES], const uint8_t pk[
   memcpy(out, "idk/", 4);
   memcpy(out + 4, pk, VCRYPTO_PK_BYTES);
   return 4 + VCRYPTO_PK_BYTES;
+}
+
+/* ---- memo of curve checks that passed ----
+ *
+ * A registration's new key is checked for the prime-order subgroup (a scalar
+ * multiplication, ~35 us) when the mempool dry-runs the transaction and again
+ * when its block executes it; a rotation's new key and proof signature likewise.
+ * Each result is a pure function of its inputs, so remembering the checks that
+ * passed changes no outcome, only where the work is done: on the mempool's
+ * admission threads, in parallel, instead of twice, the second time on the one
+ * thread that executes blocks. vcrypto_pk_valid has a small direct-mapped memo
+ * of its own, which a mempool backlog of a few thousand keys flushes before the
+ * block executes; this one remembers exactly the last MEMO_KEYS passes (FIFO),
+ * more than a default mempool holds. Failures are not remembered (recomputed,
+ * and they fail again). Entries are 32 bytes: a key itself, or for a rotation
+ * proof H(MEMO_TAG_ROTATE, pk || sig || message). Thread-safe (one mutex). */
+#ifndef IDENTITY_MEMO_KEYS         /* a test builds this file with a small memo */
+#define IDENTITY_MEMO_KEYS (1u << 18)
+#endif
+#define MEMO_KEYS IDENTITY_MEMO_KEYS   /* entries remembered, a power of two */
+#define MEMO_SLOTS (2 * MEMO_KEYS) /* hash index with load factor <= 1/2 */
+#define MEMO_TAG_ROTATE "veche/identity/memo-rotate"
+
+typedef struct {
+  pthread_mutex_t lock;
+  uint8_t (*ring)[32]; /* entries in insertion order; slot n % MEMO_KEYS */
+  uint32_t *index;     /* linear probing: ring position + 1, 0 = empty */
+  uint64_t n;          /* entries ever inserted */
+} memo_t;
+
+static uint8_t g_pk_ring[MEMO_KEYS][32], g_rot_ring[MEMO_KEYS][32];
+static uint32_t g_pk_index[MEMO_SLOTS], g_rot_index[MEMO_SLOTS];
+static memo_t g_pk_memo = {PTHREAD_MUTEX_INITIALIZER, g_pk_ring, g_pk_index, 0};
+static memo_t g_rot_memo = {PTHREAD_MUTEX_INITIALIZER, g_rot_ring, g_rot_index, 0};
+
+/* Entries are keys or hashes; a crafted key that collides only costs a probe. */
+static size_t memo_home(const uint8_t e[32]) {
+  uint64_t x;
+  memcpy(&x, e + 8, sizeof x);
+  return (size_t)((x * 0x9e3779b97f4a7c15ull) >> 32) & (MEMO_SLOTS - 1);
+}
+
+/* Slot of e in the index, or of the empty slot where it would go. */
+static size_t memo_slot(const memo_t *m, const uint8_t e[32]) {
+  size_t i = memo_home(e);
+  while (m->index[i] && memcmp(m->ring[m->index[i] - 1], e, 32) != 0) i = (i + 1) & (MEMO_SLOTS - 1);
+  return i;
+}
+
+static bool memo_has(memo_t *m, const uint8_t e[32]) {
+  VE_ASSERT(pthread_mutex_lock(&m->lock) == 0);
+  bool has = m->index[memo_slot(m, e)] != 0;
+  VE_ASSERT(pthread_mutex_unlock(&m->lock) == 0);
+  return has;
+}
+
+/* Removes the entry at index slot i, shifting later entries of its probe run
+ * back so that every entry stays reachable from its home slot. */
+static void memo_unindex(memo_t *m, size_t i) {
+  const size_t mask = MEMO_SLOTS - 1;
+  for (size_t j = (i + 1) & mask; m->index[j]; j = (j + 1) & mask) {
+    size_t home = memo_home(m->ring[m->index[j] - 1]);
+    bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+    if (stays) continue;
+    m->index[i] = m->index[j];
+    i = j;
+  }
+  m->index[i] = 0;
+}
+
+static void memo_put(memo_t *m, const uint8_t e[32]) {
+  VE_ASSERT(pthread_mutex_lock(&m->lock) == 0);
+  size_t slot = memo_slot(m, e);
+  if (!m->index[slot]) {
+    size_t pos = (size_t)(m->n % MEMO_KEYS);
+    if (m->n >= MEMO_KEYS) memo_unindex(m, memo_slot(m, m->ring[pos])); /* the oldest goes */
+    memcpy(m->ring[pos], e, 32);
+    m->index[memo_slot(m, e)] = (uint32_t)pos + 1;
+    m->n++;
+  }
+  VE_ASSERT(pthread_mutex_unlock(&m->lock) == 0);
+}
+
+/* vcrypto_pk_valid, remembered. */
+static bool pk_valid(const uint8_t pk[VCRYPTO_PK_BYTES]) {
+  if (memo_has(&g_pk_memo, pk)) return true;
+  if (!vcrypto_pk_valid(pk)) return false;
+  memo_put(&g_pk_memo, pk);
+  return true;
+}
+
+/* vcrypto_verify under IDENTITY_TAG_ROTATE, remembered. */
+static int rotate_verify(const uint8_t sig[VCRYPTO_SIG_BYTES], const uint8_t pk[VCRYPTO_PK_BYTES],
+                         const uint8_t *msg, size_t len) {
+  vcrypto_hasher_t h;
+  uint8_t e[32];
+  vcrypto_hasher_init(&h, MEMO_TAG_ROTATE);
+  vcrypto_hasher_update(&h, pk, VCRYPTO_PK_BYTES);
+  vcrypto_hasher_update(&h, sig, VCRYPTO_SIG_BYTES);
+  vcrypto_hasher_update(&h, msg, len);
+  vcrypto_hasher_final(&h, e);
+  if (memo_has(&g_rot_memo, e)) return VE_OK;
+  VE_TRY(vcrypto_verify(sig, pk, IDENTITY_TAG_ROTATE, msg, len));
+  memo_put(&g_rot_memo, e);
+  return VE_OK;
 }
 
 /* ---- attributes: keys [a-z0-9_], values printable ASCII, sorted unique ---- */
@@ -209,7 +315,7 @@ static int apply_register(ledger_exec_t *ex, codec_reader_t *r, const ledger_sig
   get_attrs(r, rec.attrs, &rec.n_attrs);
   VE_TRY(codec_reader_finish(r));
   if (!(s->roles & ROLE_REGISTRAR)) return VE_ERR_PERMISSION;
-  if (!vcrypto_pk_valid(rec.pk)) return VE_ERR_BAD_KEY;
+  if (!pk_valid(rec.pk)) return VE_ERR_BAD_KEY;
   reader_t rd = {ex, NULL};
   uint8_t other[LEDGER_HASH_BYTES];
   bool active;
@@ -243,11 +349,11 @@ static int apply_rotate(ledger_exec_t *ex, codec_reader_t *r, const ledger_signe
   codec_get_fixed(r, new_pk, sizeof new_pk);
   codec_get_fixed(r, proof, sizeof proof);
   VE_TRY(codec_reader_finish(r));
-  if (!vcrypto_pk_valid(new_pk)) return VE_ERR_BAD_KEY;
+  if (!pk_valid(new_pk)) return VE_ERR_BAD_KEY;
   uint8_t msg[ROTATE_MSG_BYTES_MAX];
   size_t len;
   rotate_message(msg, &len, ledger_exec_chain_id(ex), s->identity_id, new_pk);
-  if (vcrypto_verify(proof, new_pk, IDENTITY_TAG_ROTATE, msg, len) != VE_OK) return VE_ERR_BAD_SIG;
+  if (rotate_verify(proof, new_pk, msg, len) != VE_OK) return VE_ERR_BAD_SIG;
   reader_t rd = {ex, NULL};
   uint8_t other[LEDGER_HASH_BYTES];
   bool active;
