@@ -108,16 +108,16 @@ int ledger_block_decode(ve_slice_t in, ledger_block_t *b) {
   b->tx_count = n;
   int rc = codec_reader_finish(&r);
   if (rc == VE_OK) {
-    /* The header commits to the transactions: recompute and compare. */
-    uint8_t(*ids)[LEDGER_HASH_BYTES] = n ? malloc(n * LEDGER_HASH_BYTES) : NULL;
-    if (n && !ids) rc = VE_ERR_NOMEM;
-    for (size_t i = 0; rc == VE_OK && i < n; i++) ledger_tx_id(ids[i], b->txs[i]);
+    /* The header commits to the transactions: recompute and compare. The ids
+     * stay in b for the callers (validation, execution, indexes). */
+    b->ids = n ? malloc(n * LEDGER_HASH_BYTES) : NULL;
+    if (n && !b->ids) rc = VE_ERR_NOMEM;
+    for (size_t i = 0; rc == VE_OK && i < n; i++) ledger_tx_id(b->ids[i], b->txs[i]);
     if (rc == VE_OK) {
       uint8_t root[LEDGER_HASH_BYTES];
-      ledger_merkle_root((const uint8_t(*)[LEDGER_HASH_BYTES])ids, n, root);
+      ledger_merkle_root((const uint8_t(*)[LEDGER_HASH_BYTES])b->ids, n, root);
       if (memcmp(root, b->header.tx_root, LEDGER_HASH_BYTES) != 0) rc = VE_ERR_HASH_MISMATCH;
     }
-    free(ids);
   }
   if (rc) ledger_block_free(b);
   return rc;
@@ -125,7 +125,9 @@ int ledger_block_decode(ve_slice_t in, ledger_block_t *b) {
 
 void ledger_block_free(ledger_block_t *b) {
   free(b->txs);
+  free(b->ids);
   b->txs = NULL;
+  b->ids = NULL;
   b->tx_count = 0;
 }
 

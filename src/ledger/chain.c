@@ -15,6 +15,7 @@
 #include "base/err.h"
 #include "codec/codec.h"
 #include "ledger/ledger.h"
+#include "ledger/ledger_int.h"
 #include "state/state.h"
 
 #define META_GENESIS "genesis"
@@ -150,7 +151,7 @@ static int ids_fresh(store_txn_t *t, const ledger_block_t *b) {
   uint8_t(*ids)[LEDGER_HASH_BYTES] = malloc(b->tx_count * LEDGER_HASH_BYTES);
   if (!ids) return VE_ERR_NOMEM;
   int rc = VE_OK;
-  for (size_t i = 0; i < b->tx_count; i++) ledger_tx_id(ids[i], b->txs[i]);
+  memcpy(ids, b->ids, b->tx_count * LEDGER_HASH_BYTES); /* sorted below: a copy */
   qsort(ids, b->tx_count, LEDGER_HASH_BYTES, id_cmp);
   for (size_t i = 0; rc == VE_OK && i < b->tx_count; i++) {
     if (i > 0 && memcmp(ids[i - 1], ids[i], LEDGER_HASH_BYTES) == 0) rc = VE_ERR_DUPLICATE;
@@ -163,26 +164,30 @@ static int ids_fresh(store_txn_t *t, const ledger_block_t *b) {
   return rc;
 }
 
-int ledger_block_validate(store_txn_t *t, ve_slice_t block_bytes,
-                          const uint8_t valset_hash[LEDGER_HASH_BYTES],
-                          ledger_sig_cache_fn sig_checked, void *sig_ctx) {
+int ledger_block_validate_decoded(store_txn_t *t, const ledger_block_t *b,
+                                  const uint8_t valset_hash[LEDGER_HASH_BYTES],
+                                  ledger_sig_cache_fn sig_checked, void *sig_ctx) {
   uint8_t chain[VE_CHAIN_ID_BYTES_MAX];
   size_t chain_len;
   VE_TRY(chain_id_get(t, chain, &chain_len));
+  int rc = header_check(t, &b->header, valset_hash, ve_slice(chain, chain_len));
+  if (rc == VE_OK) rc = ids_fresh(t, b);
+  for (size_t i = 0; rc == VE_OK && i < b->tx_count; i++) {
+    ledger_tx_t tx;
+    rc = ledger_tx_decode(b->txs[i], &tx);
+    if (rc == VE_OK && !ve_slice_eq(tx.chain_id, ve_slice(chain, chain_len))) rc = VE_ERR_WRONG_CHAIN;
+    if (rc == VE_OK && (!sig_checked || !sig_checked(sig_ctx, b->ids[i])))
+      rc = ledger_tx_verify_sig_encoded(b->txs[i], &tx);
+  }
+  return rc;
+}
+
+int ledger_block_validate(store_txn_t *t, ve_slice_t block_bytes,
+                          const uint8_t valset_hash[LEDGER_HASH_BYTES],
+                          ledger_sig_cache_fn sig_checked, void *sig_ctx) {
   ledger_block_t b;
   VE_TRY(ledger_block_decode(block_bytes, &b));
-  int rc = header_check(t, &b.header, valset_hash, ve_slice(chain, chain_len));
-  if (rc == VE_OK) rc = ids_fresh(t, &b);
-  for (size_t i = 0; rc == VE_OK && i < b.tx_count; i++) {
-    ledger_tx_t tx;
-    rc = ledger_tx_decode(b.txs[i], &tx);
-    if (rc == VE_OK && !ve_slice_eq(tx.chain_id, ve_slice(chain, chain_len))) rc = VE_ERR_WRONG_CHAIN;
-    if (rc == VE_OK) {
-      uint8_t id[LEDGER_HASH_BYTES];
-      ledger_tx_id(id, b.txs[i]);
-      if (!sig_checked || !sig_checked(sig_ctx, id)) rc = ledger_tx_verify_sig(&tx);
-    }
-  }
+  int rc = ledger_block_validate_decoded(t, &b, valset_hash, sig_checked, sig_ctx);
   ledger_block_free(&b);
   return rc;
 }
@@ -214,10 +219,15 @@ int ledger_tx_result_get(store_txn_t *t, const uint8_t txid[LEDGER_HASH_BYTES],
 
 /* Executes every transaction; fills ids/results leaves for the results root. */
 static int execute_block(store_txn_t *t, const ledger_registry_t *reg, const ledger_block_t *b,
-                         int32_t *results, uint8_t (*leaves)[LEDGER_HASH_BYTES],
-                         uint8_t state_root[LEDGER_HASH_BYTES]) {
+                         const uint8_t prev_hash[LEDGER_HASH_BYTES],
+                         const uint8_t hash[LEDGER_HASH_BYTES], int32_t *results,
+                         uint8_t (*leaves)[LEDGER_HASH_BYTES], uint8_t state_root[LEDGER_HASH_BYTES]) {
   ledger_exec_t *ex;
   VE_TRY(ledger_exec_begin(&ex, reg, t, b->header.chain_id, b->header.height, b->header.time_ms));
+  /* The block hash names this history only if the block sits on the tip its
+   * header names (validation guarantees it; otherwise commit uncached). */
+  if (memcmp(b->header.prev_hash, prev_hash, LEDGER_HASH_BYTES) == 0)
+    ledger_exec_set_history(ex, prev_hash, hash);
   int rc = VE_OK;
   for (size_t i = 0; rc == VE_OK && i < b->tx_count; i++) {
     ledger_tx_t tx;
@@ -230,8 +240,8 @@ static int execute_block(store_txn_t *t, const ledger_registry_t *reg, const led
       break;
     }
     if (results) results[i] = code;
-    uint8_t id[LEDGER_HASH_BYTES], rec[LEDGER_HASH_BYTES + 4];
-    ledger_tx_id(id, b->txs[i]);
+    const uint8_t *id = b->ids[i];
+    uint8_t rec[LEDGER_HASH_BYTES + 4];
     memcpy(rec, id, LEDGER_HASH_BYTES);
     uint32_t c = (uint32_t)-code;
     rec[32] = (uint8_t)(c >> 24), rec[33] = (uint8_t)(c >> 16), rec[34] = (uint8_t)(c >> 8),
@@ -249,28 +259,28 @@ static int execute_block(store_txn_t *t, const ledger_registry_t *reg, const led
   return rc;
 }
 
-int ledger_block_commit(store_txn_t *t, const ledger_registry_t *reg, ve_slice_t block_bytes,
-                        ve_slice_t cert, int32_t *results) {
-  ledger_block_t b;
-  VE_TRY(ledger_block_decode(block_bytes, &b));
+int ledger_block_commit_decoded(store_txn_t *t, const ledger_registry_t *reg,
+                                const ledger_block_t *b, ve_slice_t block_bytes, ve_slice_t cert,
+                                int32_t *results) {
   ledger_tip_t tip;
   int rc = ledger_tip_get(t, &tip);
-  if (rc == VE_OK && b.header.height != tip.height + 1) rc = VE_ERR_HEIGHT;
+  if (rc == VE_OK && b->header.height != tip.height + 1) rc = VE_ERR_HEIGHT;
   uint8_t(*leaves)[LEDGER_HASH_BYTES] = NULL;
-  if (rc == VE_OK && b.tx_count) {
-    leaves = malloc(b.tx_count * LEDGER_HASH_BYTES);
+  if (rc == VE_OK && b->tx_count) {
+    leaves = malloc(b->tx_count * LEDGER_HASH_BYTES);
     if (!leaves) rc = VE_ERR_NOMEM;
   }
   ledger_tip_t next = tip;
-  if (rc == VE_OK) rc = execute_block(t, reg, &b, results, leaves, next.state_root);
+  if (rc == VE_OK) rc = ledger_header_hash(&b->header, next.last_hash);
+  if (rc == VE_OK)
+    rc = execute_block(t, reg, b, tip.last_hash, next.last_hash, results, leaves, next.state_root);
   if (rc == VE_OK) {
     uint8_t hkey[8];
-    ve_be64_put(hkey, b.header.height);
-    next.height = b.header.height;
-    next.last_time_ms = b.header.time_ms;
-    ledger_merkle_root((const uint8_t(*)[LEDGER_HASH_BYTES])leaves, b.tx_count, next.results_root);
-    rc = ledger_header_hash(&b.header, next.last_hash);
-    if (rc == VE_OK) rc = store_put(t, STORE_T_BLOCKS, ve_slice(hkey, 8), block_bytes);
+    ve_be64_put(hkey, b->header.height);
+    next.height = b->header.height;
+    next.last_time_ms = b->header.time_ms;
+    ledger_merkle_root((const uint8_t(*)[LEDGER_HASH_BYTES])leaves, b->tx_count, next.results_root);
+    rc = store_put(t, STORE_T_BLOCKS, ve_slice(hkey, 8), block_bytes);
     if (rc == VE_OK) rc = store_put(t, STORE_T_CERTS, ve_slice(hkey, 8), cert);
     if (rc == VE_OK)
       rc = store_put(t, STORE_T_BLOCK_HASH, ve_slice(next.last_hash, LEDGER_HASH_BYTES),
@@ -278,6 +288,14 @@ int ledger_block_commit(store_txn_t *t, const ledger_registry_t *reg, ve_slice_t
     if (rc == VE_OK) rc = tip_put(t, &next);
   }
   free(leaves);
+  return rc;
+}
+
+int ledger_block_commit(store_txn_t *t, const ledger_registry_t *reg, ve_slice_t block_bytes,
+                        ve_slice_t cert, int32_t *results) {
+  ledger_block_t b;
+  VE_TRY(ledger_block_decode(block_bytes, &b));
+  int rc = ledger_block_commit_decoded(t, reg, &b, block_bytes, cert, results);
   ledger_block_free(&b);
   return rc;
 }

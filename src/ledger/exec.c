@@ -6,9 +6,16 @@
  * transaction's writes are journalled so a failing transaction is rolled back
  * exactly, without touching what earlier transactions of the block wrote.
  *
+ * Reads are remembered too: a value read from the store is kept in its entry
+ * (state READ), so a key read by many transactions of a block — a registrar's
+ * key and identity records, for instance — costs one store lookup per block.
+ *
  * Invariants:
- *   - an overlay entry is in one of three states: PASS (not written in this
- *     block; reads fall through to the store), VALUE, DELETED;
+ *   - an overlay entry is in one of four states: PASS (not written in this
+ *     block and not remembered; reads fall through to the store), READ (not
+ *     written in this block; val holds the committed value, read earlier),
+ *     VALUE, DELETED;
+ *   - only VALUE and DELETED entries are state changes (ledger_exec_finish);
  *   - the journal holds, for every write since the current tx began, the entry's
  *     state before that write; rolling back restores them in reverse order;
  *   - nothing reaches the store before ledger_exec_finish.
@@ -19,9 +26,10 @@
 #include "base/err.h"
 #include "codec/codec.h"
 #include "ledger/ledger.h"
+#include "ledger/ledger_int.h"
 #include "state/state.h"
 
-enum entry_state { ENTRY_PASS = 0, ENTRY_VALUE, ENTRY_DELETED };
+enum entry_state { ENTRY_PASS = 0, ENTRY_VALUE, ENTRY_DELETED, ENTRY_READ };
 
 typedef struct {
   uint8_t *key;
@@ -56,6 +64,8 @@ struct ledger_exec {
   size_t table_cap; /* power of two */
   undo_t *journal;
   size_t n_journal, cap_journal;
+  bool has_history; /* ledger_exec_set_history was called */
+  uint8_t history_before[LEDGER_HASH_BYTES], history_after[LEDGER_HASH_BYTES];
 };
 
 static uint64_t key_hash(const uint8_t *k, size_t n) {
@@ -75,7 +85,7 @@ int ledger_exec_begin(ledger_exec_t **out, const ledger_registry_t *reg, store_t
   ex->chain_id_len = chain_id.len;
   ex->height = height;
   ex->time_ms = time_ms;
-  ex->table_cap = 1024;
+  ex->table_cap = 64; /* grows by doubling; a dry run of one tx stays small */
   ex->table = calloc(ex->table_cap, sizeof *ex->table);
   if (!ex->table) {
     free(ex);
@@ -164,15 +174,41 @@ static int entry_get_or_add(ledger_exec_t *ex, ve_slice_t key, entry_t **out) {
   return VE_OK;
 }
 
+/* Keeps a copy of a committed value in key's entry (state READ). Best effort:
+ * on any failure the value is simply not remembered. */
+static void remember_read(ledger_exec_t *ex, ve_slice_t key, ve_slice_t val) {
+  uint8_t *copy = malloc(val.len ? val.len : 1);
+  entry_t *e;
+  if (!copy || entry_get_or_add(ex, key, &e) != VE_OK) {
+    free(copy);
+    return;
+  }
+  if (e->state != ENTRY_PASS) { /* cannot happen: only PASS entries read through */
+    free(copy);
+    return;
+  }
+  memcpy(copy, val.ptr, val.len);
+  free(e->val);
+  e->val = copy;
+  e->val_len = val.len;
+  e->state = ENTRY_READ;
+}
+
 int ledger_state_get(ledger_exec_t *ex, ve_slice_t key, ve_slice_t *val_out) {
   if (key.len == 0 || key.len > STATE_KEY_BYTES_MAX) return VE_ERR_INVALID;
   entry_t *e = entry_find(ex, key);
-  if (e && e->state == ENTRY_VALUE) {
+  if (e && (e->state == ENTRY_VALUE || e->state == ENTRY_READ)) {
     *val_out = ve_slice(e->val, e->val_len);
     return VE_OK;
   }
   if (e && e->state == ENTRY_DELETED) return VE_ERR_NOT_FOUND;
-  return state_get(ex->txn, key, val_out);
+  ve_slice_t v;
+  int rc = state_get(ex->txn, key, &v);
+  if (rc) return rc;
+  remember_read(ex, key, v);
+  e = entry_find(ex, key);
+  *val_out = e && e->state == ENTRY_READ ? ve_slice(e->val, e->val_len) : v;
+  return VE_OK;
 }
 
 /* Saves e's current state in the journal before it changes. */
@@ -354,11 +390,11 @@ int ledger_exec_tx(ledger_exec_t *ex, const ledger_tx_t *tx) {
   return src ? src : rc;
 }
 
-static int change_cmp(const void *a, const void *b) {
-  const state_change_t *x = a, *y = b;
-  size_t n = x->key.len < y->key.len ? x->key.len : y->key.len;
-  int c = memcmp(x->key.ptr, y->key.ptr, n);
-  return c ? c : (x->key.len > y->key.len) - (x->key.len < y->key.len);
+void ledger_exec_set_history(ledger_exec_t *ex, const uint8_t before[LEDGER_HASH_BYTES],
+                             const uint8_t after[LEDGER_HASH_BYTES]) {
+  memcpy(ex->history_before, before, LEDGER_HASH_BYTES);
+  memcpy(ex->history_after, after, LEDGER_HASH_BYTES);
+  ex->has_history = true;
 }
 
 int ledger_exec_finish(ledger_exec_t *ex, uint8_t state_root_out[LEDGER_HASH_BYTES]) {
@@ -369,15 +405,17 @@ int ledger_exec_finish(ledger_exec_t *ex, uint8_t state_root_out[LEDGER_HASH_BYT
   size_t n = 0;
   for (size_t i = 0; i < ex->n_entries; i++) {
     entry_t *e = &ex->entries[i];
-    if (e->state == ENTRY_PASS) continue;
+    if (e->state != ENTRY_VALUE && e->state != ENTRY_DELETED) continue;
     ch[n].key = ve_slice(e->key, e->key_len);
     ch[n].val = ve_slice(e->val, e->val_len);
     ch[n].del = e->state == ENTRY_DELETED;
     n++;
   }
-  /* Sorted so that the store sees writes in key order (cheaper B-tree inserts). */
-  if (n) qsort(ch, n, sizeof *ch, change_cmp);
-  int rc = state_commit(ex->txn, ex->height, ch, n, state_root_out);
+  /* Unsorted: state_commit orders the writes itself (by path for the tree, by
+   * key for the current-value table). */
+  int rc = ex->has_history ? state_commit_cached(ex->txn, ex->history_before, ex->history_after,
+                                                  ex->height, ch, n, state_root_out)
+                            : state_commit(ex->txn, ex->height, ch, n, state_root_out);
   free(ch);
   return rc;
 }

@@ -90,6 +90,12 @@ int ledger_tx_decode(ve_slice_t in, ledger_tx_t *tx);
 int ledger_tx_sign(ledger_tx_t *tx, const vcrypto_keypair_t *kp);
 /* Verifies tx->sig under tx->signer. 0 or VE_ERR_BAD_SIG. */
 __attribute__((warn_unused_result)) int ledger_tx_verify_sig(const ledger_tx_t *tx);
+/* The same check for a transaction decoded from encoded_tx (precondition:
+ * ledger_tx_decode(encoded_tx, tx) succeeded): the strict decoder guarantees that
+ * the signed bytes are encoded_tx minus its trailing signature, so nothing is
+ * re-encoded. 0 or VE_ERR_BAD_SIG. */
+__attribute__((warn_unused_result)) int ledger_tx_verify_sig_encoded(ve_slice_t encoded_tx,
+                                                                     const ledger_tx_t *tx);
 /* Transaction id: H(LEDGER_TAG_TX_ID, encoded tx bytes). */
 void ledger_tx_id(uint8_t out[LEDGER_HASH_BYTES], ve_slice_t encoded_tx);
 
@@ -113,6 +119,7 @@ typedef struct {
   ledger_header_t header;
   size_t tx_count;
   ve_slice_t *txs; /* owned array of slices into the block bytes */
+  uint8_t (*ids)[LEDGER_HASH_BYTES]; /* owned: ids[i] = ledger_tx_id(txs[i]) (NULL if none) */
 } ledger_block_t;
 
 #define LEDGER_HEADER_BYTES_MAX 512
@@ -124,8 +131,9 @@ int ledger_header_hash(const ledger_header_t *h, uint8_t out[LEDGER_HASH_BYTES])
 
 /* Block = header, then a list of length-prefixed transactions. */
 int ledger_block_encode(const ledger_header_t *h, const ve_slice_t *txs, size_t n, ve_buf_t *out);
-/* Strict decode; b->txs is allocated (free with ledger_block_free) and borrows
- * from in. Checks tx_count and tx_root against the transactions. */
+/* Strict decode; b->txs and b->ids are allocated (free with ledger_block_free),
+ * b->txs borrows from in. Checks tx_count and tx_root against the transactions,
+ * whose ids it computes once for that and keeps in b->ids. */
 int ledger_block_decode(ve_slice_t in, ledger_block_t *b);
 void ledger_block_free(ledger_block_t *b);
 
@@ -288,6 +296,17 @@ int ledger_block_validate(store_txn_t *t, ve_slice_t block_bytes,
  * write transaction. results (may be NULL) receives tx_count result codes. */
 int ledger_block_commit(store_txn_t *t, const ledger_registry_t *reg, ve_slice_t block_bytes,
                         ve_slice_t cert, int32_t *results);
+
+/* The same two steps for a block the caller already decoded: b must be
+ * ledger_block_decode(block_bytes) (b borrows from block_bytes). They save
+ * decoding the block and hashing its transactions again (ids and tx root), for
+ * a caller that decodes the block itself anyway. */
+int ledger_block_validate_decoded(store_txn_t *t, const ledger_block_t *b,
+                                  const uint8_t valset_hash[LEDGER_HASH_BYTES],
+                                  ledger_sig_cache_fn sig_checked, void *sig_ctx);
+int ledger_block_commit_decoded(store_txn_t *t, const ledger_registry_t *reg,
+                                const ledger_block_t *b, ve_slice_t block_bytes, ve_slice_t cert,
+                                int32_t *results);
 
 /* Reads back a stored block / certificate (slices valid until t ends). */
 int ledger_block_get(store_txn_t *t, uint64_t height, ve_slice_t *block_out);

@@ -80,6 +80,13 @@ int ledger_tx_verify_sig(const ledger_tx_t *tx) {
   return rc;
 }
 
+int ledger_tx_verify_sig_encoded(ve_slice_t encoded_tx, const ledger_tx_t *tx) {
+  VE_ASSERT(encoded_tx.len > VCRYPTO_SIG_BYTES &&
+            memcmp(encoded_tx.ptr + encoded_tx.len - VCRYPTO_SIG_BYTES, tx->sig, VCRYPTO_SIG_BYTES) == 0);
+  return vcrypto_verify(tx->sig, tx->signer, LEDGER_TAG_TX_SIG, encoded_tx.ptr,
+                        encoded_tx.len - VCRYPTO_SIG_BYTES);
+}
+
 void ledger_tx_id(uint8_t out[LEDGER_HASH_BYTES], ve_slice_t encoded_tx) {
   vcrypto_hash(out, LEDGER_TAG_TX_ID, encoded_tx.ptr, encoded_tx.len);
 }

@@ -603,8 +603,260 @@ static void test_determinism(void **state) {
   chain_free(&b);
 }
 
+/* ledger_block_decode keeps the tx ids; the *_decoded entry points give the
+ * same verdicts and the same chain as the byte-taking ones; the signature check
+ * from the encoded bytes agrees with the one that re-encodes. */
+static void test_decoded_paths(void **state) {
+  (void)state;
+  chain_t a, b;
+  chain_init(&a);
+  chain_init(&b);
+  ve_buf_t txs[6], p, blk;
+  ve_buf_init(&p, 0);
+  ve_buf_init(&blk, 0);
+  ve_slice_t sl[6];
+  uint8_t ids[6][32];
+  for (int i = 0; i < 6; i++) {
+    ve_buf_init(&txs[i], 0);
+    vcrypto_keypair_t k;
+    seed_key(&k, (uint8_t)(60 + i));
+    ve_buf_reset(&p);
+    register_payload(&p, k.pk, NULL);
+    make_tx(&a, &txs[i], &a.registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
+    sl[i] = ve_buf_slice(&txs[i]);
+    ledger_tx_id(ids[i], sl[i]);
+    ledger_tx_t tx;
+    assert_int_equal(ledger_tx_decode(sl[i], &tx), 0);
+    assert_int_equal(ledger_tx_verify_sig_encoded(sl[i], &tx), 0);
+    assert_int_equal(ledger_tx_verify_sig(&tx), 0);
+  }
+  /* A flipped bit anywhere before the signature fails both checks alike. */
+  for (size_t i = 1; i + VCRYPTO_SIG_BYTES < txs[0].len; i += 5) {
+    txs[0].ptr[i] ^= 0x10;
+    ledger_tx_t tx;
+    if (ledger_tx_decode(ve_buf_slice(&txs[0]), &tx) == 0) {
+      assert_int_equal(ledger_tx_verify_sig_encoded(ve_buf_slice(&txs[0]), &tx), VE_ERR_BAD_SIG);
+      assert_int_equal(ledger_tx_verify_sig(&tx), VE_ERR_BAD_SIG);
+    }
+    txs[0].ptr[i] ^= 0x10;
+  }
+  store_txn_t *t;
+  ledger_tip_t tip;
+  assert_int_equal(store_txn_begin(a.store, true, &t), 0);
+  assert_int_equal(ledger_tip_get(t, &tip), 0);
+  ledger_header_t h;
+  ledger_header_next(&tip, ve_slice(CHAIN, strlen(CHAIN)), tip.last_time_ms + 5, a.valset,
+                     a.validator.pk, &h);
+  ledger_merkle_root((const uint8_t(*)[32])ids, 6, h.tx_root);
+  h.tx_count = 6;
+  assert_int_equal(ledger_block_encode(&h, sl, 6, &blk), 0);
+  ledger_block_t d;
+  assert_int_equal(ledger_block_decode(ve_buf_slice(&blk), &d), 0);
+  assert_int_equal(d.tx_count, 6);
+  assert_memory_equal(d.ids, ids, sizeof ids);
+  assert_int_equal(ledger_block_validate_decoded(t, &d, a.valset, NULL, NULL), 0);
+  int32_t ra[6], rb[6];
+  assert_int_equal(ledger_block_commit_decoded(t, &REG, &d, ve_buf_slice(&blk), ve_slice("cert", 4), ra), 0);
+  assert_int_equal(store_txn_commit(t), 0);
+  ledger_block_free(&d);
+  assert_null(d.ids);
+  assert_null(d.txs);
+  /* The same block through the byte-taking calls on another store. */
+  assert_int_equal(store_txn_begin(b.store, true, &t), 0);
+  assert_int_equal(ledger_block_validate(t, ve_buf_slice(&blk), b.valset, NULL, NULL), 0);
+  assert_int_equal(ledger_block_commit(t, &REG, ve_buf_slice(&blk), ve_slice("cert", 4), rb), 0);
+  assert_int_equal(store_txn_commit(t), 0);
+  assert_memory_equal(ra, rb, sizeof ra);
+  for (int i = 0; i < 6; i++) assert_int_equal(ra[i], 0);
+  store_txn_t *ta, *tb;
+  ledger_tip_t x, y;
+  assert_int_equal(store_txn_begin(a.store, false, &ta), 0);
+  assert_int_equal(store_txn_begin(b.store, false, &tb), 0);
+  assert_int_equal(ledger_tip_get(ta, &x), 0);
+  assert_int_equal(ledger_tip_get(tb, &y), 0);
+  assert_memory_equal(&x, &y, sizeof x);
+  /* The decoded validation sees the committed txs as duplicates now. */
+  assert_int_equal(ledger_block_decode(ve_buf_slice(&blk), &d), 0);
+  assert_int_not_equal(ledger_block_validate_decoded(ta, &d, a.valset, NULL, NULL), 0);
+  ledger_block_free(&d);
+  store_txn_abort(ta);
+  store_txn_abort(tb);
+  for (int i = 0; i < 6; i++) ve_buf_free(&txs[i]);
+  ve_buf_free(&p);
+  ve_buf_free(&blk);
+  chain_free(&a);
+  chain_free(&b);
+}
+
+/* ---- a scripted test app, to drive the execution overlay directly ----
+ * Payload: ops, each a byte then fields: 'g' k v (get k, expect v; v empty:
+ * expect absent), 'p' k v (put), 'd' k (delete), 'f' (fail: VE_ERR_STATE);
+ * k and v are one length byte then the bytes. Type 0x7f01. */
+#define TEST_APP_TYPE 0x7f01
+
+static int script_field(ve_slice_t *in, ve_slice_t *out) {
+  if (in->len < 1 || in->len < 1u + in->ptr[0]) return VE_ERR_MALFORMED;
+  *out = ve_slice(in->ptr + 1, in->ptr[0]);
+  in->ptr += 1 + out->len;
+  in->len -= 1 + out->len;
+  return VE_OK;
+}
+
+static int script_apply(ledger_exec_t *ex, const ledger_tx_t *tx, const ledger_signer_t *s) {
+  (void)s;
+  ve_slice_t in = tx->payload;
+  while (in.len) {
+    uint8_t op = in.ptr[0];
+    in.ptr++, in.len--;
+    ve_slice_t k, v, got;
+    if (op == 'f') return VE_ERR_STATE;
+    VE_TRY(script_field(&in, &k));
+    if (op == 'd') {
+      VE_TRY(ledger_state_del(ex, k));
+      continue;
+    }
+    VE_TRY(script_field(&in, &v));
+    if (op == 'p') {
+      VE_TRY(ledger_state_put(ex, k, v));
+    } else {
+      int rc = ledger_state_get(ex, k, &got);
+      if (v.len == 0 && rc != VE_ERR_NOT_FOUND) return VE_ERR_CORRUPT;
+      if (v.len && (rc || !ve_slice_eq(got, v))) return VE_ERR_CORRUPT;
+    }
+  }
+  return VE_OK;
+}
+
+static const ledger_app_t SCRIPT_APP = {"script", 0x7f00, 0x7fff, script_apply, NULL};
+static const ledger_registry_t SCRIPT_REG = {&identity_auth, {&identity_app, &SCRIPT_APP}, 2};
+
+static void script_op(ve_buf_t *p, char op, const char *k, const char *v) {
+  uint8_t c = (uint8_t)op;
+  ve_buf_append(p, &c, 1);
+  if (!k) return;
+  uint8_t n = (uint8_t)strlen(k);
+  ve_buf_append(p, &n, 1);
+  ve_buf_append(p, k, n);
+  if (op == 'd') return;
+  n = (uint8_t)strlen(v);
+  ve_buf_append(p, &n, 1);
+  ve_buf_append(p, v, n);
+}
+
+/* Commits one block of scripted txs (payloads) through SCRIPT_REG. */
+static void script_block(chain_t *c, ve_buf_t *payloads, size_t n, int32_t *results) {
+  ve_buf_t txs[8];
+  assert_true(n <= 8);
+  ve_slice_t sl[8];
+  uint8_t ids[8][32];
+  for (size_t i = 0; i < n; i++) {
+    ve_buf_init(&txs[i], 0);
+    make_tx(c, &txs[i], &c->registrar, TEST_APP_TYPE, ve_buf_slice(&payloads[i]));
+    sl[i] = ve_buf_slice(&txs[i]);
+    ledger_tx_id(ids[i], sl[i]);
+  }
+  store_txn_t *t;
+  assert_int_equal(store_txn_begin(c->store, true, &t), 0);
+  ledger_tip_t tip;
+  assert_int_equal(ledger_tip_get(t, &tip), 0);
+  ledger_header_t h;
+  ledger_header_next(&tip, ve_slice(CHAIN, strlen(CHAIN)), tip.last_time_ms + 5, c->valset,
+                     c->validator.pk, &h);
+  ledger_merkle_root((const uint8_t(*)[32])ids, n, h.tx_root);
+  h.tx_count = (uint32_t)n;
+  ve_buf_t blk;
+  ve_buf_init(&blk, 0);
+  assert_int_equal(ledger_block_encode(&h, sl, n, &blk), 0);
+  assert_int_equal(ledger_block_commit(t, &SCRIPT_REG, ve_buf_slice(&blk), ve_slice("c", 1), results), 0);
+  assert_int_equal(store_txn_commit(t), 0);
+  ve_buf_free(&blk);
+  for (size_t i = 0; i < n; i++) ve_buf_free(&txs[i]);
+}
+
+static void state_root_of(chain_t *c, uint8_t root[32]) {
+  store_txn_t *t;
+  ledger_tip_t tip;
+  assert_int_equal(store_txn_begin(c->store, false, &t), 0);
+  assert_int_equal(ledger_tip_get(t, &tip), 0);
+  store_txn_abort(t);
+  memcpy(root, tip.state_root, 32);
+}
+
+/* Values read from the store are remembered in the block's overlay: a failing
+ * tx that read and then wrote a key rolls back to the remembered value, a read
+ * never becomes a state change, and deletes and rewrites of remembered keys
+ * behave as without the memory. The roots match a chain that only made the
+ * net changes. */
+static void test_exec_read_memory(void **state) {
+  (void)state;
+  chain_t c, ref;
+  chain_init(&c);
+  chain_init(&ref);
+  ve_buf_t p[8];
+  for (int i = 0; i < 8; i++) ve_buf_init(&p[i], 0);
+  int32_t res[8];
+  /* Block 1: a = 1, b = 2 (both chains). */
+  script_op(&p[0], 'p', "t/a", "1");
+  script_op(&p[0], 'p', "t/b", "2");
+  script_block(&c, p, 1, res);
+  assert_int_equal(res[0], 0);
+  ve_buf_reset(&p[0]);
+  script_op(&p[0], 'p', "t/a", "1");
+  script_op(&p[0], 'p', "t/b", "2");
+  script_block(&ref, p, 1, res);
+  for (int i = 0; i < 8; i++) ve_buf_reset(&p[i]);
+  /* Block 2 on c. */
+  script_op(&p[0], 'g', "t/a", "1");  /* remembered */
+  script_op(&p[0], 'g', "t/b", "2");
+  script_op(&p[0], 'p', "t/a", "9");
+  script_op(&p[0], 'g', "t/a", "9");
+  script_op(&p[0], 'f', NULL, NULL);  /* rolled back */
+  script_op(&p[1], 'g', "t/a", "1");  /* the remembered value again */
+  script_op(&p[1], 'd', "t/b", NULL);
+  script_op(&p[1], 'g', "t/b", "");
+  script_op(&p[1], 'f', NULL, NULL);  /* the delete is rolled back too */
+  script_op(&p[2], 'g', "t/b", "2");
+  script_op(&p[2], 'g', "t/c", "");   /* absent */
+  script_op(&p[2], 'p', "t/a", "3");
+  script_op(&p[3], 'g', "t/a", "3");
+  script_op(&p[3], 'd', "t/a", NULL);
+  script_op(&p[3], 'f', NULL, NULL);
+  script_op(&p[4], 'g', "t/a", "3");
+  script_op(&p[4], 'g', "t/b", "2");  /* read only in this block: no change */
+  script_block(&c, p, 5, res);
+  int32_t want[5] = {VE_ERR_STATE, VE_ERR_STATE, 0, VE_ERR_STATE, 0};
+  assert_memory_equal(res, want, sizeof want);
+  /* The reference makes the net change only (and consumes 5 sequences). */
+  for (int i = 0; i < 8; i++) ve_buf_reset(&p[i]);
+  script_op(&p[0], 'f', NULL, NULL);
+  script_op(&p[1], 'f', NULL, NULL);
+  script_op(&p[2], 'p', "t/a", "3");
+  script_op(&p[3], 'f', NULL, NULL);
+  script_op(&p[4], 'g', "t/a", "3");
+  ref.seq = c.seq - 5;
+  script_block(&ref, p, 5, res);
+  assert_memory_equal(res, want, sizeof want);
+  uint8_t r1[32], r2[32];
+  state_root_of(&c, r1);
+  state_root_of(&ref, r2);
+  assert_memory_equal(r1, r2, 32);
+  store_txn_t *t;
+  ve_slice_t v;
+  assert_int_equal(store_txn_begin(c.store, false, &t), 0);
+  assert_int_equal(state_get(t, ve_slice("t/a", 3), &v), 0);
+  assert_true(ve_slice_eq(v, ve_slice("3", 1)));
+  assert_int_equal(state_get(t, ve_slice("t/b", 3), &v), 0);
+  assert_true(ve_slice_eq(v, ve_slice("2", 1)));
+  store_txn_abort(t);
+  for (int i = 0; i < 8; i++) ve_buf_free(&p[i]);
+  chain_free(&c);
+  chain_free(&ref);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_decoded_paths),
+      cmocka_unit_test(test_exec_read_memory),
       cmocka_unit_test(test_tx_roundtrip_and_strictness),
       cmocka_unit_test(test_merkle_root),
       cmocka_unit_test(test_genesis),
