@@ -5,9 +5,11 @@
  *   1. stateless (no lock): size, decode, chain, expiry window, type;
  *      then, under the lock, the cheap pool checks (pending duplicate, pending
  *      seq conflict, room), so that a full pool sheds load before verifying;
- *   2. expensive (no lock): committed duplicate (short read txn), signature,
- *      then a read txn for the committed duplicate again and a dry run of the
- *      transaction (ledger_exec_begin + ledger_exec_tx, discarded, never finished);
+ *   2. expensive (no lock), in one read txn: committed duplicate (first, so
+ *      that a replay of a committed tx costs no signature check), signature
+ *      (checked from the tx bytes, once even if the state checks rerun), and a
+ *      dry run of the transaction (ledger_exec_begin + ledger_exec_tx, discarded,
+ *      never finished);
  *   3. insert (lock): the pool checks again (another thread may have won), then
  *      insert the entry allocated in phase 2.
  * Race with block commits: if a block holding this very tx commits after our
@@ -15,8 +17,9 @@
  * inserted though committed, and a replay would reach a later block. Every
  * mempool_on_commit bumps `gen`; phase 3 inserts only if gen did not move since
  * before phase 2's read txn began, and otherwise reruns the state checks (at
- * most MEMPOOL_ADMIT_RETRIES_MAX times). This relies on the node calling
- * mempool_on_commit after the block's store transaction has committed.
+ * most MEMPOOL_ADMIT_RETRIES_MAX times; the signature is not checked again).
+ * This relies on the node calling mempool_on_commit after the block's store
+ * transaction has committed.
  * Lock order: the mutex is never held while a store transaction is opened.
  */
 #include "mempool/mempool.h"
@@ -100,14 +103,6 @@ static int check_committed(store_txn_t *t, const uint8_t id[LEDGER_HASH_BYTES]) 
   return rc == VE_ERR_NOT_FOUND ? VE_OK : rc;
 }
 
-static int check_committed_once(store_t *store, const uint8_t id[LEDGER_HASH_BYTES]) {
-  store_txn_t *t;
-  VE_TRY(store_txn_begin(store, false, &t));
-  int rc = check_committed(t, id);
-  store_txn_abort(t);
-  return rc;
-}
-
 /* Executes d on an overlay over the read txn t and throws the overlay away:
  * the signer's status and sequence, then the application's own checks. The
  * block time is not known yet; the earliest possible one (tip time + 1) is used. */
@@ -122,12 +117,18 @@ static int dry_run(const mempool_t *mp, store_txn_t *t, ve_slice_t chain_id, uin
   return rc;
 }
 
-/* Phase 2's state checks in one read txn. */
+/* Phase 2 in one read txn: committed duplicate, the signature unless *sig_ok
+ * (set once it verified), the dry run. */
 static int check_state(const mempool_t *mp, store_t *store, ve_slice_t chain_id, uint64_t height,
-                       const uint8_t id[LEDGER_HASH_BYTES], const ledger_tx_t *d) {
+                       const uint8_t id[LEDGER_HASH_BYTES], ve_slice_t tx, const ledger_tx_t *d,
+                       bool *sig_ok) {
   store_txn_t *t;
   VE_TRY(store_txn_begin(store, false, &t));
   int rc = check_committed(t, id);
+  if (rc == VE_OK && !*sig_ok) {
+    rc = ledger_tx_verify_sig_encoded(tx, d);
+    *sig_ok = rc == VE_OK;
+  }
   if (rc == VE_OK) rc = dry_run(mp, t, chain_id, height, d);
   store_txn_abort(t);
   return rc;
@@ -169,14 +170,13 @@ static int admit(mempool_t *mp, store_t *store, ve_slice_t chain_id, uint64_t he
   ledger_tx_t d;
   VE_TRY(check_stateless(mp, chain_id, height, tx, &d));
   VE_TRY(precheck_locked(mp, id, &d, tx.len));
-  VE_TRY(check_committed_once(store, id));
-  VE_TRY(ledger_tx_verify_sig(&d));
-  pool_entry_t *e = pool_entry_new(&mp->pool, id, &d, tx);
-  if (!e) return VE_ERR_NOMEM;
+  pool_entry_t *e = NULL;
+  bool sig_ok = false;
   int rc = VE_ERR_TIMEOUT;
   for (int attempt = 0; attempt < MEMPOOL_ADMIT_RETRIES_MAX; attempt++) {
     uint64_t gen0 = gen_get(mp);
-    int src = check_state(mp, store, chain_id, height, id, &d);
+    int src = check_state(mp, store, chain_id, height, id, tx, &d, &sig_ok);
+    if (src == VE_OK && !e && !(e = pool_entry_new(&mp->pool, id, &d, tx))) src = VE_ERR_NOMEM;
     if (src) {
       rc = src;
       break;
