@@ -18,6 +18,7 @@
  * on a store kept by an earlier run with the same --keys. Not a ctest test: run it
  * by hand, e.g.
  *   build/bench/state/state_bench --keys 10000000 --load-block 1000000
+ * --cache 0 commits with state_commit instead of state_commit_cached (default 1).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,14 +93,27 @@ static void die(const char *what, int rc) {
 
 /* Commits one block; adds the state_commit wall and CPU times and the txn
  * commit wall time. */
+/* History identifiers for state_commit_cached: one per version of this run's
+ * sequence of commits (the ledger uses block hashes). */
+static void history_id(uint8_t out[STATE_HASH_BYTES], uint64_t version) {
+  uint8_t v[8];
+  ve_be64_put(v, version);
+  vcrypto_hash(out, "veche/state-bench/history", v, sizeof v);
+}
+
+static int g_cached = 1; /* --cache 1: state_commit_cached; 0: state_commit */
+
 static void block_commit(store_t *s, uint64_t version, const state_change_t *ch, size_t n,
                          double *state_s, double *state_cpu_s, double *txn_s) {
   store_txn_t *t;
   int rc = store_txn_begin(s, true, &t);
   if (rc) die("txn begin", rc);
-  uint8_t root[STATE_HASH_BYTES];
+  uint8_t root[STATE_HASH_BYTES], before[STATE_HASH_BYTES], after[STATE_HASH_BYTES];
+  history_id(before, version - 1);
+  history_id(after, version);
   double t0 = now_s(), c0 = cpu_s();
-  rc = state_commit(t, version, ch, n, root);
+  rc = g_cached ? state_commit_cached(t, before, after, version, ch, n, root)
+                : state_commit(t, version, ch, n, root);
   if (rc) die("state_commit", rc);
   double t1 = now_s();
   *state_cpu_s += cpu_s() - c0;
@@ -112,7 +126,7 @@ static void block_commit(store_t *s, uint64_t version, const state_change_t *ch,
 static void usage(void) {
   fprintf(stderr,
           "usage: state_bench [--keys N] [--load-block N] [--block N] [--blocks N]\n"
-          "                   [--proofs N] [--dir DIR] [--keep] [--reuse DIR]\n");
+          "                   [--proofs N] [--dir DIR] [--keep] [--reuse DIR] [--cache 0|1]\n");
   exit(2);
 }
 
@@ -147,6 +161,7 @@ static void opts_parse(bench_opts_t *o, int argc, char **argv) {
     else if (!strcmp(a, "--block")) o->block = n;
     else if (!strcmp(a, "--blocks")) o->blocks = n;
     else if (!strcmp(a, "--proofs")) o->proofs = n;
+    else if (!strcmp(a, "--cache")) g_cached = n != 0;
     else usage();
   }
   if (!o->keys || !o->load_block || !o->block || o->block > STATE_COMMIT_CHANGES_MAX ||
@@ -229,6 +244,12 @@ int main(int argc, char **argv) {
     block_commit(s, version, ch, o.block, &upd_state_s, &upd_cpu_s, &upd_txn_s);
   }
   double updates = (double)(o.blocks * o.block);
+  state_cache_stats_t cs;
+  state_cache_stats_get(&cs);
+  printf("cache of upper nodes: %s; node reads served %llu, from the store %llu, stale %llu, "
+         "resets %llu, %.1f MiB\n", g_cached ? "on" : "off", (unsigned long long)cs.hits,
+         (unsigned long long)cs.misses, (unsigned long long)cs.stale, (unsigned long long)cs.resets,
+         (double)cs.bytes / (1 << 20));
   printf("update: %llu blocks of %llu random updates into %llu keys:\n"
          "  state_commit, CPU time:   %.0f updates/s (%.1f ms per block)\n"
          "  state_commit, wall time:  %.0f updates/s (%.1f ms per block)\n"
