@@ -138,7 +138,7 @@ void h_net_init(h_net_t *net, const char *veche, size_t nv, size_t no, uint32_t 
     h_node_t *n = &net->node[i];
     snprintf(n->veche, sizeof n->veche, "%s", veche);
     snprintf(n->dir, sizeof n->dir, "%.200s/%c%zu", dir, i < nv ? 'v' : 'o', i < nv ? i : i - nv);
-    snprintf(n->conf, sizeof n->conf, "%s", n->dir);
+    memcpy(n->conf, n->dir, sizeof n->dir); /* conf is larger */
     n->port = (uint16_t)(net->base_port + i);
     snprintf(n->chain, sizeof n->chain, "veche-it-net-1");
     n->authority = auth;
