@@ -95,6 +95,7 @@ int node_open(const node_config_t *cfg, node_t **out, char *err, size_t err_len)
   node_t *n = calloc(1, sizeof *n);
   if (!n) return VE_ERR_NOMEM;
   n->cfg = *cfg;
+  pthread_mutex_init(&n->commit_mu, NULL);
   ve_log_set_level((enum ve_log_level)cfg->log_level);
   char path[NODE_PATH_BYTES_MAX];
   node_path_join(path, sizeof path, cfg->dir, cfg->genesis_path);
@@ -130,6 +131,7 @@ void node_close(node_t *n) {
   vcrypto_keypair_wipe(&n->key);
   vcrypto_keypair_wipe(&n->node_key);
   node_net_free(n);
+  pthread_mutex_destroy(&n->commit_mu);
   free(n);
 }
 
@@ -203,6 +205,10 @@ int node_pipeline_commit(node_t *n, ve_slice_t block, ve_slice_t cert) {
     mempool_on_commit(n->mempool, (const uint8_t(*)[LEDGER_HASH_BYTES])ids, b.tx_count, h + 1);
     n->last_block_ms = node_now_ms();
     n->last_block_had_txs = b.tx_count > 0;
+    pthread_mutex_lock(&n->commit_mu);
+    n->commit_times[h % NODE_COMMIT_TIMES_MAX].height = h;
+    n->commit_times[h % NODE_COMMIT_TIMES_MAX].ms = n->last_block_ms;
+    pthread_mutex_unlock(&n->commit_mu);
     api_metric_set(n->m_height, (double)h);
     api_metric_add(n->m_txs, b.tx_count);
     api_metric_inc(n->m_blocks);
@@ -216,6 +222,15 @@ int node_pipeline_commit(node_t *n, ve_slice_t block, ve_slice_t cert) {
   free(ids);
   ledger_block_free(&b);
   return rc;
+}
+
+uint64_t node_commit_time(node_t *n, uint64_t height) {
+  pthread_mutex_lock(&n->commit_mu);
+  uint64_t ms = n->commit_times[height % NODE_COMMIT_TIMES_MAX].height == height
+                    ? n->commit_times[height % NODE_COMMIT_TIMES_MAX].ms
+                    : 0;
+  pthread_mutex_unlock(&n->commit_mu);
+  return ms;
 }
 
 /* ---- the loop ---- */

@@ -208,6 +208,52 @@ static int block_response(node_t *n, uint64_t height, const api_request_t *req, 
   return VE_OK;
 }
 
+/* GET /v1/commits?from=H[&limit=N] — blocks from height H (default: the
+ * latest) with the local time this node committed each and their tx ids:
+ * what a load generator needs to measure submit-to-commit latency from the
+ * node's own commit events rather than from its polling. */
+#define NODE_API_COMMITS_MAX 256
+static int h_commits(void *ctx, const api_request_t *req, api_response_t *resp) {
+  node_t *n = ctx;
+  uint64_t tip = atomic_load(&n->height), from, limit;
+  if (api_request_query_u64(req, "from", tip ? tip : 1, UINT64_MAX, &from) != VE_OK ||
+      api_request_query_u64(req, "limit", 64, NODE_API_COMMITS_MAX, &limit) != VE_OK || from == 0) {
+    api_error(resp, 400, "malformed", "from must be a height ≥ 1, limit 0..%d", NODE_API_COMMITS_MAX);
+    return VE_ERR_MALFORMED;
+  }
+  store_txn_t *t;
+  VE_TRY(begin_read(n, &t, resp));
+  json_t *arr = json_array();
+  uint64_t h = from;
+  int rc = VE_OK;
+  for (; rc == VE_OK && h <= tip && h < from + limit; h++) {
+    ve_slice_t bytes;
+    ledger_block_t b;
+    rc = ledger_block_get(t, h, &bytes);
+    if (rc == VE_OK) rc = ledger_block_decode(bytes, &b);
+    if (rc) break;
+    json_t *ids = json_array();
+    for (size_t i = 0; i < b.tx_count; i++) {
+      uint8_t id[32];
+      ledger_tx_id(id, b.txs[i]);
+      json_array_append_new(ids, hex_json(id, 32));
+    }
+    uint64_t ms = node_commit_time(n, h);
+    json_array_append_new(arr, json_pack("{s:I, s:o, s:I, s:o}", "height", (json_int_t)h, "committed_ms",
+                                         ms ? json_integer((json_int_t)ms) : json_null(), "time_ms",
+                                         (json_int_t)b.header.time_ms, "txs", ids));
+    ledger_block_free(&b);
+  }
+  store_txn_abort(t);
+  if (rc && rc != VE_ERR_NOT_FOUND) {
+    json_decref(arr);
+    return rc;
+  }
+  api_respond_json(resp, 200, json_pack("{s:o, s:I, s:I}", "commits", arr, "next", (json_int_t)h, "height",
+                                        (json_int_t)tip));
+  return VE_OK;
+}
+
 /* GET /v1/blocks/:height  (?raw=1 adds the block bytes) */
 static int h_block(void *ctx, const api_request_t *req, api_response_t *resp) {
   node_t *n = ctx;
@@ -490,6 +536,7 @@ const api_route_t node_core_routes[] = {
     {"POST", "/v1/txs", h_submit, API_ROUTE_JSON, API_BODY_BYTES_MAX},
     {"GET", "/v1/txs/:id", h_tx, 0, 0},
     {"GET", "/v1/blocks/:height", h_block, 0, 0},
+    {"GET", "/v1/commits", h_commits, 0, 0},
     {"GET", "/v1/identities/:id", h_identity, 0, 0},
     {"GET", "/v1/keys/:pk", h_key, 0, 0},
     {"GET", "/v1/signers/:pk", h_signer, 0, 0},

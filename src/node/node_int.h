@@ -3,6 +3,7 @@
 #ifndef VECHE_NODE_NODE_INT_H
 #define VECHE_NODE_NODE_INT_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <uv.h>
 
@@ -15,6 +16,9 @@
 #include "store/store.h"
 
 #define NODE_ROUTES_MAX 96 /* routes of all tables together */
+/* Local commit times of the last blocks, for GET /v1/commits (latency
+ * measurement from the node's own commit events). */
+#define NODE_COMMIT_TIMES_MAX 4096
 
 struct node {
   node_config_t cfg;
@@ -40,6 +44,10 @@ struct node {
   _Atomic uint64_t txs_committed;   /* since start */
   uint64_t last_block_ms;           /* wall clock of the last commit */
   bool last_block_had_txs;
+  pthread_mutex_t commit_mu;        /* guards commit_times (HTTP threads read it) */
+  struct {
+    uint64_t height, ms;
+  } commit_times[NODE_COMMIT_TIMES_MAX]; /* ring indexed by height */
   /* consensus */
   cons_engine_t *cons;
   cons_valset_t valset;             /* genesis set; set changes come with the network issue */
@@ -106,6 +114,9 @@ extern const size_t node_poll_routes_n;
 size_t node_routes_collect(api_route_t *out, size_t cap);
 /* Answers with the proof bundle (docs/proofs.md) for state key at ?height=H
  * (default: the latest state a block certifies); 409 too_early before that. */
+/* Local wall-clock time (ms) at which height was committed here; 0 if unknown
+ * (before this process started, or out of the ring). Any thread. */
+uint64_t node_commit_time(node_t *n, uint64_t height);
 int node_proof_response(node_t *n, const api_request_t *req, api_response_t *resp, ve_slice_t key);
 
 #endif

@@ -123,6 +123,29 @@ static void test_network(void **state) {
   uint8_t ids[N1][32];
   for (size_t i = 0; i < N1; i++) submit_register(&net, &net.node[i % (NV + NO)], ids[i]);
   for (size_t k = 0; k < NV + NO; k++) assert_int_equal(h_wait_final(&net.node[k], ids, N1), N1);
+  /* Each node reports when it committed each of them (GET /v1/commits). */
+  for (size_t k = 0; k < NV + NO; k++) {
+    json_t *c;
+    assert_int_equal(h_get(&net.node[k], "/v1/commits?from=1&limit=256", &c), 200);
+    size_t found = 0;
+    size_t i;
+    json_t *blk;
+    json_array_foreach(json_object_get(c, "commits"), i, blk) {
+      json_t *txs = json_object_get(blk, "txs");
+      if (json_array_size(txs)) assert_true(json_integer_value(json_object_get(blk, "committed_ms")) > 0);
+      size_t x;
+      json_t *tid;
+      json_array_foreach(txs, x, tid) {
+        char hx[65];
+        for (size_t q = 0; q < N1; q++) {
+          ve_hex_encode(hx, ids[q], 32);
+          if (!strcmp(hx, json_string_value(tid))) found++;
+        }
+      }
+    }
+    json_decref(c);
+    assert_int_equal(found, N1);
+  }
   print_message("step 1: %d txs submitted round-robin to 5 nodes committed on all; height %llu\n", N1,
                 (unsigned long long)h_height(&v[0]));
 
