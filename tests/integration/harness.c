@@ -107,12 +107,22 @@ void h_net_init(h_net_t *net, const char *veche, size_t nv, size_t no, uint32_t 
   net->no = no;
   snprintf(net->dir, sizeof net->dir, "/tmp/veche-it-net-XXXXXX");
   assert_non_null(mkdtemp(net->dir));
-  /* A base whose 2 × (nv + no) ports are all free right now. */
+  /* A base whose 2 × (nv + no) ports are all free right now, below the
+   * kernel's ephemeral range: otherwise a node dialing its peers (or any
+   * client) may be given one of them as its local port before the node that
+   * should listen there has started. */
+  unsigned eph_lo = 32768, eph_hi = 60999;
+  FILE *pr = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+  if (pr) {
+    if (fscanf(pr, "%u %u", &eph_lo, &eph_hi) != 2) eph_lo = 32768;
+    fclose(pr);
+  }
+  unsigned lo = 10000, hi = eph_lo > lo + 1000 ? eph_lo - 300 : 65000 - 300;
   uint32_t seed = (uint32_t)getpid() ^ (uint32_t)time(NULL);
   for (int tries = 0;; tries++) {
     assert_true(tries < 200);
     seed = seed * 1103515245u + 12345u;
-    uint16_t base = (uint16_t)(20000 + (seed >> 8) % 39000);
+    uint16_t base = (uint16_t)(lo + (seed >> 8) % (hi - lo));
     bool ok = true;
     for (size_t i = 0; ok && i < nv + no; i++)
       ok = port_free((uint16_t)(base + i)) && port_free((uint16_t)(base + 100 + i));
