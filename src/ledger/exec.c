@@ -321,20 +321,36 @@ static int seq_check(const seq_window_t *w, uint64_t seq) {
   return back < LEDGER_SEQ_WINDOW && !seq_bit(w, back) ? VE_OK : VE_ERR_STALE_SEQ;
 }
 
-/* Moves every bit i to i + shift (bits past the window fall off): a shift of
- * the little-endian bit string by whole bytes, then by the remaining bits. */
+static uint64_t le64_get(const uint8_t *p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
+  return v;
+}
+
+static void le64_put(uint8_t *p, uint64_t v) {
+  for (int i = 0; i < 8; i++, v >>= 8) p[i] = (uint8_t)v;
+}
+
+#define SEQ_WORDS (LEDGER_SEQ_WINDOW / 64)
+
+/* Moves every bit i to i + shift (bits past the window fall off): the bitmap
+ * read as a little-endian integer of LEDGER_SEQ_WINDOW bits, shifted left, in
+ * 64-bit words (every tx of a busy signer shifts by about one bit). */
 static void seq_shift(seq_window_t *w, uint64_t shift) {
-  const size_t nbytes = sizeof w->bits;
   if (shift >= LEDGER_SEQ_WINDOW) {
-    memset(w->bits, 0, nbytes);
+    memset(w->bits, 0, sizeof w->bits);
     return;
   }
-  size_t by = (size_t)(shift / 8), bi = (size_t)(shift % 8);
-  for (size_t j = nbytes; j-- > 0;) {
-    uint8_t hi = j >= by ? w->bits[j - by] : 0;
-    uint8_t lo = j >= by + 1 ? w->bits[j - by - 1] : 0;
-    w->bits[j] = bi ? (uint8_t)(hi << bi | lo >> (8 - bi)) : hi;
+  uint64_t word[SEQ_WORDS];
+  for (size_t i = 0; i < SEQ_WORDS; i++) word[i] = le64_get(w->bits + 8 * i);
+  size_t by = (size_t)(shift / 64);
+  unsigned bi = (unsigned)(shift % 64);
+  for (size_t j = SEQ_WORDS; j-- > 0;) {
+    uint64_t hi = j >= by ? word[j - by] : 0;
+    uint64_t lo = j >= by + 1 ? word[j - by - 1] : 0;
+    word[j] = bi ? hi << bi | lo >> (64 - bi) : hi;
   }
+  for (size_t i = 0; i < SEQ_WORDS; i++) le64_put(w->bits + 8 * i, word[i]);
 }
 
 static void seq_mark(seq_window_t *w, uint64_t seq) {

@@ -462,12 +462,10 @@ static void test_sequences_and_expiry(void **state) {
 /* The sequence window against a plain model: random sequences around the
  * highest used one (so every shift size and alignment occurs), each tx of an
  * unknown type (authorised, so its sequence is spent, then refused by type). */
-static void test_seq_window_model(void **state) {
-  (void)state;
-  uint64_t seed = 12345;
-  const char *env = getenv("VECHE_SEED");
-  if (env) seed = strtoull(env, NULL, 10);
-  printf("seq window model seed=%llu\n", (unsigned long long)seed);
+/* The window against a model. jumps (may be NULL): the first tx of block b
+ * moves the top up by jumps[b % n_jumps] exactly (word and bit boundaries of
+ * the shift); the others probe random seqs around the top. */
+static void seq_window_run(uint64_t seed, const uint64_t *jumps, size_t n_jumps) {
   chain_t c;
   chain_init(&c);
   static uint8_t used[1 << 20]; /* sequences stay far below: 480 txs, jumps ≤ 900 */
@@ -482,6 +480,7 @@ static void test_seq_window_model(void **state) {
       uint64_t r = rng >> 33;
       int64_t s = (int64_t)last + (int64_t)(r % 4400) - 4150;
       if (r % 7 == 0) s = (int64_t)last + 1 + (int64_t)(r % 900); /* jumps ahead */
+      if (jumps && i == 0) s = (int64_t)(last + jumps[(size_t)block % n_jumps]);
       if (s < 0) s = 0;
       assert_true((size_t)s < sizeof used);
       seqs[i] = (uint64_t)s;
@@ -504,6 +503,17 @@ static void test_seq_window_model(void **state) {
     }
   }
   chain_free(&c);
+}
+
+static void test_seq_window_model(void **state) {
+  (void)state;
+  uint64_t seed = 12345;
+  const char *env = getenv("VECHE_SEED");
+  if (env) seed = strtoull(env, NULL, 10);
+  printf("seq window model seed=%llu\n", (unsigned long long)seed);
+  seq_window_run(seed, NULL, 0);
+  static const uint64_t jumps[] = {1, 63, 64, 65, 127, 128, 129, 8, 7, 4095, 1, 4096, 2, 4097, 200, 3000};
+  seq_window_run(seed, jumps, sizeof jumps / sizeof jumps[0]);
 }
 
 /* Validation rejects blocks that do not extend the tip or carry bad txs. */
