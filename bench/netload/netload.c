@@ -6,6 +6,7 @@
  *           [--count N] [--rate TX_PER_S | --max] [--batch N] [--conns N]
  *           [--signers N] [--docs-percent P] [--validators V] [--wait-s S]
  *           [--out FILE.json] [--svg FILE.svg] [--label TEXT] [--quiet]
+ *   netload --measure-only     (only step 1 below, as one JSON line)
  * The JSON result goes to --out, or to stdout without it; progress to stderr
  * (none with --quiet). Exit status 0 when every tx was seen committed.
  *
@@ -61,7 +62,8 @@ static const char NL_USAGE[] =
     "usage: netload --key AUTHORITY_KEY --nodes H:P[,H:P...] [--watch H:P,...]\n"
     "               [--count N] [--rate TX_PER_S] [--batch N] [--conns N] [--signers N]\n"
     "               [--docs-percent P] [--validators V] [--wait-s S]\n"
-    "               [--out FILE.json] [--svg FILE.svg] [--label TEXT] [--quiet]\n";
+    "               [--out FILE.json] [--svg FILE.svg] [--label TEXT] [--quiet]\n"
+    "       netload --measure-only      (the machine's limit as JSON, nothing else)\n";
 
 /* ---- small helpers ---- */
 
@@ -155,6 +157,7 @@ static void opts_parse(int argc, char **argv, nl_opts_t *o) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--quiet")) { o->quiet = 1; continue; }
+    if (!strcmp(a, "--measure-only")) { o->measure_only = 1; continue; }
     if (!strcmp(a, "--max")) { o->rate = 0; continue; }
     if (!v) die("%s needs a value\n%s", a, NL_USAGE);
     i++;
@@ -174,6 +177,7 @@ static void opts_parse(int argc, char **argv, nl_opts_t *o) {
     else if (!strcmp(a, "--label")) o->label = v;
     else die("unknown option %s\n%s", a, NL_USAGE);
   }
+  if (o->measure_only) return;
   if (!o->key_path || !o->n_nodes) die("--key and --nodes are required\n%s", NL_USAGE);
   if (!o->validators) o->validators = o->n_nodes;
   /* Open loop: a batch of about 20 ms of load, so a batch's shared send time
@@ -537,6 +541,11 @@ int main(int argc, char **argv) {
   static nl_run_t r; /* large; zeroed */
   r.o = &o;
   limit_measure(&r);
+  if (o.measure_only) {
+    printf("{\"cores\": %ld, \"ed25519_tx_verify_per_s_per_core\": %.1f, \"key_subgroup_checks_per_s_per_core\": %.1f}\n",
+           r.cores, r.verify_per_s, r.pk_valid_per_s);
+    return 0;
+  }
   nl_log(&r, "limit: %.0f Ed25519 tx verifications/s on one core, %ld cores, %zu validators here",
          r.verify_per_s, r.cores, o.validators);
   json_t *st = get_json(&o.nodes[0], "/v1/status", NULL);

@@ -68,7 +68,7 @@ typedef struct {
   size_t validators;                   /* sharing this machine, for the ceiling */
   double wait_s;                       /* after the last submission, for commits */
   const char *out_path, *svg_path, *label;
-  int quiet;
+  int quiet, measure_only;
 } nl_opts_t;
 
 typedef struct {
