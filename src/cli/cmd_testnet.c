@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -155,8 +156,11 @@ static pid_t spawn(const char *self, tn_node_t *nd) {
       dup2(fd, 2);
       close(fd);
     }
-    /* Ctrl-C goes to the whole foreground group; the runner decides. */
-    signal(SIGINT, SIG_IGN);
+    /* Own process group: Ctrl-C (sent to the terminal's foreground group)
+     * reaches only the runner, which stops the nodes in order with SIGTERM. */
+    setpgid(0, 0);
+    /* And if the runner itself dies (kill -9), the nodes are told to stop. */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
     execl(self, self, "start", "--dir", nd->dir, (char *)NULL);
     _exit(127);
   }
