@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -463,6 +464,12 @@ static void presign(nl_run_t *r, const nl_signers_t *s, uint32_t run_id, uint64_
 
 /* ---- the run ---- */
 
+static double cpu_self_s(void) {
+  struct rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return (double)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
 static void follow_prepare(nl_run_t *r) {
   const nl_opts_t *o = r->o;
   r->n_follow = o->n_nodes + o->n_watch;
@@ -500,6 +507,7 @@ static void run(nl_run_t *r) {
     pthread_create(&th[n_sub + f], NULL, nl_follower_main, &w[n_sub + f]);
   }
   r->t0_ms = nl_now_ms() + 50;
+  r->client_cpu_s = cpu_self_s();
   nl_log(r, "submitting %zu txs in %zu batches to %zu nodes (%zu conns each), %s", r->n_txs, r->n_batches,
          o->n_nodes, o->conns, o->rate > 0 ? "open loop at a fixed rate" : "as fast as accepted");
   for (size_t i = 0; i < n_sub; i++) {
@@ -516,6 +524,7 @@ static void run(nl_run_t *r) {
   run_wait_commits(r, nl_now_ms() + o->wait_s * 1000);
   atomic_store(&r->stop_follow, 1);
   for (size_t f = 0; f < r->n_follow; f++) pthread_join(th[n_sub + f], NULL);
+  r->client_cpu_s = cpu_self_s() - r->client_cpu_s;
   free(th);
   free(w);
 }

@@ -110,6 +110,7 @@ typedef struct {
   long cores;
   double verify_per_s, pk_valid_per_s;
   double sign_s;
+  double client_cpu_s;  /* this process's CPU time during the run (submitting and following) */
 } nl_run_t;
 
 extern const char *const nl_reject_names[8];

@@ -325,6 +325,7 @@ int nl_report(const nl_run_t *r) {
       r1(tps), "steady_tx_per_s", r1(steady), "ceiling_tx_per_s", r1(ceiling), "achieved_over_ceiling",
       round(tps / ceiling * 1000) / 1000, "latency", lat_json(&own), "max_schedule_lag_ms", r1(r->max_lag_ms),
       "submitted_tx_per_s", acc ? r1((double)acc / ((last_ack - r->t0_ms) / 1000)) : 0.0);
+  json_object_set_new(res, "netload_cpu_seconds", json_real(r1(r->client_cpu_s)));
   json_t *out = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:s}", "label", o->label ? o->label : "", "machine", machine,
                           "config", config_json(r), "result", res, "per_node", per, "series", series_json(s),
                           "definitions",

@@ -199,10 +199,17 @@ sc_profile_stop() { # OUTFILE (a text summary: by library, then top symbols)
   wait "$SC_PERF" 2>/dev/null || true
   sc_forget "$SC_PERF"
   {
-    echo "# perf record -F 199 -g -p <every node>; shares of samples (self time)"
-    perf report -i "$SC_DIR/perf.data" --no-children --sort dso --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -15
+    echo "# perf record -F 199 -g -p <every node>; self time by library, then by symbol"
+    echo "# (libsodium ships without symbols: its lines are the Ed25519 and hash code)"
+    perf report -i "$SC_DIR/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null |
+      grep -v '^#' | grep -v '^$' | head -12 || true
     echo
-    perf report -i "$SC_DIR/perf.data" --no-children --sort sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -30
+    perf report -i "$SC_DIR/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null |
+      grep -v '^#' | grep -v '^$' | grep -v ' 0x0000' | head -30 || true
+    echo
+    echo "# inclusive time (self + callees) of the node's own functions"
+    perf report -i "$SC_DIR/perf.data" --children --sort sym --dsos veche --stdio -g none 2>/dev/null |
+      grep -v '^#' | grep -v '^$' | head -40 || true
   } >"$1"
   sc_log "profile summary in $1"
 }
