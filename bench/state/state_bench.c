@@ -49,6 +49,7 @@ typedef struct {
   const char *reuse;
   int keep;
   int warm;
+  uint64_t map_mb; /* LMDB map size, 0: the store's default (small under valgrind) */
 } bench_opts_t;
 
 static double now_s(void) {
@@ -138,7 +139,7 @@ static void usage(void) {
   fprintf(stderr,
           "usage: state_bench [--keys N] [--load-block N] [--block N] [--blocks N]\n"
           "                   [--proofs N] [--dir DIR] [--keep] [--reuse DIR] [--cache 0|1]\n"
-          "                   [--warm 0|1]\n");
+          "                   [--warm 0|1] [--map-mb N]\n");
   exit(2);
 }
 
@@ -151,6 +152,7 @@ static void opts_parse(bench_opts_t *o, int argc, char **argv) {
   o->dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
   o->keep = 0;
   o->warm = 0;
+  o->map_mb = 0;
   o->reuse = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -176,6 +178,7 @@ static void opts_parse(bench_opts_t *o, int argc, char **argv) {
     else if (!strcmp(a, "--proofs")) o->proofs = n;
     else if (!strcmp(a, "--cache")) g_cached = n != 0;
     else if (!strcmp(a, "--warm")) o->warm = n != 0;
+    else if (!strcmp(a, "--map-mb")) o->map_mb = n;
     else usage();
   }
   if (!o->keys || !o->load_block || !o->block || o->block > STATE_COMMIT_CHANGES_MAX ||
@@ -201,7 +204,7 @@ int main(int argc, char **argv) {
     }
   }
   store_t *s;
-  int rc = store_open_lmdb(&s, dir, 0);
+  int rc = store_open_lmdb(&s, dir, (size_t)o.map_mb << 20);
   if (rc) die("store_open_lmdb", rc);
   printf("state_bench: dir %s, %llu keys of %d bytes, values of %d bytes\n", dir,
          (unsigned long long)o.keys, KEY_BYTES, VALUE_BYTES);

@@ -23,6 +23,11 @@
  * Each stored node also caches the hashes of its two halves and four quarters
  * (state_int.h), so a commit that changes one slot of a node rehashes 5 pairs,
  * and a proof reads its siblings from the cache instead of rehashing the node.
+ *
+ * state_commit_cached runs the same pass with the memory cache of upper nodes
+ * (state_cache.c): node reads at nibble depth <= 4 are served from it when it
+ * holds exactly the node the parent's slot names, and every node written or
+ * read there is remembered for the next commit.
  */
 #include <stdlib.h>
 #include <string.h>
