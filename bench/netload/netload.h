@@ -105,6 +105,10 @@ typedef struct {
   double *commit_ms[NL_FOLLOW_MAX];     /* [n_txs]; 0 = not seen */
   _Atomic size_t seen[NL_FOLLOW_MAX];
   _Atomic size_t null_times[NL_FOLLOW_MAX]; /* blocks whose committed_ms was null */
+  /* blocks read by each follower: all, and those holding txs of this run,
+   * with the first and last commit time of the latter (follower thread only) */
+  size_t blocks[NL_FOLLOW_MAX], blocks_ours[NL_FOLLOW_MAX];
+  double blocks_first_ms[NL_FOLLOW_MAX], blocks_last_ms[NL_FOLLOW_MAX];
   _Atomic int stop_follow;
   /* the machine */
   long cores;

@@ -185,6 +185,11 @@ static void follow_block(nl_run_t *r, size_t f, const json_t *blk, double t) {
     found++;
   }
   atomic_fetch_add(&r->seen[f], found);
+  r->blocks[f]++;
+  if (found) {
+    if (!r->blocks_ours[f]++) r->blocks_first_ms[f] = t;
+    r->blocks_last_ms[f] = t;
+  }
 }
 
 void *nl_follower_main(void *arg) {

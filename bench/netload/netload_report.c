@@ -305,6 +305,13 @@ int nl_report(const nl_run_t *r) {
     json_object_set_new(lj, "node", json_string(a));
     json_object_set_new(lj, "role", json_string(f < o->n_nodes ? "submitted to" : "watched"));
     json_object_set_new(lj, "blocks_without_commit_time", json_integer((json_int_t)atomic_load(&r->null_times[f])));
+    json_object_set_new(lj, "blocks", json_integer((json_int_t)r->blocks[f]));
+    json_object_set_new(lj, "blocks_with_our_txs", json_integer((json_int_t)r->blocks_ours[f]));
+    /* from the first to the last block holding txs of this run */
+    json_object_set_new(lj, "mean_block_interval_ms",
+                        json_real(r->blocks_ours[f] > 1 ? r1((r->blocks_last_ms[f] - r->blocks_first_ms[f]) /
+                                                             (double)(r->blocks_ours[f] - 1))
+                                                        : 0.0));
     json_array_append_new(per, lj);
   }
   free(tmp);

@@ -188,7 +188,7 @@ sc_profile_start() { # OUTFILE
   [ -n "${PROFILE:-}" ] || return 0
   local pids
   pids=$(IFS=,; echo "${SC_NODE_PIDS[*]}")
-  perf record -F 199 -g -o "$SC_DIR/perf.data" -p "$pids" >/dev/null 2>&1 &
+  perf record -F 199 -o "$SC_DIR/perf.data" -p "$pids" >/dev/null 2>&1 &
   SC_PERF=$!
   SC_PIDS+=($SC_PERF)
 }
@@ -199,17 +199,13 @@ sc_profile_stop() { # OUTFILE (a text summary: by library, then top symbols)
   wait "$SC_PERF" 2>/dev/null || true
   sc_forget "$SC_PERF"
   {
-    echo "# perf record -F 199 -g -p <every node>; self time by library, then by symbol"
+    echo "# perf record -F 199 -p <every node> during the timed run; self time by library, then by symbol"
     echo "# (libsodium ships without symbols: its lines are the Ed25519 and hash code)"
     perf report -i "$SC_DIR/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null |
       grep -v '^#' | grep -v '^$' | head -12 || true
     echo
     perf report -i "$SC_DIR/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null |
       grep -v '^#' | grep -v '^$' | grep -v ' 0x0000' | head -30 || true
-    echo
-    echo "# inclusive time (self + callees) of the node's own functions"
-    perf report -i "$SC_DIR/perf.data" --children --sort sym --dsos veche --stdio -g none 2>/dev/null |
-      grep -v '^#' | grep -v '^$' | head -40 || true
   } >"$1"
   sc_log "profile summary in $1"
 }
