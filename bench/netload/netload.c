@@ -13,7 +13,8 @@
  * One run, in order:
  *   1. the limit: this machine's Ed25519 verifications per second on one core
  *      (the node's own transaction check, ledger_tx_verify_sig, on a real
- *      transaction) and, for reference, subgroup checks of new keys per second;
+ *      transaction; the best of 20 windows of 100 ms, see rate_measure) and,
+ *      for reference, subgroup checks of new keys per second;
  *   2. setup (not timed): the founding authority registers `signers` identities
  *      per node and gives them REGISTRAR and NOTARY; each signer's transactions
  *      all go to one node and its sequence numbers are handed out in submission
@@ -57,7 +58,8 @@
 #define NL_SETUP_WAIT_MS 120000   /* signers registered and given roles, at most */
 #define NL_EXPIRY_AHEAD 90000     /* blocks; below VE_TX_EXPIRY_WINDOW_BLOCKS */
 #define NL_SIGN_THREADS_MAX 16
-#define NL_MEASURE_MS 1000
+#define NL_MEASURE_MS 2000
+#define NL_MEASURE_SAMPLES 20
 
 static const char NL_USAGE[] =
     "usage: netload --key AUTHORITY_KEY --nodes H:P[,H:P...] [--watch H:P,...]\n"
@@ -191,15 +193,23 @@ static void opts_parse(int argc, char **argv, nl_opts_t *o) {
 
 /* ---- the machine's limit ---- */
 
-/* Operations per second of op on this thread, over about NL_MEASURE_MS. */
+/* Operations per second of op on this thread: the best of NL_MEASURE_SAMPLES
+ * windows of ms / NL_MEASURE_SAMPLES each. On a machine shared with other
+ * work a window in which this thread had the core to itself shows what one
+ * core can do; an average would charge the others' load to the core. */
 static double rate_measure(int (*op)(const void *), const void *arg, double ms) {
-  size_t n = 0;
-  double t0 = nl_now_ms(), t;
-  do {
-    for (int i = 0; i < 64; i++) n += op(arg) == 0;
-    t = nl_now_ms();
-  } while (t - t0 < ms);
-  return (double)n * 1000.0 / (t - t0);
+  double best = 0;
+  for (int k = 0; k < NL_MEASURE_SAMPLES; k++) {
+    size_t n = 0;
+    double t0 = nl_now_ms(), t;
+    do {
+      for (int i = 0; i < 16; i++) n += op(arg) == 0;
+      t = nl_now_ms();
+    } while (t - t0 < ms / NL_MEASURE_SAMPLES);
+    double rate = (double)n * 1000.0 / (t - t0);
+    if (rate > best) best = rate;
+  }
+  return best;
 }
 
 static int op_verify(const void *arg) { return ledger_tx_verify_sig(arg); }

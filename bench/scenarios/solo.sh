@@ -4,7 +4,8 @@
 #   bench/scenarios/solo.sh [COUNT] [CONNS] [DOCS_PERCENT]      (default 200000 8 0)
 # The node's HTTP pool hands each connection to one of its api_threads (2), and
 # a batch is admitted on that thread: 8 connections keep both threads busy.
-# Writes $RESULTS_DIR/solo.{json,svg} (and solo-profile.txt with PROFILE=1).
+# Writes $RESULTS_DIR/solo.{json,svg} (solo-docsP.* with documents; and
+# *-profile.txt with PROFILE=1).
 source "$(dirname "$0")/lib.sh"
 COUNT=${1:-200000} CONNS=${2:-8} DOCS=${3:-0}
 sc_build
@@ -13,6 +14,8 @@ sc_testnet 1 0
 sc_start_all
 sc_wait_ready
 sc_log "machine: $(sc_machine)"
-sc_run_netload solo --key "$SC_DIR/tn/authority.key" --nodes "$(sc_nodes_csv 0 1)" --validators 1 \
+NAME=solo
+[ "$DOCS" -eq 0 ] || NAME=solo-docs$DOCS
+sc_run_netload "$NAME" --key "$SC_DIR/tn/authority.key" --nodes "$(sc_nodes_csv 0 1)" --validators 1 \
   --count "$COUNT" --batch 2000 --conns "$CONNS" --signers 8 --docs-percent "$DOCS" \
   --label "(a) one validator, as fast as accepted ($COUNT txs, $DOCS% documents)"
