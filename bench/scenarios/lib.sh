@@ -161,8 +161,10 @@ sc_cpu_mark() {
   SC_T0=$(date +%s.%N)
 }
 
-# sc_cpu_report: one line per node (CPU seconds, share of one core), the
-# machine's busy share, and what processes other than the nodes used.
+# sc_cpu_report: sets SC_CPU_LINE (per node: CPU seconds and share of one
+# core; the machine's busy share; what processes other than the nodes used)
+# and SC_CPU_JSON ({elapsed_s, nodes_s, others_s}). Run it in this shell, not
+# in $(...), so the variables survive.
 sc_cpu_report() {
   local hz t1 i p c1 sum=0 elapsed mach1 line
   hz=$(getconf CLK_TCK)
@@ -180,7 +182,9 @@ sc_cpu_report() {
   local busy=$(( ${mach1% *} - ${SC_MACH0% *} )) idle=$(( ${mach1#* } - ${SC_MACH0#* } ))
   line+="; nodes $(echo "scale=2; $sum / $hz" | bc)s; machine busy $((100 * busy / (busy + idle)))% of $(nproc) cores"
   line+=" (everything else: $(echo "scale=2; ($busy - $sum) / $hz" | bc)s, incl. netload)"
-  echo "$line"
+  SC_CPU_LINE=$line
+  SC_CPU_JSON=$(awk -v e="$elapsed" -v n="$sum" -v b="$busy" -v hz="$hz" -v c="$(nproc)" 'BEGIN {
+    printf "{\"elapsed_s\": %.1f, \"nodes_s\": %.2f, \"others_s\": %.2f, \"cores\": %d}", e, n / hz, (b - n) / hz, c }')
 }
 
 # ---- optional profile of the nodes (PROFILE=1) ----
@@ -225,19 +229,25 @@ sc_run_netload() {
   "$NETLOAD" --out "$RESULTS/$name.json" --svg "$RESULTS/$name.svg" "$@" 2>"$err" &
   local pid=$!
   SC_PIDS+=($pid)
-  while kill -0 "$pid" 2>/dev/null && ! grep -q "submitting" "$err"; do sleep 0.05; done
+  while kill -0 "$pid" 2>/dev/null && ! grep -qs "submitting" "$err"; do sleep 0.05; done
   sc_cpu_mark
   sc_profile_start
   local rc=0
   wait "$pid" || rc=$?
   sc_forget "$pid"
-  SC_CPU_LINE=$(sc_cpu_report)
+  sc_cpu_report
   sc_profile_stop "$RESULTS/$name-profile.txt"
   cat "$err" >&2
   [ -s "$RESULTS/$name.json" ] || { echo "netload produced no result (exit $rc)" >&2; exit 1; }
-  jq --arg cpu "$SC_CPU_LINE" --arg machine "$(sc_machine)" '.cpu_during_run = $cpu | .machine.described = $machine' \
+  # tx per CPU-second of the nodes: what the run would give if the nodes had
+  # every core to themselves, on a machine shared with other work.
+  jq --arg cpu "$SC_CPU_LINE" --argjson c "$SC_CPU_JSON" --arg machine "$(sc_machine)" \
+    '.cpu_during_run = $cpu | .cpu = $c | .machine.described = $machine
+     | .cpu.tx_per_node_cpu_s = (if $c.nodes_s > 0 then (.result.committed / $c.nodes_s | round) else null end)
+     | .cpu.projected_tx_per_s_on_idle_cores = (if $c.nodes_s > 0 then (.result.committed / $c.nodes_s * $c.cores | round) else null end)' \
     "$RESULTS/$name.json" >"$SC_DIR/r.json" && mv "$SC_DIR/r.json" "$RESULTS/$name.json"
   echo "$name: $(sc_summary "$RESULTS/$name.json")"
   echo "$name: $SC_CPU_LINE"
+  echo "$name: $(jq -r '.cpu | "\(.tx_per_node_cpu_s) tx per CPU-second of the nodes; \(.projected_tx_per_s_on_idle_cores) tx/s if they had the \(.cores) cores to themselves"' "$RESULTS/$name.json")"
   [ $rc -eq 0 ] || echo "$name: WARNING: not every submitted tx was seen committed (netload exit $rc)"
 }

@@ -17,5 +17,5 @@ sc_log "machine: $(sc_machine)"
 NAME=solo
 [ "$DOCS" -eq 0 ] || NAME=solo-docs$DOCS
 sc_run_netload "$NAME" --key "$SC_DIR/tn/authority.key" --nodes "$(sc_nodes_csv 0 1)" --validators 1 \
-  --count "$COUNT" --batch 2000 --conns "$CONNS" --signers 8 --docs-percent "$DOCS" \
+  --count "$COUNT" --batch 2000 --conns "$CONNS" --docs-percent "$DOCS" \
   --label "(a) one validator, as fast as accepted ($COUNT txs, $DOCS% documents)"

@@ -65,15 +65,16 @@ sc_profile_start
 wait_height "$(sc_api 1)" "$TOP" 36000
 T2=$(date +%s.%N)
 sc_profile_stop "$RESULTS/sync-${TXS}tx-profile.txt"
-CPU=$(sc_cpu_report)
+sc_cpu_report
 V_HASH=$(curl -sf "http://$(sc_api 0)/v1/blocks/$TOP" | jq -r .header.hash)
 O_HASH=$(curl -sf "http://$(sc_api 1)/v1/blocks/$TOP" | jq -r .header.hash)
 [ "$V_HASH" = "$O_HASH" ] || { echo "block $TOP differs: $V_HASH vs $O_HASH" >&2; exit 1; }
-jq -n --argjson b "$TOP" --argjson t "$TXS" --argjson t1 "$T1" --argjson t2 "$T2" --arg cpu "$CPU" \
+jq -n --argjson b "$TOP" --argjson t "$TXS" --argjson t1 "$T1" --argjson t2 "$T2" --arg cpu "$SC_CPU_LINE" --argjson cj "$SC_CPU_JSON" \
   --arg machine "$(sc_machine)" --argjson cores "$(nproc)" --argjson v "${VERIFY:-0}" '
   ($t2 - $t1) as $s | ($cores * $v) as $ceil |
   {scenario: "(e) a new observer syncs and verifies the chain from genesis", blocks: $b, txs: $t,
    seconds: ($s * 10 | round / 10), blocks_per_s: ($b / $s | round), txs_per_s: ($t / $s | round),
    ed25519_tx_verify_per_s_per_core: ($v | round), ceiling_tx_per_s: ($ceil | round),
    achieved_over_ceiling: (if $ceil > 0 then ($t / $s / $ceil * 1000 | round / 1000) else null end),
-   head_hash_equal: true, cpu_during_sync: $cpu, machine: $machine}' | tee "$RESULTS/sync-${TXS}tx.json"
+   head_hash_equal: true, cpu_during_sync: $cpu, machine: $machine,
+   cpu: $cj}' | tee "$RESULTS/sync-${TXS}tx.json"
