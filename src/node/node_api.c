@@ -19,9 +19,9 @@
 #define NODE_API_BATCH_TXS_MAX 20000
 #define NODE_API_VERSION "0.1.0"
 
-static json_t *hex_json(const uint8_t *p, size_t n) {
+json_t *node_api_hex(const uint8_t *p, size_t n) {
   char *s = malloc(2 * n + 1);
-  if (!s) return NULL;
+  if (!s) return json_null();
   ve_hex_encode(s, p, n);
   json_t *j = json_string(s);
   free(s);
@@ -29,7 +29,7 @@ static json_t *hex_json(const uint8_t *p, size_t n) {
 }
 
 /* Parses a 64-hex-char path parameter into 32 bytes. */
-static int param_hash(const api_request_t *req, const char *name, uint8_t out[32],
+int node_api_param_hash(const api_request_t *req, const char *name, uint8_t out[32],
                       api_response_t *resp) {
   const char *s = api_request_param(req, name);
   if (!s || ve_hex_decode(out, 32, s) != VE_OK) {
@@ -62,7 +62,7 @@ static json_t *admit_one(node_t *n, const char *hex, int *code_out) {
                      ve_slice(bytes, len / 2), id);
   if (have_id && rc == VE_OK) node_net_gossip_tx(n, ve_slice(bytes, len / 2));
   free(bytes);
-  if (have_id) json_object_set_new(r, "id", hex_json(id, sizeof id));
+  if (have_id) json_object_set_new(r, "id", node_api_hex(id, sizeof id));
   if (rc == VE_OK) {
     json_object_set_new(r, "status", json_string("accepted"));
   } else {
@@ -117,7 +117,7 @@ static int h_submit(void *ctx, const api_request_t *req, api_response_t *resp) {
 
 /* ---- queries ---- */
 
-static int begin_read(node_t *n, store_txn_t **t, api_response_t *resp) {
+int node_api_begin_read(node_t *n, store_txn_t **t, api_response_t *resp) {
   int rc = store_txn_begin(n->store, false, t);
   if (rc) api_error_ve(resp, rc, "cannot read the store");
   return rc;
@@ -127,14 +127,14 @@ static int begin_read(node_t *n, store_txn_t **t, api_response_t *resp) {
 static int h_tx(void *ctx, const api_request_t *req, api_response_t *resp) {
   node_t *n = ctx;
   uint8_t id[32];
-  VE_TRY(param_hash(req, "id", id, resp));
+  VE_TRY(node_api_param_hash(req, "id", id, resp));
   store_txn_t *t;
-  VE_TRY(begin_read(n, &t, resp));
+  VE_TRY(node_api_begin_read(n, &t, resp));
   ledger_tx_result_t r;
   int rc = ledger_tx_result_get(t, id, &r);
   store_txn_abort(t);
   json_t *o = json_object();
-  json_object_set_new(o, "id", hex_json(id, 32));
+  json_object_set_new(o, "id", node_api_hex(id, 32));
   int code;
   if (rc == VE_OK) {
     json_object_set_new(o, "status", json_string(r.code == 0 ? "committed" : "failed"));
@@ -164,22 +164,22 @@ static json_t *header_json(const ledger_header_t *h) {
   ledger_header_hash(h, hash);
   json_t *o = json_object();
   json_object_set_new(o, "height", json_integer((json_int_t)h->height));
-  json_object_set_new(o, "hash", hex_json(hash, 32));
+  json_object_set_new(o, "hash", node_api_hex(hash, 32));
   json_object_set_new(o, "chain_id", json_stringn((const char *)h->chain_id.ptr, h->chain_id.len));
   json_object_set_new(o, "time_ms", json_integer((json_int_t)h->time_ms));
-  json_object_set_new(o, "prev_hash", hex_json(h->prev_hash, 32));
-  json_object_set_new(o, "tx_root", hex_json(h->tx_root, 32));
+  json_object_set_new(o, "prev_hash", node_api_hex(h->prev_hash, 32));
+  json_object_set_new(o, "tx_root", node_api_hex(h->tx_root, 32));
   json_object_set_new(o, "tx_count", json_integer(h->tx_count));
-  json_object_set_new(o, "state_root", hex_json(h->state_root, 32));
-  json_object_set_new(o, "results_root", hex_json(h->results_root, 32));
-  json_object_set_new(o, "valset_hash", hex_json(h->valset_hash, 32));
-  json_object_set_new(o, "proposer", hex_json(h->proposer, 32));
+  json_object_set_new(o, "state_root", node_api_hex(h->state_root, 32));
+  json_object_set_new(o, "results_root", node_api_hex(h->results_root, 32));
+  json_object_set_new(o, "valset_hash", node_api_hex(h->valset_hash, 32));
+  json_object_set_new(o, "proposer", node_api_hex(h->proposer, 32));
   return o;
 }
 
 static int block_response(node_t *n, uint64_t height, const api_request_t *req, api_response_t *resp) {
   store_txn_t *t;
-  VE_TRY(begin_read(n, &t, resp));
+  VE_TRY(node_api_begin_read(n, &t, resp));
   ve_slice_t bytes, cert;
   int rc = ledger_block_get(t, height, &bytes);
   if (rc == VE_OK) rc = ledger_cert_get(t, height, &cert);
@@ -196,12 +196,12 @@ static int block_response(node_t *n, uint64_t height, const api_request_t *req, 
   for (size_t i = 0; i < b.tx_count; i++) {
     uint8_t id[32];
     ledger_tx_id(id, b.txs[i]);
-    json_array_append_new(ids, hex_json(id, 32));
+    json_array_append_new(ids, node_api_hex(id, 32));
   }
   json_object_set_new(o, "txs", ids);
-  json_object_set_new(o, "cert", hex_json(cert.ptr, cert.len));
+  json_object_set_new(o, "cert", node_api_hex(cert.ptr, cert.len));
   const char *raw = api_request_query(req, "raw");
-  if (raw && strcmp(raw, "0") != 0) json_object_set_new(o, "raw", hex_json(bytes.ptr, bytes.len));
+  if (raw && strcmp(raw, "0") != 0) json_object_set_new(o, "raw", node_api_hex(bytes.ptr, bytes.len));
   ledger_block_free(&b);
   store_txn_abort(t);
   api_respond_json(resp, 200, o);
@@ -222,7 +222,7 @@ static int h_commits(void *ctx, const api_request_t *req, api_response_t *resp) 
     return VE_ERR_MALFORMED;
   }
   store_txn_t *t;
-  VE_TRY(begin_read(n, &t, resp));
+  VE_TRY(node_api_begin_read(n, &t, resp));
   json_t *arr = json_array();
   uint64_t h = from;
   int rc = VE_OK;
@@ -236,7 +236,7 @@ static int h_commits(void *ctx, const api_request_t *req, api_response_t *resp) 
     for (size_t i = 0; i < b.tx_count; i++) {
       uint8_t id[32];
       ledger_tx_id(id, b.txs[i]);
-      json_array_append_new(ids, hex_json(id, 32));
+      json_array_append_new(ids, node_api_hex(id, 32));
     }
     uint64_t ms = node_commit_time(n, h);
     json_array_append_new(arr, json_pack("{s:I, s:o, s:I, s:o}", "height", (json_int_t)h, "committed_ms",
@@ -274,15 +274,15 @@ static int h_block(void *ctx, const api_request_t *req, api_response_t *resp) {
 
 static json_t *identity_json(const identity_t *r) {
   json_t *o = json_object();
-  json_object_set_new(o, "id", hex_json(r->id, 32));
-  json_object_set_new(o, "pk", hex_json(r->pk, 32));
-  json_object_set_new(o, "attr_digest", hex_json(r->attr_digest, 32));
+  json_object_set_new(o, "id", node_api_hex(r->id, 32));
+  json_object_set_new(o, "pk", node_api_hex(r->pk, 32));
+  json_object_set_new(o, "attr_digest", node_api_hex(r->attr_digest, 32));
   json_object_set_new(o, "status", json_string(identity_status_name(r->status)));
   json_t *roles = json_array();
   for (uint32_t b = 1; b & ROLE_ALL_MASK; b <<= 1)
     if (r->roles & b) json_array_append_new(roles, json_string(ledger_role_name(b)));
   json_object_set_new(o, "roles", roles);
-  json_object_set_new(o, "registrar", hex_json(r->registrar, 32));
+  json_object_set_new(o, "registrar", node_api_hex(r->registrar, 32));
   json_object_set_new(o, "registered_height", json_integer((json_int_t)r->registered_height));
   json_object_set_new(o, "updated_height", json_integer((json_int_t)r->updated_height));
   json_object_set_new(o, "key_version", json_integer(r->key_version));
@@ -296,9 +296,9 @@ static json_t *identity_json(const identity_t *r) {
 /* GET /v1/identities/:id   and   GET /v1/keys/:pk */
 static int identity_lookup(node_t *n, const api_request_t *req, api_response_t *resp, bool by_key) {
   uint8_t k[32];
-  VE_TRY(param_hash(req, by_key ? "pk" : "id", k, resp));
+  VE_TRY(node_api_param_hash(req, by_key ? "pk" : "id", k, resp));
   store_txn_t *t;
-  VE_TRY(begin_read(n, &t, resp));
+  VE_TRY(node_api_begin_read(n, &t, resp));
   identity_t rec;
   bool current = true;
   int rc = by_key ? identity_get_by_key(t, k, &rec, &current) : identity_get(t, k, &rec);
@@ -328,9 +328,9 @@ static int h_key(void *ctx, const api_request_t *req, api_response_t *resp) {
 static int h_signer(void *ctx, const api_request_t *req, api_response_t *resp) {
   node_t *n = ctx;
   uint8_t pk[32];
-  VE_TRY(param_hash(req, "pk", pk, resp));
+  VE_TRY(node_api_param_hash(req, "pk", pk, resp));
   store_txn_t *t;
-  VE_TRY(begin_read(n, &t, resp));
+  VE_TRY(node_api_begin_read(n, &t, resp));
   ledger_exec_t *ex;
   uint64_t h = atomic_load(&n->height);
   int rc = ledger_exec_begin(&ex, node_registry(), t, node_chain_id(n), h + 1, 0);
@@ -345,7 +345,7 @@ static int h_signer(void *ctx, const api_request_t *req, api_response_t *resp) {
     return rc;
   }
   api_respond_json(resp, 200,
-                   json_pack("{s:o, s:I, s:I, s:I}", "identity", hex_json(s.identity_id, 32),
+                   json_pack("{s:o, s:I, s:I, s:I}", "identity", node_api_hex(s.identity_id, 32),
                              "last_seq", (json_int_t)s.last_seq, "next_seq", (json_int_t)(s.last_seq + 1),
                              "height", (json_int_t)h));
   return VE_OK;
@@ -356,17 +356,17 @@ static int h_status(void *ctx, const api_request_t *req, api_response_t *resp) {
   (void)req;
   node_t *n = ctx;
   store_txn_t *t;
-  VE_TRY(begin_read(n, &t, resp));
+  VE_TRY(node_api_begin_read(n, &t, resp));
   ledger_tip_t tip;
   int rc = ledger_tip_get(t, &tip);
   store_txn_abort(t);
   VE_TRY(rc);
   json_t *o = json_object();
   json_object_set_new(o, "chain_id", json_string(n->genesis.chain_id));
-  json_object_set_new(o, "genesis_hash", hex_json(n->genesis_hash, 32));
+  json_object_set_new(o, "genesis_hash", node_api_hex(n->genesis_hash, 32));
   json_object_set_new(o, "version", json_string(NODE_API_VERSION));
   json_object_set_new(o, "role", json_string(n->has_key ? "validator" : "observer"));
-  json_object_set_new(o, "node_key", hex_json(n->node_key.pk, 32));
+  json_object_set_new(o, "node_key", node_api_hex(n->node_key.pk, 32));
   json_object_set_new(o, "peers", json_integer((json_int_t)atomic_load(&n->peers)));
   node_net_stats_t ns;
   node_net_stats(n, &ns);
@@ -375,9 +375,9 @@ static int h_status(void *ctx, const api_request_t *req, api_response_t *resp) {
                                              (json_int_t)ns.gossip_dropped));
   json_object_set_new(o, "peers_banned", json_integer((json_int_t)ns.banned));
   json_object_set_new(o, "height", json_integer((json_int_t)tip.height));
-  json_object_set_new(o, "last_block_hash", hex_json(tip.last_hash, 32));
+  json_object_set_new(o, "last_block_hash", node_api_hex(tip.last_hash, 32));
   json_object_set_new(o, "last_block_time_ms", json_integer((json_int_t)tip.last_time_ms));
-  json_object_set_new(o, "state_root", hex_json(tip.state_root, 32));
+  json_object_set_new(o, "state_root", node_api_hex(tip.state_root, 32));
   json_object_set_new(o, "mempool_txs", json_integer((json_int_t)mempool_size(n->mempool)));
   json_object_set_new(o, "mempool_bytes", json_integer((json_int_t)mempool_bytes(n->mempool)));
   json_object_set_new(o, "txs_committed_since_start",
@@ -418,7 +418,7 @@ int node_proof_response(node_t *n, const api_request_t *req, api_response_t *res
     return VE_ERR_MALFORMED;
   }
   store_txn_t *t;
-  VE_TRY(begin_read(n, &t, resp));
+  VE_TRY(node_api_begin_read(n, &t, resp));
   proof_bundle_t b;
   proof_bundle_init(&b);
   int rc = proof_bundle_build(t, node_chain_id(n), h, key, &b);
@@ -448,7 +448,7 @@ static int h_proof_state(void *ctx, const api_request_t *req, api_response_t *re
 /* GET /v1/proofs/identities/:id[?height=H] */
 static int h_proof_identity(void *ctx, const api_request_t *req, api_response_t *resp) {
   uint8_t id[32], key[3 + 32];
-  VE_TRY(param_hash(req, "id", id, resp));
+  VE_TRY(node_api_param_hash(req, "id", id, resp));
   return node_proof_response(ctx, req, resp, ve_slice(key, identity_state_key(key, id)));
 }
 
@@ -459,16 +459,16 @@ static int h_proof_identity(void *ctx, const api_request_t *req, api_response_t 
 static json_t *evidence_json(const evidence_record_t *e, bool with_bytes) {
   static const char *kinds[] = {"?", "vote", "proposal"};
   json_t *o = json_object();
-  json_object_set_new(o, "id", hex_json(e->id, 32));
-  json_object_set_new(o, "validator", hex_json(e->info.pk, 32));
+  json_object_set_new(o, "id", node_api_hex(e->id, 32));
+  json_object_set_new(o, "validator", node_api_hex(e->info.pk, 32));
   json_object_set_new(o, "kind", json_string(kinds[e->info.kind <= 2 ? e->info.kind : 0]));
   if (e->info.kind == CONS_EVIDENCE_VOTE)
     json_object_set_new(o, "vote", json_string(e->info.type == CONS_VOTE_PREVOTE ? "prevote" : "precommit"));
   json_object_set_new(o, "height", json_integer((json_int_t)e->info.height));
   json_object_set_new(o, "round", json_integer(e->info.round));
   json_object_set_new(o, "included_height", json_integer((json_int_t)e->included_height));
-  json_object_set_new(o, "submitter", hex_json(e->submitter, 32));
-  if (with_bytes) json_object_set_new(o, "evidence", hex_json(e->evidence.ptr, e->evidence.len));
+  json_object_set_new(o, "submitter", node_api_hex(e->submitter, 32));
+  if (with_bytes) json_object_set_new(o, "evidence", node_api_hex(e->evidence.ptr, e->evidence.len));
   return o;
 }
 
@@ -487,7 +487,7 @@ static int h_evidence_list(void *ctx, const api_request_t *req, api_response_t *
     start_len = sizeof start;
   }
   store_txn_t *t;
-  VE_TRY(begin_read(n, &t, resp));
+  VE_TRY(node_api_begin_read(n, &t, resp));
   store_cursor_t *c;
   int rc = store_cursor_open(t, STORE_T_STATE, &c);
   json_t *list = json_array();
@@ -515,9 +515,9 @@ static int h_evidence_list(void *ctx, const api_request_t *req, api_response_t *
 static int h_evidence(void *ctx, const api_request_t *req, api_response_t *resp) {
   node_t *n = ctx;
   uint8_t id[32], key[35];
-  VE_TRY(param_hash(req, "id", id, resp));
+  VE_TRY(node_api_param_hash(req, "id", id, resp));
   store_txn_t *t;
-  VE_TRY(begin_read(n, &t, resp));
+  VE_TRY(node_api_begin_read(n, &t, resp));
   ve_slice_t v;
   int rc = state_get(t, ve_slice(key, evidence_state_key(key, id)), &v);
   evidence_record_t e;

@@ -22,22 +22,6 @@
 #define NODE_API_BLOBS_MISSING_MAX 256
 #define BLOB_CT "application/octet-stream"
 
-static json_t *hexj(const uint8_t *p, size_t n) {
-  char buf[2 * DOCUMENTS_REASON_BYTES_MAX + 1];
-  VE_ASSERT(n <= DOCUMENTS_REASON_BYTES_MAX);
-  ve_hex_encode(buf, p, n);
-  return json_string(buf);
-}
-
-static int param_hash(const api_request_t *req, const char *name, uint8_t out[32], api_response_t *resp) {
-  const char *s = api_request_param(req, name);
-  if (!s || ve_hex_decode(out, 32, s) != VE_OK) {
-    api_error(resp, 400, "malformed", "%s must be 64 hex characters", name);
-    return VE_ERR_MALFORMED;
-  }
-  return VE_OK;
-}
-
 /* :alg (a name such as "sha256", or its number) and :digest (hex of its size). */
 static int param_digest(const api_request_t *req, documents_digest_t *d, api_response_t *resp) {
   memset(d, 0, sizeof *d);
@@ -57,12 +41,6 @@ static int param_digest(const api_request_t *req, documents_digest_t *d, api_res
   return VE_OK;
 }
 
-static int begin_read(node_t *n, store_txn_t **t, api_response_t *resp) {
-  int rc = store_txn_begin(n->store, false, t);
-  if (rc) api_error_ve(resp, rc, "cannot read the store");
-  return rc;
-}
-
 /* ---- records ---- */
 
 static json_t *reason_json(const uint8_t *p, size_t n) {
@@ -74,45 +52,45 @@ static json_t *renewal_json(const documents_renewal_t *r) {
   size_t dn = documents_alg_digest_bytes(r->alg);
   json_t *o = json_object();
   json_object_set_new(o, "alg", json_string(documents_alg_name(r->alg)));
-  json_object_set_new(o, "content_digest", r->has_content ? hexj(r->content_digest, dn) : json_null());
+  json_object_set_new(o, "content_digest", r->has_content ? node_api_hex(r->content_digest, dn) : json_null());
   json_object_set_new(o, "anchor_height", json_integer((json_int_t)r->anchor_height));
-  json_object_set_new(o, "anchor_root", hexj(r->anchor_root, 32));
-  json_object_set_new(o, "evidence_digest", hexj(r->evidence_digest, dn));
+  json_object_set_new(o, "anchor_root", node_api_hex(r->anchor_root, 32));
+  json_object_set_new(o, "evidence_digest", node_api_hex(r->evidence_digest, dn));
   json_object_set_new(o, "height", json_integer((json_int_t)r->height));
   json_object_set_new(o, "time_ms", json_integer((json_int_t)r->time_ms));
-  json_object_set_new(o, "renewer", hexj(r->renewer, 32));
+  json_object_set_new(o, "renewer", node_api_hex(r->renewer, 32));
   return o;
 }
 
 static json_t *record_json(node_t *n, const documents_record_t *r, const ledger_tip_t *tip) {
   const documents_spec_t *s = &r->spec;
   json_t *o = json_object();
-  json_object_set_new(o, "id", hexj(r->id, 32));
-  json_object_set_new(o, "issuer", hexj(r->issuer, 32));
+  json_object_set_new(o, "id", node_api_hex(r->id, 32));
+  json_object_set_new(o, "issuer", node_api_hex(r->issuer, 32));
   json_object_set_new(o, "type", json_string(s->type));
-  json_object_set_new(o, "subject", hexj(s->subject, 32));
+  json_object_set_new(o, "subject", node_api_hex(s->subject, 32));
   json_object_set_new(o, "digest_alg", json_string(documents_alg_name(s->digest.alg)));
-  json_object_set_new(o, "digest", hexj(s->digest.bytes, documents_alg_digest_bytes(s->digest.alg)));
+  json_object_set_new(o, "digest", node_api_hex(s->digest.bytes, documents_alg_digest_bytes(s->digest.alg)));
   json_object_set_new(o, "validity", s->has_validity ? json_pack("{s:I, s:I}", "not_before_ms",
                                                                  (json_int_t)s->not_before_ms, "not_after_ms",
                                                                  (json_int_t)s->not_after_ms)
                                                      : json_null());
-  json_object_set_new(o, "metadata_digest", hexj(s->metadata_digest, 32));
-  json_object_set_new(o, "blob", s->has_blob ? json_pack("{s:o, s:I, s:b}", "id", hexj(s->blob_id, 32), "bytes",
+  json_object_set_new(o, "metadata_digest", node_api_hex(s->metadata_digest, 32));
+  json_object_set_new(o, "blob", s->has_blob ? json_pack("{s:o, s:I, s:b}", "id", node_api_hex(s->blob_id, 32), "bytes",
                                                          (json_int_t)s->blob_bytes, "held",
                                                          node_docs_blob_held(n, s->blob_id))
                                              : json_null());
-  json_object_set_new(o, "prev", r->has_prev ? hexj(r->prev, 32) : json_null());
+  json_object_set_new(o, "prev", r->has_prev ? node_api_hex(r->prev, 32) : json_null());
   json_object_set_new(o, "registered_height", json_integer((json_int_t)r->registered_height));
   json_object_set_new(o, "registered_time_ms", json_integer((json_int_t)r->registered_time_ms));
   json_t *rn = json_array();
   for (size_t i = 0; i < r->n_renewals; i++) json_array_append_new(rn, renewal_json(&r->renewals[i]));
   json_object_set_new(o, "renewals", rn);
   json_object_set_new(o, "status", json_string(documents_status_name(r->status)));
-  json_object_set_new(o, "next", r->has_next ? hexj(r->next, 32) : json_null());
+  json_object_set_new(o, "next", r->has_next ? node_api_hex(r->next, 32) : json_null());
   json_object_set_new(o, "status_height", json_integer((json_int_t)r->status_height));
   json_object_set_new(o, "reason", reason_json(r->reason, r->reason_len));
-  json_object_set_new(o, "reason_hex", hexj(r->reason, r->reason_len));
+  json_object_set_new(o, "reason_hex", node_api_hex(r->reason, r->reason_len));
   json_object_set_new(o, "key_erased", json_boolean(r->key_erased));
   json_object_set_new(o, "erased_height", r->key_erased ? json_integer((json_int_t)r->erased_height) : json_null());
   json_object_set_new(o, "verdict", json_string(documents_verdict_name(documents_verdict(r, tip->last_time_ms))));
@@ -126,7 +104,7 @@ static json_t *record_json(node_t *n, const documents_record_t *r, const ledger_
 static int record_response(node_t *n, const api_request_t *req, api_response_t *resp, const uint8_t *id,
                            const documents_digest_t *d) {
   store_txn_t *t;
-  VE_TRY(begin_read(n, &t, resp));
+  VE_TRY(node_api_begin_read(n, &t, resp));
   uint8_t doc[32];
   int rc = VE_OK;
   if (id) {
@@ -165,7 +143,7 @@ static int record_response(node_t *n, const api_request_t *req, api_response_t *
 /* GET /v1/documents/:id[?raw=1] */
 static int h_doc(void *ctx, const api_request_t *req, api_response_t *resp) {
   uint8_t id[32];
-  VE_TRY(param_hash(req, "id", id, resp));
+  VE_TRY(node_api_param_hash(req, "id", id, resp));
   return record_response(ctx, req, resp, id, NULL);
 }
 
@@ -182,10 +160,10 @@ static int h_doc_by_digest(void *ctx, const api_request_t *req, api_response_t *
 static int h_grant(void *ctx, const api_request_t *req, api_response_t *resp) {
   node_t *n = ctx;
   uint8_t doc[32], who[32];
-  VE_TRY(param_hash(req, "id", doc, resp));
-  VE_TRY(param_hash(req, "identity", who, resp));
+  VE_TRY(node_api_param_hash(req, "id", doc, resp));
+  VE_TRY(node_api_param_hash(req, "identity", who, resp));
   store_txn_t *t;
-  VE_TRY(begin_read(n, &t, resp));
+  VE_TRY(node_api_begin_read(n, &t, resp));
   documents_grant_t g;
   int rc = documents_grant_get(t, doc, who, &g);
   store_txn_abort(t);
@@ -195,9 +173,9 @@ static int h_grant(void *ctx, const api_request_t *req, api_response_t *resp) {
   }
   VE_TRY(rc);
   api_respond_json(resp, 200,
-                   json_pack("{s:o, s:o, s:o, s:o, s:o, s:I}", "document", hexj(doc, 32), "recipient",
-                             hexj(g.recipient, 32), "recipient_pk", hexj(g.recipient_pk, 32), "wrapped",
-                             hexj(g.wrapped, sizeof g.wrapped), "granter", hexj(g.granter, 32), "height",
+                   json_pack("{s:o, s:o, s:o, s:o, s:o, s:I}", "document", node_api_hex(doc, 32), "recipient",
+                             node_api_hex(g.recipient, 32), "recipient_pk", node_api_hex(g.recipient_pk, 32), "wrapped",
+                             node_api_hex(g.wrapped, sizeof g.wrapped), "granter", node_api_hex(g.granter, 32), "height",
                              (json_int_t)g.height));
   return VE_OK;
 }
@@ -206,11 +184,11 @@ static int h_grant(void *ctx, const api_request_t *req, api_response_t *resp) {
 static int h_grants(void *ctx, const api_request_t *req, api_response_t *resp) {
   node_t *n = ctx;
   uint8_t doc[32];
-  VE_TRY(param_hash(req, "id", doc, resp));
+  VE_TRY(node_api_param_hash(req, "id", doc, resp));
   uint8_t(*ids)[32] = malloc(DOCUMENTS_GRANTS_MAX * 32);
   if (!ids) return VE_ERR_NOMEM;
   store_txn_t *t;
-  int rc = begin_read(n, &t, resp);
+  int rc = node_api_begin_read(n, &t, resp);
   size_t k = 0;
   documents_record_t *rec = malloc(sizeof *rec);
   if (rc == VE_OK) {
@@ -220,8 +198,8 @@ static int h_grants(void *ctx, const api_request_t *req, api_response_t *resp) {
   }
   if (rc == VE_OK) {
     json_t *a = json_array();
-    for (size_t i = 0; i < k; i++) json_array_append_new(a, hexj(ids[i], 32));
-    api_respond_json(resp, 200, json_pack("{s:o, s:o}", "document", hexj(doc, 32), "recipients", a));
+    for (size_t i = 0; i < k; i++) json_array_append_new(a, node_api_hex(ids[i], 32));
+    api_respond_json(resp, 200, json_pack("{s:o, s:o}", "document", node_api_hex(doc, 32), "recipients", a));
   } else if (rc == VE_ERR_NOT_FOUND) {
     api_error(resp, 404, "not_found", "no document with this id");
   }
@@ -261,7 +239,7 @@ static int blob_response(node_t *n, const api_request_t *req, api_response_t *re
 /* Loads doc's record and refuses a document without a (readable) blob. */
 static int doc_blob(node_t *n, const uint8_t doc[32], documents_record_t *rec, api_response_t *resp) {
   store_txn_t *t;
-  VE_TRY(begin_read(n, &t, resp));
+  VE_TRY(node_api_begin_read(n, &t, resp));
   int rc = documents_get(t, doc, rec);
   store_txn_abort(t);
   if (rc == VE_ERR_NOT_FOUND) api_error(resp, 404, "not_found", "no document with this id");
@@ -274,7 +252,7 @@ static int doc_blob(node_t *n, const uint8_t doc[32], documents_record_t *rec, a
 /* GET /v1/documents/:id/blob[?offset=&length=] */
 static int h_blob_get(void *ctx, const api_request_t *req, api_response_t *resp) {
   uint8_t doc[32];
-  VE_TRY(param_hash(req, "id", doc, resp));
+  VE_TRY(node_api_param_hash(req, "id", doc, resp));
   documents_record_t *rec = malloc(sizeof *rec);
   if (!rec) return VE_ERR_NOMEM;
   int rc = doc_blob(ctx, doc, rec, resp);
@@ -287,14 +265,14 @@ static int h_blob_get(void *ctx, const api_request_t *req, api_response_t *resp)
 /* GET /v1/blobs/:blob — by content id, for replication and caches. */
 static int h_blob_by_id(void *ctx, const api_request_t *req, api_response_t *resp) {
   uint8_t id[32];
-  VE_TRY(param_hash(req, "blob", id, resp));
+  VE_TRY(node_api_param_hash(req, "blob", id, resp));
   return blob_response(ctx, req, resp, id);
 }
 
 /* PUT /v1/documents/:id/blob[?offset=N] — body: bytes [N, N + len) of the blob. */
 static int h_blob_put(void *ctx, const api_request_t *req, api_response_t *resp) {
   uint8_t doc[32];
-  VE_TRY(param_hash(req, "id", doc, resp));
+  VE_TRY(node_api_param_hash(req, "id", doc, resp));
   uint64_t offset;
   if (api_request_query_u64(req, "offset", 0, DOCUMENTS_BLOB_BYTES_MAX, &offset) != VE_OK) {
     api_error(resp, 400, "invalid_argument", "offset must be a decimal number up to the blob's size");
@@ -306,7 +284,7 @@ static int h_blob_put(void *ctx, const api_request_t *req, api_response_t *resp)
   switch (rc) {
     case VE_OK: {
       json_t *o = json_pack("{s:s, s:o, s:I, s:I}", "status", up.stored ? "stored" : "partial", "blob_id",
-                            hexj(up.blob_id, 32), "received", (json_int_t)up.received, "bytes", (json_int_t)up.size);
+                            node_api_hex(up.blob_id, 32), "received", (json_int_t)up.received, "bytes", (json_int_t)up.size);
       api_respond_json(resp, up.completed ? 201 : up.stored ? 200 : 202, o);
       return VE_OK;
     }
@@ -342,7 +320,7 @@ static int h_blobs_missing(void *ctx, const api_request_t *req, api_response_t *
   if (!ids) return VE_ERR_NOMEM;
   size_t k = node_docs_blobs_missing(ctx, ids, NODE_API_BLOBS_MISSING_MAX);
   json_t *a = json_array();
-  for (size_t i = 0; i < k; i++) json_array_append_new(a, hexj(ids[i], 32));
+  for (size_t i = 0; i < k; i++) json_array_append_new(a, node_api_hex(ids[i], 32));
   free(ids);
   api_respond_json(resp, 200, json_pack("{s:o, s:b}", "missing", a, "more", k == NODE_API_BLOBS_MISSING_MAX));
   return VE_OK;
@@ -353,7 +331,7 @@ static int h_blobs_missing(void *ctx, const api_request_t *req, api_response_t *
 /* GET /v1/proofs/documents/:id — the record ("doc/" || id). */
 static int h_proof_doc(void *ctx, const api_request_t *req, api_response_t *resp) {
   uint8_t id[32], key[DOCUMENTS_STATE_KEY_BYTES];
-  VE_TRY(param_hash(req, "id", id, resp));
+  VE_TRY(node_api_param_hash(req, "id", id, resp));
   return node_proof_response(ctx, req, resp, ve_slice(key, documents_state_key(key, id)));
 }
 
@@ -370,8 +348,8 @@ static int h_proof_digest(void *ctx, const api_request_t *req, api_response_t *r
 /* GET /v1/proofs/documents/:id/grants/:identity — a grant ("docg/"). */
 static int h_proof_grant(void *ctx, const api_request_t *req, api_response_t *resp) {
   uint8_t doc[32], who[32], key[DOCUMENTS_GRANT_KEY_BYTES];
-  VE_TRY(param_hash(req, "id", doc, resp));
-  VE_TRY(param_hash(req, "identity", who, resp));
+  VE_TRY(node_api_param_hash(req, "id", doc, resp));
+  VE_TRY(node_api_param_hash(req, "identity", who, resp));
   return node_proof_response(ctx, req, resp, ve_slice(key, documents_grant_key(key, doc, who)));
 }
 

@@ -28,24 +28,6 @@
 #define EXPORT_RECORD_VERSION 1
 #define EXPORT_CT "application/octet-stream"
 
-static json_t *hexj(const uint8_t *p, size_t n) {
-  char *s = malloc(2 * n + 1);
-  if (!s) return json_null();
-  ve_hex_encode(s, p, n);
-  json_t *j = json_string(s);
-  free(s);
-  return j;
-}
-
-static int param_hash(const api_request_t *req, const char *name, uint8_t out[32], api_response_t *resp) {
-  const char *s = api_request_param(req, name);
-  if (!s || ve_hex_decode(out, 32, s) != VE_OK) {
-    api_error(resp, 400, "malformed", "%s must be 64 hex characters", name);
-    return VE_ERR_MALFORMED;
-  }
-  return VE_OK;
-}
-
 static int query_hash(const api_request_t *req, const char *name, uint8_t out[32], bool *present,
                       api_response_t *resp) {
   const char *s = api_request_query(req, name);
@@ -57,16 +39,10 @@ static int query_hash(const api_request_t *req, const char *name, uint8_t out[32
   return VE_OK;
 }
 
-static int begin_read(node_t *n, store_txn_t **t, api_response_t *resp) {
-  int rc = store_txn_begin(n->store, false, t);
-  if (rc) api_error_ve(resp, rc, "cannot read the store");
-  return rc;
-}
-
 /* Loads the poll named by :id (404 if absent). p is heap-allocated by the caller. */
 static int load_poll(store_txn_t *t, const api_request_t *req, voting_poll_t *p, api_response_t *resp) {
   uint8_t id[32];
-  VE_TRY(param_hash(req, "id", id, resp));
+  VE_TRY(node_api_param_hash(req, "id", id, resp));
   int rc = voting_poll_get(t, id, p);
   if (rc == VE_ERR_NOT_FOUND) api_error(resp, 404, "not_found", "no poll with this id");
   return rc;
@@ -87,13 +63,13 @@ static json_t *trustees_json(const voting_poll_t *p) {
     uint32_t bit = 1u << (j - 1);
     json_t *o = json_object();
     json_object_set_new(o, "index", json_integer(j));
-    json_object_set_new(o, "identity", hexj(p->def.trustees[j - 1], 32));
-    json_object_set_new(o, "enc_pk", hexj(p->enc_pk[j - 1], 32));
+    json_object_set_new(o, "identity", node_api_hex(p->def.trustees[j - 1], 32));
+    json_object_set_new(o, "enc_pk", node_api_hex(p->enc_pk[j - 1], 32));
     json_object_set_new(o, "dealt", json_boolean(p->dealt & bit));
     json_object_set_new(o, "complaints_by", mask_json(p->complained[j - 1], p->def.n_trustees));
     json_object_set_new(o, "upheld", json_boolean(p->upheld & bit));
     json_object_set_new(o, "qualified", p->has_key ? json_boolean(p->qualified & bit) : json_null());
-    json_object_set_new(o, "verification_key", p->has_key ? hexj(p->vk[j - 1], 32) : json_null());
+    json_object_set_new(o, "verification_key", p->has_key ? node_api_hex(p->vk[j - 1], 32) : json_null());
     json_object_set_new(o, "decrypted", json_boolean(p->decrypted & bit));
     json_array_append_new(a, o);
   }
@@ -122,16 +98,16 @@ static json_t *count_of(const voting_poll_t *p, const void *ctx, uint32_t o) {
 }
 static json_t *ct_of(const voting_poll_t *p, const void *ctx, uint32_t o) {
   (void)p;
-  return hexj(((const uint8_t(*)[VOTE_CT_BYTES])ctx)[o], VOTE_CT_BYTES);
+  return node_api_hex(((const uint8_t(*)[VOTE_CT_BYTES])ctx)[o], VOTE_CT_BYTES);
 }
 
 static json_t *poll_json(const voting_poll_t *p, const voting_tally_rec_t *tally, uint64_t tip) {
   const voting_def_t *d = &p->def;
   json_t *o = json_object();
-  json_object_set_new(o, "id", hexj(p->id, 32));
-  json_object_set_new(o, "organizer", hexj(p->organizer, 32));
+  json_object_set_new(o, "id", node_api_hex(p->id, 32));
+  json_object_set_new(o, "organizer", node_api_hex(p->organizer, 32));
   json_object_set_new(o, "created_height", json_integer((json_int_t)p->created_height));
-  json_object_set_new(o, "definition_hash", hexj(p->def_hash, 32));
+  json_object_set_new(o, "definition_hash", node_api_hex(p->def_hash, 32));
   json_object_set_new(o, "title", json_string(d->title));
   json_t *qs = json_array(), *labels = per_question(p, label_of, NULL);
   for (uint32_t q = 0; q < d->n_questions; q++)
@@ -150,7 +126,7 @@ static json_t *poll_json(const voting_poll_t *p, const voting_tally_rec_t *tally
   json_object_set_new(o, "status", json_string(voting_status_name(p->status)));
   json_object_set_new(o, "phase", json_string(voting_phase_name(p, tip + 1)));
   json_object_set_new(o, "status_height", json_integer((json_int_t)p->status_height));
-  json_object_set_new(o, "election_key", p->has_key ? hexj(p->pk, 32) : json_null());
+  json_object_set_new(o, "election_key", p->has_key ? node_api_hex(p->pk, 32) : json_null());
   json_object_set_new(o, "tally", tally ? json_pack("{s:I, s:I, s:o}", "voters", (json_int_t)tally->voters, "ballots",
                                                     (json_int_t)tally->ballots, "ciphertexts",
                                                     per_question(p, ct_of, tally->cts))
@@ -169,7 +145,7 @@ static json_t *poll_json(const voting_poll_t *p, const voting_tally_rec_t *tally
 /* The raw state value under key, in hex (for clients that decode records). */
 static json_t *raw_json(store_txn_t *t, ve_slice_t key) {
   ve_slice_t v;
-  return state_get(t, key, &v) == VE_OK ? hexj(v.ptr, v.len) : json_null();
+  return state_get(t, key, &v) == VE_OK ? node_api_hex(v.ptr, v.len) : json_null();
 }
 
 /* GET /v1/polls/:id — definition, status, trustees, key, running tally, result;
@@ -177,7 +153,7 @@ static json_t *raw_json(store_txn_t *t, ve_slice_t key) {
 static int h_poll(void *ctx, const api_request_t *req, api_response_t *resp) {
   node_t *n = ctx;
   store_txn_t *t;
-  VE_TRY(begin_read(n, &t, resp));
+  VE_TRY(node_api_begin_read(n, &t, resp));
   uint64_t tip = atomic_load(&n->height);
   voting_poll_t *p = malloc(sizeof *p);
   voting_tally_rec_t *tally = malloc(sizeof *tally);
@@ -204,7 +180,7 @@ static int h_polls(void *ctx, const api_request_t *req, api_response_t *resp) {
   VE_TRY(query_hash(req, "after", start + 3, &after, resp));
   memcpy(start, "vp/", 3);
   store_txn_t *t;
-  VE_TRY(begin_read(n, &t, resp));
+  VE_TRY(node_api_begin_read(n, &t, resp));
   uint64_t tip = atomic_load(&n->height);
   voting_poll_t *p = malloc(sizeof *p);
   store_cursor_t *c = NULL;
@@ -216,7 +192,7 @@ static int h_polls(void *ctx, const api_request_t *req, api_response_t *resp) {
     if (k.len != VOTING_POLL_KEY_BYTES || memcmp(k.ptr, "vp/", 3)) break;
     if (after && !memcmp(k.ptr, start, sizeof start)) continue;
     if (voting_poll_decode(v, k.ptr + 3, p) != VE_OK) continue;
-    json_array_append_new(list, json_pack("{s:o, s:s, s:s, s:s, s:I}", "id", hexj(p->id, 32), "title", p->def.title,
+    json_array_append_new(list, json_pack("{s:o, s:s, s:s, s:s, s:I}", "id", node_api_hex(p->id, 32), "title", p->def.title,
                                           "status", voting_status_name(p->status), "phase",
                                           voting_phase_name(p, tip + 1), "created_height",
                                           (json_int_t)p->created_height));
@@ -233,11 +209,11 @@ static int h_polls(void *ctx, const api_request_t *req, api_response_t *resp) {
 }
 
 static json_t *ballot_json(const voting_ballot_rec_t *b, bool with_cts) {
-  json_t *o = json_pack("{s:o, s:o, s:I, s:I}", "voter", hexj(b->voter, 32), "tracker", hexj(b->tracker, 32),
+  json_t *o = json_pack("{s:o, s:o, s:I, s:I}", "voter", node_api_hex(b->voter, 32), "tracker", node_api_hex(b->tracker, 32),
                         "height", (json_int_t)b->height, "revision", (json_int_t)b->revision);
   if (with_cts) {
     json_t *a = json_array();
-    for (uint32_t i = 0; i < b->n_options; i++) json_array_append_new(a, hexj(b->cts[i], VOTE_CT_BYTES));
+    for (uint32_t i = 0; i < b->n_options; i++) json_array_append_new(a, node_api_hex(b->cts[i], VOTE_CT_BYTES));
     json_object_set_new(o, "ciphertexts", a);
   }
   return o;
@@ -258,7 +234,7 @@ static int h_ballots(void *ctx, const api_request_t *req, api_response_t *resp) 
   bool after;
   VE_TRY(query_hash(req, "after", after_id, &after, resp));
   store_txn_t *t;
-  VE_TRY(begin_read(n, &t, resp));
+  VE_TRY(node_api_begin_read(n, &t, resp));
   voting_poll_t *p = malloc(sizeof *p);
   voting_ballot_rec_t *b = malloc(sizeof *b);
   int rc = p && b ? load_poll(t, req, p, resp) : VE_ERR_NOMEM;
@@ -310,7 +286,7 @@ static int bundle_for(node_t *n, const api_request_t *req, api_response_t *resp,
     return VE_ERR_MALFORMED;
   }
   store_txn_t *t;
-  VE_TRY(begin_read(n, &t, resp));
+  VE_TRY(node_api_begin_read(n, &t, resp));
   int rc = proof_bundle_build(t, node_chain_id(n), h, key, b);
   store_txn_abort(t);
   if (rc == VE_ERR_HEIGHT)
@@ -324,10 +300,10 @@ static int bundle_for(node_t *n, const api_request_t *req, api_response_t *resp,
 static int h_receipt(void *ctx, const api_request_t *req, api_response_t *resp) {
   node_t *n = ctx;
   uint8_t poll[32], voter[32], key[VOTING_BALLOT_KEY_BYTES];
-  VE_TRY(param_hash(req, "id", poll, resp));
-  VE_TRY(param_hash(req, "voter", voter, resp));
+  VE_TRY(node_api_param_hash(req, "id", poll, resp));
+  VE_TRY(node_api_param_hash(req, "voter", voter, resp));
   store_txn_t *t;
-  VE_TRY(begin_read(n, &t, resp));
+  VE_TRY(node_api_begin_read(n, &t, resp));
   voting_poll_t *p = malloc(sizeof *p);
   int rc = p ? voting_poll_get(t, poll, p) : VE_ERR_NOMEM;
   store_txn_abort(t);
@@ -336,11 +312,11 @@ static int h_receipt(void *ctx, const api_request_t *req, api_response_t *resp) 
   proof_bundle_init(&b);
   if (rc == VE_OK) rc = bundle_for(n, req, resp, ve_slice(key, voting_ballot_key(key, poll, voter)), &b);
   if (rc == VE_OK) {
-    json_t *o = json_pack("{s:o, s:o, s:I, s:b}", "poll", hexj(poll, 32), "voter", hexj(voter, 32), "as_of_height",
+    json_t *o = json_pack("{s:o, s:o, s:I, s:b}", "poll", node_api_hex(poll, 32), "voter", node_api_hex(voter, 32), "as_of_height",
                           (json_int_t)b.height, "counted", b.present);
     voting_ballot_rec_t rec;
     if (b.present && voting_ballot_rec_decode(ve_buf_slice(&b.value), voter, p->def.n_options, &rec) == VE_OK) {
-      json_object_set_new(o, "tracker", hexj(rec.tracker, 32));
+      json_object_set_new(o, "tracker", node_api_hex(rec.tracker, 32));
       json_object_set_new(o, "height", json_integer((json_int_t)rec.height));
       json_object_set_new(o, "revision", json_integer((json_int_t)rec.revision));
     }
@@ -357,7 +333,7 @@ static int h_receipt(void *ctx, const api_request_t *req, api_response_t *resp) 
 static int h_poll_proof(void *ctx, const api_request_t *req, api_response_t *resp) {
   node_t *n = ctx;
   uint8_t poll[32], k1[VOTING_POLL_KEY_BYTES], k2[VOTING_TALLY_KEY_BYTES];
-  VE_TRY(param_hash(req, "id", poll, resp));
+  VE_TRY(node_api_param_hash(req, "id", poll, resp));
   proof_bundle_t a, b;
   proof_bundle_init(&a);
   proof_bundle_init(&b);
@@ -369,7 +345,7 @@ static int h_poll_proof(void *ctx, const api_request_t *req, api_response_t *res
   if (rc == VE_OK) {
     /* The same height for both, even if a block committed in between. */
     store_txn_t *t;
-    rc = begin_read(n, &t, resp);
+    rc = node_api_begin_read(n, &t, resp);
     if (rc == VE_OK) {
       rc = proof_bundle_build(t, node_chain_id(n), a.height, ve_slice(k2, voting_tally_key(k2, poll)), &b);
       store_txn_abort(t);
@@ -388,7 +364,7 @@ static int h_poll_proof(void *ctx, const api_request_t *req, api_response_t *res
 static int h_dkg(void *ctx, const api_request_t *req, api_response_t *resp) {
   node_t *n = ctx;
   store_txn_t *t;
-  VE_TRY(begin_read(n, &t, resp));
+  VE_TRY(node_api_begin_read(n, &t, resp));
   voting_poll_t *p = malloc(sizeof *p);
   int rc = p ? load_poll(t, req, p, resp) : VE_ERR_NOMEM;
   json_t *deals = json_array(), *comps = json_array();
@@ -397,14 +373,14 @@ static int h_dkg(void *ctx, const api_request_t *req, api_response_t *resp) {
     ve_slice_t v, cbytes;
     if ((p->dealt & (1u << (i - 1))) &&
         state_get(t, ve_slice(key, voting_dealing_key(key, p->id, i)), &v) == VE_OK)
-      json_array_append_new(deals, json_pack("{s:i, s:o}", "dealer", (int)i, "dealing", hexj(v.ptr, v.len)));
+      json_array_append_new(deals, json_pack("{s:i, s:o}", "dealer", (int)i, "dealing", node_api_hex(v.ptr, v.len)));
     for (uint32_t j = 1; j <= p->def.n_trustees; j++) {
       bool upheld;
       if (!(p->complained[i - 1] & (1u << (j - 1)))) continue;
       if (state_get(t, ve_slice(key, voting_complaint_key(key, p->id, i, j)), &v) == VE_OK &&
           voting_complaint_rec_decode(v, &upheld, &cbytes) == VE_OK)
         json_array_append_new(comps, json_pack("{s:i, s:i, s:b, s:o}", "dealer", (int)i, "complainer", (int)j,
-                                               "upheld", upheld, "complaint", hexj(cbytes.ptr, cbytes.len)));
+                                               "upheld", upheld, "complaint", node_api_hex(cbytes.ptr, cbytes.len)));
     }
   }
   store_txn_abort(t);
@@ -418,7 +394,7 @@ static int h_dkg(void *ctx, const api_request_t *req, api_response_t *resp) {
 static int h_decryptions(void *ctx, const api_request_t *req, api_response_t *resp) {
   node_t *n = ctx;
   store_txn_t *t;
-  VE_TRY(begin_read(n, &t, resp));
+  VE_TRY(node_api_begin_read(n, &t, resp));
   voting_poll_t *p = malloc(sizeof *p);
   int rc = p ? load_poll(t, req, p, resp) : VE_ERR_NOMEM;
   json_t *list = json_array();
@@ -431,7 +407,7 @@ static int h_decryptions(void *ctx, const api_request_t *req, api_response_t *re
         voting_decrypt_payload_decode(v, &d) != VE_OK)
       continue;
     json_t *shares = json_array();
-    for (uint32_t q = 0; q < d.n; q++) json_array_append_new(shares, hexj(d.share[q].ptr, d.share[q].len));
+    for (uint32_t q = 0; q < d.n; q++) json_array_append_new(shares, node_api_hex(d.share[q].ptr, d.share[q].len));
     json_array_append_new(list, json_pack("{s:i, s:b, s:o}", "trustee", (int)j, "used",
                                           (p->used & (1u << (j - 1))) != 0, "shares", shares));
   }
@@ -446,16 +422,16 @@ static int h_decryptions(void *ctx, const api_request_t *req, api_response_t *re
 static int h_trustee(void *ctx, const api_request_t *req, api_response_t *resp) {
   node_t *n = ctx;
   uint8_t id[32];
-  VE_TRY(param_hash(req, "id", id, resp));
+  VE_TRY(node_api_param_hash(req, "id", id, resp));
   store_txn_t *t;
-  VE_TRY(begin_read(n, &t, resp));
+  VE_TRY(node_api_begin_read(n, &t, resp));
   voting_trustee_key_t k;
   int rc = voting_trustee_key_get(t, id, &k);
   store_txn_abort(t);
   if (rc == VE_ERR_NOT_FOUND) api_error(resp, 404, "not_found", "this identity has published no trustee key");
   if (rc == VE_OK)
-    api_respond_json(resp, 200, json_pack("{s:o, s:o, s:I}", "identity", hexj(id, 32), "enc_pk",
-                                          hexj(k.enc_pk, 32), "height", (json_int_t)k.height));
+    api_respond_json(resp, 200, json_pack("{s:o, s:o, s:I}", "identity", node_api_hex(id, 32), "enc_pk",
+                                          node_api_hex(k.enc_pk, 32), "height", (json_int_t)k.height));
   return rc;
 }
 
@@ -517,7 +493,7 @@ static int h_export(void *ctx, const api_request_t *req, api_response_t *resp) {
     return VE_ERR_NOT_FOUND;
   }
   store_txn_t *t;
-  VE_TRY(begin_read(n, &t, resp));
+  VE_TRY(node_api_begin_read(n, &t, resp));
   ve_buf_t out, rec;
   ve_buf_init(&out, EXPORT_RESPONSE_BYTES_MAX + 64 * EXPORT_BLOCKS_MAX);
   ve_buf_init(&rec, VE_BLOCK_BYTES_MAX + (size_t)1024 * 1024);

@@ -112,6 +112,12 @@ extern const size_t node_doc_routes_n;
 extern const api_route_t node_poll_routes[];
 extern const size_t node_poll_routes_n;
 size_t node_routes_collect(api_route_t *out, size_t cap);
+/* Helpers shared by the node_api*.c handlers (node_api.c). */
+json_t *node_api_hex(const uint8_t *p, size_t n);  /* a JSON hex string; json_null() on OOM */
+/* :name as 64 hex chars into out; else a 400 "malformed" answer. */
+int node_api_param_hash(const api_request_t *req, const char *name, uint8_t out[32], api_response_t *resp);
+/* A read transaction; else a 5xx answer. */
+int node_api_begin_read(node_t *n, store_txn_t **t, api_response_t *resp);
 /* Answers with the proof bundle (docs/proofs.md) for state key at ?height=H
  * (default: the latest state a block certifies); 409 too_early before that. */
 /* Local wall-clock time (ms) at which height was committed here; 0 if unknown
