@@ -1,5 +1,8 @@
 /* loadgen.c — load generator: pre-signed identity registrations, submitted in
- * batches over keep-alive connections, as fast as the node accepts them.
+ * batches over keep-alive connections, as fast as the node accepts them. By
+ * default each connection signs with its own registrar (registered and given
+ * ROLE_REGISTRAR by the authority before timing starts); --signers 1 signs
+ * everything with the authority key.
  *
  * It reports, from one run:
  *   - this machine's Ed25519 verifications per second on one core (the limit),
@@ -33,9 +36,16 @@ typedef struct {
   char **bodies; /* pre-serialised JSON batch bodies */
   size_t *lens;
   size_t n_bodies;
+  size_t conns;
+  bool per_signer; /* worker w sends bodies w, w + conns, ... in order (its signer's) */
   _Atomic size_t next;
   _Atomic size_t accepted, rejected;
 } job_t;
+
+typedef struct {
+  job_t *job;
+  size_t index;
+} worker_arg_t;
 
 static double now_s(void) {
   struct timespec ts;
@@ -101,10 +111,12 @@ static double measure_subgroup_rate(void) {
 }
 
 static void *worker(void *arg) {
-  job_t *j = arg;
+  worker_arg_t *wa = arg;
+  job_t *j = wa->job;
   http_conn_t *c = NULL;
+  size_t mine = wa->index;
   for (;;) {
-    size_t i = atomic_fetch_add(&j->next, 1);
+    size_t i = j->per_signer ? mine : atomic_fetch_add(&j->next, 1);
     if (i >= j->n_bodies) break;
     if (!c && http_conn_open(j->host, j->port, 10000, &c) != 0) {
       fprintf(stderr, "loadgen: cannot connect\n");
@@ -114,10 +126,11 @@ static void *worker(void *arg) {
     if (http_conn_request(c, "POST", "/v1/txs", "application/json", j->bodies[i], j->lens[i], 60000, &r) != 0) {
       http_conn_close(c);
       c = NULL;
-      atomic_fetch_add(&j->next, 0);
-      fprintf(stderr, "loadgen: request failed; reconnecting\n");
+      fprintf(stderr, "loadgen: batch %zu: request failed; not resent\n", i);
+      mine += j->conns;
       continue;
     }
+    mine += j->conns;
     /* The node's answer starts {"accepted": N, "rejected": M, "results": [...]}:
      * when every tx was accepted the counts are all we need, so the per-tx
      * results are parsed only when something went wrong (this client shares the
@@ -179,6 +192,85 @@ static double load_1min(void) {
   return l;
 }
 
+static json_t *get_json(const char *host, uint16_t port, const char *path);
+
+/* The registrar whose key signs batch b: the authority itself, or with
+ * --signers, registrar b % signers. */
+static void registrar_key(vcrypto_keypair_t *kp, uint32_t run_id, size_t w) {
+  uint8_t s[32] = {0};
+  memcpy(s, &run_id, 4);
+  memcpy(s + 4, &w, sizeof w);
+  s[31] = 0x55;
+  vcrypto_keypair_from_seed(kp, s);
+}
+
+static uint64_t signer_last_seq(const char *host, uint16_t port, const uint8_t pk[32]) {
+  char hex[65], path[128];
+  ve_hex_encode(hex, pk, 32);
+  snprintf(path, sizeof path, "/v1/signers/%s", hex);
+  json_t *sg = get_json(host, port, path);
+  uint64_t last = (uint64_t)json_integer_value(json_object_get(sg, "last_seq"));
+  json_decref(sg);
+  return last;
+}
+
+/* Submits txs (encoded, hex) signed by auth with seqs up to last_seq and waits
+ * until the authority's sequence shows them executed. */
+static void submit_and_wait(const char *host, uint16_t port, json_t *hexes, const uint8_t auth_pk[32],
+                            uint64_t last_seq) {
+  int st;
+  json_t *res = NULL, *body = json_pack("{s:o}", "txs", hexes);
+  if (http_request_json(host, port, "POST", "/v1/txs", body, 10000, &st, &res) != 0 || st != 200 ||
+      json_integer_value(json_object_get(res, "rejected")) != 0) {
+    char *d = res ? json_dumps(res, JSON_COMPACT) : NULL;
+    fprintf(stderr, "loadgen: setting up registrars failed: HTTP %d %s\n", st, d ? d : "");
+    exit(1);
+  }
+  json_decref(body);
+  json_decref(res);
+  for (int i = 0; i < 3000 && signer_last_seq(host, port, auth_pk) < last_seq; i++) usleep(10000);
+  if (signer_last_seq(host, port, auth_pk) < last_seq) {
+    fprintf(stderr, "loadgen: registrar set-up txs did not commit\n");
+    exit(1);
+  }
+}
+
+/* Registers n registrar identities and grants them ROLE_REGISTRAR (two blocks,
+ * before timing), so that each connection signs with its own sequence window. */
+static void registrars_setup(const char *host, uint16_t port, const vcrypto_keypair_t *auth,
+                             ve_slice_t chain, uint64_t height, uint64_t *seq, uint32_t run_id,
+                             size_t n) {
+  ve_buf_t p, enc;
+  ve_buf_init(&p, 0);
+  ve_buf_init(&enc, 0);
+  for (int step = 0; step < 2; step++) {
+    json_t *arr = json_array();
+    for (size_t w = 0; w < n; w++) {
+      vcrypto_keypair_t kp;
+      registrar_key(&kp, run_id, w);
+      uint8_t digest[32] = {0}, id[32];
+      ve_buf_reset(&p);
+      ve_buf_reset(&enc);
+      identity_id_from_pk(id, kp.pk);
+      if (step == 0) identity_payload_register(&p, kp.pk, digest, NULL, 0);
+      else identity_payload_set_roles(&p, id, ROLE_REGISTRAR);
+      ledger_tx_t tx = {.version = 1, .chain_id = chain, .seq = (*seq)++, .expiry = height + 50000,
+                        .type = step == 0 ? TX_TYPE_IDENTITY_REGISTER : TX_TYPE_IDENTITY_SET_ROLES,
+                        .payload = ve_buf_slice(&p)};
+      ledger_tx_sign(&tx, auth);
+      ledger_tx_encode(&tx, &enc);
+      char *h = malloc(2 * enc.len + 1);
+      ve_hex_encode(h, enc.ptr, enc.len);
+      json_array_append_new(arr, json_string(h));
+      free(h);
+      vcrypto_keypair_wipe(&kp);
+    }
+    submit_and_wait(host, port, arr, auth->pk, *seq - 1);
+  }
+  ve_buf_free(&p);
+  ve_buf_free(&enc);
+}
+
 static json_t *get_json(const char *host, uint16_t port, const char *path) {
   int st;
   json_t *j = NULL;
@@ -191,7 +283,7 @@ static json_t *get_json(const char *host, uint16_t port, const char *path) {
 
 int main(int argc, char **argv) {
   const char *node = "127.0.0.1:8645", *key = NULL;
-  size_t count = 100000, batch = 2000, conns = 2;
+  size_t count = 100000, batch = 2000, conns = 2, signers = 0;
   long node_pid = 0; /* --node-pid: report the node's CPU time per committed tx */
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--node") && i + 1 < argc) node = argv[++i];
@@ -200,14 +292,18 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = strtoul(argv[++i], NULL, 10);
     else if (!strcmp(argv[i], "--conns") && i + 1 < argc) conns = strtoul(argv[++i], NULL, 10);
     else if (!strcmp(argv[i], "--node-pid") && i + 1 < argc) node_pid = strtol(argv[++i], NULL, 10);
+    else if (!strcmp(argv[i], "--signers") && i + 1 < argc) signers = strtoul(argv[++i], NULL, 10);
     else {
       fprintf(stderr, "usage: loadgen --key AUTHORITY_KEY [--node H:P] [--count N] [--batch N] [--conns N]\n"
-                      "               [--node-pid PID]\n");
+                      "               [--signers 1|CONNS] [--node-pid PID]\n");
       return 2;
     }
   }
-  if (!key || !count || !batch || batch > 20000 || !conns || conns > LOADGEN_CONNS_MAX) {
-    fprintf(stderr, "loadgen: --key is required; batch 1..20000; conns 1..%d\n", LOADGEN_CONNS_MAX);
+  if (!signers) signers = conns;
+  if (!key || !count || !batch || batch > 20000 || !conns || conns > LOADGEN_CONNS_MAX ||
+      (signers != 1 && signers != conns)) {
+    fprintf(stderr, "loadgen: --key is required; batch 1..20000; conns 1..%d; signers 1 or conns\n",
+            LOADGEN_CONNS_MAX);
     return 2;
   }
   vcrypto_init();
@@ -236,9 +332,30 @@ int main(int argc, char **argv) {
   uint64_t seq = (uint64_t)json_integer_value(json_object_get(sg, "next_seq"));
   json_decref(sg);
 
-  /* Pre-sign everything. Each run uses fresh keys (seeded from the time). */
+  /* Pre-sign everything. Each run uses fresh keys (seeded from the time). With
+   * one signer (the authority) any connection takes the next batch; with a
+   * registrar per connection, connection w sends its registrar's batches in
+   * order, so that no signer's sequences are ever reordered by more than one
+   * batch (they must commit within LEDGER_SEQ_WINDOW of each other). */
   double ts0 = now_s();
   uint32_t run_id = (uint32_t)time(NULL);
+  vcrypto_keypair_t reg[LOADGEN_CONNS_MAX];
+  uint64_t reg_seq[LOADGEN_CONNS_MAX];
+  if (signers > 1) {
+    registrars_setup(job.host, job.port, &auth, ve_slice(chain, strlen(chain)), height, &seq, run_id,
+                     signers);
+    for (size_t w = 0; w < signers; w++) {
+      registrar_key(&reg[w], run_id, w);
+      reg_seq[w] = 1;
+    }
+  }
+  job.conns = conns;
+  job.per_signer = signers > 1;
+  if (signers > 1) { /* the set-up txs are not part of the run */
+    json_t *st2 = get_json(job.host, job.port, "/v1/status");
+    committed0 = (uint64_t)json_integer_value(json_object_get(st2, "txs_committed_since_start"));
+    json_decref(st2);
+  }
   job.n_bodies = (count + batch - 1) / batch;
   job.bodies = calloc(job.n_bodies, sizeof *job.bodies);
   job.lens = calloc(job.n_bodies, sizeof *job.lens);
@@ -259,10 +376,12 @@ int main(int argc, char **argv) {
       ve_buf_reset(&p);
       ve_buf_reset(&enc);
       identity_payload_register(&p, kp.pk, digest, NULL, 0);
-      ledger_tx_t tx = {.version = 1, .chain_id = ve_slice(chain, strlen(chain)), .seq = seq++,
+      const vcrypto_keypair_t *signer = signers > 1 ? &reg[b % signers] : &auth;
+      uint64_t *sq = signers > 1 ? &reg_seq[b % signers] : &seq;
+      ledger_tx_t tx = {.version = 1, .chain_id = ve_slice(chain, strlen(chain)), .seq = (*sq)++,
                         .expiry = height + 50000, .type = TX_TYPE_IDENTITY_REGISTER,
                         .payload = ve_buf_slice(&p)};
-      ledger_tx_sign(&tx, &auth);
+      ledger_tx_sign(&tx, signer);
       ledger_tx_encode(&tx, &enc);
       char *h = malloc(2 * enc.len + 1);
       ve_hex_encode(h, enc.ptr, enc.len);
@@ -278,7 +397,11 @@ int main(int argc, char **argv) {
 
   double t0 = now_s(), node_cpu0 = proc_cpu_s(node_pid);
   pthread_t th[LOADGEN_CONNS_MAX];
-  for (size_t i = 0; i < conns; i++) pthread_create(&th[i], NULL, worker, &job);
+  worker_arg_t wa[LOADGEN_CONNS_MAX];
+  for (size_t i = 0; i < conns; i++) {
+    wa[i] = (worker_arg_t){&job, i};
+    pthread_create(&th[i], NULL, worker, &wa[i]);
+  }
   for (size_t i = 0; i < conns; i++) pthread_join(th[i], NULL);
   double t_submitted = now_s();
   size_t accepted = atomic_load(&job.accepted);
@@ -312,6 +435,7 @@ int main(int argc, char **argv) {
       tps / ceiling_reg);
   if (node_cpu_us >= 0) json_object_set_new(out, "node_cpu_us_per_tx", json_real(node_cpu_us));
   json_object_set_new(out, "load_average_1min", json_real(load_1min()));
+  json_object_set_new(out, "signers", json_integer((json_int_t)signers));
   char *s = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   puts(s);
   free(s);
@@ -321,5 +445,6 @@ int main(int argc, char **argv) {
   free(job.lens);
   ve_buf_free(&p);
   ve_buf_free(&enc);
+  for (size_t w = 0; w < signers && signers > 1; w++) vcrypto_keypair_wipe(&reg[w]);
   return committed >= accepted && accepted == count ? 0 : 1;
 }
