@@ -200,15 +200,18 @@ int node_pipeline_commit(node_t *n, ve_slice_t block, ve_slice_t cert) {
   }
   if (rc == VE_OK) {
     uint64_t h = b.header.height;
+    /* The commit time first: an API thread that sees the new height must
+     * also see when it was committed (GET /v1/commits). */
+    uint64_t now = node_now_ms();
+    pthread_mutex_lock(&n->commit_mu);
+    n->commit_times[h % NODE_COMMIT_TIMES_MAX].height = h;
+    n->commit_times[h % NODE_COMMIT_TIMES_MAX].ms = now;
+    pthread_mutex_unlock(&n->commit_mu);
     atomic_store(&n->height, h);
     atomic_fetch_add(&n->txs_committed, b.tx_count);
     mempool_on_commit(n->mempool, (const uint8_t(*)[LEDGER_HASH_BYTES])ids, b.tx_count, h + 1);
-    n->last_block_ms = node_now_ms();
+    n->last_block_ms = now;
     n->last_block_had_txs = b.tx_count > 0;
-    pthread_mutex_lock(&n->commit_mu);
-    n->commit_times[h % NODE_COMMIT_TIMES_MAX].height = h;
-    n->commit_times[h % NODE_COMMIT_TIMES_MAX].ms = n->last_block_ms;
-    pthread_mutex_unlock(&n->commit_mu);
     api_metric_set(n->m_height, (double)h);
     api_metric_add(n->m_txs, b.tx_count);
     api_metric_inc(n->m_blocks);
