@@ -224,6 +224,7 @@ static int execute_block(store_txn_t *t, const ledger_registry_t *reg, const led
                          uint8_t (*leaves)[LEDGER_HASH_BYTES], uint8_t state_root[LEDGER_HASH_BYTES]) {
   ledger_exec_t *ex;
   VE_TRY(ledger_exec_begin(&ex, reg, t, b->header.chain_id, b->header.height, b->header.time_ms));
+  ledger_exec_remember_reads(ex);
   /* The block hash names this history only if the block sits on the tip its
    * header names (validation guarantees it; otherwise commit uncached). */
   if (memcmp(b->header.prev_hash, prev_hash, LEDGER_HASH_BYTES) == 0)

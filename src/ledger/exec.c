@@ -6,9 +6,11 @@
  * transaction's writes are journalled so a failing transaction is rolled back
  * exactly, without touching what earlier transactions of the block wrote.
  *
- * Reads are remembered too: a value read from the store is kept in its entry
- * (state READ), so a key read by many transactions of a block — a registrar's
- * key and identity records, for instance — costs one store lookup per block.
+ * When executing a block (ledger_exec_remember_reads), reads are remembered
+ * too: a value read from the store is kept in its entry (state READ), so a key
+ * read by many transactions of the block — a registrar's key and identity
+ * records, for instance — costs one store lookup per block. A dry run of one
+ * transaction (the mempool's) does not pay for copies it would never reuse.
  *
  * Invariants:
  *   - an overlay entry is in one of four states: PASS (not written in this
@@ -64,6 +66,7 @@ struct ledger_exec {
   size_t table_cap; /* power of two */
   undo_t *journal;
   size_t n_journal, cap_journal;
+  bool remember_reads; /* ledger_exec_remember_reads was called */
   bool has_history; /* ledger_exec_set_history was called */
   uint8_t history_before[LEDGER_HASH_BYTES], history_after[LEDGER_HASH_BYTES];
 };
@@ -202,6 +205,7 @@ int ledger_state_get(ledger_exec_t *ex, ve_slice_t key, ve_slice_t *val_out) {
     return VE_OK;
   }
   if (e && e->state == ENTRY_DELETED) return VE_ERR_NOT_FOUND;
+  if (!ex->remember_reads) return state_get(ex->txn, key, val_out);
   ve_slice_t v;
   int rc = state_get(ex->txn, key, &v);
   if (rc) return rc;
@@ -405,6 +409,8 @@ int ledger_exec_tx(ledger_exec_t *ex, const ledger_tx_t *tx) {
   journal_clear(ex);
   return src ? src : rc;
 }
+
+void ledger_exec_remember_reads(ledger_exec_t *ex) { ex->remember_reads = true; }
 
 void ledger_exec_set_history(ledger_exec_t *ex, const uint8_t before[LEDGER_HASH_BYTES],
                              const uint8_t after[LEDGER_HASH_BYTES]) {

@@ -12,4 +12,8 @@
 void ledger_exec_set_history(ledger_exec_t *ex, const uint8_t before[LEDGER_HASH_BYTES],
                              const uint8_t after[LEDGER_HASH_BYTES]);
 
+/* Keeps values read from the store in the overlay for the rest of the block
+ * (for block execution; a one-tx dry run gains nothing from it). */
+void ledger_exec_remember_reads(ledger_exec_t *ex);
+
 #endif
