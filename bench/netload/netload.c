@@ -238,6 +238,7 @@ static void limit_measure(nl_run_t *r) {
   r->pk_valid_per_s = rate_measure(op_pk_valid, sub.pk, NL_MEASURE_MS / 2);
   ve_buf_free(&p);
   vcrypto_keypair_wipe(&kp);
+  vcrypto_keypair_wipe(&sub);
 }
 
 /* ---- setup: signers registered and given roles ---- */

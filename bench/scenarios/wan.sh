@@ -14,7 +14,7 @@
 #          The API is not delayed. The relay runs on the same cores as the nodes.
 #   netns  the namespaces and bridge of netem mode without the delay (a check
 #          of the plumbing on kernels without netem).
-# MAX=1 adds a run as fast as accepted. Writes $RESULTS_DIR/wan-<DELAY>ms.{json,svg}.
+# MAX=1 adds a run as fast as accepted. Writes $RESULTS_DIR/wan-<DELAY>ms-<RATE>tps.{json,svg}.
 source "$(dirname "$0")/lib.sh"
 DELAY=${1:-100} RATE=${2:-1000} DURATION=${3:-30}
 MODE=${WAN_MODE:-auto}
@@ -88,8 +88,8 @@ case $MODE in
 esac
 [ -z "${SC_HOSTS+x}" ] || sc_api() { echo "${SC_HOSTS[$1]}:$((SC_BASE + $1))"; }
 sc_wait_ready 90
-NAME=wan-${DELAY}ms
-[ "$MODE" = netem ] || [ "$MODE" = relay ] || NAME=wan-$MODE
+NAME=wan-${DELAY}ms-${RATE}tps
+[ "$MODE" = netem ] || [ "$MODE" = relay ] || NAME=wan-$MODE-${RATE}tps
 LABEL="(c) 4 validators, $DELAY ms one way ($MODE)"
 sc_run_netload "$NAME" --key "$SC_DIR/tn/authority.key" --nodes "$(sc_nodes_csv 0 4)" --validators 4 \
   --count $((RATE * DURATION)) --rate "$RATE" --conns 4 --label "$LABEL, open loop at $RATE tx/s"
