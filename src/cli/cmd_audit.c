@@ -246,7 +246,7 @@ static int rec_check(const rec_t *r, const rec_t *prev, const ledger_genesis_t *
     if (!leaves) return VE_ERR_NOMEM;
     for (size_t i = 0; i < prev->b.tx_count; i++) {
       uint8_t m[36];
-      ledger_tx_id(m, prev->b.txs[i]);
+      memcpy(m, prev->b.ids[i], 32); /* hashed by ledger_block_decode */
       uint32_t c = (uint32_t)-prev->codes[i];
       m[32] = (uint8_t)(c >> 24), m[33] = (uint8_t)(c >> 16), m[34] = (uint8_t)(c >> 8), m[35] = (uint8_t)c;
       vcrypto_hash(leaves[i], TAG_TX_RESULT, m, sizeof m);

@@ -170,29 +170,24 @@ int node_pipeline_validate(node_t *n, ve_slice_t block, const uint8_t id[LEDGER_
   /* The clock is read here, outside the ledger, which stays deterministic. */
   if (rc == VE_OK && b.header.time_ms > node_now_ms() + NODE_CLOCK_DRIFT_MS) rc = VE_ERR_BAD_TIME;
   if (rc == VE_OK && cons_valset_find(&n->valset, b.header.proposer) < 0) rc = VE_ERR_UNKNOWN_SIGNER;
+  store_txn_t *t = NULL;
+  if (rc == VE_OK) rc = store_txn_begin(n->store, false, &t);
+  if (rc == VE_OK) {
+    rc = ledger_block_validate_decoded(t, &b, n->valset_hash, mempool_sig_checked, n->mempool);
+    store_txn_abort(t);
+  }
   ledger_block_free(&b);
-  VE_TRY(rc);
-  store_txn_t *t;
-  VE_TRY(store_txn_begin(n->store, false, &t));
-  rc = ledger_block_validate(t, block, n->valset_hash, mempool_sig_checked, n->mempool);
-  store_txn_abort(t);
   return rc;
 }
 
 int node_pipeline_commit(node_t *n, ve_slice_t block, ve_slice_t cert) {
   ledger_block_t b;
-  VE_TRY(ledger_block_decode(block, &b));
-  uint8_t(*ids)[LEDGER_HASH_BYTES] = b.tx_count ? malloc(b.tx_count * LEDGER_HASH_BYTES) : NULL;
-  if (b.tx_count && !ids) {
-    ledger_block_free(&b);
-    return VE_ERR_NOMEM;
-  }
-  for (size_t i = 0; i < b.tx_count; i++) ledger_tx_id(ids[i], b.txs[i]);
+  VE_TRY(ledger_block_decode(block, &b)); /* b.ids: the tx ids, hashed once */
   uint64_t t0 = node_now_ms();
   store_txn_t *t;
   int rc = store_txn_begin(n->store, true, &t);
   if (rc == VE_OK) {
-    rc = ledger_block_commit(t, node_registry(), block, cert, NULL);
+    rc = ledger_block_commit_decoded(t, node_registry(), &b, block, cert, NULL);
     if (rc == VE_OK) rc = node_docs_block_txn(n, t, &b);
     if (rc == VE_OK) rc = node_cons_block_txn(n, t);
     if (rc == VE_OK) rc = store_txn_commit(t);
@@ -209,7 +204,7 @@ int node_pipeline_commit(node_t *n, ve_slice_t block, ve_slice_t cert) {
     pthread_mutex_unlock(&n->commit_mu);
     atomic_store(&n->height, h);
     atomic_fetch_add(&n->txs_committed, b.tx_count);
-    mempool_on_commit(n->mempool, (const uint8_t(*)[LEDGER_HASH_BYTES])ids, b.tx_count, h + 1);
+    mempool_on_commit(n->mempool, (const uint8_t(*)[LEDGER_HASH_BYTES])b.ids, b.tx_count, h + 1);
     n->last_block_ms = now;
     n->last_block_had_txs = b.tx_count > 0;
     api_metric_set(n->m_height, (double)h);
@@ -222,7 +217,6 @@ int node_pipeline_commit(node_t *n, ve_slice_t block, ve_slice_t cert) {
     VE_ERROR(LOG, "commit of height %llu failed: %s", (unsigned long long)b.header.height,
              ve_strerror(rc));
   }
-  free(ids);
   ledger_block_free(&b);
   return rc;
 }

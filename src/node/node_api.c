@@ -159,6 +159,13 @@ static int h_tx(void *ctx, const api_request_t *req, api_response_t *resp) {
   return VE_OK;
 }
 
+/* The ids of a decoded block's transactions (ledger_block_decode hashed them). */
+static json_t *block_ids_json(const ledger_block_t *b) {
+  json_t *ids = json_array();
+  for (size_t i = 0; i < b->tx_count; i++) json_array_append_new(ids, node_api_hex(b->ids[i], 32));
+  return ids;
+}
+
 static json_t *header_json(const ledger_header_t *h) {
   uint8_t hash[32];
   ledger_header_hash(h, hash);
@@ -192,13 +199,7 @@ static int block_response(node_t *n, uint64_t height, const api_request_t *req, 
   }
   json_t *o = json_object();
   json_object_set_new(o, "header", header_json(&b.header));
-  json_t *ids = json_array();
-  for (size_t i = 0; i < b.tx_count; i++) {
-    uint8_t id[32];
-    ledger_tx_id(id, b.txs[i]);
-    json_array_append_new(ids, node_api_hex(id, 32));
-  }
-  json_object_set_new(o, "txs", ids);
+  json_object_set_new(o, "txs", block_ids_json(&b));
   json_object_set_new(o, "cert", node_api_hex(cert.ptr, cert.len));
   const char *raw = api_request_query(req, "raw");
   if (raw && strcmp(raw, "0") != 0) json_object_set_new(o, "raw", node_api_hex(bytes.ptr, bytes.len));
@@ -232,12 +233,7 @@ static int h_commits(void *ctx, const api_request_t *req, api_response_t *resp) 
     rc = ledger_block_get(t, h, &bytes);
     if (rc == VE_OK) rc = ledger_block_decode(bytes, &b);
     if (rc) break;
-    json_t *ids = json_array();
-    for (size_t i = 0; i < b.tx_count; i++) {
-      uint8_t id[32];
-      ledger_tx_id(id, b.txs[i]);
-      json_array_append_new(ids, node_api_hex(id, 32));
-    }
+    json_t *ids = block_ids_json(&b);
     uint64_t ms = node_commit_time(n, h);
     json_array_append_new(arr, json_pack("{s:I, s:o, s:I, s:o}", "height", (json_int_t)h, "committed_ms",
                                          ms ? json_integer((json_int_t)ms) : json_null(), "time_ms",

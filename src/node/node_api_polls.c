@@ -454,10 +454,8 @@ static int export_record(store_txn_t *t, uint64_t h, ve_buf_t *out) {
   codec_put_uvarint(&w, b.tx_count);
   int rc = VE_OK;
   for (size_t i = 0; rc == VE_OK && i < b.tx_count; i++) {
-    uint8_t id[LEDGER_HASH_BYTES];
     ledger_tx_result_t r;
-    ledger_tx_id(id, b.txs[i]);
-    rc = ledger_tx_result_get(t, id, &r);
+    rc = ledger_tx_result_get(t, b.ids[i], &r);
     if (rc == VE_OK && (r.height != h || r.index != i)) rc = VE_ERR_CORRUPT;
     if (rc == VE_OK) codec_put_uvarint(&w, (uint64_t)(-(int64_t)r.code));
   }
