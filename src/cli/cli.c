@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/http_client.h"
 #include "base/err.h"
+#include "node/config.h"
 
 _Noreturn void cli_die(const char *fmt, ...) {
   va_list ap;
@@ -63,6 +65,34 @@ void cli_load_key(const char *path, vcrypto_keypair_t *kp) {
   int rc = vcrypto_keyfile_read(path, kp);
   if (rc == VE_ERR_CONFIG) cli_die("%s: key file is readable by others; run chmod 600 %s", path, path);
   if (rc) cli_die("%s: cannot read key: %s", path, ve_strerror(rc));
+}
+
+void cli_key_new(const char *dir, const char *name, vcrypto_keypair_t *kp) {
+  char path[NODE_PATH_BYTES_MAX];
+  node_path_join(path, sizeof path, dir, name);
+  vcrypto_keypair_generate(kp);
+  int rc = vcrypto_keyfile_write(path, kp);
+  if (rc) cli_die("%s: cannot write key: %s", path, ve_strerror(rc));
+}
+
+void cli_genesis_write(const char *path, const char *chain, const vcrypto_keypair_t *validators, size_t n,
+                       const uint8_t authority_pk[VCRYPTO_PK_BYTES]) {
+  static ledger_genesis_t g; /* large; one per process */
+  memset(&g, 0, sizeof g);
+  snprintf(g.chain_id, sizeof g.chain_id, "%s", chain);
+  g.suite = VCRYPTO_SUITE_ED25519_BLAKE2B;
+  g.time_ms = (uint64_t)time(NULL) * 1000;
+  g.n_validators = n;
+  for (size_t i = 0; i < n; i++) {
+    snprintf(g.validators[i].name, sizeof g.validators[i].name, "validator-%zu", i);
+    memcpy(g.validators[i].pk, validators[i].pk, VCRYPTO_PK_BYTES);
+    g.validators[i].power = 10;
+  }
+  g.n_authorities = 1;
+  snprintf(g.authorities[0].name, sizeof g.authorities[0].name, "founding-authority");
+  memcpy(g.authorities[0].pk, authority_pk, VCRYPTO_PK_BYTES);
+  g.authorities[0].roles = ROLE_ALL_MASK;
+  if (node_genesis_write(path, &g)) cli_die("cannot write %s", path);
 }
 
 void cli_hex32(const char *what, const char *hex, uint8_t out[32]) {

@@ -30,6 +30,12 @@ int cli_http_json(const cli_node_t *n, const char *method, const char *path, jso
 /* Prints JSON pretty to stdout. */
 void cli_print_json(const json_t *j);
 void cli_load_key(const char *path, vcrypto_keypair_t *kp);
+/* A fresh key pair written to dir/name (mode 0600, never over a file); dies on error. */
+void cli_key_new(const char *dir, const char *name, vcrypto_keypair_t *kp);
+/* Writes a genesis at path: chain id, the n validators (power 10 each, named
+ * validator-<i>) and one founding authority holding every role; dies on error. */
+void cli_genesis_write(const char *path, const char *chain, const vcrypto_keypair_t *validators, size_t n,
+                       const uint8_t authority_pk[VCRYPTO_PK_BYTES]);
 void cli_hex32(const char *what, const char *hex, uint8_t out[32]);
 
 int cmd_init(int argc, char **argv);

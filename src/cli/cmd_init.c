@@ -21,14 +21,6 @@ static const char INIT_USAGE[] =
     "key holding every role, genesis.json and config.json. Start it with\n"
     "`veche start --dir DIR`. Keys are written with mode 0600.\n";
 
-static void write_key(const char *dir, const char *name, vcrypto_keypair_t *kp) {
-  char path[NODE_PATH_BYTES_MAX];
-  node_path_join(path, sizeof path, dir, name);
-  vcrypto_keypair_generate(kp);
-  int rc = vcrypto_keyfile_write(path, kp);
-  if (rc) cli_die("%s: cannot write key: %s", path, ve_strerror(rc));
-}
-
 int cmd_init(int argc, char **argv) {
   static const struct option opts[] = {{"dir", 1, 0, 'd'}, {"chain-id", 1, 0, 'c'},
                                        {"api-port", 1, 0, 'p'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
@@ -52,22 +44,9 @@ int cmd_init(int argc, char **argv) {
   if (stat(path, &st) == 0) cli_die("%s already exists; refusing to overwrite a network", path);
 
   vcrypto_keypair_t val, auth;
-  write_key(dir, "validator.key", &val);
-  write_key(dir, "authority.key", &auth);
-  ledger_genesis_t g;
-  memset(&g, 0, sizeof g);
-  snprintf(g.chain_id, sizeof g.chain_id, "%s", chain);
-  g.suite = VCRYPTO_SUITE_ED25519_BLAKE2B;
-  g.time_ms = (uint64_t)time(NULL) * 1000;
-  g.n_validators = 1;
-  snprintf(g.validators[0].name, sizeof g.validators[0].name, "validator-0");
-  memcpy(g.validators[0].pk, val.pk, 32);
-  g.validators[0].power = 10;
-  g.n_authorities = 1;
-  snprintf(g.authorities[0].name, sizeof g.authorities[0].name, "founding-authority");
-  memcpy(g.authorities[0].pk, auth.pk, 32);
-  g.authorities[0].roles = ROLE_ALL_MASK;
-  if (node_genesis_write(path, &g)) cli_die("cannot write %s", path);
+  cli_key_new(dir, "validator.key", &val);
+  cli_key_new(dir, "authority.key", &auth);
+  cli_genesis_write(path, chain, &val, 1, auth.pk);
 
   node_config_t c;
   node_config_defaults(&c);

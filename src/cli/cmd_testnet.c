@@ -43,14 +43,6 @@ static const char TESTNET_USAGE[] =
     "The second runs every node of DIR in the foreground (logs in DIR/<node>/node.log),\n"
     "shows a status line (height, peers, tx/s) and stops them all on Ctrl-C.\n";
 
-static void write_new_key(const char *dir, const char *name, vcrypto_keypair_t *kp) {
-  char path[NODE_PATH_BYTES_MAX];
-  node_path_join(path, sizeof path, dir, name);
-  vcrypto_keypair_generate(kp);
-  int rc = vcrypto_keyfile_write(path, kp);
-  if (rc) cli_die("%s: cannot write key: %s", path, ve_strerror(rc));
-}
-
 static void make_dir(const char *path) {
   if (mkdir(path, 0700) != 0 && errno != EEXIST) cli_die("cannot create %s: %s", path, strerror(errno));
 }
@@ -68,28 +60,13 @@ static int testnet_init(const char *dir, long nv, long no, const char *chain, lo
 
   static vcrypto_keypair_t keys[TESTNET_NODES_MAX];
   vcrypto_keypair_t auth;
-  write_new_key(dir, "authority.key", &auth);
+  cli_key_new(dir, "authority.key", &auth);
   for (long i = 0; i < nv + no; i++) {
     snprintf(sub, sizeof sub, "%s/%c%ld", dir, i < nv ? 'v' : 'o', i < nv ? i : i - nv);
     make_dir(sub);
-    write_new_key(sub, i < nv ? "validator.key" : "node.key", &keys[i]);
+    cli_key_new(sub, i < nv ? "validator.key" : "node.key", &keys[i]);
   }
-  ledger_genesis_t g;
-  memset(&g, 0, sizeof g);
-  snprintf(g.chain_id, sizeof g.chain_id, "%s", chain);
-  g.suite = VCRYPTO_SUITE_ED25519_BLAKE2B;
-  g.time_ms = (uint64_t)time(NULL) * 1000;
-  g.n_validators = (size_t)nv;
-  for (long i = 0; i < nv; i++) {
-    snprintf(g.validators[i].name, sizeof g.validators[i].name, "validator-%ld", i);
-    memcpy(g.validators[i].pk, keys[i].pk, 32);
-    g.validators[i].power = 10;
-  }
-  g.n_authorities = 1;
-  snprintf(g.authorities[0].name, sizeof g.authorities[0].name, "founding-authority");
-  memcpy(g.authorities[0].pk, auth.pk, 32);
-  g.authorities[0].roles = ROLE_ALL_MASK;
-  if (node_genesis_write(path, &g)) cli_die("cannot write %s", path);
+  cli_genesis_write(path, chain, keys, (size_t)nv, auth.pk);
 
   for (long i = 0; i < nv + no; i++) {
     bool val = i < nv;
