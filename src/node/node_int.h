@@ -29,6 +29,7 @@ struct node {
   bool has_key;
   vcrypto_keypair_t node_key;       /* peer links: the validator key, or node.key */
   struct node_net *net;             /* peer links (node_net.c); NULL: a network of one */
+  struct node_verify *verify;       /* signature-check workers (node_verify.c); NULL: inline */
   _Atomic uint64_t peers;           /* peers up, for API threads */
   store_t *store;
   mempool_t *mempool;
