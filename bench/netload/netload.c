@@ -5,7 +5,7 @@
  *   netload --key AUTHORITY_KEY --nodes H:P[,H:P...] [--watch H:P,...]
  *           [--count N] [--rate TX_PER_S | --max] [--batch N] [--conns N]
  *           [--signers N] [--docs-percent P] [--validators V] [--wait-s S]
- *           [--out FILE.json] [--svg FILE.svg] [--label TEXT] [--quiet]
+ *           [--out FILE.json] [--svg FILE.svg] [--label TEXT] [--quiet] [--raw]
  *   netload --measure-only     (only step 1 below, as one JSON line)
  * The JSON result goes to --out, or to stdout without it; progress to stderr
  * (none with --quiet). Exit status 0 when every tx was seen committed.
@@ -51,6 +51,7 @@
 
 #include "api/http_client.h"
 #include "apps/documents/documents.h"
+#include "codec/codec.h"
 #include "apps/identity/identity.h"
 #include "base/err.h"
 #include "netload.h"
@@ -65,7 +66,7 @@ static const char NL_USAGE[] =
     "usage: netload --key AUTHORITY_KEY --nodes H:P[,H:P...] [--watch H:P,...]\n"
     "               [--count N] [--rate TX_PER_S] [--batch N] [--conns N] [--signers N]\n"
     "               [--docs-percent P] [--validators V] [--wait-s S]\n"
-    "               [--out FILE.json] [--svg FILE.svg] [--label TEXT] [--quiet]\n"
+    "               [--out FILE.json] [--svg FILE.svg] [--label TEXT] [--quiet] [--raw]\n"
     "       netload --measure-only      (the machine's limit as JSON, nothing else)\n";
 
 /* ---- small helpers ---- */
@@ -164,6 +165,7 @@ static void opts_parse(int argc, char **argv, nl_opts_t *o) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--quiet")) { o->quiet = 1; continue; }
+    if (!strcmp(a, "--raw")) { o->raw = 1; continue; }
     if (!strcmp(a, "--measure-only")) { o->measure_only = 1; continue; }
     if (!strcmp(a, "--max")) { o->rate = 0; continue; }
     if (!v) die("%s needs a value\n%s", a, NL_USAGE);
@@ -401,7 +403,10 @@ static void *sign_main(void *arg) {
     if (b >= r->n_batches) break;
     size_t lo = b * r->o->batch, hi = lo + r->o->batch < r->n_txs ? lo + r->o->batch : r->n_txs;
     ve_buf_init(&body, NL_BODY_BYTES_MAX);
-    ve_buf_append(&body, "{\"txs\":[", 8);
+    codec_writer_t w;
+    codec_writer_init(&w, &body);
+    if (r->o->raw) codec_put_uvarint(&w, hi - lo); /* docs/api.md, POST /v1/txs/raw */
+    else ve_buf_append(&body, "{\"txs\":[", 8);
     for (size_t i = lo; i < hi; i++) {
       uint32_t type;
       ve_buf_reset(&p);
@@ -409,12 +414,20 @@ static void *sign_main(void *arg) {
       ledger_tx_t tx = {.version = LEDGER_TX_VERSION, .chain_id = ve_slice(r->chain, strlen(r->chain)),
                         .seq = j->seq_of[i], .expiry = j->expiry, .type = type, .payload = ve_buf_slice(&p)};
       ledger_tx_sign(&tx, &j->s->kp[j->signer_of[i]]);
+      if (r->o->raw) {
+        ve_buf_reset(&enc);
+        if (ledger_tx_encode(&tx, &enc) != 0) die("cannot encode a transaction");
+        ledger_tx_id(r->ids[i].id, ve_buf_slice(&enc));
+        codec_put_bytes(&w, enc.ptr, enc.len, VE_TX_BYTES_MAX);
+        continue;
+      }
       if (i > lo && ve_buf_append(&body, ",", 1) != 0) die("a batch is over the node's body limit: lower --batch");
       tx_hex_append(&body, &tx, &enc, r->ids[i].id);
     }
-    if (ve_buf_append(&body, "]}", 3) != 0) die("a batch is over the node's body limit: lower --batch");
-    r->bodies[b] = (char *)body.ptr; /* NUL-terminated, owned by r */
-    r->body_lens[b] = body.len - 1;
+    if (codec_writer_finish(&w) != 0 || (!r->o->raw && ve_buf_append(&body, "]}", 3) != 0))
+      die("a batch is over the node's body limit: lower --batch");
+    r->bodies[b] = (char *)body.ptr; /* owned by r; NUL-terminated unless raw */
+    r->body_lens[b] = r->o->raw ? body.len : body.len - 1;
   }
   ve_buf_free(&enc);
   ve_buf_free(&p);

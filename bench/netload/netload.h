@@ -69,6 +69,7 @@ typedef struct {
   double wait_s;                       /* after the last submission, for commits */
   const char *out_path, *svg_path, *label;
   int quiet, measure_only;
+  int raw;                             /* POST /v1/txs/raw (binary batches) */
 } nl_opts_t;
 
 typedef struct {
@@ -82,7 +83,7 @@ typedef struct {
   size_t n_txs, n_batches;
   nl_txid_t *ids;       /* [n_txs] */
   uint8_t *kind;        /* [n_txs] NL_KIND_* */
-  char **bodies;        /* [n_batches] JSON {"txs": [...]} */
+  char **bodies;        /* [n_batches] JSON {"txs": [...]}, or binary with --raw */
   size_t *body_lens;    /* [n_batches] */
   /* the id index: open addressing over the first 8 bytes, value = tx index + 1 */
   uint32_t *index;

@@ -84,6 +84,36 @@ static settle_t settle_results(nl_run_t *r, size_t lo, size_t hi, const json_t *
   return out;
 }
 
+/* The same for a /v1/txs/raw answer, which lists only the rejections. */
+static settle_t settle_errors(nl_run_t *r, size_t lo, size_t hi, const json_t *res) {
+  const json_t *errors = json_object_get(res, "errors");
+  if (!json_is_array(errors)) return RETRY;
+  settle_t out = SETTLED;
+  uint8_t *verdict = calloc(hi - lo, 1); /* 1 rejected, 2 retry */
+  if (!verdict) return RETRY;
+  size_t k;
+  const json_t *e;
+  json_array_foreach(errors, k, e) {
+    json_int_t at = json_integer_value(json_object_get(e, "index"));
+    const char *err = json_string_value(json_object_get(e, "error"));
+    if (at < 0 || (size_t)at >= hi - lo || (err && !strcmp(err, "duplicate"))) continue;
+    verdict[at] = err && (!strcmp(err, "full") || !strcmp(err, "timeout")) ? 2 : 1;
+    if (verdict[at] == 1 && r->state[lo + (size_t)at] == NL_TX_UNSENT) {
+      r->state[lo + (size_t)at] = NL_TX_REJECTED;
+      atomic_fetch_add(&r->rejected, 1);
+      atomic_fetch_add(&r->reject_codes[reject_slot(err)], 1);
+    }
+  }
+  for (size_t i = lo; i < hi; i++) {
+    if (verdict[i - lo] == 2) out = RETRY;
+    if (verdict[i - lo] || r->state[i] != NL_TX_UNSENT) continue;
+    r->state[i] = NL_TX_ACCEPTED;
+    atomic_fetch_add(&r->accepted, 1);
+  }
+  free(verdict);
+  return out;
+}
+
 /* Marks every tx of [lo, hi) still unsettled as rejected under code. */
 static void settle_all_rejected(nl_run_t *r, size_t lo, size_t hi, const char *code) {
   for (size_t i = lo; i < hi; i++) {
@@ -102,8 +132,9 @@ static settle_t post_once(nl_run_t *r, http_conn_t **c, const nl_addr_t *a, size
     return RETRY;
   }
   http_response_t resp;
-  if (http_conn_request(*c, "POST", "/v1/txs", "application/json", r->bodies[b], r->body_lens[b], NL_HTTP_MS,
-                        &resp) != 0) {
+  const char *path = r->o->raw ? "/v1/txs/raw" : "/v1/txs";
+  const char *type = r->o->raw ? "application/octet-stream" : "application/json";
+  if (http_conn_request(*c, "POST", path, type, r->bodies[b], r->body_lens[b], NL_HTTP_MS, &resp) != 0) {
     http_conn_close(*c);
     *c = NULL;
     atomic_fetch_add(&r->http_errors, 1);
@@ -118,7 +149,7 @@ static settle_t post_once(nl_run_t *r, http_conn_t **c, const nl_addr_t *a, size
     atomic_fetch_add(&r->accepted, hi - lo);
   } else if (resp.status == 200) {
     json_t *res = json_loadb((const char *)resp.body.ptr, resp.body.len, 0, NULL);
-    out = res ? settle_results(r, lo, hi, res) : RETRY;
+    out = !res ? RETRY : r->o->raw ? settle_errors(r, lo, hi, res) : settle_results(r, lo, hi, res);
     json_decref(res);
   } else {
     atomic_fetch_add(&r->http_errors, 1);

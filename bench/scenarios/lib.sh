@@ -8,7 +8,9 @@
 #
 # Environment: BUILD_DIR (default build-bench), RESULTS_DIR (default
 # bench/scenarios/results), KEEP=1 keeps the temp dir, PROFILE=1 records a
-# perf profile of the nodes during the measured run.
+# perf profile of the nodes during the measured run, NODE_CONFIG (a JSON
+# object merged into every node's config.json), NETLOAD_ARGS (extra netload
+# options, e.g. --raw).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
@@ -94,6 +96,13 @@ sc_testnet() {
   SC_BASE=$(sc_pick_base)
   $V testnet --dir "$SC_DIR/tn" --validators "$SC_NV" --observers "$SC_NO" --base-port "$SC_BASE" \
     --empty-block-ms "${3:-1000}" >/dev/null
+  # NODE_CONFIG='{"block_fill_ms": 0}' overrides config keys on every node.
+  if [ -n "${NODE_CONFIG:-}" ]; then
+    local d
+    for d in $(sc_node_dirs); do
+      jq --argjson o "$NODE_CONFIG" '. + $o' "$d/config.json" >"$d/config.tmp" && mv "$d/config.tmp" "$d/config.json"
+    done
+  fi
 }
 
 sc_node_dirs() {
@@ -226,7 +235,9 @@ sc_run_netload() {
   local name=$1
   shift
   local err="$SC_DIR/$name.netload.log"
-  "$NETLOAD" --out "$RESULTS/$name.json" --svg "$RESULTS/$name.svg" "$@" 2>"$err" &
+  # NETLOAD_ARGS: extra netload options for every run, e.g. --raw.
+  # shellcheck disable=SC2086
+  "$NETLOAD" --out "$RESULTS/$name.json" --svg "$RESULTS/$name.svg" "$@" ${NETLOAD_ARGS:-} 2>"$err" &
   local pid=$!
   SC_PIDS+=($pid)
   while kill -0 "$pid" 2>/dev/null && ! grep -qs "submitting" "$err"; do sleep 0.05; done

@@ -43,6 +43,7 @@ void node_config_defaults(node_config_t *c) {
   c->block_txs_max = 10000;
   c->block_interval_ms = 20;
   c->empty_block_ms = 1000;
+  c->block_fill_ms = 30;
   c->map_bytes = 0;
   c->log_level = VE_LOG_INFO;
 }
@@ -130,6 +131,7 @@ static int config_key(node_config_t *c, const char *k, json_t *v) {
   UINT_KEY("block_txs_max", block_txs_max, VE_BLOCK_TXS_MAX)
   UINT_KEY("block_interval_ms", block_interval_ms, 60000)
   UINT_KEY("empty_block_ms", empty_block_ms, 3600000)
+  UINT_KEY("block_fill_ms", block_fill_ms, 10000)
   UINT_KEY("map_bytes", map_bytes, (uint64_t)1 << 44)
 #undef UINT_KEY
   if (!strcmp(k, "log_level")) {
@@ -199,6 +201,7 @@ int node_config_write(const char *path, const node_config_t *c) {
                         "block_interval_ms", (json_int_t)c->block_interval_ms, "empty_block_ms",
                         (json_int_t)c->empty_block_ms, "log_level", lv[c->log_level]);
   if (!j) return VE_ERR_NOMEM;
+  json_object_set_new(j, "block_fill_ms", json_integer((json_int_t)c->block_fill_ms));
   if (c->key_path[0]) json_object_set_new(j, "key", json_string(c->key_path));
   json_t *peers = json_array();
   for (size_t i = 0; i < c->n_peers; i++)

