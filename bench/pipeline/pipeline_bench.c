@@ -2,17 +2,17 @@
  * the mempool from several threads while one thread proposes, validates and
  * commits blocks on LMDB, as src/node/node.c's pipeline does.
  *
- * Why: the HTTP benchmark (loadgen) measures the whole node; this one isolates
+ * Why: the HTTP benchmark (bench/netload) measures the whole node; this one isolates
  * the ledger, mempool, state and store costs so that each can be measured on
  * its own (CPU time per transaction, per phase) and profiled without JSON and
  * sockets in the picture. Workload: pre-signed identity registrations by one
- * registrar, as loadgen submits them.
+ * registrar, as netload submits them.
  *
  * Output: one JSON object with committed tx/s (wall), the CPU time per tx of
  * admission (sum over the admission threads) and of each block phase on the
  * block thread, and this machine's Ed25519 verifications and key subgroup
  * checks per second on one core, measured in the same run. Not a ctest test:
- *   build/bench/loadgen/pipeline_bench --count 100000 --threads 2
+ *   build/bench/pipeline/pipeline_bench --count 100000 --threads 2
  */
 #include <pthread.h>
 #include <stdatomic.h>
