@@ -194,7 +194,10 @@ int store_get(store_txn_t *t, store_table_t table, ve_slice_t key, ve_slice_t *v
   return txn_note(t, t->s->ops->get(t->impl, table, key, val_out));
 }
 
-int store_put(store_txn_t *t, store_table_t table, ve_slice_t key, ve_slice_t val) {
+/* store_put and store_put_append: same checks, same effect; append only picks
+ * the backend's append path when it has one. */
+static int put_checked(store_txn_t *t, store_table_t table, ve_slice_t key, ve_slice_t val,
+                       bool append) {
   VE_ASSERT(t && t->write);
   check_table(table);
   if (t->err) return t->err;
@@ -202,7 +205,18 @@ int store_put(store_txn_t *t, store_table_t table, ve_slice_t key, ve_slice_t va
   if (val.len > STORE_VALUE_BYTES_MAX) return txn_note_write(t, VE_ERR_TOO_BIG);
   if (val.len > 0 && val.ptr == NULL) return txn_note_write(t, VE_ERR_INVALID);
   t->gen[table]++;
-  return txn_note_write(t, t->s->ops->put(t->impl, table, key, val));
+  const store_ops_t *ops = t->s->ops;
+  int rc = append && ops->put_append ? ops->put_append(t->impl, table, key, val)
+                                     : ops->put(t->impl, table, key, val);
+  return txn_note_write(t, rc);
+}
+
+int store_put(store_txn_t *t, store_table_t table, ve_slice_t key, ve_slice_t val) {
+  return put_checked(t, table, key, val, false);
+}
+
+int store_put_append(store_txn_t *t, store_table_t table, ve_slice_t key, ve_slice_t val) {
+  return put_checked(t, table, key, val, true);
 }
 
 int store_del(store_txn_t *t, store_table_t table, ve_slice_t key) {

@@ -94,6 +94,14 @@ void store_txn_abort(store_txn_t *t);
  * as bytes (memcmp, a prefix before its extensions). */
 int store_get(store_txn_t *t, store_table_t table, ve_slice_t key, ve_slice_t *val_out);
 int store_put(store_txn_t *t, store_table_t table, ve_slice_t key, ve_slice_t val);
+/* store_put for a key expected to sort after every key of the table as t sees
+ * it (keys that start with an increasing version or height). The effect, the
+ * errors and the poisoning are exactly store_put's whether or not that holds:
+ * the expectation only makes it cheaper. On LMDB a key that is greater than the
+ * table's last key is appended without a search from the root, and pages
+ * filled this way are left full instead of being split in half; otherwise
+ * (a smaller or equal key) it is an ordinary put. */
+int store_put_append(store_txn_t *t, store_table_t table, ve_slice_t key, ve_slice_t val);
 /* Deleting an absent key is not an error. */
 int store_del(store_txn_t *t, store_table_t table, ve_slice_t key);
 

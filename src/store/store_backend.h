@@ -25,6 +25,9 @@
  *                           txn whether or not it succeeds. Read: end it.
  *   txn_abort(txn)          discard and free.
  *   get/put/del/count       as in store.h; del of an absent key returns 0.
+ *   put_append (optional)   put's exact effect, for a key the caller expects
+ *                           to sort after every key of the table; NULL: the
+ *                           generic layer calls put instead.
  *   cursor_seek(key)        first entry >= key (empty key: first entry).
  *   cursor_last             last entry.
  *   cursor_next/prev        one step from the entry the cursor is on. Called
@@ -48,6 +51,7 @@ typedef struct store_ops {
   int (*get)(void *txn, store_table_t table, ve_slice_t key, ve_slice_t *val_out);
   int (*put)(void *txn, store_table_t table, ve_slice_t key, ve_slice_t val);
   int (*del)(void *txn, store_table_t table, ve_slice_t key);
+  int (*put_append)(void *txn, store_table_t table, ve_slice_t key, ve_slice_t val);
   int (*count)(void *txn, store_table_t table, uint64_t *count_out);
   int (*cursor_open)(void *txn, store_table_t table, void **cursor_out);
   int (*cursor_seek)(void *cursor, ve_slice_t key, ve_slice_t *key_out, ve_slice_t *val_out);

@@ -86,6 +86,12 @@ static int fault_put(void *txn, store_table_t table, ve_slice_t key, ve_slice_t 
   return store_put(ft->inner, table, key, val);
 }
 
+static int fault_put_append(void *txn, store_table_t table, ve_slice_t key, ve_slice_t val) {
+  fault_txn_t *ft = txn;
+  VE_TRY(fault_ask(ft->fs, STORE_FAULT_WRITE, table, true));
+  return store_put_append(ft->inner, table, key, val);
+}
+
 static int fault_del(void *txn, store_table_t table, ve_slice_t key) {
   fault_txn_t *ft = txn;
   VE_TRY(fault_ask(ft->fs, STORE_FAULT_WRITE, table, true));
@@ -158,6 +164,7 @@ static const store_ops_t fault_ops = {
     .get = fault_get,
     .put = fault_put,
     .del = fault_del,
+    .put_append = fault_put_append,
     .count = fault_count,
     .cursor_open = fault_cursor_open,
     .cursor_seek = fault_cursor_seek,

@@ -147,47 +147,112 @@ int store_open_lmdb(store_t **out, const char *dir, size_t map_bytes) {
 
 /* ---- Transactions ----------------------------------------------------------- */
 
+/* A transaction: LMDB's, plus (write txns) one cursor per table kept for
+ * appends. A kept cursor stays on the table's last entry after each append,
+ * so the next append needs no search from the root. LMDB keeps a cursor
+ * consistent through the txn's other writes, but an append cursor also
+ * believes it sits on the LAST entry, which a put or del through another
+ * path can make untrue; any such write to its table closes it, and the next
+ * append opens a fresh one. */
+typedef struct {
+  MDB_txn *txn;
+  MDB_cursor *append[STORE_T_COUNT]; /* NULL: none kept for that table */
+} lmdb_txn_t;
+
+static void append_forget(lmdb_txn_t *lt, store_table_t table) {
+  if (!lt->append[table]) return;
+  mdb_cursor_close(lt->append[table]);
+  lt->append[table] = NULL;
+}
+
+static void append_forget_all(lmdb_txn_t *lt) {
+  for (int t = 0; t < STORE_T_COUNT; t++) append_forget(lt, (store_table_t)t);
+}
+
 static int lmdb_txn_begin(void *impl, bool write, void **txn_out) {
   lmdb_store_t *ls = impl;
-  MDB_txn *txn = NULL;
+  lmdb_txn_t *lt = calloc(1, sizeof *lt);
+  if (!lt) return VE_ERR_NOMEM;
   unsigned flags = write ? 0 : MDB_RDONLY;
-  int rc = mdb_txn_begin(ls->env, NULL, flags, &txn);
-  if (rc) return lmdb_err(rc, write ? "begin write" : "begin read");
-  *txn_out = txn;
+  int rc = mdb_txn_begin(ls->env, NULL, flags, &lt->txn);
+  if (rc) {
+    free(lt);
+    return lmdb_err(rc, write ? "begin write" : "begin read");
+  }
+  *txn_out = lt;
   return 0;
 }
 
 static int lmdb_txn_commit(void *txn) {
-  /* Frees txn on failure too; for a read txn this only releases the snapshot. */
-  return lmdb_err(mdb_txn_commit(txn), "commit");
+  lmdb_txn_t *lt = txn;
+  append_forget_all(lt);
+  /* Frees the txn on failure too; for a read txn this only releases the snapshot. */
+  int rc = lmdb_err(mdb_txn_commit(lt->txn), "commit");
+  free(lt);
+  return rc;
 }
 
-static void lmdb_txn_abort(void *txn) { mdb_txn_abort(txn); }
+static void lmdb_txn_abort(void *txn) {
+  lmdb_txn_t *lt = txn;
+  append_forget_all(lt);
+  mdb_txn_abort(lt->txn);
+  free(lt);
+}
+
+static MDB_dbi dbi_of(lmdb_txn_t *lt, store_table_t table) {
+  return store_of_txn(lt->txn)->dbi[table];
+}
 
 /* ---- Point operations ------------------------------------------------------- */
 
 static int lmdb_get(void *txn, store_table_t table, ve_slice_t key, ve_slice_t *val_out) {
+  lmdb_txn_t *lt = txn;
   MDB_val k = val_of(key), v;
-  int rc = mdb_get(txn, store_of_txn(txn)->dbi[table], &k, &v);
+  int rc = mdb_get(lt->txn, dbi_of(lt, table), &k, &v);
   if (rc) return lmdb_err(rc, "get");
   *val_out = slice_of(v);
   return 0;
 }
 
 static int lmdb_put(void *txn, store_table_t table, ve_slice_t key, ve_slice_t val) {
+  lmdb_txn_t *lt = txn;
+  append_forget(lt, table);
   MDB_val k = val_of(key), v = val_of(val);
-  return lmdb_err(mdb_put(txn, store_of_txn(txn)->dbi[table], &k, &v, 0), "put");
+  return lmdb_err(mdb_put(lt->txn, dbi_of(lt, table), &k, &v, 0), "put");
+}
+
+/* MDB_APPEND writes after the table's last key without searching the tree and
+ * splits a full last page by starting a new one, so pages filled in key order
+ * stay full. LMDB refuses a key that is not greater than the last one with
+ * MDB_KEYEXIST before changing anything: that key takes the ordinary path. */
+static int lmdb_put_append(void *txn, store_table_t table, ve_slice_t key, ve_slice_t val) {
+  lmdb_txn_t *lt = txn;
+  if (!lt->append[table]) {
+    int rc = mdb_cursor_open(lt->txn, dbi_of(lt, table), &lt->append[table]);
+    if (rc) {
+      lt->append[table] = NULL;
+      return lmdb_err(rc, "cursor_open");
+    }
+  }
+  MDB_val k = val_of(key), v = val_of(val);
+  int rc = mdb_cursor_put(lt->append[table], &k, &v, MDB_APPEND);
+  if (rc == MDB_KEYEXIST) return lmdb_put(txn, table, key, val);
+  if (rc) append_forget(lt, table);
+  return lmdb_err(rc, "put");
 }
 
 static int lmdb_del(void *txn, store_table_t table, ve_slice_t key) {
+  lmdb_txn_t *lt = txn;
+  append_forget(lt, table);
   MDB_val k = val_of(key);
-  int rc = mdb_del(txn, store_of_txn(txn)->dbi[table], &k, NULL);
+  int rc = mdb_del(lt->txn, dbi_of(lt, table), &k, NULL);
   return rc == MDB_NOTFOUND ? 0 : lmdb_err(rc, "del");
 }
 
 static int lmdb_count(void *txn, store_table_t table, uint64_t *count_out) {
+  lmdb_txn_t *lt = txn;
   MDB_stat st;
-  int rc = mdb_stat(txn, store_of_txn(txn)->dbi[table], &st);
+  int rc = mdb_stat(lt->txn, dbi_of(lt, table), &st);
   if (rc) return lmdb_err(rc, "stat");
   *count_out = st.ms_entries;
   return 0;
@@ -196,8 +261,9 @@ static int lmdb_count(void *txn, store_table_t table, uint64_t *count_out) {
 /* ---- Cursors ----------------------------------------------------------------- */
 
 static int lmdb_cursor_open(void *txn, store_table_t table, void **cursor_out) {
+  lmdb_txn_t *lt = txn;
   MDB_cursor *cur = NULL;
-  int rc = mdb_cursor_open(txn, store_of_txn(txn)->dbi[table], &cur);
+  int rc = mdb_cursor_open(lt->txn, dbi_of(lt, table), &cur);
   if (rc) return lmdb_err(rc, "cursor_open");
   *cursor_out = cur;
   return 0;
@@ -245,6 +311,7 @@ static const store_ops_t lmdb_ops = {
     .get = lmdb_get,
     .put = lmdb_put,
     .del = lmdb_del,
+    .put_append = lmdb_put_append,
     .count = lmdb_count,
     .cursor_open = lmdb_cursor_open,
     .cursor_seek = lmdb_cursor_seek,

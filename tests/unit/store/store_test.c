@@ -701,6 +701,11 @@ STORE_TEST(test_fault_injection) {
   assert_int_equal(store_get(t, STORE_T_STATE, S("a"), &v), VE_ERR_IO);
   assert_int_equal(store_txn_commit(t), VE_ERR_IO);
 
+  plan.writes_until_fail = 0; /* appends are writes too */
+  t = begin(fs, true);
+  assert_int_equal(store_put_append(t, STORE_T_STATE, S("zz"), S("1")), VE_ERR_IO);
+  assert_int_equal(store_txn_commit(t), VE_ERR_IO);
+
   plan.fail_commit = true;
   t = begin(fs, true);
   assert_int_equal(store_put(t, STORE_T_STATE, S("d"), S("1")), 0);
@@ -721,7 +726,7 @@ STORE_TEST(test_fault_injection) {
   expect_key(store_cursor_next(c, &k, &v), k, NULL);
   store_cursor_close(c);
   store_txn_abort(t);
-  assert_int_equal(plan.injected, 3);
+  assert_int_equal(plan.injected, 4);
   store_close(fs);
 
   /* The inner store saw none of the failed transactions. */
@@ -729,6 +734,178 @@ STORE_TEST(test_fault_injection) {
   expect_val(t, STORE_T_STATE, "base", "1");
   assert_int_equal(count_of(t, STORE_T_STATE), 1);
   store_txn_abort(t);
+}
+
+/* ---- Appends ---------------------------------------------------------------
+ * store_put_append has store_put's effect whatever the key: an append, a key
+ * below or equal to the table's last, after plain puts and deletes moved the
+ * end of the table, with the table's pages splitting under it. */
+
+/* The keys of tb in order, joined by ','. */
+static void scan_keys(store_txn_t *t, store_table_t tb, char *out, size_t cap) {
+  store_cursor_t *c;
+  ve_slice_t k, v;
+  size_t n = 0;
+  out[0] = 0;
+  assert_int_equal(store_cursor_open(t, tb, &c), 0);
+  while (store_cursor_next(c, &k, &v) == 0) {
+    assert_true(n + k.len + 2 < cap);
+    if (n) out[n++] = ',';
+    memcpy(out + n, k.ptr, k.len);
+    n += k.len;
+    out[n] = 0;
+  }
+  store_cursor_close(c);
+}
+
+STORE_TEST(test_put_append) {
+  char keys[256];
+  store_txn_t *t = begin(fx->s, true);
+  assert_int_equal(store_put_append(t, STORE_T_STATE_NODES, S("b"), S("1")), 0); /* empty table */
+  assert_int_equal(store_put_append(t, STORE_T_STATE_NODES, S("c"), S("2")), 0);
+  assert_int_equal(store_put_append(t, STORE_T_STATE_NODES, S("d"), S("3")), 0);
+  assert_int_equal(store_put_append(t, STORE_T_STATE_NODES, S("a"), S("4")), 0);  /* below */
+  assert_int_equal(store_put_append(t, STORE_T_STATE_NODES, S("d"), S("5")), 0);  /* equal */
+  assert_int_equal(store_put_append(t, STORE_T_STATE_NODES, S("bb"), S("6")), 0); /* inside */
+  expect_val(t, STORE_T_STATE_NODES, "d", "5");
+  scan_keys(t, STORE_T_STATE_NODES, keys, sizeof keys);
+  assert_string_equal(keys, "a,b,bb,c,d");
+
+  /* A plain put moves the end of the table: the next append must land after
+   * the new end, not after the end its previous append saw. */
+  assert_int_equal(store_put(t, STORE_T_STATE_NODES, S("e"), S("20")), 0);
+  assert_int_equal(store_put_append(t, STORE_T_STATE_NODES, S("f"), S("21")), 0);
+  /* And a key between the old end and the new one lands between them. */
+  assert_int_equal(store_put(t, STORE_T_STATE_NODES, S("z"), S("7")), 0);
+  assert_int_equal(store_put_append(t, STORE_T_STATE_NODES, S("m"), S("8")), 0);
+  assert_int_equal(store_put_append(t, STORE_T_STATE_NODES, S("n"), S("9")), 0);
+  /* A delete of the last key moves it back. */
+  assert_int_equal(store_del(t, STORE_T_STATE_NODES, S("z")), 0);
+  assert_int_equal(store_put_append(t, STORE_T_STATE_NODES, S("o"), S("10")), 0);
+  assert_int_equal(store_put_append(t, STORE_T_STATE_NODES, S("y"), S("11")), 0);
+  /* Appends to another table in between change nothing here. */
+  assert_int_equal(store_put_append(t, STORE_T_STATE_HIST, S("q"), S("12")), 0);
+  assert_int_equal(store_put_append(t, STORE_T_STATE_NODES, S("yy"), S("13")), 0);
+  scan_keys(t, STORE_T_STATE_NODES, keys, sizeof keys);
+  assert_string_equal(keys, "a,b,bb,c,d,e,f,m,n,o,y,yy");
+  assert_int_equal(count_of(t, STORE_T_STATE_NODES), 12);
+  assert_int_equal(store_txn_commit(t), 0);
+
+  /* Aborted appends leave nothing; committed ones are there in the next txn,
+   * whose first append starts from the committed end. */
+  t = begin(fx->s, true);
+  assert_int_equal(store_put_append(t, STORE_T_STATE_NODES, S("zz"), S("14")), 0);
+  store_txn_abort(t);
+  t = begin(fx->s, true);
+  expect_val(t, STORE_T_STATE_NODES, "zz", NULL);
+  assert_int_equal(store_put_append(t, STORE_T_STATE_NODES, S("x"), S("15")), 0);
+  assert_int_equal(store_put_append(t, STORE_T_STATE_NODES, S("zzz"), S("16")), 0);
+  assert_int_equal(store_txn_commit(t), 0);
+  t = begin(fx->s, false);
+  scan_keys(t, STORE_T_STATE_NODES, keys, sizeof keys);
+  assert_string_equal(keys, "a,b,bb,c,d,e,f,m,n,o,x,y,yy,zzz");
+  expect_val(t, STORE_T_STATE_NODES, "y", "11");
+  expect_val(t, STORE_T_STATE_HIST, "q", "12");
+  store_txn_abort(t);
+}
+
+STORE_TEST(test_put_append_errors) {
+  uint8_t key[STORE_KEY_BYTES_MAX + 1];
+  memset(key, 0xab, sizeof key);
+  store_txn_t *t = begin(fx->s, true);
+  assert_int_equal(store_put_append(t, STORE_T_STATE, ve_slice(key, 0), S("x")), VE_ERR_INVALID);
+  assert_int_equal(store_put_append(t, STORE_T_STATE, S("b"), S("x")), VE_ERR_INVALID); /* poisoned */
+  assert_int_equal(store_txn_commit(t), VE_ERR_INVALID);
+  t = begin(fx->s, true);
+  assert_int_equal(store_put_append(t, STORE_T_STATE, ve_slice(key, sizeof key), S("x")),
+                   VE_ERR_INVALID);
+  store_txn_abort(t);
+  t = begin(fx->s, true);
+  assert_int_equal(store_put_append(t, STORE_T_STATE, S("k"), ve_slice(key, STORE_VALUE_BYTES_MAX + 1)),
+                   VE_ERR_TOO_BIG);
+  store_txn_abort(t);
+  t = begin(fx->s, false);
+  assert_int_equal(count_of(t, STORE_T_STATE), 0);
+  store_txn_abort(t);
+}
+
+/* Appends that split the table's pages many times (values big enough to fill
+ * LMDB pages fast), interleaved with plain puts below the end, reads and a
+ * cursor walking the table, against the expected contents. */
+#define APPEND_KEYS 6000
+STORE_TEST(test_put_append_many) {
+  uint8_t val[200];
+  store_txn_t *t = begin(fx->s, true);
+  store_cursor_t *c;
+  assert_int_equal(store_cursor_open(t, STORE_T_STATE_NODES, &c), 0);
+  ve_slice_t k, v;
+  uint64_t walked = 0;
+  for (uint32_t i = 0; i < APPEND_KEYS; i++) {
+    uint8_t key[9];
+    ve_be64_put(key, 2 * (uint64_t)i + 2); /* even keys, increasing: appends */
+    key[8] = 0;
+    memset(val, (int)(i & 0xff), sizeof val);
+    assert_int_equal(store_put_append(t, STORE_T_STATE_NODES, ve_slice(key, 9), ve_slice(val, 1 + i % 200)), 0);
+    if (i % 7 == 3) { /* an odd key below the end: the ordinary path */
+      ve_be64_put(key, 2 * (uint64_t)(i / 2) + 1);
+      assert_int_equal(store_put_append(t, STORE_T_STATE_NODES, ve_slice(key, 9), ve_slice(val, 5)), 0);
+    }
+    if (i % 11 == 0) {
+      ve_be64_put(key, 2 * (uint64_t)(i / 3) + 2);
+      assert_int_equal(store_get(t, STORE_T_STATE_NODES, ve_slice(key, 9), &v), 0);
+      assert_int_equal(v.len, 1 + (i / 3) % 200);
+    }
+    if (i % 5 == 0 && store_cursor_next(c, &k, &v) == 0) walked++;
+  }
+  store_cursor_close(c);
+  assert_int_equal(store_txn_commit(t), 0);
+  assert_true(walked > 0);
+
+  /* Plain puts that move the end of the table onto new pages (big values
+   * split them), each followed by an append just after the new end. */
+  uint8_t big[1500];
+  memset(big, 0x5a, sizeof big);
+  t = begin(fx->s, true);
+  for (uint32_t i = 0; i < 300; i++) {
+    uint8_t key[9];
+    ve_be64_put(key, 2 * (uint64_t)(APPEND_KEYS + 2 * i) + 2);
+    key[8] = 0;
+    assert_int_equal(store_put(t, STORE_T_STATE_NODES, ve_slice(key, 9), ve_slice(big, 1 + i % 2)), 0);
+    ve_be64_put(key, 2 * (uint64_t)(APPEND_KEYS + 2 * i + 1) + 2);
+    assert_int_equal(store_put_append(t, STORE_T_STATE_NODES, ve_slice(key, 9),
+                                      ve_slice(big, sizeof big - i % 2)), 0);
+  }
+  assert_int_equal(store_txn_commit(t), 0);
+
+  /* Every even key once with its value; odd keys exactly where put. */
+  t = begin(fx->s, false);
+  assert_int_equal(store_cursor_open(t, STORE_T_STATE_NODES, &c), 0);
+  uint64_t prev = 0, evens = 0, odds = 0, bigs = 0;
+  while (store_cursor_next(c, &k, &v) == 0) {
+    assert_int_equal(k.len, 9);
+    uint64_t n = ve_be64_get(k.ptr);
+    assert_true(n > prev);
+    prev = n;
+    if (n % 2 == 0 && n / 2 - 1 >= APPEND_KEYS) { /* the second phase */
+      uint32_t j = (uint32_t)(n / 2 - 1 - APPEND_KEYS);
+      assert_int_equal(v.len, j % 2 ? sizeof big - (j / 2) % 2 : 1 + (j / 2) % 2);
+      bigs++;
+    } else if (n % 2 == 0) {
+      uint32_t i = (uint32_t)(n / 2 - 1);
+      assert_int_equal(v.len, 1 + i % 200);
+      assert_int_equal(v.ptr[0], (uint8_t)(i & 0xff));
+      evens++;
+    } else {
+      assert_int_equal(v.len, 5);
+      odds++;
+    }
+  }
+  store_cursor_close(c);
+  assert_int_equal(evens, APPEND_KEYS);
+  assert_int_equal(bigs, 600);
+  assert_int_equal(count_of(t, STORE_T_STATE_NODES), evens + odds + bigs);
+  store_txn_abort(t);
+  if (fx->bk == BK_MEM) assert_int_equal(store_mem_check(fx->s), 0);
 }
 
 /* ---- Big trees, random changes ---------------------------------------------
@@ -1209,13 +1386,22 @@ static void model_step(model_run_t *r) {
   uint32_t op = rng_below(&r->rng, 100);
   ve_slice_t k, v;
   r->ops++;
-  if (op < 35) { /* put */
-    uint8_t val[64];
+  if (op < 35) { /* put, a quarter of them as appends */
+    uint8_t val[64], after[STORE_KEY_BYTES_MAX];
     size_t vlen = rng_below(&r->rng, sizeof val);
     for (size_t i = 0; i < vlen; i++) val[i] = (uint8_t)rng_next(&r->rng);
     if (r->work.n[t] >= MODEL_KEYS_MAX - 1) return;
+    bool append = rng_below(&r->rng, 4) == 0;
+    const mkv_t *last = r->work.n[t] ? &r->work.e[t][r->work.n[t] - 1] : NULL;
+    if (append && last && last->klen < STORE_KEY_BYTES_MAX && rng_below(&r->rng, 2)) {
+      memcpy(after, last->k, last->klen); /* a key right after the table's last */
+      after[last->klen] = (uint8_t)rng_next(&r->rng);
+      key = ve_slice(after, last->klen + 1);
+    }
     for (int s = 0; s < MODEL_STORES; s++) {
-      assert_int_equal(store_put(r->t[s], tb, key, ve_slice(val, vlen)), 0);
+      int rc = append ? store_put_append(r->t[s], tb, key, ve_slice(val, vlen))
+                      : store_put(r->t[s], tb, key, ve_slice(val, vlen));
+      assert_int_equal(rc, 0);
     }
     model_put(&r->work, t, key, ve_slice(val, vlen));
   } else if (op < 50) { /* del */
@@ -1352,6 +1538,9 @@ int main(void) {
       BOTH(test_cursor_sees_own_writes),
       BOTH(test_many_keys),
       BOTH(test_tree_random),
+      BOTH(test_put_append),
+      BOTH(test_put_append_errors),
+      BOTH(test_put_append_many),
       cmocka_unit_test(test_mem_million_keys),
       BOTH(test_single_writer_blocks),
       BOTH(test_concurrent_readers),
