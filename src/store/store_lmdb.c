@@ -2,9 +2,9 @@
  *
  * One LMDB environment per directory (data.mdb + lock.mdb), one named database
  * per store_table_t, named "t%02d" from the table's number (hence tables are
- * never renumbered). The backend objects are LMDB's own: a txn is an MDB_txn*,
- * a cursor an MDB_cursor*; the store's DBI handles are found through the env's
- * user context, so beginning a transaction allocates nothing here.
+ * never renumbered). A txn is LMDB's MDB_txn* plus the cursors kept for
+ * store_put_append (lmdb_txn_t), a cursor an MDB_cursor*; the store's DBI
+ * handles are found through the env's user context.
  *
  * Choices, and why:
  *   - Durable commits: default LMDB flags (no MDB_NOSYNC / MDB_NOMETASYNC), so
