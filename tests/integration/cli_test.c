@@ -13,32 +13,20 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "harness.h"
+
 static const char *g_veche;
 static char g_dir[64];
 
-/* Runs veche with args; captures stdout+stderr into out (truncated). */
+/* Runs veche with up to five args (the first NULL ends them); stdout+stderr
+ * into out (truncated). The harness's runner, with no node behind it. */
 static int run(char *out, size_t out_len, const char *a1, const char *a2, const char *a3,
                const char *a4, const char *a5) {
-  int pipefd[2];
-  assert_int_equal(pipe(pipefd), 0);
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(pipefd[1], 1);
-    dup2(pipefd[1], 2);
-    close(pipefd[0]);
-    execl(g_veche, g_veche, a1, a2, a3, a4, a5, (char *)NULL);
-    _exit(127);
-  }
-  close(pipefd[1]);
-  size_t n = 0;
-  ssize_t r;
-  while ((r = read(pipefd[0], out + n, out_len - 1 - n)) > 0 && n + (size_t)r < out_len - 1) n += (size_t)r;
-  if (r > 0) n += (size_t)r;
-  out[n] = 0;
-  close(pipefd[0]);
-  int st;
-  waitpid(pid, &st, 0);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  h_node_t n;
+  memset(&n, 0, sizeof n);
+  snprintf(n.veche, sizeof n.veche, "%s", g_veche);
+  n.port = 1; /* VECHE_NODE=127.0.0.1:1: nothing listens there */
+  return h_veche(&n, out, out_len, a1, a2, a3, a4, a5, (char *)NULL);
 }
 
 static void test_help_everywhere(void **state) {
