@@ -50,13 +50,20 @@ typedef struct {
   uint8_t hash[STATE_HASH_BYTES];
 } state_bin_t;
 
+#define STATE_NODE_PAIRS 8 /* binary subtrees three levels below a node */
+
 /* A stored node: its 16 slots, plus the binary subtrees one and two levels below
  * the node (halves and quarters), kept so that a commit changing one slot
- * rehashes 5 pairs instead of all 15 (docs/state.md, "Storage layout"). */
+ * rehashes 5 pairs instead of all 15 (docs/state.md, "Storage layout").
+ * In memory only (never stored): the subtrees three levels below (pairs of
+ * slots) that are known, bit p of pairs_known for pair[p], so that a commit
+ * changing one slot of a node whose pairs the cache kept rehashes 4. */
 typedef struct {
   state_slot_t slot[STATE_NODE_SLOTS];
   state_bin_t half[2];
   state_bin_t quarter[4];
+  state_bin_t pair[STATE_NODE_PAIRS];
+  unsigned pairs_known;
 } state_node_t;
 
 /* Nibble i (0 = most significant) of a path. */
@@ -94,14 +101,24 @@ void state_bin_join(state_bin_t *out, const state_bin_t *left, const state_bin_t
 bool state_cache_acquire(const uint8_t history_before[STATE_HASH_BYTES]);
 /* Gives it back: on ok it now describes history_after; otherwise it is emptied. */
 void state_cache_release(const uint8_t history_after[STATE_HASH_BYTES], bool ok);
+/* A node as the cache holds it: its stored encoding and the pairs of slots
+ * it knows (state_node_t.pair, .pairs_known). */
+typedef struct {
+  ve_slice_t bytes;
+  unsigned pairs_known;
+  const state_bin_t *pairs; /* STATE_NODE_PAIRS */
+} state_cache_node_t;
+
 /* Holder only. The node at (path, nibbles) if the cache has it at exactly this
- * version and hash; *bytes_out (its encoding) is valid until the next put or
- * forget of the same path. */
+ * version and hash; what *out points to is valid until the next put or forget
+ * of the same path. */
 bool state_cache_get(const uint8_t path[STATE_HASH_BYTES], unsigned nibbles, uint64_t version,
-                     const uint8_t hash[STATE_HASH_BYTES], ve_slice_t *bytes_out);
-/* Holder only. Records the node now at (path, nibbles). */
+                     const uint8_t hash[STATE_HASH_BYTES], state_cache_node_t *out);
+/* Holder only. Records the node now at (path, nibbles): its encoding and the
+ * pairs of slots known (pairs_known 0: none; pairs may then be NULL). */
 void state_cache_put(const uint8_t path[STATE_HASH_BYTES], unsigned nibbles, uint64_t version,
-                     const uint8_t hash[STATE_HASH_BYTES], ve_slice_t bytes);
+                     const uint8_t hash[STATE_HASH_BYTES], ve_slice_t bytes, unsigned pairs_known,
+                     const state_bin_t *pairs);
 /* Holder only. No node at (path, nibbles) any more. */
 void state_cache_forget(const uint8_t path[STATE_HASH_BYTES], unsigned nibbles);
 

@@ -71,24 +71,22 @@ static size_t put_uvarint(uint8_t *out, uint64_t v) {
   return n;
 }
 
-/* Kind of the binary subtree over slots [lo, lo+width) as the slots alone tell it;
- * the hash too unless it is a real node hash (left for the caller). */
-static void bin_from_slots(state_bin_t *out, const state_node_t *node, unsigned lo,
-                           unsigned width) {
-  unsigned leaves = 0, nodes = 0, last = lo;
-  for (unsigned i = lo; i < lo + width; i++) {
-    if (node->slot[i].kind == SLOT_LEAF) leaves++, last = i;
-    if (node->slot[i].kind == SLOT_NODE) nodes++;
-  }
+/* Kind of the binary subtree over slots [lo, lo+width) as the slot bitmaps
+ * alone tell it (bit i = slot i); the hash too unless it is a real node hash
+ * (left for the caller). */
+static void bin_from_bitmaps(state_bin_t *out, const state_node_t *node, unsigned present,
+                             unsigned leaves, unsigned lo, unsigned width) {
+  unsigned mask = ((1u << width) - 1) << lo;
+  unsigned nodes = present & ~leaves & mask, lone = leaves & mask;
   memset(out, 0, sizeof *out);
-  if (nodes == 0 && leaves == 0) return;
-  if (nodes == 0 && leaves == 1) {
+  if (nodes != 0 || (lone & (lone - 1)) != 0) {
+    out->kind = SLOT_NODE; /* a child node, or two leaves or more */
+  } else if (lone != 0) {
+    unsigned i = (unsigned)__builtin_ctz(lone);
     out->kind = SLOT_LEAF;
-    out->leaf_slot = (uint8_t)last;
-    memcpy(out->hash, node->slot[last].hash, STATE_HASH_BYTES);
-    return;
+    out->leaf_slot = (uint8_t)i;
+    memcpy(out->hash, node->slot[i].hash, STATE_HASH_BYTES);
   }
-  out->kind = SLOT_NODE;
 }
 
 /* Node: u8 format, be16 present bitmap, be16 leaf bitmap (bit i = slot i), then
@@ -126,38 +124,58 @@ static size_t node_encode(uint8_t out[STATE_NODE_BYTES_MAX], const state_node_t 
   return n;
 }
 
+/* A minimal uvarint (as codec_get_uvarint reads it) from [*p, end). */
+static bool get_uvarint(const uint8_t **p, const uint8_t *end, uint64_t *v_out) {
+  uint64_t v = 0;
+  const uint8_t *q = *p;
+  for (unsigned i = 0; i < CODEC_UVARINT_BYTES_MAX && q < end; i++) {
+    uint8_t b = *q++;
+    if (i == CODEC_UVARINT_BYTES_MAX - 1 && b > 1) return false;
+    v |= (uint64_t)(b & 0x7f) << (7 * i);
+    if (!(b & 0x80)) {
+      if (i > 0 && b == 0) return false;
+      *p = q;
+      *v_out = v;
+      return true;
+    }
+  }
+  return false;
+}
+
+/* Strict: every byte accounted for, leaf slots present, minimal versions, the
+ * cached hashes exactly those node_encode writes. A hand-written reader rather
+ * than codec's, as commits decode ~3 nodes per changed key. */
 static int node_decode(state_node_t *node, ve_slice_t in) {
-  codec_reader_t r;
-  codec_reader_init(&r, in);
-  if (codec_get_u8(&r) != STATE_NODE_FORMAT) codec_fail(&r, VE_ERR_CORRUPT);
-  unsigned present = (unsigned)codec_get_u8(&r) << 8;
-  present |= codec_get_u8(&r);
-  unsigned leaves = (unsigned)codec_get_u8(&r) << 8;
-  leaves |= codec_get_u8(&r);
-  if ((leaves & ~present) != 0) codec_fail(&r, VE_ERR_CORRUPT);
+  const uint8_t *p = in.ptr, *end = in.ptr + in.len;
+  if (in.len < 5 || p[0] != STATE_NODE_FORMAT) return VE_ERR_CORRUPT;
+  unsigned present = (unsigned)p[1] << 8 | p[2], leaves = (unsigned)p[3] << 8 | p[4];
+  if ((leaves & ~present) != 0) return VE_ERR_CORRUPT;
+  node->pairs_known = 0; /* pairs are not stored */
+  p += 5;
   for (unsigned i = 0; i < STATE_NODE_SLOTS; i++) {
     state_slot_t *s = &node->slot[i];
-    if (!(present & (1u << i))) {
-      memset(s, 0, sizeof *s);
-      continue;
-    }
-    s->kind = (leaves & (1u << i)) ? SLOT_LEAF : SLOT_NODE;
-    codec_get_fixed(&r, s->hash, STATE_HASH_BYTES);
-    if (s->kind == SLOT_LEAF) {
-      codec_get_fixed(&r, s->path, STATE_HASH_BYTES);
-    } else {
-      memset(s->path, 0, STATE_HASH_BYTES);
-    }
-    s->version = codec_get_uvarint(&r);
+    memset(s, 0, sizeof *s);
+    if (!(present & (1u << i))) continue;
+    bool leaf = (leaves & (1u << i)) != 0;
+    size_t fixed = leaf ? 2 * STATE_HASH_BYTES : STATE_HASH_BYTES;
+    if ((size_t)(end - p) < fixed) return VE_ERR_CORRUPT;
+    s->kind = leaf ? SLOT_LEAF : SLOT_NODE;
+    memcpy(s->hash, p, STATE_HASH_BYTES);
+    if (leaf) memcpy(s->path, p + STATE_HASH_BYTES, STATE_HASH_BYTES);
+    p += fixed;
+    if (!get_uvarint(&p, end, &s->version)) return VE_ERR_CORRUPT;
   }
   state_bin_t *cached[6] = {&node->half[0], &node->half[1], &node->quarter[0],
                             &node->quarter[1], &node->quarter[2], &node->quarter[3]};
   for (unsigned i = 0; i < 6; i++) {
     unsigned width = i < 2 ? 8 : 4, lo = i < 2 ? i * 8 : (i - 2) * 4;
-    bin_from_slots(cached[i], node, lo, width);
-    if (cached[i]->kind == SLOT_NODE) codec_get_fixed(&r, cached[i]->hash, STATE_HASH_BYTES);
+    bin_from_bitmaps(cached[i], node, present, leaves, lo, width);
+    if (cached[i]->kind != SLOT_NODE) continue;
+    if ((size_t)(end - p) < STATE_HASH_BYTES) return VE_ERR_CORRUPT;
+    memcpy(cached[i]->hash, p, STATE_HASH_BYTES);
+    p += STATE_HASH_BYTES;
   }
-  return codec_reader_finish(&r) ? VE_ERR_CORRUPT : VE_OK;
+  return p == end ? VE_OK : VE_ERR_CORRUPT;
 }
 
 /* Root record: u8 kind, then unless empty: hash, [leaf path], uvarint version. */
@@ -295,11 +313,56 @@ static int check_changes(const state_change_t *changes, size_t n) {
   return VE_OK;
 }
 
-/* Hashes, sorts by path and keeps the last change of each path. Returns the
- * number of items kept. */
-static size_t items_prepare(state_item_t *items, const state_change_t *changes, size_t n) {
+/* Sorting items by (path, position). Paths are hashes, so their first bits
+ * spread the items evenly over buckets: one stable counting pass on the top
+ * `bits` bits (about log2 n) leaves buckets of one item or so, each then
+ * sorted by insertion, or by qsort if it is large (keys crafted so that their
+ * paths share their first bits cost n log n, never n^2). */
+#define STATE_SORT_BITS_MAX 16 /* 65,536 buckets at most */
+#define STATE_SORT_SMALL 16    /* insertion sort up to this many items */
+
+static unsigned path_bucket(const uint8_t path[STATE_HASH_BYTES], unsigned bits) {
+  uint32_t top = (uint32_t)path[0] << 16 | (uint32_t)path[1] << 8 | path[2];
+  return top >> (24 - bits);
+}
+
+static void bucket_sort(state_item_t *b, size_t n) {
+  if (n > STATE_SORT_SMALL) {
+    qsort(b, n, sizeof *b, item_cmp);
+    return;
+  }
+  for (size_t i = 1; i < n; i++) {
+    if (item_cmp(&b[i - 1], &b[i]) <= 0) continue;
+    state_item_t x = b[i];
+    size_t j = i;
+    for (; j > 0 && item_cmp(&b[j - 1], &x) > 0; j--) b[j] = b[j - 1];
+    b[j] = x;
+  }
+}
+
+/* out[0, n) = in[0, n) sorted by (path, idx). */
+static int items_sort(state_item_t *out, const state_item_t *in, size_t n) {
+  unsigned bits = 1;
+  while (bits < STATE_SORT_BITS_MAX && ((size_t)1 << bits) < n) bits++;
+  size_t buckets = (size_t)1 << bits;
+  size_t *start = calloc(buckets + 1, sizeof *start);
+  if (!start) return VE_ERR_NOMEM;
+  for (size_t i = 0; i < n; i++) start[path_bucket(in[i].path, bits) + 1]++;
+  for (size_t b = 0; b < buckets; b++) start[b + 1] += start[b];
+  for (size_t i = 0; i < n; i++) out[start[path_bucket(in[i].path, bits)]++] = in[i];
+  /* start[b] is now the end of bucket b, the start of bucket b + 1. */
+  for (size_t b = 0, lo = 0; b < buckets; lo = start[b++]) bucket_sort(out + lo, start[b] - lo);
+  free(start);
+  return VE_OK;
+}
+
+/* Hashes the changes into scratch, sorts them by path into items and keeps
+ * the last change of each path. *m_out gets the number of items kept. */
+static int items_prepare(state_item_t *items, state_item_t *scratch,
+                         const state_change_t *changes, size_t n, size_t *m_out) {
+  *m_out = 0;
   for (size_t i = 0; i < n; i++) {
-    state_item_t *it = &items[i];
+    state_item_t *it = &scratch[i];
     state_key_path(it->path, changes[i].key);
     it->idx = i;
     it->del = changes[i].del;
@@ -309,15 +372,16 @@ static size_t items_prepare(state_item_t *items, const state_change_t *changes, 
       state_leaf_hash(it->leaf_hash, it->path, vhash);
     }
   }
-  if (n == 0) return 0;
-  qsort(items, n, sizeof *items, item_cmp);
+  if (n == 0) return VE_OK;
+  VE_TRY(items_sort(items, scratch, n));
   size_t m = 0;
   for (size_t i = 0; i < n; i++) {
     bool last_of_path =
         i + 1 == n || memcmp(items[i].path, items[i + 1].path, STATE_HASH_BYTES) != 0;
     if (last_of_path) items[m++] = items[i];
   }
-  return m;
+  *m_out = m;
+  return VE_OK;
 }
 
 /* A new leaf for item i: its value goes into the history under this version. */
@@ -325,8 +389,8 @@ static int leaf_create(state_commit_ctx_t *c, size_t i, state_slot_t *out) {
   const state_item_t *it = &c->items[i];
   uint8_t key[STATE_HIST_VALUE_KEY_BYTES];
   value_key(key, c->version, it->path);
-  VE_TRY(store_put(c->t, STORE_T_STATE_HIST, ve_slice(key, sizeof key),
-                   c->changes[it->idx].val));
+  VE_TRY(store_put_append(c->t, STORE_T_STATE_HIST, ve_slice(key, sizeof key),
+                          c->changes[it->idx].val));
   out->kind = SLOT_LEAF;
   memcpy(out->hash, it->leaf_hash, STATE_HASH_BYTES);
   memcpy(out->path, it->path, STATE_HASH_BYTES);
@@ -340,24 +404,35 @@ static int leaf_create(state_commit_ctx_t *c, size_t i, state_slot_t *out) {
 static int commit_node_load(state_commit_ctx_t *c, const state_slot_t *old,
                             const uint8_t path[STATE_HASH_BYTES], unsigned nibbles,
                             state_node_t *node) {
+  state_cache_node_t hit;
+  if (c->cached && state_cache_get(path, nibbles, old->version, old->hash, &hit)) {
+    VE_TRY(node_decode(node, hit.bytes));
+    node->pairs_known = hit.pairs_known;
+    if (hit.pairs_known) memcpy(node->pair, hit.pairs, sizeof node->pair);
+    return VE_OK;
+  }
   ve_slice_t val;
-  if (c->cached && state_cache_get(path, nibbles, old->version, old->hash, &val))
-    return node_decode(node, val);
   VE_TRY(node_read(c->t, old->version, path, nibbles, &val));
-  if (c->cached) state_cache_put(path, nibbles, old->version, old->hash, val);
+  if (c->cached) state_cache_put(path, nibbles, old->version, old->hash, val, 0, NULL);
   return node_decode(node, val);
 }
 
-/* Rehashes the quarters and halves above the slots in `changed` (bit i = slot i),
- * reusing the cached ones elsewhere; *top gets the node's own subtree. */
+/* Rehashes the pairs, quarters and halves above the slots in `changed` (bit i
+ * = slot i), reusing the cached ones elsewhere and the pairs the node knows;
+ * *top gets the node's own subtree. Afterwards every pair of a changed
+ * quarter is known. */
 static void node_rehash(state_node_t *node, unsigned changed, state_bin_t *top) {
   for (unsigned q = 0; q < 4; q++) {
     if (!(changed & (0xfu << (4 * q)))) continue;
-    state_bin_t slot[4], pair[2];
-    for (unsigned i = 0; i < 4; i++) slot_bin(node, 4 * q + i, &slot[i]);
-    state_bin_join(&pair[0], &slot[0], &slot[1]);
-    state_bin_join(&pair[1], &slot[2], &slot[3]);
-    state_bin_join(&node->quarter[q], &pair[0], &pair[1]);
+    for (unsigned p = 2 * q; p < 2 * q + 2; p++) {
+      if (!(changed & (0x3u << (2 * p))) && (node->pairs_known & (1u << p))) continue;
+      state_bin_t l, r;
+      slot_bin(node, 2 * p, &l);
+      slot_bin(node, 2 * p + 1, &r);
+      state_bin_join(&node->pair[p], &l, &r);
+      node->pairs_known |= 1u << p;
+    }
+    state_bin_join(&node->quarter[q], &node->pair[2 * q], &node->pair[2 * q + 1]);
   }
   for (unsigned h = 0; h < 2; h++) {
     if (changed & (0xffu << (8 * h))) {
@@ -391,8 +466,12 @@ static int node_finish(state_commit_ctx_t *c, state_node_t *node, unsigned chang
   uint8_t key[STATE_NODE_KEY_BYTES_MAX];
   size_t key_len = node_key(key, c->version, path, nibbles);
   size_t enc_len = node_encode(c->enc, node);
-  VE_TRY(store_put(c->t, STORE_T_STATE_NODES, ve_slice(key, key_len), ve_slice(c->enc, enc_len)));
-  if (c->cached) state_cache_put(path, nibbles, c->version, top.hash, ve_slice(c->enc, enc_len));
+  VE_TRY(store_put_append(c->t, STORE_T_STATE_NODES, ve_slice(key, key_len),
+                          ve_slice(c->enc, enc_len)));
+  if (c->cached) {
+    state_cache_put(path, nibbles, c->version, top.hash, ve_slice(c->enc, enc_len),
+                    node->pairs_known, node->pair);
+  }
   memset(out, 0, sizeof *out);
   out->kind = SLOT_NODE;
   memcpy(out->hash, top.hash, STATE_HASH_BYTES);
@@ -509,25 +588,29 @@ static int commit_run(store_txn_t *t, bool cached, uint64_t version, const state
 
   state_item_t *items = NULL;
   state_commit_ctx_t *c = malloc(sizeof *c);
-  if (n > 0) items = malloc(n * sizeof *items);
+  if (n > 0) items = malloc(2 * n * sizeof *items); /* items, then scratch */
   if (!c || (n > 0 && !items)) {
     free(items);
     free(c);
     return VE_ERR_NOMEM;
   }
-  size_t m = items_prepare(items, changes, n);
+  size_t m = 0;
+  rc = items_prepare(items, items + n, changes, n, &m);
   c->t = t;
   c->cached = cached;
   c->version = version;
   c->changes = changes;
   c->items = items;
 
-  rc = current_values_write(t, changes, items, m);
+  /* The tree first: its node reads then search a transaction that has
+   * written little yet (LMDB looks every page up in the txn's list of dirty
+   * pages, which the 10,000 or so pages of current values would lengthen). */
   if (rc == 0 && m > 0) {
     state_slot_t new_root;
     rc = subtree_update(c, 0, &root, 0, m, &new_root);
     root = new_root;
   }
+  if (rc == 0) rc = current_values_write(t, changes, items, m);
   if (rc == 0) {
     uint8_t key[STATE_HIST_ROOT_KEY_BYTES];
     uint8_t rec[1 + 2 * STATE_HASH_BYTES + CODEC_UVARINT_BYTES_MAX];

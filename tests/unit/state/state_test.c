@@ -454,6 +454,141 @@ static void test_same_value_rewrite(void **st) {
   store_close(s);
 }
 
+/* The hashes of the tree are vcrypto_hash with the four tags (docs/state.md
+ * section 2), for messages of every length a key can have. */
+static void test_tagged_hashes(void **st) {
+  (void)st;
+  uint8_t msg[STATE_KEY_BYTES_MAX], a[32], b[32], vh[32];
+  for (size_t i = 0; i < sizeof msg; i++) msg[i] = (uint8_t)(i * 7 + 1);
+  for (size_t len = 0; len <= STATE_KEY_BYTES_MAX; len++) {
+    if (len > 0) {
+      state_key_path(a, ve_slice(msg, len));
+      vcrypto_hash(b, STATE_TAG_KEY, msg, len);
+      assert_memory_equal(a, b, 32);
+    }
+    state_value_hash(a, ve_slice(msg, len));
+    vcrypto_hash(b, STATE_TAG_VALUE, msg, len);
+    assert_memory_equal(a, b, 32);
+  }
+  memcpy(vh, msg + 32, 32);
+  state_leaf_hash(a, msg, vh);
+  vcrypto_hash(b, STATE_TAG_LEAF, msg, 64);
+  assert_memory_equal(a, b, 32);
+  state_node_hash(a, msg + 100, msg + 132);
+  vcrypto_hash(b, STATE_TAG_NODE, msg + 100, 64);
+  assert_memory_equal(a, b, 32);
+}
+
+/* A stored node that does not decode exactly (truncated, extended, unknown
+ * format, a leaf bit without its slot, a non-minimal version) is refused as
+ * corrupt by proofs and commits that reach it, never read as something else. */
+static void corrupt_root_node_expect(store_t *s, const uint8_t *bytes, size_t len) {
+  uint8_t key[9];
+  ve_be64_put(key, 1);
+  key[8] = 0xff; /* the root node of version 1 */
+  store_txn_t *t;
+  assert_int_equal(store_txn_begin(s, true, &t), 0);
+  assert_int_equal(store_put(t, STORE_T_STATE_NODES, ve_slice(key, 9), ve_slice(bytes, len)), 0);
+  bool present;
+  ve_buf_t val, proof;
+  ve_buf_init(&val, STATE_VALUE_BYTES_MAX);
+  ve_buf_init(&proof, STATE_PROOF_BYTES_MAX);
+  assert_int_equal(state_prove(t, 1, str("key-7"), &present, &val, &proof), VE_ERR_CORRUPT);
+  assert_false(present);
+  ve_buf_free(&val);
+  ve_buf_free(&proof);
+  uint8_t root[32];
+  state_change_t ch[] = {set("key-7", "x")};
+  assert_int_equal(state_commit(t, 2, ch, 1, root), VE_ERR_CORRUPT);
+  store_txn_abort(t);
+}
+
+static void test_corrupt_nodes(void **st) {
+  (void)st;
+  uint8_t root[32], node[STATE_NODE_BYTES_MAX + 2], bad[STATE_NODE_BYTES_MAX + 2];
+  store_t *s = build_map(40, root);
+  uint8_t key[9];
+  ve_be64_put(key, 1);
+  key[8] = 0xff;
+  store_txn_t *t;
+  ve_slice_t v;
+  assert_int_equal(store_txn_begin(s, false, &t), 0);
+  assert_int_equal(store_get(t, STORE_T_STATE_NODES, ve_slice(key, 9), &v), 0);
+  size_t len = v.len;
+  assert_true(len > 5 && len <= STATE_NODE_BYTES_MAX);
+  memcpy(node, v.ptr, len);
+  store_txn_abort(t);
+
+  for (size_t cut = 0; cut < len; cut++) corrupt_root_node_expect(s, node, cut);
+  memcpy(bad, node, len);
+  bad[len] = 0;
+  corrupt_root_node_expect(s, bad, len + 1); /* a trailing byte */
+  for (unsigned f = 0; f < 3; f += 2) { /* formats 0 and 2 */
+    memcpy(bad, node, len);
+    bad[0] = (uint8_t)f;
+    corrupt_root_node_expect(s, bad, len);
+  }
+  unsigned present = (unsigned)node[1] << 8 | node[2];
+  if (present != 0xffff) { /* a leaf bit for an empty slot */
+    memcpy(bad, node, len);
+    unsigned leaves = ((unsigned)node[3] << 8 | node[4]) | (~present & 0xffff);
+    bad[3] = (uint8_t)(leaves >> 8);
+    bad[4] = (uint8_t)leaves;
+    corrupt_root_node_expect(s, bad, len);
+  }
+  /* The first slot's version (1, one byte) written as two bytes. */
+  unsigned leaves = (unsigned)node[3] << 8 | node[4];
+  unsigned first = (unsigned)__builtin_ctz(present);
+  size_t at = 5 + 32 + ((leaves >> first) & 1 ? 32 : 0);
+  assert_int_equal(node[at], 1);
+  memcpy(bad, node, at);
+  bad[at] = 0x81;
+  bad[at + 1] = 0x00;
+  memcpy(bad + at + 2, node + at + 1, len - at - 1);
+  corrupt_root_node_expect(s, bad, len + 1);
+
+  /* The untouched store still proves and commits. */
+  ve_slice_t want = str("7");
+  assert_true(tu_prove_check(s, 1, root, str("key-7"), &want) > 0);
+  state_change_t ch[] = {set("key-7", "x")};
+  assert_int_equal(tu_commit(s, 2, ch, 1, root), 0);
+  store_close(s);
+}
+
+/* Batches whose paths share long prefixes sort like any other: keys ground
+ * until their paths start with the same 12 bits (the commit's sort buckets
+ * on the first bits of the path) give the reference root, in any order. */
+static void test_shared_prefix_batch(void **st) {
+  (void)st;
+  enum { N = 200 };
+  static char names[N][24];
+  state_change_t ch[N];
+  tu_ref_leaf_t ref[N];
+  unsigned found = 0;
+  for (uint64_t i = 0; found < N; i++) {
+    char name[24];
+    snprintf(name, sizeof name, "grind-%llu", (unsigned long long)i);
+    uint8_t path[32];
+    state_key_path(path, str(name));
+    if (path[0] != 0x5a || (path[1] >> 4) != 0x3) continue;
+    memcpy(names[found], name, sizeof name);
+    found++;
+  }
+  for (unsigned pass = 0; pass < 2; pass++) {
+    for (unsigned i = 0; i < N; i++) {
+      unsigned j = pass ? N - 1 - i : i;
+      ch[i] = set(names[j], names[j] + 6);
+      tu_ref_leaf(&ref[i], ch[i].key, ch[i].val);
+    }
+    store_t *s = mem_store();
+    uint8_t root[32], want[32];
+    assert_int_equal(tu_commit(s, 1, ch, N, root), 0);
+    tu_ref_root(want, ref, N);
+    assert_memory_equal(root, want, 32);
+    store_close(s);
+  }
+}
+
 /* Same final map => same root, whatever the order inside a batch, duplicates in
  * it, or the history of batches that led there; and equal to the reference. */
 static void test_order_independence(void **st) {
@@ -654,6 +789,9 @@ int main(void) {
       cmocka_unit_test(test_delete_restores_root),
       cmocka_unit_test(test_same_value_rewrite),
       cmocka_unit_test(test_order_independence),
+      cmocka_unit_test(test_tagged_hashes),
+      cmocka_unit_test(test_corrupt_nodes),
+      cmocka_unit_test(test_shared_prefix_batch),
       cmocka_unit_test(test_invalid_changes),
       cmocka_unit_test(test_lmdb),
   };
