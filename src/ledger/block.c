@@ -123,6 +123,14 @@ int ledger_block_decode(ve_slice_t in, ledger_block_t *b) {
   return rc;
 }
 
+int ledger_block_header_get(ve_slice_t in, ledger_header_t *h) {
+  if (in.len > VE_BLOCK_BYTES_MAX) return VE_ERR_TOO_BIG;
+  codec_reader_t r;
+  codec_reader_init(&r, in);
+  ve_slice_t hdr = codec_get_bytes(&r, LEDGER_HEADER_BYTES_MAX);
+  return r.err ? r.err : ledger_header_decode(hdr, h);
+}
+
 void ledger_block_free(ledger_block_t *b) {
   free(b->txs);
   free(b->ids);

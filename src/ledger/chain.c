@@ -164,22 +164,49 @@ static int ids_fresh(store_txn_t *t, const ledger_block_t *b) {
   return rc;
 }
 
-int ledger_block_validate_decoded(store_txn_t *t, const ledger_block_t *b,
-                                  const uint8_t valset_hash[LEDGER_HASH_BYTES],
-                                  ledger_sig_cache_fn sig_checked, void *sig_ctx) {
+/* The stateless verdict on one transaction (decoding, chain, signature), the
+ * signature skipped when sig_checked vouches for it. tx receives the decoding. */
+static int tx_check(ve_slice_t chain, ve_slice_t bytes, const uint8_t id[LEDGER_HASH_BYTES],
+                    ledger_sig_cache_fn sig_checked, void *sig_ctx, ledger_tx_t *tx) {
+  VE_TRY(ledger_tx_decode(bytes, tx));
+  if (!ve_slice_eq(tx->chain_id, chain)) return VE_ERR_WRONG_CHAIN;
+  if (sig_checked && id && sig_checked(sig_ctx, id)) return VE_OK;
+  return ledger_tx_verify_sig_encoded(bytes, tx);
+}
+
+int ledger_tx_precheck(const ledger_registry_t *reg, ve_slice_t chain_id, ve_slice_t bytes) {
+  ledger_tx_t tx;
+  VE_TRY(tx_check(chain_id, bytes, NULL, NULL, NULL, &tx));
+  const ledger_app_t *app = reg ? ledger_app_for(reg, tx.type) : NULL;
+  if (app && app->precheck) app->precheck(&tx);
+  return VE_OK;
+}
+
+int ledger_block_validate_prechecked(store_txn_t *t, const ledger_block_t *b,
+                                     const uint8_t valset_hash[LEDGER_HASH_BYTES],
+                                     const int32_t *prechecked, ledger_sig_cache_fn sig_checked,
+                                     void *sig_ctx) {
   uint8_t chain[VE_CHAIN_ID_BYTES_MAX];
   size_t chain_len;
   VE_TRY(chain_id_get(t, chain, &chain_len));
   int rc = header_check(t, &b->header, valset_hash, ve_slice(chain, chain_len));
   if (rc == VE_OK) rc = ids_fresh(t, b);
   for (size_t i = 0; rc == VE_OK && i < b->tx_count; i++) {
+    if (prechecked && prechecked[i] != LEDGER_PRECHECK_NONE) {
+      VE_ASSERT(prechecked[i] <= 0); /* a verdict of ledger_tx_precheck */
+      rc = prechecked[i];
+      continue;
+    }
     ledger_tx_t tx;
-    rc = ledger_tx_decode(b->txs[i], &tx);
-    if (rc == VE_OK && !ve_slice_eq(tx.chain_id, ve_slice(chain, chain_len))) rc = VE_ERR_WRONG_CHAIN;
-    if (rc == VE_OK && (!sig_checked || !sig_checked(sig_ctx, b->ids[i])))
-      rc = ledger_tx_verify_sig_encoded(b->txs[i], &tx);
+    rc = tx_check(ve_slice(chain, chain_len), b->txs[i], b->ids[i], sig_checked, sig_ctx, &tx);
   }
   return rc;
+}
+
+int ledger_block_validate_decoded(store_txn_t *t, const ledger_block_t *b,
+                                  const uint8_t valset_hash[LEDGER_HASH_BYTES],
+                                  ledger_sig_cache_fn sig_checked, void *sig_ctx) {
+  return ledger_block_validate_prechecked(t, b, valset_hash, NULL, sig_checked, sig_ctx);
 }
 
 int ledger_block_validate(store_txn_t *t, ve_slice_t block_bytes,

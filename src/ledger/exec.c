@@ -275,7 +275,7 @@ static void journal_rollback(ledger_exec_t *ex) {
   }
 }
 
-static const ledger_app_t *app_for(const ledger_registry_t *reg, uint32_t type) {
+const ledger_app_t *ledger_app_for(const ledger_registry_t *reg, uint32_t type) {
   for (size_t i = 0; i < reg->n_apps; i++)
     if (type >= reg->apps[i]->type_lo && type <= reg->apps[i]->type_hi) return reg->apps[i];
   return NULL;
@@ -397,7 +397,7 @@ int ledger_exec_tx(ledger_exec_t *ex, const ledger_tx_t *tx) {
   if (rc == VE_OK) rc = seq_get(ex, signer.identity_id, &w);
   if (rc == VE_OK) rc = seq_check(&w, tx->seq);
   if (rc) return rc;
-  const ledger_app_t *app = app_for(ex->reg, tx->type);
+  const ledger_app_t *app = ledger_app_for(ex->reg, tx->type);
   rc = app ? app->apply(ex, tx, &signer) : VE_ERR_UNKNOWN_TYPE;
   if (rc) journal_rollback(ex);
   /* An authorised transaction consumes its sequence even when it fails, so it can

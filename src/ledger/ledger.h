@@ -136,6 +136,10 @@ int ledger_block_encode(const ledger_header_t *h, const ve_slice_t *txs, size_t 
  * whose ids it computes once for that and keeps in b->ids. */
 int ledger_block_decode(ve_slice_t in, ledger_block_t *b);
 void ledger_block_free(ledger_block_t *b);
+/* Decodes only the header of an encoded block (nothing is hashed or checked
+ * beyond the header's own encoding): for a caller that needs the height or the
+ * transaction count before deciding what to do with a block. */
+int ledger_block_header_get(ve_slice_t block, ledger_header_t *h);
 
 /* Merkle root over 32-byte leaves (RFC 6962 shape, domain-separated). Used for
  * tx ids and results. Empty list: H("veche/merkle/empty", ""). */
@@ -202,6 +206,12 @@ typedef struct {
   int (*apply)(ledger_exec_t *ex, const ledger_tx_t *tx, const ledger_signer_t *signer);
   /* Writes the genesis state for this app (may be NULL). */
   int (*genesis)(ledger_exec_t *ex, const ledger_genesis_t *g);
+  /* Stateless checks that apply would make for tx, made ahead of execution to
+   * warm the app's memos (may be NULL; see ledger_tx_precheck). Called only for
+   * a tx of this app's types whose signature is good. Must be thread-safe (it
+   * runs on several threads at once, and concurrently with apply) and must
+   * change no outcome: apply decides exactly as it would without it. */
+  void (*precheck)(const ledger_tx_t *tx);
 } ledger_app_t;
 
 /* The authoriser resolves signer keys (the identity app provides it). */
@@ -290,6 +300,40 @@ typedef bool (*ledger_sig_cache_fn)(void *ctx, const uint8_t txid[LEDGER_HASH_BY
 int ledger_block_validate(store_txn_t *t, ve_slice_t block_bytes,
                           const uint8_t valset_hash[LEDGER_HASH_BYTES],
                           ledger_sig_cache_fn sig_checked, void *sig_ctx);
+
+/* ---- stateless pre-checks, ahead of validation ----
+ *
+ * Most of a block's validation cost is per transaction and needs no state: its
+ * signature (and, at execution, an app's curve checks such as the identity
+ * app's subgroup check of a new key). ledger_tx_precheck does that part for one
+ * transaction; a caller may run it for the transactions of a block on several
+ * threads (the ledger itself starts none) and hand the verdicts to
+ * ledger_block_validate_prechecked, which then only does the stateful rest.
+ * The verdict of a block is the same with or without pre-checks. */
+
+/* Marks a transaction nobody pre-checked (never a VE_ERR_* code). */
+#define LEDGER_PRECHECK_NONE 1
+
+/* The stateless checks of one encoded transaction: decoding, chain id, and
+ * signature. Returns exactly the verdict validation reaches on this tx alone: 0,
+ * a decoding error, VE_ERR_WRONG_CHAIN or VE_ERR_BAD_SIG. When it is 0, also
+ * calls the precheck hook of the app owning the tx's type (memos only: no
+ * outcome changes). Deterministic and thread-safe; reads no state. */
+int ledger_tx_precheck(const ledger_registry_t *reg, ve_slice_t chain_id, ve_slice_t tx);
+
+/* ledger_block_validate_decoded with pre-checked transactions: prechecked
+ * (b->tx_count entries, may be NULL) holds, for each b->txs[i], either
+ * ledger_tx_precheck(reg, chain id of the store, b->txs[i]) or
+ * LEDGER_PRECHECK_NONE, in which case validation checks that transaction
+ * itself (consulting sig_checked as ledger_block_validate does). The verdict is
+ * that of ledger_block_validate_decoded: the header and duplicates first, then
+ * the first failing transaction in block order. Precondition: each verdict was
+ * computed on these very bytes, for this chain (the caller matches them by the
+ * block's id and tx ids). */
+int ledger_block_validate_prechecked(store_txn_t *t, const ledger_block_t *b,
+                                     const uint8_t valset_hash[LEDGER_HASH_BYTES],
+                                     const int32_t *prechecked, ledger_sig_cache_fn sig_checked,
+                                     void *sig_ctx);
 
 /* Commits a validated block: stores it with its certificate, executes it, writes
  * the tx index and the new tip — all inside t, which the caller commits as one

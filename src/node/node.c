@@ -2,12 +2,15 @@
  *
  * The pipeline has three steps, the same ones the BFT engine asks for:
  *   propose  reap the mempool and build the next block on the tip;
- *   validate check a block against the tip (ledger_block_validate);
+ *   validate check a block against the tip: its transactions' signatures on
+ *            every core (node_verify.c), the rest in the ledger
+ *            (ledger_block_validate_prechecked);
  *   commit   store and execute it with its certificate in one write txn.
  * The consensus engine drives them through its REQUEST_PROPOSAL / VALIDATE /
  * COMMIT actions (node_cons.c), with one validator exactly as with many.
  */
 #include "node/node_int.h"
+#include "node/node_verify.h"
 #include "proof/proof.h"
 
 #include <errno.h>
@@ -113,6 +116,13 @@ int node_open(const node_config_t *cfg, node_t **out, char *err, size_t err_len)
   if (rc == VE_OK) rc = open_store(n, err, err_len);
   mempool_config_t mc = {cfg->mempool_txs_max, cfg->mempool_bytes_max, 100000};
   if (rc == VE_OK) rc = mempool_new(&mc, node_registry(), &n->mempool);
+  if (rc == VE_OK) {
+    /* The mempool vouches for what it verified at admission (thread-safe). */
+    node_verify_config_t vc = {.reg = node_registry(), .chain_id = node_chain_id(n),
+                               .sig_checked = mempool_sig_checked, .sig_ctx = n->mempool};
+    rc = node_verify_new(&vc, &n->verify);
+    if (rc) snprintf(err, err_len, "cannot start the verification threads: %s", ve_strerror(rc));
+  }
   if (rc == VE_OK) rc = api_metrics_new(&n->metrics);
   if (rc) {
     node_close(n);
@@ -122,8 +132,27 @@ int node_open(const node_config_t *cfg, node_t **out, char *err, size_t err_len)
   return VE_OK;
 }
 
+static void verify_close(node_t *n) {
+  if (!n->verify) return;
+  node_verify_stats_t st;
+  node_verify_stats(n->verify, &st);
+  if (st.blocks)
+    VE_INFO(LOG,
+            "verify pool: %zu threads; %llu blocks validated, %llu of them checked ahead (%llu started, "
+            "%llu refused, %llu pruned); %llu txs checked (%llu by the validating thread), %llu vouched "
+            "for by the mempool; %llu waits timed out",
+            node_verify_threads(n->verify), (unsigned long long)st.blocks,
+            (unsigned long long)st.blocks_ahead, (unsigned long long)st.ahead_started,
+            (unsigned long long)st.ahead_refused, (unsigned long long)st.ahead_pruned,
+            (unsigned long long)st.txs_checked, (unsigned long long)st.txs_by_caller,
+            (unsigned long long)st.txs_vouched, (unsigned long long)st.waits_timed_out);
+  node_verify_free(n->verify); /* before the mempool its workers consult */
+  n->verify = NULL;
+}
+
 void node_close(node_t *n) {
   if (!n) return;
+  verify_close(n);
   cons_engine_free(n->cons);
   mempool_free(n->mempool);
   store_close(n->store);
@@ -170,12 +199,21 @@ int node_pipeline_validate(node_t *n, ve_slice_t block, const uint8_t id[LEDGER_
   /* The clock is read here, outside the ledger, which stays deterministic. */
   if (rc == VE_OK && b.header.time_ms > node_now_ms() + NODE_CLOCK_DRIFT_MS) rc = VE_ERR_BAD_TIME;
   if (rc == VE_OK && cons_valset_find(&n->valset, b.header.proposer) < 0) rc = VE_ERR_UNKNOWN_SIGNER;
+  /* The stateless checks of the transactions on every core (node_verify.h);
+   * the ledger does the rest with their verdicts. */
+  int32_t *pre = NULL;
+  if (rc == VE_OK && b.tx_count) {
+    pre = malloc(b.tx_count * sizeof *pre);
+    if (!pre) rc = VE_ERR_NOMEM;
+  }
+  if (pre) rc = node_verify_block(n->verify, &b, block, id, pre);
   store_txn_t *t = NULL;
   if (rc == VE_OK) rc = store_txn_begin(n->store, false, &t);
   if (rc == VE_OK) {
-    rc = ledger_block_validate_decoded(t, &b, n->valset_hash, mempool_sig_checked, n->mempool);
+    rc = ledger_block_validate_prechecked(t, &b, n->valset_hash, pre, mempool_sig_checked, n->mempool);
     store_txn_abort(t);
   }
+  free(pre);
   ledger_block_free(&b);
   return rc;
 }
@@ -204,6 +242,7 @@ int node_pipeline_commit(node_t *n, ve_slice_t block, ve_slice_t cert) {
     pthread_mutex_unlock(&n->commit_mu);
     atomic_store(&n->height, h);
     atomic_fetch_add(&n->txs_committed, b.tx_count);
+    node_verify_prune(n->verify, h); /* blocks checked ahead for h or below are moot */
     mempool_on_commit(n->mempool, (const uint8_t(*)[LEDGER_HASH_BYTES])b.ids, b.tx_count, h + 1);
     n->last_block_ms = now;
     n->last_block_had_txs = b.tx_count > 0;

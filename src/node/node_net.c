@@ -28,6 +28,15 @@
  *              from its peers in turn, one blob at a time, in pieces; the bytes
  *              are stored only if they pass the record's checks (node_docs.h).
  *              WANT(id, offset) -> PART(id, size, offset, bytes) | NONE(id).
+ *              And catch-up read-ahead: a node that serves a peer the decision
+ *              at height h (SEND_DECISION) also pushes it, once each, the
+ *              blocks up to h + NODE_SYNC_AHEAD_BLOCKS: BLOCK(height, bytes),
+ *              no certificate. The catching-up node starts checking their
+ *              transactions on its verification threads (node_verify_ahead)
+ *              while it commits the blocks before them, and validates each one
+ *              as usual when its certified decision arrives; a pushed block is
+ *              never trusted, only its checks are reused for the very same
+ *              bytes (matched by header hash and tx ids).
  *
  * Garbage on a channel (undecodable, bad signature, a channel we do not serve)
  * gets the peer disconnected and banned (net.h doubles the ban on repeats);
@@ -43,6 +52,7 @@
 #include "net/net.h"
 #include "node/node_docs.h"
 #include "node/node_int.h"
+#include "node/node_verify.h"
 
 #define LOG "net"
 
@@ -62,12 +72,15 @@
 #define NODE_BLOB_SCAN_MS 1000
 #define NODE_BLOB_STALL_MS 10000
 #define NODE_BLOB_MISSING_MAX 16
-enum { SYNC_BLOB_WANT = 1, SYNC_BLOB_PART = 2, SYNC_BLOB_NONE = 3 };
+/* Catch-up read-ahead: blocks pushed beyond the decision a peer asked for. */
+#define NODE_SYNC_AHEAD_BLOCKS 4
+enum { SYNC_BLOB_WANT = 1, SYNC_BLOB_PART = 2, SYNC_BLOB_NONE = 3, SYNC_BLOCK_AHEAD = 4 };
 
 typedef struct {
   uint64_t id; /* 0: free slot */
   net_peer_t *p;
   bool validator;
+  uint64_t pushed; /* highest height pushed to this peer ahead of its decisions */
 } peer_slot_t;
 
 struct node_net {
@@ -382,9 +395,57 @@ static void blobs_tick(node_t *n) {
   if (!fetch_ask(n)) fetch_end(nn);
 }
 
+/* ---- catch-up read-ahead ---- */
+
+/* Pushes s the blocks after height (up to NODE_SYNC_AHEAD_BLOCKS, each once)
+ * that carry transactions, read through t. Best effort: stops at the first
+ * block that is missing or that the link will not queue. */
+static void push_ahead(node_t *n, peer_slot_t *s, store_txn_t *t, uint64_t height) {
+  uint64_t tip = atomic_load(&n->height);
+  uint64_t from = height + 1 > s->pushed + 1 ? height + 1 : s->pushed + 1;
+  uint64_t to = height + NODE_SYNC_AHEAD_BLOCKS < tip ? height + NODE_SYNC_AHEAD_BLOCKS : tip;
+  ve_buf_t m;
+  ve_buf_init(&m, NET_PAYLOAD_BYTES_MAX);
+  for (uint64_t h = from; h <= to; h++) {
+    ve_slice_t block;
+    ledger_header_t hdr;
+    if (ledger_block_get(t, h, &block) || ledger_block_header_get(block, &hdr)) break;
+    s->pushed = h;
+    if (hdr.tx_count == 0) continue; /* nothing to check ahead */
+    ve_buf_reset(&m);
+    codec_writer_t w;
+    codec_writer_init(&w, &m);
+    codec_put_u8(&w, SYNC_BLOCK_AHEAD);
+    codec_put_uvarint(&w, h);
+    codec_put_bytes(&w, block.ptr, block.len, VE_BLOCK_BYTES_MAX);
+    if (codec_writer_finish(&w) || net_send(n->net->net, s->p, NET_CH_SYNC, ve_buf_slice(&m)) != VE_OK) {
+      s->pushed = h - 1;
+      break;
+    }
+  }
+  ve_buf_free(&m);
+}
+
+/* BLOCK(height, bytes) from a peer serving our catch-up: checked ahead if it
+ * is among the next blocks we will validate. */
+static void on_block_ahead(node_t *n, net_peer_t *p, ve_slice_t payload) {
+  codec_reader_t r;
+  codec_reader_init(&r, payload);
+  (void)codec_get_u8(&r);
+  uint64_t height = codec_get_uvarint(&r);
+  ve_slice_t block = codec_get_bytes(&r, VE_BLOCK_BYTES_MAX);
+  int rc = codec_reader_finish(&r);
+  if (rc) return ban(n, p, "a malformed sync message", rc);
+  uint64_t tip = atomic_load(&n->height);
+  if (!n->verify || height <= tip || height > tip + NODE_VERIFY_AHEAD_BLOCKS_MAX) return;
+  rc = node_verify_ahead(n->verify, height, block);
+  if (peer_fault(rc)) ban(n, p, "a block that does not decode", rc);
+}
+
 static void on_sync_frame(node_t *n, net_peer_t *p, ve_slice_t payload) {
   struct node_net *nn = n->net;
   peer_slot_t *s = net_peer_user(p);
+  if (payload.len && payload.ptr[0] == SYNC_BLOCK_AHEAD) return on_block_ahead(n, p, payload);
   codec_reader_t r;
   codec_reader_init(&r, payload);
   uint8_t type = codec_get_u8(&r);
@@ -487,6 +548,8 @@ void node_net_send_decision(node_t *n, uint64_t peer, uint64_t height) {
     if (rc == VE_OK) rc = cons_decision_encode(&msg, height, id, block, cert);
     if (rc == VE_OK) rc = net_send(n->net->net, s->p, NET_CH_CONSENSUS, ve_buf_slice(&msg));
     ve_buf_free(&msg);
+    /* The peer is catching up: it will ask for the next ones, one by one. */
+    if (rc == VE_OK) push_ahead(n, s, t, height);
   }
   store_txn_abort(t);
   if (rc && rc != VE_ERR_NOT_FOUND && rc != VE_ERR_FULL)

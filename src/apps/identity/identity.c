@@ -46,8 +46,10 @@ static size_t key_state_key(uint8_t out[4 + VCRYPTO_PK_BYTES], const uint8_t pk[
  * when its block executes it; a rotation's new key and proof signature likewise.
  * Each result is a pure function of its inputs, so remembering the checks that
  * passed changes no outcome, only where the work is done: on the mempool's
- * admission threads, in parallel, instead of twice, the second time on the one
- * thread that executes blocks. vcrypto_pk_valid has a small direct-mapped memo
+ * admission threads, or for blocks that did not come through this node's
+ * mempool (catch-up, other validators' proposals) on the node's verification
+ * threads through the precheck hook (identity_precheck), in parallel, instead
+ * of on the one thread that executes blocks. vcrypto_pk_valid has a small direct-mapped memo
  * of its own, which a mempool backlog of a few thousand keys flushes before the
  * block executes; this one remembers exactly the last MEMO_KEYS passes (FIFO),
  * more than a default mempool holds. Failures are not remembered (recomputed,
@@ -436,6 +438,38 @@ static int identity_apply(ledger_exec_t *ex, const ledger_tx_t *tx, const ledger
   return VE_ERR_UNKNOWN_TYPE;
 }
 
+/* The ledger's precheck hook: the curve checks apply_register and apply_rotate
+ * will make, done ahead (on the node's verification threads) so that they find
+ * their result in the memos above. Only passes are remembered, so a check made
+ * here on a payload that apply later refuses for another reason changes
+ * nothing. A rotation's proof names the signer's identity, which needs state
+ * to know for sure; it is guessed as the identity whose first key signs (true
+ * unless that identity rotated before). A wrong guess fails the check, which is
+ * then not remembered, and apply checks the proof itself. */
+static void identity_precheck(const ledger_tx_t *tx) {
+  codec_reader_t r;
+  codec_reader_init(&r, tx->payload);
+  if (codec_get_u8(&r) != PAYLOAD_VERSION || r.err) return;
+  uint8_t pk[VCRYPTO_PK_BYTES], proof[VCRYPTO_SIG_BYTES], signer_id[LEDGER_HASH_BYTES];
+  switch (tx->type) {
+    case TX_TYPE_IDENTITY_REGISTER:
+      codec_get_fixed(&r, pk, sizeof pk);
+      if (!r.err) (void)pk_valid(pk);
+      return;
+    case TX_TYPE_IDENTITY_ROTATE_KEY: {
+      codec_get_fixed(&r, pk, sizeof pk);
+      codec_get_fixed(&r, proof, sizeof proof);
+      if (r.err || tx->chain_id.len > VE_CHAIN_ID_BYTES_MAX || !pk_valid(pk)) return;
+      identity_id_from_pk(signer_id, tx->signer);
+      uint8_t msg[ROTATE_MSG_BYTES_MAX];
+      size_t len;
+      rotate_message(msg, &len, tx->chain_id, signer_id, pk);
+      (void)rotate_verify(proof, pk, msg, len);
+      return;
+    }
+  }
+}
+
 static int genesis_identity(ledger_exec_t *ex, const uint8_t pk[VCRYPTO_PK_BYTES], uint32_t roles,
                             const char *name) {
   identity_t rec;
@@ -470,6 +504,7 @@ const ledger_app_t identity_app = {
     .type_hi = 0x01ff,
     .apply = identity_apply,
     .genesis = identity_genesis,
+    .precheck = identity_precheck,
 };
 
 /* ---- payload builders ---- */

@@ -737,7 +737,7 @@ static int script_apply(ledger_exec_t *ex, const ledger_tx_t *tx, const ledger_s
   return VE_OK;
 }
 
-static const ledger_app_t SCRIPT_APP = {"script", 0x7f00, 0x7fff, script_apply, NULL};
+static const ledger_app_t SCRIPT_APP = {"script", 0x7f00, 0x7fff, script_apply, NULL, NULL};
 static const ledger_registry_t SCRIPT_REG = {&identity_auth, {&identity_app, &SCRIPT_APP}, 2};
 
 static void script_op(ve_buf_t *p, char op, const char *k, const char *v) {
