@@ -131,7 +131,7 @@ static int config_key(node_config_t *c, const char *k, json_t *v) {
   UINT_KEY("block_txs_max", block_txs_max, VE_BLOCK_TXS_MAX)
   UINT_KEY("block_interval_ms", block_interval_ms, 60000)
   UINT_KEY("empty_block_ms", empty_block_ms, 3600000)
-  UINT_KEY("block_fill_ms", block_fill_ms, 10000)
+  UINT_KEY("block_fill_ms", block_fill_ms, 1000) /* below the propose timeout */
   UINT_KEY("map_bytes", map_bytes, (uint64_t)1 << 44)
 #undef UINT_KEY
   if (!strcmp(k, "log_level")) {

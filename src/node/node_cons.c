@@ -196,8 +196,11 @@ static void schedule(node_t *n, uint64_t token, uint32_t delay_ms) {
  * busy node otherwise proposes the moment a block is applied and, at a few
  * thousand tx/s, makes blocks of a few dozen txs, each paying the per-block
  * costs (state tree top, LMDB commit, fsync, consensus signatures) again;
- * letting blocks fill measured ~11% less node CPU per tx. A quiet node (fewer
- * pending txs than this) still proposes at once, so its latency is unchanged. */
+ * letting blocks fill measured ~11% less node CPU per tx. It waits only when
+ * heights are short: a quiet node (fewer pending txs than this) proposes at
+ * once, and so does one whose last height took block_fill_ms or more by
+ * itself (a wide-area network, or big blocks), where blocks fill anyway and a
+ * wait would only add latency. */
 #define NODE_BLOCK_FILL_MIN_TXS 64
 
 static void on_fill(uv_timer_t *t) { node_cons_poll(t->data); }
@@ -213,11 +216,15 @@ static void try_propose(node_t *n) {
   if (!due) return;
   if (atomic_load(&n->height) + 1 != n->prop_height) return; /* not applied yet */
   uint64_t fill_until = n->last_block_ms + n->cfg.block_fill_ms;
-  if (pending >= NODE_BLOCK_FILL_MIN_TXS && pending < n->cfg.block_txs_max && now < fill_until) {
+  if (pending >= NODE_BLOCK_FILL_MIN_TXS && pending < n->cfg.block_txs_max && now < fill_until &&
+      n->cons_busy_ms < n->cfg.block_fill_ms) {
+    if (!n->fill_since_ms) n->fill_since_ms = now;
     if (!uv_is_active((uv_handle_t *)&n->fill)) uv_timer_start(&n->fill, on_fill, fill_until - now, 0);
     return;
   }
   uv_timer_stop(&n->fill);
+  if (n->fill_since_ms) n->fill_waited_ms += now - n->fill_since_ms;
+  n->fill_since_ms = 0;
   n->want_proposal = false;
   ve_buf_t block;
   ve_buf_init(&block, VE_BLOCK_BYTES_MAX);
@@ -237,14 +244,16 @@ static void on_commit(node_t *n, const cons_action_t *a) {
   while (n->timer_list) timer_release(n->timer_list);
   int rc = node_pipeline_commit(n, a->data, a->cert);
   if (rc) return fatal(n, "block commit", rc);
+  uint64_t now = node_now_ms(), took = n->cons_last_commit_ms ? now - n->cons_last_commit_ms : 0;
+  n->cons_busy_ms = took > n->fill_waited_ms ? took - n->fill_waited_ms : 0;
+  n->fill_waited_ms = n->fill_since_ms = 0;
+  n->cons_last_commit_ms = now;
   atomic_store(&n->cons_last_round, a->round);
   if (a->round > 0) atomic_fetch_add(&n->cons_late_commits, 1);
   if (n->m_cons_round) {
-    uint64_t now = node_now_ms();
     api_metric_set(n->m_cons_round, (double)a->round);
     if (a->round > 0) api_metric_inc(n->m_cons_late);
-    if (n->cons_last_commit_ms) api_metric_observe(n->m_cons_height_s, (double)(now - n->cons_last_commit_ms) / 1000.0);
-    n->cons_last_commit_ms = now;
+    if (took) api_metric_observe(n->m_cons_height_s, (double)took / 1000.0);
   }
   cons_on_applied(n->cons, a->height, &n->valset);
 }

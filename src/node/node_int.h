@@ -70,6 +70,9 @@ struct node {
    * decided in, commits decided after round 0, time between commits */
   api_metric_t *m_cons_timeouts, *m_cons_round, *m_cons_late, *m_cons_height_s;
   uint64_t cons_last_commit_ms;     /* loop thread */
+  uint64_t cons_busy_ms;            /* last height's duration less our own fill wait */
+  uint64_t fill_since_ms;           /* when this proposal started waiting to fill; 0 */
+  uint64_t fill_waited_ms;          /* fill wait inside the current height */
   _Atomic uint64_t cons_timeouts, cons_late_commits; /* the same, for /v1/status */
   _Atomic uint32_t cons_last_round;
 };
