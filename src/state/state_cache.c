@@ -166,6 +166,16 @@ void state_cache_put(const uint8_t path[STATE_HASH_BYTES], unsigned nibbles, uin
   if (e->pairs_known) memcpy(e->pairs, pairs, sizeof e->pairs);
 }
 
+void state_cache_prefetch(const uint8_t path[STATE_HASH_BYTES], unsigned nibbles) {
+  if (nibbles > STATE_CACHE_DEPTH_MAX) return;
+  const cache_entry_t *e = g_cache.slots[slot_index(path, nibbles)];
+  if (!e) return;
+  /* The whole entry (its length is in its first line, which the first
+   * prefetch asks for: the loop waits for it without stalling the caller). */
+  __builtin_prefetch(e);
+  for (size_t off = 64; off < sizeof *e + e->len; off += 64) __builtin_prefetch((const char *)e + off);
+}
+
 void state_cache_forget(const uint8_t path[STATE_HASH_BYTES], unsigned nibbles) {
   if (nibbles <= STATE_CACHE_DEPTH_MAX) entry_drop(slot_index(path, nibbles));
 }

@@ -119,6 +119,9 @@ bool state_cache_get(const uint8_t path[STATE_HASH_BYTES], unsigned nibbles, uin
 void state_cache_put(const uint8_t path[STATE_HASH_BYTES], unsigned nibbles, uint64_t version,
                      const uint8_t hash[STATE_HASH_BYTES], ve_slice_t bytes, unsigned pairs_known,
                      const state_bin_t *pairs);
+/* Holder only. Asks the CPU to start loading the entry of (path, nibbles), if
+ * any, into its caches (a hint: no effect on results). */
+void state_cache_prefetch(const uint8_t path[STATE_HASH_BYTES], unsigned nibbles);
 /* Holder only. No node at (path, nibbles) any more. */
 void state_cache_forget(const uint8_t path[STATE_HASH_BYTES], unsigned nibbles);
 

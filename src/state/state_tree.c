@@ -42,8 +42,13 @@ static size_t node_key(uint8_t out[STATE_NODE_KEY_BYTES_MAX], uint64_t version,
                        const uint8_t path[STATE_HASH_BYTES], unsigned nibbles) {
   VE_ASSERT(nibbles < STATE_NIBBLES);
   ve_be64_put(out, version);
-  for (unsigned i = 0; i < nibbles; i++) out[8 + i] = (uint8_t)state_nibble(path, i);
-  out[8 + nibbles] = 0xff; /* sorts after every child (nibbles are < 0x10) */
+  uint8_t *n = out + 8;
+  for (unsigned i = 0; i < nibbles / 2; i++) {
+    *n++ = path[i] >> 4;
+    *n++ = path[i] & 0x0f;
+  }
+  if (nibbles & 1) *n++ = path[nibbles / 2] >> 4;
+  *n = 0xff; /* sorts after every child (nibbles are < 0x10) */
   return 9 + nibbles;
 }
 
@@ -154,14 +159,20 @@ static int node_decode(state_node_t *node, ve_slice_t in) {
   p += 5;
   for (unsigned i = 0; i < STATE_NODE_SLOTS; i++) {
     state_slot_t *s = &node->slot[i];
-    memset(s, 0, sizeof *s);
-    if (!(present & (1u << i))) continue;
+    if (!(present & (1u << i))) {
+      memset(s, 0, sizeof *s);
+      continue;
+    }
     bool leaf = (leaves & (1u << i)) != 0;
     size_t fixed = leaf ? 2 * STATE_HASH_BYTES : STATE_HASH_BYTES;
     if ((size_t)(end - p) < fixed) return VE_ERR_CORRUPT;
     s->kind = leaf ? SLOT_LEAF : SLOT_NODE;
     memcpy(s->hash, p, STATE_HASH_BYTES);
-    if (leaf) memcpy(s->path, p + STATE_HASH_BYTES, STATE_HASH_BYTES);
+    if (leaf) {
+      memcpy(s->path, p + STATE_HASH_BYTES, STATE_HASH_BYTES);
+    } else {
+      memset(s->path, 0, STATE_HASH_BYTES);
+    }
     p += fixed;
     if (!get_uvarint(&p, end, &s->version)) return VE_ERR_CORRUPT;
   }
@@ -525,6 +536,14 @@ static int subtree_update(state_commit_ctx_t *c, unsigned nibbles, const state_s
   }
 
   unsigned changed = loaded ? 0 : 0xffffu; /* a new node has no cached hashes */
+  if (c->cached && nibbles < STATE_CACHE_DEPTH_MAX) {
+    /* The cached children this node will load, while it works on the first. */
+    for (size_t i = lo; i < hi;) {
+      unsigned nib = state_nibble(items[i].path, nibbles);
+      if (node->slot[nib].kind == SLOT_NODE) state_cache_prefetch(items[i].path, nibbles + 1);
+      while (i < hi && state_nibble(items[i].path, nibbles) == nib) i++;
+    }
+  }
   for (size_t i = lo; i < hi;) {
     unsigned nib = state_nibble(items[i].path, nibbles);
     size_t j = i + 1;
