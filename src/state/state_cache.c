@@ -28,7 +28,7 @@
  *
  * Memory: at most STATE_CACHE_BYTES_MAX bytes of entries (beyond that, new
  * paths are not cached) plus one pointer per possible path (69,905 × 8 bytes);
- * about 72 MiB at 10 million keys. Larger caches were measured slower: with
+ * about 78 MiB at 10 million keys. Larger caches were measured slower: with
  * nibble depth 5 too (660 MiB) the commit was no faster, the working set no
  * longer fitting the CPU's last-level cache.
  * Thread safety: one process-wide cache behind a mutex, held for a whole
