@@ -87,7 +87,10 @@ bool vcrypto_pk_valid(const uint8_t pk[VCRYPTO_PK_BYTES]);
  * such as "veche/tx"; its length must be ≤ VCRYPTO_TAG_BYTES_MAX. */
 void vcrypto_hash(uint8_t out[VCRYPTO_HASH_BYTES], const char *tag, const uint8_t *msg, size_t len);
 
-/* Incremental form of vcrypto_hash, for hashing several pieces. */
+/* Incremental form of vcrypto_hash, for hashing several pieces. The state is
+ * plain memory (libsodium's BLAKE2b state holds no pointers): a copy made after
+ * init (or after any update) continues independently, so a tag absorbed once
+ * can start many hashes (src/state does this). */
 typedef struct {
   uint8_t opaque[384] __attribute__((aligned(64)));
 } vcrypto_hasher_t;
