@@ -102,12 +102,7 @@ static void out_hex(const char *field, char out[65]) {
   out[64] = 0;
 }
 
-/* h_post does not take the body: this one does. */
-static int post(const char *path, json_t *body, json_t **out) {
-  int st = h_post(&g.n, path, body, out);
-  json_decref(body);
-  return st;
-}
+static int post(const char *path, json_t *body, json_t **out) { return h_post(&g.n, path, body, out); }
 
 static uint64_t submit_wait(const vcrypto_keypair_t *kp, uint64_t seq, uint32_t type, const ve_buf_t *p) {
   uint8_t id[32];

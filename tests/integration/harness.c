@@ -238,6 +238,7 @@ int h_post(h_node_t *n, const char *path, json_t *body, json_t **out) {
   int status = 0;
   json_t *j = NULL;
   int rc = http_request_json("127.0.0.1", n->port, "POST", path, body, 30000, &status, &j);
+  json_decref(body); /* taken: callers pass json_pack(...) inline */
   assert_int_equal(rc, 0);
   if (out) *out = j;
   else json_decref(j);

@@ -55,6 +55,7 @@ void h_net_cleanup(h_net_t *net);
 
 /* HTTP JSON; returns the status; *out owned by the caller (may be NULL). */
 int h_get(h_node_t *n, const char *path, json_t **out);
+/* POSTs body (a reference taken, released here) as JSON; *out the answer. */
 int h_post(h_node_t *n, const char *path, json_t *body, json_t **out);
 uint64_t h_height(h_node_t *n);
 

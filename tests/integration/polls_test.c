@@ -49,12 +49,8 @@ static void wait_height(h_node_t *n, uint64_t h) {
   if (h_height(n) < h) fail_msg("height %llu not reached", (unsigned long long)h);
 }
 
-/* POST /v1/txs; h_post does not take the body, so it is released here. */
-static int post_txs(h_node_t *n, json_t *body, json_t **out) {
-  int st = h_post(n, "/v1/txs", body, out);
-  json_decref(body);
-  return st;
-}
+/* POST /v1/txs (h_post takes the body). */
+static int post_txs(h_node_t *n, json_t *body, json_t **out) { return h_post(n, "/v1/txs", body, out); }
 
 /* Runs veche with args; expects exit status want (or any non-zero if want < 0). */
 #define VECHE(want, out, ...)                                                                  \
