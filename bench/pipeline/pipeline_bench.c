@@ -142,12 +142,11 @@ __attribute__((noinline)) static size_t block_once(pb_t *b, const uint8_t valset
   if ((rc = mempool_reap(b->mp, block_max, VE_BLOCK_BYTES_MAX - 4096, &batch))) die("reap", rc);
   ledger_header_t h;
   ledger_header_next(&tip, ve_slice(PB_CHAIN, strlen(PB_CHAIN)), ++*time_ms, valset, proposer, &h);
-  h.tx_count = (uint32_t)batch.n;
-  ledger_merkle_root((const uint8_t(*)[LEDGER_HASH_BYTES])batch.ids, batch.n, h.tx_root);
   ve_buf_t block;
   ve_buf_init(&block, 0);
   uint8_t id[LEDGER_HASH_BYTES];
-  if ((rc = ledger_block_encode(&h, batch.txs, batch.n, &block))) die("encode", rc);
+  if ((rc = ledger_block_build(&h, batch.txs, (const uint8_t(*)[LEDGER_HASH_BYTES])batch.ids, batch.n, &block)))
+    die("encode", rc);
   if ((rc = ledger_header_hash(&h, id))) die("header hash", rc);
   mempool_batch_free(&batch);
   double c1 = cpu_s();

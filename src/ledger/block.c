@@ -85,6 +85,22 @@ int ledger_block_encode(const ledger_header_t *h, const ve_slice_t *txs, size_t 
   return rc;
 }
 
+int ledger_block_build(ledger_header_t *h, const ve_slice_t *txs, const uint8_t (*ids)[LEDGER_HASH_BYTES],
+                       size_t n, ve_buf_t *out) {
+  if (n > VE_BLOCK_TXS_MAX) return VE_ERR_INVALID;
+  uint8_t(*own)[LEDGER_HASH_BYTES] = NULL;
+  if (!ids && n) {
+    own = malloc(n * LEDGER_HASH_BYTES);
+    if (!own) return VE_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) ledger_tx_id(own[i], txs[i]);
+    ids = (const uint8_t(*)[LEDGER_HASH_BYTES])own;
+  }
+  h->tx_count = (uint32_t)n;
+  ledger_merkle_root(ids, n, h->tx_root);
+  free(own);
+  return ledger_block_encode(h, txs, n, out);
+}
+
 int ledger_block_decode(ve_slice_t in, ledger_block_t *b) {
   memset(b, 0, sizeof *b);
   if (in.len > VE_BLOCK_BYTES_MAX) return VE_ERR_TOO_BIG;

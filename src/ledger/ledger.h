@@ -131,6 +131,13 @@ int ledger_header_hash(const ledger_header_t *h, uint8_t out[LEDGER_HASH_BYTES])
 
 /* Block = header, then a list of length-prefixed transactions. */
 int ledger_block_encode(const ledger_header_t *h, const ve_slice_t *txs, size_t n, ve_buf_t *out);
+/* Fills h's tx_count and tx_root for txs[n] and encodes the block into out:
+ * what a proposer does with a header from ledger_header_next. ids are the
+ * txs' ids when the caller already has them (the mempool does), or NULL to
+ * have them computed here. Returns 0, VE_ERR_INVALID (n over
+ * VE_BLOCK_TXS_MAX), VE_ERR_NOMEM, or an encoding error. */
+int ledger_block_build(ledger_header_t *h, const ve_slice_t *txs, const uint8_t (*ids)[LEDGER_HASH_BYTES],
+                       size_t n, ve_buf_t *out);
 /* Strict decode; b->txs and b->ids are allocated (free with ledger_block_free),
  * b->txs borrows from in. Checks tx_count and tx_root against the transactions,
  * whose ids it computes once for that and keeps in b->ids. */

@@ -179,9 +179,7 @@ int node_pipeline_propose(node_t *n, ve_buf_t *out, uint8_t id_out[LEDGER_HASH_B
   VE_TRY(mempool_reap(n->mempool, n->cfg.block_txs_max, VE_BLOCK_BYTES_MAX - 4096, &batch));
   ledger_header_t h;
   ledger_header_next(&tip, node_chain_id(n), node_now_ms(), n->valset_hash, n->key.pk, &h);
-  h.tx_count = (uint32_t)batch.n;
-  ledger_merkle_root((const uint8_t(*)[LEDGER_HASH_BYTES])batch.ids, batch.n, h.tx_root);
-  rc = ledger_block_encode(&h, batch.txs, batch.n, out);
+  rc = ledger_block_build(&h, batch.txs, (const uint8_t(*)[LEDGER_HASH_BYTES])batch.ids, batch.n, out);
   if (rc == VE_OK) rc = ledger_header_hash(&h, id_out);
   mempool_batch_free(&batch);
   return rc;
