@@ -22,80 +22,28 @@
 #include "codec/codec.h"
 #include "ledger/ledger.h"
 #include "state/state.h"
+#include "tchain.h"
 
 #define CHAIN "veche-doc-test-1"
 
 static const ledger_registry_t REG = {&identity_auth, {&identity_app, &documents_app}, 2};
 
 typedef struct {
-  store_t *store;
-  vcrypto_keypair_t admin, registrar, notary, notary2, validator;
+  tchain_t tc;
+  vcrypto_keypair_t admin, registrar, notary, notary2;
   vcrypto_keypair_t alice, bob, carol, dave;
   uint8_t admin_id[32], registrar_id[32], notary_id[32], notary2_id[32];
   uint8_t alice_id[32], bob_id[32], carol_id[32], dave_id[32];
-  ledger_genesis_t g;
-  uint8_t valset[32];
-  uint64_t seq;
 } chain_t;
 
-static void seed_key(vcrypto_keypair_t *kp, uint8_t *id, uint8_t n) {
-  uint8_t seed[32];
-  memset(seed, n, sizeof seed);
-  vcrypto_keypair_from_seed(kp, seed);
-  if (id) identity_id_from_pk(id, kp->pk);
-}
-
-static void add_authority(chain_t *c, const char *name, const vcrypto_keypair_t *kp, uint32_t roles) {
-  ledger_authority_t *a = &c->g.authorities[c->g.n_authorities++];
-  strcpy(a->name, name);
-  memcpy(a->pk, kp->pk, 32);
-  a->roles = roles;
-}
-
-static void make_tx(chain_t *c, ve_buf_t *out, const vcrypto_keypair_t *kp, uint32_t type, ve_slice_t payload) {
-  ledger_tx_t tx = {.version = LEDGER_TX_VERSION,
-                    .chain_id = ve_slice(CHAIN, strlen(CHAIN)),
-                    .seq = c->seq++,
-                    .expiry = 1000000,
-                    .type = type,
-                    .payload = payload};
-  assert_int_equal(ledger_tx_sign(&tx, kp), 0);
-  assert_int_equal(ledger_tx_encode(&tx, out), 0);
-}
-
-/* Builds, validates and commits a block of n txs; results receive the codes. */
-static void commit_block(chain_t *c, ve_buf_t *txs, size_t n, int32_t *results) {
-  store_txn_t *t;
-  assert_int_equal(store_txn_begin(c->store, true, &t), 0);
-  ledger_tip_t tip;
-  assert_int_equal(ledger_tip_get(t, &tip), 0);
-  ledger_header_t h;
-  ledger_header_next(&tip, ve_slice(CHAIN, strlen(CHAIN)), tip.last_time_ms + 5, c->valset,
-                     c->validator.pk, &h);
-  ve_slice_t *sl = calloc(n ? n : 1, sizeof *sl);
-  for (size_t i = 0; i < n; i++) sl[i] = ve_buf_slice(&txs[i]);
-  ve_buf_t blk;
-  ve_buf_init(&blk, 0);
-  assert_int_equal(ledger_block_build(&h, sl, NULL, n, &blk), 0);
-  assert_int_equal(ledger_block_validate(t, ve_buf_slice(&blk), c->valset, NULL, NULL), 0);
-  assert_int_equal(ledger_block_commit(t, &REG, ve_buf_slice(&blk), ve_slice("cert", 4), results), 0);
-  assert_int_equal(store_txn_commit(t), 0);
-  ve_buf_free(&blk);
-  free(sl);
-}
+static void seed_key(vcrypto_keypair_t *kp, uint8_t *id, uint8_t n) { tchain_key(kp, id, n, n); }
 
 /* One transaction in its own block; returns its result code. */
 static int32_t run1(chain_t *c, const vcrypto_keypair_t *kp, uint32_t type, const ve_buf_t *payload) {
-  ve_buf_t tx;
-  ve_buf_init(&tx, 0);
-  make_tx(c, &tx, kp, type, ve_buf_slice(payload));
-  int32_t res;
-  commit_block(c, &tx, 1, &res);
-  ve_buf_free(&tx);
-  return res;
+  return tchain_run1(&c->tc, kp, type, ve_buf_slice(payload));
 }
 
-static void empty_block(chain_t *c) { commit_block(c, NULL, 0, NULL); }
+static void empty_block(chain_t *c) { tchain_commit(&c->tc, NULL, 0, NULL); }
 
 static void identity_payload(ve_buf_t *p, const uint8_t pk[32]) {
   uint8_t digest[32];
@@ -106,34 +54,20 @@ static void identity_payload(ve_buf_t *p, const uint8_t pk[32]) {
 
 static void chain_init(chain_t *c) {
   memset(c, 0, sizeof *c);
-  assert_int_equal(vcrypto_init(), 0);
+  tchain_init(&c->tc, CHAIN, &REG);
   seed_key(&c->admin, c->admin_id, 1);
   seed_key(&c->registrar, c->registrar_id, 2);
   seed_key(&c->notary, c->notary_id, 3);
   seed_key(&c->notary2, c->notary2_id, 5);
-  seed_key(&c->validator, NULL, 4);
   seed_key(&c->alice, c->alice_id, 10);
   seed_key(&c->bob, c->bob_id, 11);
   seed_key(&c->carol, c->carol_id, 12);
   seed_key(&c->dave, c->dave_id, 13);
-  strcpy(c->g.chain_id, CHAIN);
-  c->g.suite = VCRYPTO_SUITE_ED25519_BLAKE2B;
-  c->g.time_ms = 1000;
-  c->g.n_validators = 1;
-  strcpy(c->g.validators[0].name, "v0");
-  memcpy(c->g.validators[0].pk, c->validator.pk, 32);
-  c->g.validators[0].power = 10;
-  add_authority(c, "ministry", &c->admin, ROLE_ADMIN);
-  add_authority(c, "city registry", &c->registrar, ROLE_REGISTRAR);
-  add_authority(c, "notary one", &c->notary, ROLE_NOTARY);
-  add_authority(c, "notary two", &c->notary2, ROLE_NOTARY);
-  memset(c->valset, 7, 32);
-  c->seq = 1;
-  assert_int_equal(store_open_mem(&c->store), 0);
-  store_txn_t *t;
-  assert_int_equal(store_txn_begin(c->store, true, &t), 0);
-  assert_int_equal(ledger_init_store(t, &REG, &c->g), 0);
-  assert_int_equal(store_txn_commit(t), 0);
+  tchain_authority(&c->tc, "ministry", &c->admin, ROLE_ADMIN);
+  tchain_authority(&c->tc, "city registry", &c->registrar, ROLE_REGISTRAR);
+  tchain_authority(&c->tc, "notary one", &c->notary, ROLE_NOTARY);
+  tchain_authority(&c->tc, "notary two", &c->notary2, ROLE_NOTARY);
+  tchain_open(&c->tc, NULL);
   /* Block 1: four citizens. Block 2: bob suspended, carol revoked. */
   ve_buf_t txs[4], p;
   ve_buf_init(&p, 0);
@@ -141,46 +75,37 @@ static void chain_init(chain_t *c) {
   for (int i = 0; i < 4; i++) {
     ve_buf_init(&txs[i], 0);
     identity_payload(&p, who[i]->pk);
-    make_tx(c, &txs[i], &c->registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
+    tchain_tx(&c->tc, &txs[i], &c->registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
   }
   int32_t res[4];
-  commit_block(c, txs, 4, res);
+  tchain_commit(&c->tc, txs, 4, res);
   for (int i = 0; i < 4; i++) assert_int_equal(res[i], 0);
   for (int i = 0; i < 2; i++) ve_buf_reset(&txs[i]);
   ve_buf_reset(&p);
   assert_int_equal(identity_payload_status(&p, c->bob_id, "inquiry"), 0);
-  make_tx(c, &txs[0], &c->registrar, TX_TYPE_IDENTITY_SUSPEND, ve_buf_slice(&p));
+  tchain_tx(&c->tc, &txs[0], &c->registrar, TX_TYPE_IDENTITY_SUSPEND, ve_buf_slice(&p));
   ve_buf_reset(&p);
   assert_int_equal(identity_payload_status(&p, c->carol_id, "deceased"), 0);
-  make_tx(c, &txs[1], &c->registrar, TX_TYPE_IDENTITY_REVOKE, ve_buf_slice(&p));
-  commit_block(c, txs, 2, res);
+  tchain_tx(&c->tc, &txs[1], &c->registrar, TX_TYPE_IDENTITY_REVOKE, ve_buf_slice(&p));
+  tchain_commit(&c->tc, txs, 2, res);
   assert_int_equal(res[0], 0);
   assert_int_equal(res[1], 0);
   for (int i = 0; i < 4; i++) ve_buf_free(&txs[i]);
   ve_buf_free(&p);
 }
 
-static void chain_free(chain_t *c) { store_close(c->store); }
-
-static uint64_t chain_height(chain_t *c) {
-  store_txn_t *t;
-  ledger_tip_t tip;
-  assert_int_equal(store_txn_begin(c->store, false, &t), 0);
-  assert_int_equal(ledger_tip_get(t, &tip), 0);
-  store_txn_abort(t);
-  return tip.height;
-}
+static void chain_free(chain_t *c) { tchain_free(&c->tc); }
 
 static void root_at(chain_t *c, uint64_t h, uint8_t root[32]) {
   store_txn_t *t;
-  assert_int_equal(store_txn_begin(c->store, false, &t), 0);
+  assert_int_equal(store_txn_begin(c->tc.store, false, &t), 0);
   assert_int_equal(state_root_at(t, h, root), 0);
   store_txn_abort(t);
 }
 
 static int get_doc(chain_t *c, const uint8_t id[32], documents_record_t *out) {
   store_txn_t *t;
-  assert_int_equal(store_txn_begin(c->store, false, &t), 0);
+  assert_int_equal(store_txn_begin(c->tc.store, false, &t), 0);
   int rc = documents_get(t, id, out);
   store_txn_abort(t);
   return rc;
@@ -188,7 +113,7 @@ static int get_doc(chain_t *c, const uint8_t id[32], documents_record_t *out) {
 
 static int get_grant(chain_t *c, const uint8_t doc[32], const uint8_t who[32], documents_grant_t *out) {
   store_txn_t *t;
-  assert_int_equal(store_txn_begin(c->store, false, &t), 0);
+  assert_int_equal(store_txn_begin(c->tc.store, false, &t), 0);
   int rc = documents_grant_get(t, doc, who, out);
   store_txn_abort(t);
   return rc;
@@ -198,7 +123,7 @@ static size_t grants_count(chain_t *c, const uint8_t doc[32]) {
   store_txn_t *t;
   uint8_t ids[DOCUMENTS_GRANTS_MAX][32];
   size_t n = 99;
-  assert_int_equal(store_txn_begin(c->store, false, &t), 0);
+  assert_int_equal(store_txn_begin(c->tc.store, false, &t), 0);
   assert_int_equal(documents_grants_list(t, doc, ids, DOCUMENTS_GRANTS_MAX, &n), 0);
   store_txn_abort(t);
   return n;
@@ -209,7 +134,7 @@ static int state_value(chain_t *c, ve_slice_t key, ve_buf_t *out) {
   store_txn_t *t;
   ve_slice_t v;
   ve_buf_reset(out);
-  assert_int_equal(store_txn_begin(c->store, false, &t), 0);
+  assert_int_equal(store_txn_begin(c->tc.store, false, &t), 0);
   int rc = state_get(t, key, &v);
   if (rc == 0) assert_int_equal(ve_buf_append(out, v.ptr, v.len), 0);
   store_txn_abort(t);
@@ -285,7 +210,7 @@ static void test_register_and_refusals(void **state) {
   s.not_before_ms = 5000;
   s.not_after_ms = 9000;
   assert_int_equal(register_doc(&c, &c.notary, &s, id), 0);
-  uint64_t h = chain_height(&c);
+  uint64_t h = tchain_height(&c.tc);
   documents_record_t rec;
   assert_int_equal(get_doc(&c, id, &rec), 0);
   assert_memory_equal(rec.issuer, c.notary_id, 32);
@@ -305,7 +230,7 @@ static void test_register_and_refusals(void **state) {
   assert_int_equal(documents_digest_file_bytes(&d, DOCUMENTS_ALG_BLAKE2B_256, (const uint8_t *)"alice was born", 14), 0);
   store_txn_t *t;
   documents_record_t found;
-  assert_int_equal(store_txn_begin(c.store, false, &t), 0);
+  assert_int_equal(store_txn_begin(c.tc.store, false, &t), 0);
   assert_int_equal(documents_get_by_digest(t, &d, &found), 0);
   assert_memory_equal(found.id, id, 32);
   d.bytes[0] ^= 1;
@@ -424,7 +349,7 @@ static void test_supersede_and_revoke(void **state) {
   documents_id(v2, c.notary_id, &s2.digest);
   assert_int_equal(get_doc(&c, v2, &rec), VE_ERR_NOT_FOUND);
   assert_int_equal(run1(&c, &c.notary, TX_TYPE_DOCUMENT_SUPERSEDE, &p), 0);
-  uint64_t h = chain_height(&c);
+  uint64_t h = tchain_height(&c.tc);
   assert_int_equal(get_doc(&c, v1, &old), 0);
   assert_int_equal(old.status, DOCUMENTS_SUPERSEDED);
   assert_true(old.has_next);
@@ -638,14 +563,14 @@ static void test_erasure(void **state) {
   store_document(&c, "sealed adoption papers", &d);
   assert_int_equal(grant(&c, &c.notary, &d, c.alice_id, c.alice.pk), 0);
   assert_int_equal(grant(&c, &c.notary, &d, c.dave_id, c.dave.pk), 0);
-  uint64_t h_granted = chain_height(&c);
+  uint64_t h_granted = tchain_height(&c.tc);
   assert_int_equal(grants_count(&c, d.id), 2);
 
   assert_int_equal(doc_reason_tx(&c, &c.alice, TX_TYPE_DOCUMENT_ERASE, d.id, "my right"), VE_ERR_PERMISSION);
   assert_int_equal(doc_reason_tx(&c, &c.notary2, TX_TYPE_DOCUMENT_ERASE, d.id, "x"), VE_ERR_PERMISSION);
   assert_int_equal(grants_count(&c, d.id), 2);
   assert_int_equal(doc_reason_tx(&c, &c.notary, TX_TYPE_DOCUMENT_ERASE, d.id, "erasure request 7"), 0);
-  uint64_t h_erased = chain_height(&c);
+  uint64_t h_erased = tchain_height(&c.tc);
 
   /* Current state: no wrapped keys, no grant list; the record of existence stays. */
   documents_grant_t g;
@@ -665,7 +590,7 @@ static void test_erasure(void **state) {
   assert_int_equal(documents_digest_file_bytes(&dg, 1, (const uint8_t *)content, strlen(content)), 0);
   store_txn_t *t;
   documents_record_t found;
-  assert_int_equal(store_txn_begin(c.store, false, &t), 0);
+  assert_int_equal(store_txn_begin(c.tc.store, false, &t), 0);
   assert_int_equal(documents_get_by_digest(t, &dg, &found), 0);
   assert_memory_equal(found.id, d.id, 32);
   /* The honest limit (docs/documents.md): old state versions still hold the
@@ -725,10 +650,10 @@ static void test_grant_limit(void **state) {
     vcrypto_keypair_from_seed(&kps[i], seed);
     ve_buf_init(&txs[i], 0);
     identity_payload(&p, kps[i].pk);
-    make_tx(&c, &txs[i], &c.registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
+    tchain_tx(&c.tc, &txs[i], &c.registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
   }
   static int32_t res[N];
-  commit_block(&c, txs, N, res);
+  tchain_commit(&c.tc, txs, N, res);
   for (int i = 0; i < N; i++) {
     assert_int_equal(res[i], 0);
     ve_buf_reset(&txs[i]);
@@ -737,15 +662,15 @@ static void test_grant_limit(void **state) {
     assert_int_equal(documents_key_wrap(wrapped, d.key, kps[i].pk, seed), 0);
     ve_buf_reset(&p);
     assert_int_equal(documents_payload_grant(&p, d.id, id, kps[i].pk, wrapped), 0);
-    make_tx(&c, &txs[i], &c.notary, TX_TYPE_DOCUMENT_GRANT, ve_buf_slice(&p));
+    tchain_tx(&c.tc, &txs[i], &c.notary, TX_TYPE_DOCUMENT_GRANT, ve_buf_slice(&p));
   }
-  commit_block(&c, txs, N, res);
+  tchain_commit(&c.tc, txs, N, res);
   for (int i = 0; i < N - 1; i++) assert_int_equal(res[i], 0);
   assert_int_equal(res[N - 1], VE_ERR_LIMIT);
   store_txn_t *t;
   static uint8_t ids[DOCUMENTS_GRANTS_MAX][32];
   size_t n;
-  assert_int_equal(store_txn_begin(c.store, false, &t), 0);
+  assert_int_equal(store_txn_begin(c.tc.store, false, &t), 0);
   assert_int_equal(documents_grants_list(t, d.id, ids, DOCUMENTS_GRANTS_MAX, &n), 0);
   assert_int_equal(n, DOCUMENTS_GRANTS_MAX);
   for (size_t i = 1; i < n; i++) assert_true(memcmp(ids[i - 1], ids[i], 32) < 0);
@@ -805,7 +730,7 @@ static void record_at(chain_t *c, const uint8_t id[32], uint64_t h, documents_re
   ve_buf_t val, proof;
   ve_buf_init(&val, 0);
   ve_buf_init(&proof, 0);
-  assert_int_equal(store_txn_begin(c->store, false, &t), 0);
+  assert_int_equal(store_txn_begin(c->tc.store, false, &t), 0);
   assert_int_equal(state_prove(t, h, k, &present, &val, &proof), 0);
   assert_true(present);
   assert_int_equal(state_root_at(t, h, root), 0);
@@ -826,7 +751,7 @@ static void test_renewal_chain(void **state) {
   uint8_t id[32];
   spec_for(&s, "land_title", c.dave_id, content);
   assert_int_equal(register_doc(&c, &c.notary, &s, id), 0);
-  uint64_t h0 = chain_height(&c);
+  uint64_t h0 = tchain_height(&c.tc);
   empty_block(&c);
 
   /* Refusals first: a citizen, anchors outside [last layer, this block), a digest
@@ -838,7 +763,7 @@ static void test_renewal_chain(void **state) {
   uint8_t root[32], d64[64];
   memset(d64, 1, sizeof d64);
   root_at(&c, h0, root);
-  assert_int_equal(documents_payload_renew(&p, id, DOCUMENTS_ALG_SHA512, d64, chain_height(&c) + 1, root), 0);
+  assert_int_equal(documents_payload_renew(&p, id, DOCUMENTS_ALG_SHA512, d64, tchain_height(&c.tc) + 1, root), 0);
   assert_int_equal(run1(&c, &c.notary2, TX_TYPE_DOCUMENT_RENEW, &p), VE_ERR_HEIGHT);
   assert_int_equal(renew(&c, &c.notary2, id, DOCUMENTS_ALG_BLAKE2B_256, "other bytes", h0), VE_ERR_HASH_MISMATCH);
   ve_buf_reset(&p);
@@ -852,10 +777,10 @@ static void test_renewal_chain(void **state) {
   /* Three renewals: SHA-512 by another notary, BLAKE2b-512 by an admin, then an
    * evidence-only SHA-256 renewal by the issuer, each anchored in a later state. */
   assert_int_equal(renew(&c, &c.notary2, id, DOCUMENTS_ALG_SHA512, content, h0), 0);
-  uint64_t h1 = chain_height(&c);
+  uint64_t h1 = tchain_height(&c.tc);
   assert_int_equal(renew(&c, &c.admin, id, DOCUMENTS_ALG_BLAKE2B_512, content, h1 - 1), VE_ERR_HEIGHT);
   assert_int_equal(renew(&c, &c.admin, id, DOCUMENTS_ALG_BLAKE2B_512, content, h1), 0);
-  uint64_t h2 = chain_height(&c);
+  uint64_t h2 = tchain_height(&c.tc);
   empty_block(&c);
   assert_int_equal(renew(&c, &c.notary, id, DOCUMENTS_ALG_SHA256, NULL, h2 + 1), 0);
   assert_int_equal(get_doc(&c, id, &rec), 0);
@@ -881,7 +806,7 @@ static void test_renewal_chain(void **state) {
   documents_record_t found;
   store_txn_t *t;
   assert_int_equal(documents_digest_file_bytes(&dg, DOCUMENTS_ALG_SHA512, (const uint8_t *)content, strlen(content)), 0);
-  assert_int_equal(store_txn_begin(c.store, false, &t), 0);
+  assert_int_equal(store_txn_begin(c.tc.store, false, &t), 0);
   assert_int_equal(documents_get_by_digest(t, &dg, &found), 0);
   assert_memory_equal(found.id, id, 32);
   store_txn_abort(t);
@@ -977,7 +902,7 @@ static void test_renewal_chain(void **state) {
   assert_int_equal(get_doc(&c, id, &rec), 0);
   assert_int_equal(rec.n_renewals, DOCUMENTS_RENEWALS_MAX);
   assert_int_equal(verify(&rec, content, NULL), 0);
-  assert_int_equal(renew(&c, &c.notary, id, DOCUMENTS_ALG_SHA256, content, chain_height(&c)), VE_ERR_LIMIT);
+  assert_int_equal(renew(&c, &c.notary, id, DOCUMENTS_ALG_SHA256, content, tchain_height(&c.tc)), VE_ERR_LIMIT);
   ve_buf_free(&p);
   chain_free(&c);
 }
@@ -996,7 +921,7 @@ static uint64_t rng_next(uint64_t *s) { /* splitmix64 */
 static int dry_run(chain_t *c, ledger_exec_t *ex, const vcrypto_keypair_t *kp, uint32_t type, ve_slice_t payload) {
   ledger_tx_t tx = {.version = LEDGER_TX_VERSION,
                     .chain_id = ve_slice(CHAIN, strlen(CHAIN)),
-                    .seq = c->seq++,
+                    .seq = c->tc.seq++,
                     .expiry = 1000000,
                     .type = type,
                     .payload = payload};
@@ -1011,7 +936,7 @@ static void test_strict_payloads(void **state) {
   stored_doc_t d;
   store_document(&c, "strictness", &d);
   empty_block(&c);
-  uint64_t h = chain_height(&c);
+  uint64_t h = tchain_height(&c.tc);
   uint8_t root[32];
   root_at(&c, h - 1, root);
 
@@ -1043,7 +968,7 @@ static void test_strict_payloads(void **state) {
 
   store_txn_t *t;
   ledger_exec_t *ex;
-  assert_int_equal(store_txn_begin(c.store, false, &t), 0);
+  assert_int_equal(store_txn_begin(c.tc.store, false, &t), 0);
   for (int i = 0; i < N; i++) { /* each in its own overlay: register and supersede share a digest */
     assert_int_equal(ledger_exec_begin(&ex, &REG, t, ve_slice(CHAIN, strlen(CHAIN)), h + 1, 99999), 0);
     int want = types[i] == TX_TYPE_DOCUMENT_GRANT_REVOKE ? VE_ERR_NOT_FOUND : 0; /* no grant to dave yet */
@@ -1145,14 +1070,14 @@ static void test_determinism(void **state) {
     spec_for(&s, "deed", i % 2 ? a.alice_id : a.dave_id, content);
     ve_buf_reset(&p);
     assert_int_equal(documents_payload_register(&p, &s), 0);
-    make_tx(&a, &txs[i], i % 3 ? &a.notary : &a.registrar, TX_TYPE_DOCUMENT_REGISTER, ve_buf_slice(&p));
+    tchain_tx(&a.tc, &txs[i], i % 3 ? &a.notary : &a.registrar, TX_TYPE_DOCUMENT_REGISTER, ve_buf_slice(&p));
     identity_id_from_pk(ids[i], (i % 3 ? &a.notary : &a.registrar)->pk);
     documents_id(ids[i], ids[i], &s.digest);
   }
-  make_tx(&a, &txs[6], &a.notary, TX_TYPE_DOCUMENT_REGISTER, ve_buf_slice(&p)); /* duplicate: fails */
+  tchain_tx(&a.tc, &txs[6], &a.notary, TX_TYPE_DOCUMENT_REGISTER, ve_buf_slice(&p)); /* duplicate: fails */
   int32_t r1[12], r2[12];
-  commit_block(&a, txs, 7, r1);
-  commit_block(&b, txs, 7, r2);
+  tchain_commit(&a.tc, txs, 7, r1);
+  tchain_commit(&b.tc, txs, 7, r2);
   assert_memory_equal(r1, r2, 7 * sizeof r1[0]);
   assert_int_equal(r1[6], VE_ERR_EXISTS);
   for (int i = 0; i < 12; i++) ve_buf_reset(&txs[i]);
@@ -1160,29 +1085,29 @@ static void test_determinism(void **state) {
   assert_int_equal(documents_key_wrap(wrapped, key, a.alice.pk, seed), 0);
   ve_buf_reset(&p);
   assert_int_equal(documents_payload_grant(&p, ids[1], a.alice_id, a.alice.pk, wrapped), 0);
-  make_tx(&a, &txs[0], &a.notary, TX_TYPE_DOCUMENT_GRANT, ve_buf_slice(&p));
+  tchain_tx(&a.tc, &txs[0], &a.notary, TX_TYPE_DOCUMENT_GRANT, ve_buf_slice(&p));
   ve_buf_reset(&p);
   assert_int_equal(documents_payload_revoke(&p, ids[2], "r"), 0);
-  make_tx(&a, &txs[1], &a.notary, TX_TYPE_DOCUMENT_REVOKE, ve_buf_slice(&p));
+  tchain_tx(&a.tc, &txs[1], &a.notary, TX_TYPE_DOCUMENT_REVOKE, ve_buf_slice(&p));
   ve_buf_reset(&p);
   assert_int_equal(documents_payload_erase(&p, ids[1], "e"), 0);
-  make_tx(&a, &txs[2], &a.notary, TX_TYPE_DOCUMENT_ERASE, ve_buf_slice(&p));
+  tchain_tx(&a.tc, &txs[2], &a.notary, TX_TYPE_DOCUMENT_ERASE, ve_buf_slice(&p));
   uint8_t root[32];
   root_at(&a, 3, root);
   ve_buf_reset(&p);
   uint8_t d64[64] = {3};
   assert_int_equal(documents_payload_renew(&p, ids[0], DOCUMENTS_ALG_SHA512, d64, 3, root), 0);
-  make_tx(&a, &txs[3], &a.admin, TX_TYPE_DOCUMENT_RENEW, ve_buf_slice(&p));
-  commit_block(&a, txs, 4, r1);
-  commit_block(&b, txs, 4, r2);
+  tchain_tx(&a.tc, &txs[3], &a.admin, TX_TYPE_DOCUMENT_RENEW, ve_buf_slice(&p));
+  tchain_commit(&a.tc, txs, 4, r1);
+  tchain_commit(&b.tc, txs, 4, r2);
   assert_memory_equal(r1, r2, 4 * sizeof r1[0]);
   for (int i = 0; i < 4; i++) assert_int_equal(r1[i], 0);
   empty_block(&a);
   empty_block(&b);
   store_txn_t *ta, *tb;
   ledger_tip_t x, y;
-  assert_int_equal(store_txn_begin(a.store, false, &ta), 0);
-  assert_int_equal(store_txn_begin(b.store, false, &tb), 0);
+  assert_int_equal(store_txn_begin(a.tc.store, false, &ta), 0);
+  assert_int_equal(store_txn_begin(b.tc.store, false, &tb), 0);
   assert_int_equal(ledger_tip_get(ta, &x), 0);
   assert_int_equal(ledger_tip_get(tb, &y), 0);
   assert_int_equal(x.height, 5);

@@ -23,102 +23,58 @@
 #include "base/err.h"
 #include "node/node_docs.h"
 #include "node/node_int.h"
+#include "tchain.h"
 
 #define CHAIN "veche-blobs-test-1"
 
 static struct {
+  tchain_t tc;
   node_t *n;
-  vcrypto_keypair_t notary, notary2, subject, validator;
+  vcrypto_keypair_t notary, notary2, subject;
   uint8_t notary_id[32], notary2_id[32], subject_id[32];
-  uint8_t valset[32];
-  uint64_t seq;
 } c;
 
-static void seed_key(vcrypto_keypair_t *kp, uint8_t *id, uint8_t b) {
-  uint8_t seed[32];
-  memset(seed, b, sizeof seed);
-  vcrypto_keypair_from_seed(kp, seed);
-  if (id) identity_id_from_pk(id, kp->pk);
+/* The node's step after the ledger's, in the block's write transaction. */
+static void docs_after(void *ctx, store_txn_t *t, ve_slice_t block) {
+  ledger_block_t b;
+  assert_int_equal(ledger_block_decode(block, &b), 0);
+  assert_int_equal(node_docs_block_txn(ctx, t, &b), 0);
+  ledger_block_free(&b);
 }
 
 static void make_tx(ve_buf_t *out, const vcrypto_keypair_t *kp, uint32_t type, const ve_buf_t *payload) {
-  ledger_tx_t tx = {.version = LEDGER_TX_VERSION, .chain_id = ve_slice(CHAIN, strlen(CHAIN)), .seq = c.seq++,
-                    .expiry = 1000000, .type = type, .payload = ve_buf_slice(payload)};
   ve_buf_init(out, 0);
-  assert_int_equal(ledger_tx_sign(&tx, kp), 0);
-  assert_int_equal(ledger_tx_encode(&tx, out), 0);
+  tchain_tx(&c.tc, out, kp, type, ve_buf_slice(payload));
 }
 
-/* Commits a block of n txs as node_pipeline_commit does; results get the codes. */
-static void commit_block(ve_buf_t *txs, size_t n, int32_t *results) {
-  store_txn_t *t;
-  assert_int_equal(store_txn_begin(c.n->store, true, &t), 0);
-  ledger_tip_t tip;
-  assert_int_equal(ledger_tip_get(t, &tip), 0);
-  ledger_header_t h;
-  ledger_header_next(&tip, ve_slice(CHAIN, strlen(CHAIN)), tip.last_time_ms + 5, c.valset, c.validator.pk, &h);
-  ve_slice_t sl[8];
-  assert_true(n <= 8);
-  for (size_t i = 0; i < n; i++) sl[i] = ve_buf_slice(&txs[i]);
-  ve_buf_t blk;
-  ve_buf_init(&blk, 0);
-  assert_int_equal(ledger_block_build(&h, sl, NULL, n, &blk), 0);
-  assert_int_equal(ledger_block_commit(t, node_registry(), ve_buf_slice(&blk), ve_slice("cert", 4), results), 0);
-  ledger_block_t b;
-  assert_int_equal(ledger_block_decode(ve_buf_slice(&blk), &b), 0);
-  assert_int_equal(node_docs_block_txn(c.n, t, &b), 0);
-  ledger_block_free(&b);
-  assert_int_equal(store_txn_commit(t), 0);
-  ve_buf_free(&blk);
-}
+static void commit_block(ve_buf_t *txs, size_t n, int32_t *results) { tchain_commit(&c.tc, txs, n, results); }
 
 static int32_t run1(const vcrypto_keypair_t *kp, uint32_t type, const ve_buf_t *payload) {
-  ve_buf_t tx;
-  make_tx(&tx, kp, type, payload);
-  int32_t res;
-  commit_block(&tx, 1, &res);
-  ve_buf_free(&tx);
-  return res;
+  return tchain_run1(&c.tc, kp, type, ve_buf_slice(payload));
 }
 
 static int setup(void **state) {
   (void)state;
   memset(&c, 0, sizeof c);
-  assert_int_equal(vcrypto_init(), 0);
-  seed_key(&c.notary, c.notary_id, 3);
-  seed_key(&c.notary2, c.notary2_id, 5);
-  seed_key(&c.subject, c.subject_id, 9);
-  seed_key(&c.validator, NULL, 4);
-  static ledger_genesis_t g;
-  memset(&g, 0, sizeof g);
-  strcpy(g.chain_id, CHAIN);
-  g.suite = VCRYPTO_SUITE_ED25519_BLAKE2B;
-  g.time_ms = 1000;
-  g.n_validators = 1;
-  strcpy(g.validators[0].name, "v0");
-  memcpy(g.validators[0].pk, c.validator.pk, 32);
-  g.validators[0].power = 10;
-  const vcrypto_keypair_t *who[3] = {&c.notary, &c.notary2, &c.subject};
-  const uint32_t roles[3] = {ROLE_NOTARY, ROLE_NOTARY, ROLE_ADMIN}; /* someone must be admin */
-  for (int i = 0; i < 3; i++) {
-    snprintf(g.authorities[i].name, sizeof g.authorities[i].name, "a%d", i);
-    memcpy(g.authorities[i].pk, who[i]->pk, 32);
-    g.authorities[i].roles = roles[i];
-  }
-  g.n_authorities = 3;
-  memset(c.valset, 7, 32);
-  c.seq = 1;
+  tchain_init(&c.tc, CHAIN, node_registry());
+  tchain_key(&c.notary, c.notary_id, 3, 3);
+  tchain_key(&c.notary2, c.notary2_id, 5, 5);
+  tchain_key(&c.subject, c.subject_id, 9, 9);
+  tchain_authority(&c.tc, "a0", &c.notary, ROLE_NOTARY);
+  tchain_authority(&c.tc, "a1", &c.notary2, ROLE_NOTARY);
+  tchain_authority(&c.tc, "a2", &c.subject, ROLE_ADMIN); /* someone must be admin */
   c.n = calloc(1, sizeof *c.n);
+  assert_non_null(c.n);
   assert_int_equal(store_open_mem(&c.n->store), 0);
-  store_txn_t *t;
-  assert_int_equal(store_txn_begin(c.n->store, true, &t), 0);
-  assert_int_equal(ledger_init_store(t, node_registry(), &g), 0);
-  assert_int_equal(store_txn_commit(t), 0);
+  tchain_open(&c.tc, c.n->store);
+  c.tc.after = docs_after;
+  c.tc.after_ctx = c.n;
   return 0;
 }
 
 static int teardown(void **state) {
   (void)state;
+  tchain_free(&c.tc);
   store_close(c.n->store);
   free(c.n);
   return 0;

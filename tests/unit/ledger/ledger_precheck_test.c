@@ -24,6 +24,7 @@
 #include "apps/identity/identity.h"
 #include "base/err.h"
 #include "ledger/ledger.h"
+#include "tchain.h"
 
 #define CHAIN "veche-precheck-1"
 #define KEYS_MAX 256
@@ -31,9 +32,7 @@
 static const ledger_registry_t REG = {&identity_auth, {&identity_app}, 1};
 
 static uint64_t g_rng;
-static vcrypto_keypair_t g_admin, g_registrar, g_validator;
-static ledger_genesis_t g_gen;
-static uint8_t g_valset[32];
+static vcrypto_keypair_t g_admin, g_registrar;
 static uint64_t g_seq = 1;
 
 static uint64_t rng(void) { /* splitmix64 */
@@ -41,12 +40,6 @@ static uint64_t rng(void) { /* splitmix64 */
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
   return z ^ (z >> 31);
-}
-
-static void seed_key(vcrypto_keypair_t *kp, uint8_t n) {
-  uint8_t seed[32];
-  memset(seed, n, sizeof seed);
-  vcrypto_keypair_from_seed(kp, seed);
 }
 
 static void random_key(vcrypto_keypair_t *kp) {
@@ -65,36 +58,17 @@ static int setup(void **st) {
   g_rng = env ? strtoull(env, NULL, 10) : (uint64_t)time(NULL);
   printf("ledger_precheck_test: seed %llu (replay with VECHE_SEED=%llu)\n", (unsigned long long)g_rng,
          (unsigned long long)g_rng);
-  seed_key(&g_admin, 1);
-  seed_key(&g_registrar, 2);
-  seed_key(&g_validator, 3);
-  memset(&g_gen, 0, sizeof g_gen);
-  strcpy(g_gen.chain_id, CHAIN);
-  g_gen.suite = VCRYPTO_SUITE_ED25519_BLAKE2B;
-  g_gen.time_ms = 1000;
-  g_gen.n_validators = 1;
-  strcpy(g_gen.validators[0].name, "v0");
-  memcpy(g_gen.validators[0].pk, g_validator.pk, 32);
-  g_gen.validators[0].power = 10;
-  g_gen.n_authorities = 2;
-  strcpy(g_gen.authorities[0].name, "ministry");
-  memcpy(g_gen.authorities[0].pk, g_admin.pk, 32);
-  g_gen.authorities[0].roles = ROLE_ADMIN;
-  strcpy(g_gen.authorities[1].name, "registry");
-  memcpy(g_gen.authorities[1].pk, g_registrar.pk, 32);
-  g_gen.authorities[1].roles = ROLE_REGISTRAR;
-  memset(g_valset, 7, 32);
+  tchain_key(&g_admin, NULL, 1, 1);
+  tchain_key(&g_registrar, NULL, 2, 2);
   return 0;
 }
 
-static store_t *store_new(void) {
-  store_t *s;
-  assert_int_equal(store_open_mem(&s), 0);
-  store_txn_t *t;
-  assert_int_equal(store_txn_begin(s, true, &t), 0);
-  assert_int_equal(ledger_init_store(t, &REG, &g_gen), 0);
-  assert_int_equal(store_txn_commit(t), 0);
-  return s;
+/* A fresh chain: every one has the same genesis, so the same blocks apply. */
+static void chain_new(tchain_t *c) {
+  tchain_init(c, CHAIN, &REG);
+  tchain_authority(c, "ministry", &g_admin, ROLE_ADMIN);
+  tchain_authority(c, "registry", &g_registrar, ROLE_REGISTRAR);
+  tchain_open(c, NULL);
 }
 
 /* Appends a signed tx to txs[*n]. */
@@ -132,27 +106,11 @@ static void free_txs(ve_buf_t *txs, size_t n) {
   for (size_t i = 0; i < n; i++) ve_buf_free(&txs[i]);
 }
 
-/* Encodes a block of txs on s's tip into out. */
-static void build_block(store_t *s, const ve_buf_t *txs, size_t n, ve_buf_t *out) {
-  store_txn_t *t;
-  assert_int_equal(store_txn_begin(s, false, &t), 0);
-  ledger_tip_t tip;
-  assert_int_equal(ledger_tip_get(t, &tip), 0);
-  store_txn_abort(t);
-  ledger_header_t h;
-  ledger_header_next(&tip, ve_slice(CHAIN, strlen(CHAIN)), tip.last_time_ms + 5, g_valset, g_validator.pk, &h);
-  ve_slice_t *sl = calloc(n ? n : 1, sizeof *sl);
-  for (size_t i = 0; i < n; i++) sl[i] = ve_buf_slice(&txs[i]);
-  ve_buf_init(out, 0);
-  assert_int_equal(ledger_block_build(&h, sl, NULL, n, out), 0);
-  free(sl);
-}
-
 enum { PRE_NONE, PRE_ALL, PRE_SOME };
 
-/* Validates blk on s; mode says which verdicts are handed in (PRE_SOME: a
+/* Validates blk on c; mode says which verdicts are handed in (PRE_SOME: a
  * random half, the rest LEDGER_PRECHECK_NONE). Returns the verdict. */
-static int validate(store_t *s, ve_slice_t blk, int mode) {
+static int validate(tchain_t *c, ve_slice_t blk, int mode) {
   ledger_block_t b;
   assert_int_equal(ledger_block_decode(blk, &b), 0);
   int32_t *pre = calloc(b.tx_count ? b.tx_count : 1, sizeof *pre);
@@ -161,18 +119,18 @@ static int validate(store_t *s, ve_slice_t blk, int mode) {
     pre[i] = give ? ledger_tx_precheck(&REG, ve_slice(CHAIN, strlen(CHAIN)), b.txs[i]) : LEDGER_PRECHECK_NONE;
   }
   store_txn_t *t;
-  assert_int_equal(store_txn_begin(s, false, &t), 0);
-  int rc = mode == PRE_NONE ? ledger_block_validate_decoded(t, &b, g_valset, NULL, NULL)
-                            : ledger_block_validate_prechecked(t, &b, g_valset, pre, NULL, NULL);
+  assert_int_equal(store_txn_begin(c->store, false, &t), 0);
+  int rc = mode == PRE_NONE ? ledger_block_validate_decoded(t, &b, c->valset, NULL, NULL)
+                            : ledger_block_validate_prechecked(t, &b, c->valset, pre, NULL, NULL);
   store_txn_abort(t);
   free(pre);
   ledger_block_free(&b);
   return rc;
 }
 
-static void commit(store_t *s, ve_slice_t blk, int32_t *results) {
+static void commit(tchain_t *c, ve_slice_t blk, int32_t *results) {
   store_txn_t *t;
-  assert_int_equal(store_txn_begin(s, true, &t), 0);
+  assert_int_equal(store_txn_begin(c->store, true, &t), 0);
   assert_int_equal(ledger_block_commit(t, &REG, blk, ve_slice("cert", 4), results), 0);
   assert_int_equal(store_txn_commit(t), 0);
 }
@@ -198,7 +156,8 @@ static void assert_same_tip(store_t *a, store_t *b) {
  * validation reaches for a block holding just that transaction. */
 static void test_precheck_verdicts(void **st) {
   (void)st;
-  store_t *s = store_new();
+  tchain_t s;
+  chain_new(&s);
   vcrypto_keypair_t k;
   random_key(&k);
   ve_buf_t txs[4];
@@ -214,16 +173,17 @@ static void test_precheck_verdicts(void **st) {
     int pre = ledger_tx_precheck(&REG, ve_slice(CHAIN, strlen(CHAIN)), ve_buf_slice(&txs[i]));
     assert_int_equal(pre, want[i]);
     ve_buf_t blk;
-    build_block(s, &txs[i], 1, &blk);
-    assert_int_equal(validate(s, ve_buf_slice(&blk), PRE_NONE), want[i]);
-    assert_int_equal(validate(s, ve_buf_slice(&blk), PRE_ALL), want[i]);
+    ve_buf_init(&blk, 0);
+    tchain_block(&s, &txs[i], 1, &blk);
+    assert_int_equal(validate(&s, ve_buf_slice(&blk), PRE_NONE), want[i]);
+    assert_int_equal(validate(&s, ve_buf_slice(&blk), PRE_ALL), want[i]);
     ve_buf_free(&blk);
   }
   /* Truncated bytes and a NULL registry (no app hooks) are handled too. */
   assert_int_not_equal(ledger_tx_precheck(&REG, ve_slice(CHAIN, strlen(CHAIN)), ve_slice(txs[0].ptr, 10)), 0);
   assert_int_equal(ledger_tx_precheck(NULL, ve_slice(CHAIN, strlen(CHAIN)), ve_buf_slice(&txs[0])), 0);
   free_txs(txs, n);
-  store_close(s);
+  tchain_free(&s);
 }
 
 /* A bad signature in the middle of a block rejects the block with and without
@@ -231,7 +191,8 @@ static void test_precheck_verdicts(void **st) {
  * the first in block order decides, as without pre-checks. */
 static void test_bad_sig_in_the_middle(void **st) {
   (void)st;
-  store_t *s = store_new();
+  tchain_t s;
+  chain_new(&s);
   enum { N = 40 };
   ve_buf_t txs[N];
   size_t n = 0;
@@ -242,32 +203,35 @@ static void test_bad_sig_in_the_middle(void **st) {
   }
   txs[N / 2].ptr[txs[N / 2].len - 1] ^= 0x01; /* the signature's last byte */
   ve_buf_t blk;
-  build_block(s, txs, n, &blk);
-  assert_int_equal(validate(s, ve_buf_slice(&blk), PRE_NONE), VE_ERR_BAD_SIG);
-  assert_int_equal(validate(s, ve_buf_slice(&blk), PRE_ALL), VE_ERR_BAD_SIG);
-  for (int r = 0; r < 8; r++) assert_int_equal(validate(s, ve_buf_slice(&blk), PRE_SOME), VE_ERR_BAD_SIG);
+  ve_buf_init(&blk, 0);
+  tchain_block(&s, txs, n, &blk);
+  assert_int_equal(validate(&s, ve_buf_slice(&blk), PRE_NONE), VE_ERR_BAD_SIG);
+  assert_int_equal(validate(&s, ve_buf_slice(&blk), PRE_ALL), VE_ERR_BAD_SIG);
+  for (int r = 0; r < 8; r++) assert_int_equal(validate(&s, ve_buf_slice(&blk), PRE_SOME), VE_ERR_BAD_SIG);
   ve_buf_free(&blk);
   /* A wrong-chain tx before the bad signature: that is the verdict. */
   ve_buf_free(&txs[5]);
   n = 5;
   add_tx(txs, &n, &g_registrar, "another-chain", TX_TYPE_IDENTITY_REGISTER, ve_slice("\x01", 1));
   n = N;
-  build_block(s, txs, n, &blk);
-  assert_int_equal(validate(s, ve_buf_slice(&blk), PRE_NONE), VE_ERR_WRONG_CHAIN);
-  assert_int_equal(validate(s, ve_buf_slice(&blk), PRE_ALL), VE_ERR_WRONG_CHAIN);
-  for (int r = 0; r < 8; r++) assert_int_equal(validate(s, ve_buf_slice(&blk), PRE_SOME), VE_ERR_WRONG_CHAIN);
+  ve_buf_init(&blk, 0);
+  tchain_block(&s, txs, n, &blk);
+  assert_int_equal(validate(&s, ve_buf_slice(&blk), PRE_NONE), VE_ERR_WRONG_CHAIN);
+  assert_int_equal(validate(&s, ve_buf_slice(&blk), PRE_ALL), VE_ERR_WRONG_CHAIN);
+  for (int r = 0; r < 8; r++) assert_int_equal(validate(&s, ve_buf_slice(&blk), PRE_SOME), VE_ERR_WRONG_CHAIN);
   ve_buf_free(&blk);
   /* Verdicts never replace the header and duplicate checks, which come first. */
   ve_buf_free(&txs[5]);
   txs[5] = (ve_buf_t){0};
   ve_buf_init(&txs[5], 0);
   assert_int_equal(ve_buf_append(&txs[5], txs[6].ptr, txs[6].len), 0);
-  build_block(s, txs, n, &blk);
-  assert_int_equal(validate(s, ve_buf_slice(&blk), PRE_NONE), VE_ERR_DUPLICATE);
-  assert_int_equal(validate(s, ve_buf_slice(&blk), PRE_ALL), VE_ERR_DUPLICATE);
+  ve_buf_init(&blk, 0);
+  tchain_block(&s, txs, n, &blk);
+  assert_int_equal(validate(&s, ve_buf_slice(&blk), PRE_NONE), VE_ERR_DUPLICATE);
+  assert_int_equal(validate(&s, ve_buf_slice(&blk), PRE_ALL), VE_ERR_DUPLICATE);
   ve_buf_free(&blk);
   free_txs(txs, n);
-  store_close(s);
+  tchain_free(&s);
 }
 
 /* Identities registered and rotated over a few blocks: the same results and
@@ -277,7 +241,9 @@ static void test_bad_sig_in_the_middle(void **st) {
  * right (never rotated) and one that guesses wrong (rotated before). */
 static void test_same_results(void **st) {
   (void)st;
-  store_t *plain = store_new(), *pre = store_new();
+  tchain_t plain, pre;
+  chain_new(&plain);
+  chain_new(&pre);
   static vcrypto_keypair_t keys[KEYS_MAX];
   static uint8_t ids[KEYS_MAX][32];
   size_t nk = 0;
@@ -313,16 +279,17 @@ static void test_same_results(void **st) {
     if (round == 1) add_rotate(txs, &n, &keys[0], ids[0], &next1); /* guessed right */
     if (round == 2) add_rotate(txs, &n, &next1, ids[0], &next2);   /* guessed wrong */
     ve_buf_t blk;
-    build_block(plain, txs, n, &blk);
-    assert_int_equal(validate(pre, ve_buf_slice(&blk), PRE_ALL), VE_OK);
-    assert_int_equal(validate(plain, ve_buf_slice(&blk), PRE_NONE), VE_OK);
-    assert_int_equal(validate(pre, ve_buf_slice(&blk), PRE_SOME), VE_OK);
+    ve_buf_init(&blk, 0);
+    tchain_block(&plain, txs, n, &blk);
+    assert_int_equal(validate(&pre, ve_buf_slice(&blk), PRE_ALL), VE_OK);
+    assert_int_equal(validate(&plain, ve_buf_slice(&blk), PRE_NONE), VE_OK);
+    assert_int_equal(validate(&pre, ve_buf_slice(&blk), PRE_SOME), VE_OK);
     int32_t r_pre[64], r_plain[64];
-    commit(pre, ve_buf_slice(&blk), r_pre); /* the pre-checked store first: its memos are warm */
-    commit(plain, ve_buf_slice(&blk), r_plain);
+    commit(&pre, ve_buf_slice(&blk), r_pre); /* the pre-checked store first: its memos are warm */
+    commit(&plain, ve_buf_slice(&blk), r_plain);
     assert_memory_equal(r_pre, r_plain, n * sizeof r_pre[0]);
     for (size_t i = 0; i < n; i++) assert_int_equal(r_plain[i], want[i]);
-    assert_same_tip(plain, pre);
+    assert_same_tip(plain.store, pre.store);
     ve_buf_free(&blk);
     free_txs(txs, n);
   }
@@ -330,26 +297,28 @@ static void test_same_results(void **st) {
   store_txn_t *t;
   identity_t rec;
   bool current;
-  assert_int_equal(store_txn_begin(plain, false, &t), 0);
+  assert_int_equal(store_txn_begin(plain.store, false, &t), 0);
   assert_int_equal(identity_get_by_key(t, next2.pk, &rec, &current), 0);
   assert_true(current);
   assert_memory_equal(rec.id, ids[0], 32);
   store_txn_abort(t);
-  store_close(plain);
-  store_close(pre);
+  tchain_free(&plain);
+  tchain_free(&pre);
 }
 
 /* ledger_block_header_get reads the header alone. */
 static void test_block_header_get(void **st) {
   (void)st;
-  store_t *s = store_new();
+  tchain_t s;
+  chain_new(&s);
   vcrypto_keypair_t k;
   random_key(&k);
   ve_buf_t txs[1];
   size_t n = 0;
   add_register(txs, &n, &g_registrar, k.pk);
   ve_buf_t blk;
-  build_block(s, txs, n, &blk);
+  ve_buf_init(&blk, 0);
+  tchain_block(&s, txs, n, &blk);
   ledger_header_t h;
   assert_int_equal(ledger_block_header_get(ve_buf_slice(&blk), &h), 0);
   assert_int_equal(h.height, 1);
@@ -357,7 +326,7 @@ static void test_block_header_get(void **st) {
   assert_int_not_equal(ledger_block_header_get(ve_slice(blk.ptr, 3), &h), 0);
   ve_buf_free(&blk);
   free_txs(txs, n);
-  store_close(s);
+  tchain_free(&s);
 }
 
 int main(void) {

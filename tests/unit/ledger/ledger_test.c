@@ -15,89 +15,30 @@
 #include "base/err.h"
 #include "ledger/ledger.h"
 #include "state/state.h"
+#include "tchain.h"
 
 #define CHAIN "veche-test-1"
 
 static const ledger_registry_t REG = {&identity_auth, {&identity_app}, 1};
 
 typedef struct {
-  store_t *store;
-  vcrypto_keypair_t admin, registrar, validator;
-  ledger_genesis_t g;
-  uint8_t valset[32];
-  uint64_t seq; /* next sequence number for any signer (gaps are allowed) */
+  tchain_t tc;
+  vcrypto_keypair_t admin, registrar;
 } chain_t;
 
-static void seed_key(vcrypto_keypair_t *kp, uint8_t n) {
-  uint8_t seed[32];
-  memset(seed, n, sizeof seed);
-  vcrypto_keypair_from_seed(kp, seed);
-}
+static void seed_key(vcrypto_keypair_t *kp, uint8_t n) { tchain_key(kp, NULL, n, n); }
 
 static void chain_init(chain_t *c) {
   memset(c, 0, sizeof *c);
-  assert_int_equal(vcrypto_init(), 0);
+  tchain_init(&c->tc, CHAIN, &REG);
   seed_key(&c->admin, 1);
   seed_key(&c->registrar, 2);
-  seed_key(&c->validator, 3);
-  strcpy(c->g.chain_id, CHAIN);
-  c->g.suite = VCRYPTO_SUITE_ED25519_BLAKE2B;
-  c->g.time_ms = 1000;
-  c->g.n_validators = 1;
-  strcpy(c->g.validators[0].name, "v0");
-  memcpy(c->g.validators[0].pk, c->validator.pk, 32);
-  c->g.validators[0].power = 10;
-  c->g.n_authorities = 2;
-  strcpy(c->g.authorities[0].name, "ministry");
-  memcpy(c->g.authorities[0].pk, c->admin.pk, 32);
-  c->g.authorities[0].roles = ROLE_ADMIN;
-  strcpy(c->g.authorities[1].name, "city registry");
-  memcpy(c->g.authorities[1].pk, c->registrar.pk, 32);
-  c->g.authorities[1].roles = ROLE_REGISTRAR;
-  memset(c->valset, 7, 32);
-  c->seq = 1;
-  assert_int_equal(store_open_mem(&c->store), 0);
-  store_txn_t *t;
-  assert_int_equal(store_txn_begin(c->store, true, &t), 0);
-  assert_int_equal(ledger_init_store(t, &REG, &c->g), 0);
-  assert_int_equal(store_txn_commit(t), 0);
+  tchain_authority(&c->tc, "ministry", &c->admin, ROLE_ADMIN);
+  tchain_authority(&c->tc, "city registry", &c->registrar, ROLE_REGISTRAR);
+  tchain_open(&c->tc, NULL);
 }
 
-static void chain_free(chain_t *c) { store_close(c->store); }
-
-/* Signs a tx of type with payload; appends the encoding to out. */
-static void make_tx(chain_t *c, ve_buf_t *out, const vcrypto_keypair_t *kp, uint32_t type,
-                    ve_slice_t payload) {
-  ledger_tx_t tx = {.version = LEDGER_TX_VERSION,
-                    .chain_id = ve_slice(CHAIN, strlen(CHAIN)),
-                    .seq = c->seq++,
-                    .expiry = 1000000,
-                    .type = type,
-                    .payload = payload};
-  assert_int_equal(ledger_tx_sign(&tx, kp), 0);
-  assert_int_equal(ledger_tx_encode(&tx, out), 0);
-}
-
-/* Builds, validates and commits a block of txs; returns result codes. */
-static void commit_block(chain_t *c, ve_buf_t *txs, size_t n, int32_t *results) {
-  store_txn_t *t;
-  assert_int_equal(store_txn_begin(c->store, true, &t), 0);
-  ledger_tip_t tip;
-  assert_int_equal(ledger_tip_get(t, &tip), 0);
-  ledger_header_t h;
-  ledger_header_next(&tip, ve_slice(CHAIN, strlen(CHAIN)), tip.last_time_ms + 5, c->valset,
-                     c->validator.pk, &h);
-  ve_slice_t *sl = calloc(n ? n : 1, sizeof *sl);
-  for (size_t i = 0; i < n; i++) sl[i] = ve_buf_slice(&txs[i]);
-  ve_buf_t blk;
-  ve_buf_init(&blk, 0);
-  assert_int_equal(ledger_block_build(&h, sl, NULL, n, &blk), 0);
-  assert_int_equal(ledger_block_validate(t, ve_buf_slice(&blk), c->valset, NULL, NULL), 0);
-  assert_int_equal(ledger_block_commit(t, &REG, ve_buf_slice(&blk), ve_slice("cert", 4), results), 0);
-  assert_int_equal(store_txn_commit(t), 0);
-  ve_buf_free(&blk);
-  free(sl);
-}
+static void chain_free(chain_t *c) { tchain_free(&c->tc); }
 
 static void register_payload(ve_buf_t *p, const uint8_t pk[32], const char *district) {
   uint8_t digest[32];
@@ -119,7 +60,7 @@ static void test_tx_roundtrip_and_strictness(void **state) {
   ve_buf_init(&p, 0);
   ve_buf_init(&b, 0);
   register_payload(&p, c.admin.pk, "north");
-  make_tx(&c, &b, &c.registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
+  tchain_tx(&c.tc, &b, &c.registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
   ledger_tx_t tx;
   assert_int_equal(ledger_tx_decode(ve_buf_slice(&b), &tx), 0);
   assert_int_equal(ledger_tx_verify_sig(&tx), 0);
@@ -171,7 +112,7 @@ static void test_genesis(void **state) {
   chain_init(&c);
   ve_buf_t b;
   ve_buf_init(&b, 0);
-  assert_int_equal(ledger_genesis_encode(&c.g, &b), 0);
+  assert_int_equal(ledger_genesis_encode(&c.tc.g, &b), 0);
   ledger_genesis_t g2;
   assert_int_equal(ledger_genesis_decode(ve_buf_slice(&b), &g2), 0);
   assert_string_equal(g2.chain_id, CHAIN);
@@ -179,22 +120,22 @@ static void test_genesis(void **state) {
   assert_int_equal(ledger_genesis_check(&g2), 0);
   /* Re-initialising with the same genesis: exists; with another: config error. */
   store_txn_t *t;
-  assert_int_equal(store_txn_begin(c.store, true, &t), 0);
-  assert_int_equal(ledger_init_store(t, &REG, &c.g), VE_ERR_EXISTS);
+  assert_int_equal(store_txn_begin(c.tc.store, true, &t), 0);
+  assert_int_equal(ledger_init_store(t, &REG, &c.tc.g), VE_ERR_EXISTS);
   g2.time_ms++;
   assert_int_equal(ledger_init_store(t, &REG, &g2), VE_ERR_CONFIG);
   store_txn_abort(t);
   /* Semantic checks. */
-  g2 = c.g;
+  g2 = c.tc.g;
   g2.authorities[0].roles = ROLE_NOTARY;
   assert_int_equal(ledger_genesis_check(&g2), VE_ERR_CONFIG); /* nobody is admin */
-  g2 = c.g;
+  g2 = c.tc.g;
   memcpy(g2.authorities[1].pk, g2.authorities[0].pk, 32);
   assert_int_equal(ledger_genesis_check(&g2), VE_ERR_DUPLICATE);
-  g2 = c.g;
+  g2 = c.tc.g;
   g2.validators[0].power = 0;
   assert_int_equal(ledger_genesis_check(&g2), VE_ERR_CONFIG);
-  g2 = c.g;
+  g2 = c.tc.g;
   g2.suite = 99;
   assert_int_equal(ledger_genesis_check(&g2), VE_ERR_UNSUPPORTED);
   ve_buf_free(&b);
@@ -219,20 +160,20 @@ static void test_identity_lifecycle(void **state) {
   for (int i = 0; i < 8; i++) ve_buf_init(&txs[i], 0);
   ve_buf_init(&p, 0);
   register_payload(&p, alice.pk, "north");
-  make_tx(&c, &txs[0], &c.registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
+  tchain_tx(&c.tc, &txs[0], &c.registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
   ve_buf_reset(&p);
   register_payload(&p, bob.pk, NULL);
-  make_tx(&c, &txs[1], &c.registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
+  tchain_tx(&c.tc, &txs[1], &c.registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
   /* Same key again: already exists. */
-  make_tx(&c, &txs[2], &c.registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
+  tchain_tx(&c.tc, &txs[2], &c.registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
   /* A citizen cannot register anyone. */
   vcrypto_keypair_t carol;
   seed_key(&carol, 13);
   ve_buf_reset(&p);
   register_payload(&p, carol.pk, NULL);
-  make_tx(&c, &txs[3], &alice, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
+  tchain_tx(&c.tc, &txs[3], &alice, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
   int32_t res[8];
-  commit_block(&c, txs, 4, res);
+  tchain_commit(&c.tc, txs, 4, res);
   assert_int_equal(res[0], 0);
   assert_int_equal(res[1], 0);
   assert_int_equal(res[2], VE_ERR_EXISTS);
@@ -241,7 +182,7 @@ static void test_identity_lifecycle(void **state) {
   store_txn_t *t;
   identity_t rec;
   bool current;
-  assert_int_equal(store_txn_begin(c.store, false, &t), 0);
+  assert_int_equal(store_txn_begin(c.tc.store, false, &t), 0);
   assert_int_equal(identity_get(t, alice_id, &rec), 0);
   assert_int_equal(rec.status, IDENTITY_ACTIVE);
   assert_int_equal(rec.n_attrs, 1);
@@ -262,30 +203,30 @@ static void test_identity_lifecycle(void **state) {
   for (int i = 0; i < 8; i++) ve_buf_reset(&txs[i]);
   ve_buf_reset(&p);
   assert_int_equal(identity_payload_rotate(&p, ve_slice(CHAIN, strlen(CHAIN)), alice_id, &alice2), 0);
-  make_tx(&c, &txs[0], &alice, TX_TYPE_IDENTITY_ROTATE_KEY, ve_buf_slice(&p));
-  make_tx(&c, &txs[1], &alice, TX_TYPE_IDENTITY_ROTATE_KEY, ve_buf_slice(&p)); /* old key now */
+  tchain_tx(&c.tc, &txs[0], &alice, TX_TYPE_IDENTITY_ROTATE_KEY, ve_buf_slice(&p));
+  tchain_tx(&c.tc, &txs[1], &alice, TX_TYPE_IDENTITY_ROTATE_KEY, ve_buf_slice(&p)); /* old key now */
   /* Suspend bob; his tx in the same block afterwards fails as suspended. */
   ve_buf_reset(&p);
   assert_int_equal(identity_payload_status(&p, bob_id, "court order 17"), 0);
-  make_tx(&c, &txs[2], &c.registrar, TX_TYPE_IDENTITY_SUSPEND, ve_buf_slice(&p));
+  tchain_tx(&c.tc, &txs[2], &c.registrar, TX_TYPE_IDENTITY_SUSPEND, ve_buf_slice(&p));
   ve_buf_t p2;
   ve_buf_init(&p2, 0);
   assert_int_equal(identity_payload_rotate(&p2, ve_slice(CHAIN, strlen(CHAIN)), bob_id, &carol), 0);
-  make_tx(&c, &txs[3], &bob, TX_TYPE_IDENTITY_ROTATE_KEY, ve_buf_slice(&p2));
+  tchain_tx(&c.tc, &txs[3], &bob, TX_TYPE_IDENTITY_ROTATE_KEY, ve_buf_slice(&p2));
   /* A registrar cannot suspend an authority (the admin). */
   uint8_t admin_id[32];
   identity_id_from_pk(admin_id, c.admin.pk);
   ve_buf_reset(&p);
   assert_int_equal(identity_payload_status(&p, admin_id, "coup"), 0);
-  make_tx(&c, &txs[4], &c.registrar, TX_TYPE_IDENTITY_SUSPEND, ve_buf_slice(&p));
-  commit_block(&c, txs, 5, res);
+  tchain_tx(&c.tc, &txs[4], &c.registrar, TX_TYPE_IDENTITY_SUSPEND, ve_buf_slice(&p));
+  tchain_commit(&c.tc, txs, 5, res);
   assert_int_equal(res[0], 0);
   assert_int_equal(res[1], VE_ERR_REVOKED);
   assert_int_equal(res[2], 0);
   assert_int_equal(res[3], VE_ERR_SUSPENDED);
   assert_int_equal(res[4], VE_ERR_PERMISSION);
 
-  assert_int_equal(store_txn_begin(c.store, false, &t), 0);
+  assert_int_equal(store_txn_begin(c.tc.store, false, &t), 0);
   assert_int_equal(identity_get_by_key(t, alice.pk, &rec, &current), 0);
   assert_false(current);
   assert_int_equal(identity_get_by_key(t, alice2.pk, &rec, &current), 0);
@@ -300,22 +241,22 @@ static void test_identity_lifecycle(void **state) {
   for (int i = 0; i < 8; i++) ve_buf_reset(&txs[i]);
   ve_buf_reset(&p);
   assert_int_equal(identity_payload_status(&p, bob_id, "cleared"), 0);
-  make_tx(&c, &txs[0], &c.registrar, TX_TYPE_IDENTITY_RESTORE, ve_buf_slice(&p));
-  make_tx(&c, &txs[1], &c.registrar, TX_TYPE_IDENTITY_REVOKE, ve_buf_slice(&p));
-  make_tx(&c, &txs[2], &c.registrar, TX_TYPE_IDENTITY_RESTORE, ve_buf_slice(&p));
+  tchain_tx(&c.tc, &txs[0], &c.registrar, TX_TYPE_IDENTITY_RESTORE, ve_buf_slice(&p));
+  tchain_tx(&c.tc, &txs[1], &c.registrar, TX_TYPE_IDENTITY_REVOKE, ve_buf_slice(&p));
+  tchain_tx(&c.tc, &txs[2], &c.registrar, TX_TYPE_IDENTITY_RESTORE, ve_buf_slice(&p));
   ve_buf_reset(&p2);
   assert_int_equal(identity_payload_set_roles(&p2, alice_id, ROLE_NOTARY), 0);
-  make_tx(&c, &txs[3], &c.registrar, TX_TYPE_IDENTITY_SET_ROLES, ve_buf_slice(&p2));
-  make_tx(&c, &txs[4], &c.admin, TX_TYPE_IDENTITY_SET_ROLES, ve_buf_slice(&p2));
-  make_tx(&c, &txs[5], &c.admin, 0x7777, ve_buf_slice(&p2)); /* no app owns it */
-  commit_block(&c, txs, 6, res);
+  tchain_tx(&c.tc, &txs[3], &c.registrar, TX_TYPE_IDENTITY_SET_ROLES, ve_buf_slice(&p2));
+  tchain_tx(&c.tc, &txs[4], &c.admin, TX_TYPE_IDENTITY_SET_ROLES, ve_buf_slice(&p2));
+  tchain_tx(&c.tc, &txs[5], &c.admin, 0x7777, ve_buf_slice(&p2)); /* no app owns it */
+  tchain_commit(&c.tc, txs, 6, res);
   assert_int_equal(res[0], 0);
   assert_int_equal(res[1], 0);
   assert_int_equal(res[2], VE_ERR_STATE);
   assert_int_equal(res[3], VE_ERR_PERMISSION);
   assert_int_equal(res[4], 0);
   assert_int_equal(res[5], VE_ERR_UNKNOWN_TYPE);
-  assert_int_equal(store_txn_begin(c.store, false, &t), 0);
+  assert_int_equal(store_txn_begin(c.tc.store, false, &t), 0);
   assert_int_equal(identity_get(t, alice_id, &rec), 0);
   assert_int_equal(rec.roles, ROLE_NOTARY);
   assert_int_equal(identity_get(t, bob_id, &rec), 0);
@@ -343,18 +284,18 @@ static void test_sequences_and_expiry(void **state) {
   ve_buf_init(&q, 0);
   register_payload(&p, x.pk, NULL);
   register_payload(&q, y.pk, NULL);
-  c.seq = 5000;
-  make_tx(&c, &txs[0], &c.registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
-  c.seq = 5000 - LEDGER_SEQ_WINDOW + 1; /* oldest sequence still inside the window */
-  make_tx(&c, &txs[1], &c.registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&q));
-  c.seq = 5000 - LEDGER_SEQ_WINDOW + 1; /* the same sequence again: a replay */
-  make_tx(&c, &txs[2], &c.registrar, TX_TYPE_IDENTITY_SET_ROLES, ve_buf_slice(&q));
-  c.seq = 5000 - LEDGER_SEQ_WINDOW; /* just outside the window */
-  make_tx(&c, &txs[3], &c.registrar, TX_TYPE_IDENTITY_SET_ROLES, ve_buf_slice(&q));
-  c.seq = 0; /* never valid */
-  make_tx(&c, &txs[4], &c.registrar, TX_TYPE_IDENTITY_SET_ROLES, ve_buf_slice(&q));
+  c.tc.seq = 5000;
+  tchain_tx(&c.tc, &txs[0], &c.registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
+  c.tc.seq = 5000 - LEDGER_SEQ_WINDOW + 1; /* oldest sequence still inside the window */
+  tchain_tx(&c.tc, &txs[1], &c.registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&q));
+  c.tc.seq = 5000 - LEDGER_SEQ_WINDOW + 1; /* the same sequence again: a replay */
+  tchain_tx(&c.tc, &txs[2], &c.registrar, TX_TYPE_IDENTITY_SET_ROLES, ve_buf_slice(&q));
+  c.tc.seq = 5000 - LEDGER_SEQ_WINDOW; /* just outside the window */
+  tchain_tx(&c.tc, &txs[3], &c.registrar, TX_TYPE_IDENTITY_SET_ROLES, ve_buf_slice(&q));
+  c.tc.seq = 0; /* never valid */
+  tchain_tx(&c.tc, &txs[4], &c.registrar, TX_TYPE_IDENTITY_SET_ROLES, ve_buf_slice(&q));
   int32_t res[5];
-  commit_block(&c, txs, 5, res);
+  tchain_commit(&c.tc, txs, 5, res);
   assert_int_equal(res[0], 0);
   assert_int_equal(res[1], 0);
   assert_int_equal(res[2], VE_ERR_STALE_SEQ);
@@ -364,19 +305,19 @@ static void test_sequences_and_expiry(void **state) {
   ve_buf_t fail, replay;
   ve_buf_init(&fail, 0);
   ve_buf_init(&replay, 0);
-  c.seq = 6000;
+  c.tc.seq = 6000;
   uint8_t yid[32];
   identity_id_from_pk(yid, y.pk);
   ve_buf_t roles;
   ve_buf_init(&roles, 0);
   assert_int_equal(identity_payload_set_roles(&roles, yid, ROLE_NOTARY), 0);
-  make_tx(&c, &fail, &c.registrar, TX_TYPE_IDENTITY_SET_ROLES, ve_buf_slice(&roles));
+  tchain_tx(&c.tc, &fail, &c.registrar, TX_TYPE_IDENTITY_SET_ROLES, ve_buf_slice(&roles));
   ve_buf_free(&roles);
-  commit_block(&c, &fail, 1, res);
+  tchain_commit(&c.tc, &fail, 1, res);
   assert_int_equal(res[0], VE_ERR_PERMISSION);
-  c.seq = 6000; /* another tx with the spent sequence */
-  make_tx(&c, &replay, &c.registrar, TX_TYPE_IDENTITY_SUSPEND, ve_buf_slice(&q));
-  commit_block(&c, &replay, 1, res);
+  c.tc.seq = 6000; /* another tx with the spent sequence */
+  tchain_tx(&c.tc, &replay, &c.registrar, TX_TYPE_IDENTITY_SUSPEND, ve_buf_slice(&q));
+  tchain_commit(&c.tc, &replay, 1, res);
   assert_int_equal(res[0], VE_ERR_STALE_SEQ);
   /* A block replaying a committed tx, or carrying one tx twice, is invalid, and
    * forcing one through commit keeps the original index entry. */
@@ -386,11 +327,12 @@ static void test_sequences_and_expiry(void **state) {
   ledger_tx_id(id0, ve_buf_slice(&txs[0]));
   {
     store_txn_t *w;
-    assert_int_equal(store_txn_begin(c.store, true, &w), 0);
+    assert_int_equal(store_txn_begin(c.tc.store, true, &w), 0);
     ledger_tip_t tip;
     assert_int_equal(ledger_tip_get(w, &tip), 0);
     ledger_header_t h;
-    ledger_header_next(&tip, ve_slice(CHAIN, strlen(CHAIN)), tip.last_time_ms + 5, c.valset, c.validator.pk, &h);
+    ledger_header_next(&tip, ve_slice(CHAIN, strlen(CHAIN)), tip.last_time_ms + 5, c.tc.valset, c.tc.validator.pk,
+                       &h);
     ve_slice_t two[2] = {ve_buf_slice(&replay), ve_buf_slice(&fail)};
     uint8_t ids[2][32];
     memcpy(ids[0], id0, 32);
@@ -400,7 +342,7 @@ static void test_sequences_and_expiry(void **state) {
     ledger_merkle_root((const uint8_t(*)[32])ids, 1, h.tx_root);
     h.tx_count = 1;
     assert_int_equal(ledger_block_encode(&h, two, 1, &blk), 0);
-    assert_int_equal(ledger_block_validate(w, ve_buf_slice(&blk), c.valset, NULL, NULL), VE_ERR_DUPLICATE);
+    assert_int_equal(ledger_block_validate(w, ve_buf_slice(&blk), c.tc.valset, NULL, NULL), VE_ERR_DUPLICATE);
     assert_int_equal(ledger_block_commit(w, &REG, ve_buf_slice(&blk), ve_slice("c", 1), res), 0);
     assert_int_equal(res[0], VE_ERR_STALE_SEQ);
     ledger_tx_result_t tr;
@@ -409,11 +351,11 @@ static void test_sequences_and_expiry(void **state) {
     assert_int_equal(tr.code, 0);
     store_txn_abort(w);
     /* One new tx twice in one block. */
-    assert_int_equal(store_txn_begin(c.store, false, &w), 0);
+    assert_int_equal(store_txn_begin(c.tc.store, false, &w), 0);
     ve_buf_t fresh;
     ve_buf_init(&fresh, 0);
-    c.seq = 6500;
-    make_tx(&c, &fresh, &c.registrar, TX_TYPE_IDENTITY_SUSPEND, ve_buf_slice(&q));
+    c.tc.seq = 6500;
+    tchain_tx(&c.tc, &fresh, &c.registrar, TX_TYPE_IDENTITY_SUSPEND, ve_buf_slice(&q));
     two[0] = two[1] = ve_buf_slice(&fresh);
     ledger_tx_id(ids[0], two[0]);
     memcpy(ids[1], ids[0], 32);
@@ -421,14 +363,14 @@ static void test_sequences_and_expiry(void **state) {
     h.tx_count = 2;
     ve_buf_reset(&blk);
     assert_int_equal(ledger_block_encode(&h, two, 2, &blk), 0);
-    assert_int_equal(ledger_block_validate(w, ve_buf_slice(&blk), c.valset, NULL, NULL), VE_ERR_DUPLICATE);
+    assert_int_equal(ledger_block_validate(w, ve_buf_slice(&blk), c.tc.valset, NULL, NULL), VE_ERR_DUPLICATE);
     store_txn_abort(w);
     ve_buf_free(&fresh);
     ve_buf_free(&blk);
   }
   /* The signer lookup reports the highest used sequence. */
   store_txn_t *t;
-  assert_int_equal(store_txn_begin(c.store, false, &t), 0);
+  assert_int_equal(store_txn_begin(c.tc.store, false, &t), 0);
   ledger_exec_t *ex;
   assert_int_equal(ledger_exec_begin(&ex, &REG, t, ve_slice(CHAIN, strlen(CHAIN)), 9, 0), 0);
   ledger_signer_t s;
@@ -442,7 +384,7 @@ static void test_sequences_and_expiry(void **state) {
   assert_int_equal(ledger_tx_sign(&tx, &c.registrar), 0);
   ve_buf_reset(&txs[2]);
   assert_int_equal(ledger_tx_encode(&tx, &txs[2]), 0);
-  commit_block(&c, &txs[2], 1, res);
+  tchain_commit(&c.tc, &txs[2], 1, res);
   assert_int_equal(res[0], VE_ERR_EXPIRED);
   for (int i = 0; i < 5; i++) ve_buf_free(&txs[i]);
   ve_buf_free(&fail);
@@ -485,10 +427,10 @@ static void seq_window_run(uint64_t seed, const uint64_t *jumps, size_t n_jumps)
       }
       uint8_t payload[2] = {(uint8_t)block, (uint8_t)i}; /* every tx distinct */
       ve_buf_init(&txs[i], 0);
-      c.seq = seqs[i];
-      make_tx(&c, &txs[i], &c.admin, 0x7777, ve_slice(payload, 2));
+      c.tc.seq = seqs[i];
+      tchain_tx(&c.tc, &txs[i], &c.admin, 0x7777, ve_slice(payload, 2));
     }
-    commit_block(&c, txs, 16, got);
+    tchain_commit(&c.tc, txs, 16, got);
     for (int i = 0; i < 16; i++) {
       if (got[i] != want[i])
         fail_msg("block %d tx %d seq %llu: got %d want %d", block, i, (unsigned long long)seqs[i], got[i], want[i]);
@@ -515,12 +457,12 @@ static void test_block_validation(void **state) {
   chain_t c;
   chain_init(&c);
   store_txn_t *t;
-  assert_int_equal(store_txn_begin(c.store, false, &t), 0);
+  assert_int_equal(store_txn_begin(c.tc.store, false, &t), 0);
   ledger_tip_t tip;
   assert_int_equal(ledger_tip_get(t, &tip), 0);
   assert_int_equal(tip.height, 0);
   ledger_header_t h;
-  ledger_header_next(&tip, ve_slice(CHAIN, strlen(CHAIN)), 5000, c.valset, c.validator.pk, &h);
+  ledger_header_next(&tip, ve_slice(CHAIN, strlen(CHAIN)), 5000, c.tc.valset, c.tc.validator.pk, &h);
   ledger_merkle_root(NULL, 0, h.tx_root);
   ve_buf_t blk;
   ve_buf_init(&blk, 0);
@@ -530,7 +472,7 @@ static void test_block_validation(void **state) {
     stmt;                                                                            \
     ve_buf_reset(&blk);                                                              \
     assert_int_equal(ledger_block_encode(&m, NULL, 0, &blk), 0);                     \
-    assert_int_equal(ledger_block_validate(t, ve_buf_slice(&blk), c.valset, NULL, NULL), want); \
+    assert_int_equal(ledger_block_validate(t, ve_buf_slice(&blk), c.tc.valset, NULL, NULL), want); \
   } while (0)
   CHECK_MUTATION((void)0, 0);
   CHECK_MUTATION(m.height = 2, VE_ERR_HEIGHT);
@@ -546,7 +488,7 @@ static void test_block_validation(void **state) {
   ve_buf_init(&txb, 0);
   ve_buf_init(&p, 0);
   register_payload(&p, c.admin.pk, NULL);
-  make_tx(&c, &txb, &c.registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
+  tchain_tx(&c.tc, &txb, &c.registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
   txb.ptr[txb.len - 1] ^= 1;
   ve_slice_t one = ve_buf_slice(&txb);
   uint8_t id[32];
@@ -556,9 +498,9 @@ static void test_block_validation(void **state) {
   m.tx_count = 1;
   ve_buf_reset(&blk);
   assert_int_equal(ledger_block_encode(&m, &one, 1, &blk), 0);
-  assert_int_equal(ledger_block_validate(t, ve_buf_slice(&blk), c.valset, NULL, NULL), VE_ERR_BAD_SIG);
+  assert_int_equal(ledger_block_validate(t, ve_buf_slice(&blk), c.tc.valset, NULL, NULL), VE_ERR_BAD_SIG);
   /* Truncated block bytes. */
-  assert_int_not_equal(ledger_block_validate(t, ve_slice(blk.ptr, blk.len - 3), c.valset, NULL, NULL), 0);
+  assert_int_not_equal(ledger_block_validate(t, ve_slice(blk.ptr, blk.len - 3), c.tc.valset, NULL, NULL), 0);
   store_txn_abort(t);
   ve_buf_free(&blk);
   ve_buf_free(&txb);
@@ -581,19 +523,19 @@ static void test_determinism(void **state) {
       seed_key(&k, (uint8_t)(100 + round * 20 + i));
       ve_buf_reset(&p);
       register_payload(&p, k.pk, i % 2 ? "south" : NULL);
-      make_tx(&a, &txs[i], &a.registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
+      tchain_tx(&a.tc, &txs[i], &a.registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
     }
     int32_t r1[20], r2[20];
-    commit_block(&a, txs, 20, r1);
-    commit_block(&b, txs, 20, r2);
+    tchain_commit(&a.tc, txs, 20, r1);
+    tchain_commit(&b.tc, txs, 20, r2);
     assert_memory_equal(r1, r2, sizeof r1);
     for (int i = 0; i < 20; i++) ve_buf_free(&txs[i]);
     ve_buf_free(&p);
   }
   store_txn_t *ta, *tb;
   ledger_tip_t x, y;
-  assert_int_equal(store_txn_begin(a.store, false, &ta), 0);
-  assert_int_equal(store_txn_begin(b.store, false, &tb), 0);
+  assert_int_equal(store_txn_begin(a.tc.store, false, &ta), 0);
+  assert_int_equal(store_txn_begin(b.tc.store, false, &tb), 0);
   assert_int_equal(ledger_tip_get(ta, &x), 0);
   assert_int_equal(ledger_tip_get(tb, &y), 0);
   assert_int_equal(x.height, 3);
@@ -625,7 +567,7 @@ static void test_decoded_paths(void **state) {
     seed_key(&k, (uint8_t)(60 + i));
     ve_buf_reset(&p);
     register_payload(&p, k.pk, NULL);
-    make_tx(&a, &txs[i], &a.registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
+    tchain_tx(&a.tc, &txs[i], &a.registrar, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p));
     sl[i] = ve_buf_slice(&txs[i]);
     ledger_tx_id(ids[i], sl[i]);
     ledger_tx_t tx;
@@ -645,11 +587,11 @@ static void test_decoded_paths(void **state) {
   }
   store_txn_t *t;
   ledger_tip_t tip;
-  assert_int_equal(store_txn_begin(a.store, true, &t), 0);
+  assert_int_equal(store_txn_begin(a.tc.store, true, &t), 0);
   assert_int_equal(ledger_tip_get(t, &tip), 0);
   ledger_header_t h;
-  ledger_header_next(&tip, ve_slice(CHAIN, strlen(CHAIN)), tip.last_time_ms + 5, a.valset,
-                     a.validator.pk, &h);
+  ledger_header_next(&tip, ve_slice(CHAIN, strlen(CHAIN)), tip.last_time_ms + 5, a.tc.valset,
+                     a.tc.validator.pk, &h);
   ledger_merkle_root((const uint8_t(*)[32])ids, 6, h.tx_root);
   h.tx_count = 6;
   assert_int_equal(ledger_block_encode(&h, sl, 6, &blk), 0);
@@ -657,7 +599,7 @@ static void test_decoded_paths(void **state) {
   assert_int_equal(ledger_block_decode(ve_buf_slice(&blk), &d), 0);
   assert_int_equal(d.tx_count, 6);
   assert_memory_equal(d.ids, ids, sizeof ids);
-  assert_int_equal(ledger_block_validate_decoded(t, &d, a.valset, NULL, NULL), 0);
+  assert_int_equal(ledger_block_validate_decoded(t, &d, a.tc.valset, NULL, NULL), 0);
   int32_t ra[6], rb[6];
   assert_int_equal(ledger_block_commit_decoded(t, &REG, &d, ve_buf_slice(&blk), ve_slice("cert", 4), ra), 0);
   assert_int_equal(store_txn_commit(t), 0);
@@ -665,22 +607,22 @@ static void test_decoded_paths(void **state) {
   assert_null(d.ids);
   assert_null(d.txs);
   /* The same block through the byte-taking calls on another store. */
-  assert_int_equal(store_txn_begin(b.store, true, &t), 0);
-  assert_int_equal(ledger_block_validate(t, ve_buf_slice(&blk), b.valset, NULL, NULL), 0);
+  assert_int_equal(store_txn_begin(b.tc.store, true, &t), 0);
+  assert_int_equal(ledger_block_validate(t, ve_buf_slice(&blk), b.tc.valset, NULL, NULL), 0);
   assert_int_equal(ledger_block_commit(t, &REG, ve_buf_slice(&blk), ve_slice("cert", 4), rb), 0);
   assert_int_equal(store_txn_commit(t), 0);
   assert_memory_equal(ra, rb, sizeof ra);
   for (int i = 0; i < 6; i++) assert_int_equal(ra[i], 0);
   store_txn_t *ta, *tb;
   ledger_tip_t x, y;
-  assert_int_equal(store_txn_begin(a.store, false, &ta), 0);
-  assert_int_equal(store_txn_begin(b.store, false, &tb), 0);
+  assert_int_equal(store_txn_begin(a.tc.store, false, &ta), 0);
+  assert_int_equal(store_txn_begin(b.tc.store, false, &tb), 0);
   assert_int_equal(ledger_tip_get(ta, &x), 0);
   assert_int_equal(ledger_tip_get(tb, &y), 0);
   assert_memory_equal(&x, &y, sizeof x);
   /* The decoded validation sees the committed txs as duplicates now. */
   assert_int_equal(ledger_block_decode(ve_buf_slice(&blk), &d), 0);
-  assert_int_not_equal(ledger_block_validate_decoded(ta, &d, a.valset, NULL, NULL), 0);
+  assert_int_not_equal(ledger_block_validate_decoded(ta, &d, a.tc.valset, NULL, NULL), 0);
   ledger_block_free(&d);
   store_txn_abort(ta);
   store_txn_abort(tb);
@@ -754,17 +696,17 @@ static void script_block(chain_t *c, ve_buf_t *payloads, size_t n, int32_t *resu
   uint8_t ids[8][32];
   for (size_t i = 0; i < n; i++) {
     ve_buf_init(&txs[i], 0);
-    make_tx(c, &txs[i], &c->registrar, TEST_APP_TYPE, ve_buf_slice(&payloads[i]));
+    tchain_tx(&c->tc, &txs[i], &c->registrar, TEST_APP_TYPE, ve_buf_slice(&payloads[i]));
     sl[i] = ve_buf_slice(&txs[i]);
     ledger_tx_id(ids[i], sl[i]);
   }
   store_txn_t *t;
-  assert_int_equal(store_txn_begin(c->store, true, &t), 0);
+  assert_int_equal(store_txn_begin(c->tc.store, true, &t), 0);
   ledger_tip_t tip;
   assert_int_equal(ledger_tip_get(t, &tip), 0);
   ledger_header_t h;
-  ledger_header_next(&tip, ve_slice(CHAIN, strlen(CHAIN)), tip.last_time_ms + 5, c->valset,
-                     c->validator.pk, &h);
+  ledger_header_next(&tip, ve_slice(CHAIN, strlen(CHAIN)), tip.last_time_ms + 5, c->tc.valset,
+                     c->tc.validator.pk, &h);
   ledger_merkle_root((const uint8_t(*)[32])ids, n, h.tx_root);
   h.tx_count = (uint32_t)n;
   ve_buf_t blk;
@@ -779,7 +721,7 @@ static void script_block(chain_t *c, ve_buf_t *payloads, size_t n, int32_t *resu
 static void state_root_of(chain_t *c, uint8_t root[32]) {
   store_txn_t *t;
   ledger_tip_t tip;
-  assert_int_equal(store_txn_begin(c->store, false, &t), 0);
+  assert_int_equal(store_txn_begin(c->tc.store, false, &t), 0);
   assert_int_equal(ledger_tip_get(t, &tip), 0);
   store_txn_abort(t);
   memcpy(root, tip.state_root, 32);
@@ -836,7 +778,7 @@ static void test_exec_read_memory(void **state) {
   script_op(&p[2], 'p', "t/a", "3");
   script_op(&p[3], 'f', NULL, NULL);
   script_op(&p[4], 'g', "t/a", "3");
-  ref.seq = c.seq - 5;
+  ref.tc.seq = c.tc.seq - 5;
   script_block(&ref, p, 5, res);
   assert_memory_equal(res, want, sizeof want);
   uint8_t r1[32], r2[32];
@@ -845,7 +787,7 @@ static void test_exec_read_memory(void **state) {
   assert_memory_equal(r1, r2, 32);
   store_txn_t *t;
   ve_slice_t v;
-  assert_int_equal(store_txn_begin(c.store, false, &t), 0);
+  assert_int_equal(store_txn_begin(c.tc.store, false, &t), 0);
   assert_int_equal(state_get(t, ve_slice("t/a", 3), &v), 0);
   assert_true(ve_slice_eq(v, ve_slice("3", 1)));
   assert_int_equal(state_get(t, ve_slice("t/b", 3), &v), 0);

@@ -16,48 +16,15 @@ const ledger_registry_t PF_REG = {&identity_auth, {&identity_app, &voting_app}, 
 
 ve_slice_t pf_chain_id(void) { return ve_slice(PF_CHAIN, strlen(PF_CHAIN)); }
 
-static void seed_key(vcrypto_keypair_t *kp, uint8_t *id, uint8_t a, uint8_t b) {
-  uint8_t seed[32];
-  memset(seed, a, sizeof seed);
-  seed[0] = b;
-  vcrypto_keypair_from_seed(kp, seed);
-  if (id) identity_id_from_pk(id, kp->pk);
-}
-
-static void add_authority(pf_chain_t *c, const char *name, const vcrypto_keypair_t *kp, uint32_t roles) {
-  ledger_authority_t *a = &c->g.authorities[c->g.n_authorities++];
-  snprintf(a->name, sizeof a->name, "%s", name);
-  memcpy(a->pk, kp->pk, 32);
-  a->roles = roles;
-}
-
 void pf_tx(pf_chain_t *c, ve_buf_t *out, const vcrypto_keypair_t *kp, uint32_t type, ve_slice_t payload) {
-  ledger_tx_t tx = {.version = LEDGER_TX_VERSION,
-                    .chain_id = pf_chain_id(),
-                    .seq = c->seq++,
-                    .expiry = 1000000,
-                    .type = type,
-                    .payload = payload};
-  assert_int_equal(ledger_tx_sign(&tx, kp), 0);
-  assert_int_equal(ledger_tx_encode(&tx, out), 0);
+  tchain_tx(&c->tc, out, kp, type, payload);
 }
 
 void pf_commit(pf_chain_t *c, ve_buf_t *txs, size_t n, int32_t *results) {
-  store_txn_t *t;
-  assert_int_equal(store_txn_begin(c->store, true, &t), 0);
-  ledger_tip_t tip;
-  assert_int_equal(ledger_tip_get(t, &tip), 0);
-  ledger_header_t h;
-  ledger_header_next(&tip, pf_chain_id(), tip.last_time_ms + 5, c->valset, c->validator.pk, &h);
-  ve_slice_t *sl = calloc(n ? n : 1, sizeof *sl);
   int32_t *res = calloc(n ? n : 1, sizeof *res);
-  for (size_t i = 0; i < n; i++) sl[i] = ve_buf_slice(&txs[i]);
-  ve_buf_t blk;
-  ve_buf_init(&blk, 0);
-  assert_int_equal(ledger_block_build(&h, sl, NULL, n, &blk), 0);
-  assert_int_equal(ledger_block_validate(t, ve_buf_slice(&blk), c->valset, NULL, NULL), 0);
-  assert_int_equal(ledger_block_commit(t, &PF_REG, ve_buf_slice(&blk), ve_slice("cert", 4), res), 0);
-  assert_int_equal(store_txn_commit(t), 0);
+  assert_non_null(res);
+  tchain_commit(&c->tc, txs, n, res);
+  uint64_t height = tchain_height(&c->tc);
   for (size_t i = 0; i < n; i++) {
     if (c->n_log == c->cap_log) {
       c->cap_log = c->cap_log ? 2 * c->cap_log : 256;
@@ -65,14 +32,12 @@ void pf_commit(pf_chain_t *c, ve_buf_t *txs, size_t n, int32_t *results) {
       assert_non_null(c->log);
     }
     pf_logged_t *l = &c->log[c->n_log++];
-    l->height = h.height;
+    l->height = height;
     l->code = res[i];
     ve_buf_init(&l->tx, 0);
-    assert_int_equal(ve_buf_append(&l->tx, sl[i].ptr, sl[i].len), 0);
+    assert_int_equal(ve_buf_append(&l->tx, txs[i].ptr, txs[i].len), 0);
     if (results) results[i] = res[i];
   }
-  ve_buf_free(&blk);
-  free(sl);
   free(res);
 }
 
@@ -95,14 +60,7 @@ int32_t pf_run1(pf_chain_t *c, const vcrypto_keypair_t *kp, uint32_t type, const
   return res;
 }
 
-uint64_t pf_height(pf_chain_t *c) {
-  store_txn_t *t;
-  ledger_tip_t tip;
-  assert_int_equal(store_txn_begin(c->store, false, &t), 0);
-  assert_int_equal(ledger_tip_get(t, &tip), 0);
-  store_txn_abort(t);
-  return tip.height;
-}
+uint64_t pf_height(pf_chain_t *c) { return tchain_height(&c->tc); }
 
 void pf_advance_to(pf_chain_t *c, uint64_t h) {
   while (pf_height(c) + 1 < h) pf_commit(c, NULL, 0, NULL);
@@ -110,7 +68,7 @@ void pf_advance_to(pf_chain_t *c, uint64_t h) {
 
 void pf_root(pf_chain_t *c, uint64_t h, uint8_t root[32]) {
   store_txn_t *t;
-  assert_int_equal(store_txn_begin(c->store, false, &t), 0);
+  assert_int_equal(store_txn_begin(c->tc.store, false, &t), 0);
   assert_int_equal(state_root_at(t, h, root), 0);
   store_txn_abort(t);
 }
@@ -119,37 +77,24 @@ void pf_init(pf_chain_t *c) {
   memset(c, 0, sizeof *c);
   assert_int_equal(vcrypto_init(), 0);
   assert_int_equal(vote_init(), 0);
-  seed_key(&c->admin, NULL, 1, 0);
-  seed_key(&c->registrar, NULL, 2, 0);
-  seed_key(&c->organizer, c->organizer_id, 3, 0);
-  seed_key(&c->validator, NULL, 4, 0);
-  seed_key(&c->stranger, c->stranger_id, 5, 0);
-  strcpy(c->g.chain_id, PF_CHAIN);
-  c->g.suite = VCRYPTO_SUITE_ED25519_BLAKE2B;
-  c->g.time_ms = 1000;
-  c->g.n_validators = 1;
-  strcpy(c->g.validators[0].name, "v0");
-  memcpy(c->g.validators[0].pk, c->validator.pk, 32);
-  c->g.validators[0].power = 10;
-  add_authority(c, "ministry", &c->admin, ROLE_ADMIN);
-  add_authority(c, "city registry", &c->registrar, ROLE_REGISTRAR);
-  add_authority(c, "city hall", &c->organizer, ROLE_POLL_ORGANIZER);
+  tchain_init(&c->tc, PF_CHAIN, &PF_REG);
+  tchain_key(&c->admin, NULL, 1, 0);
+  tchain_key(&c->registrar, NULL, 2, 0);
+  tchain_key(&c->organizer, c->organizer_id, 3, 0);
+  tchain_key(&c->stranger, c->stranger_id, 5, 0);
+  tchain_authority(&c->tc, "ministry", &c->admin, ROLE_ADMIN);
+  tchain_authority(&c->tc, "city registry", &c->registrar, ROLE_REGISTRAR);
+  tchain_authority(&c->tc, "city hall", &c->organizer, ROLE_POLL_ORGANIZER);
   for (uint32_t j = 0; j < PF_TRUSTEES; j++) {
     char name[32];
     uint8_t seed[32];
-    seed_key(&c->trustee[j], c->trustee_id[j], 6, (uint8_t)j);
+    tchain_key(&c->trustee[j], c->trustee_id[j], 6, (uint8_t)j);
     snprintf(name, sizeof name, "trustee %u", j + 1);
-    add_authority(c, name, &c->trustee[j], ROLE_TRUSTEE);
+    tchain_authority(&c->tc, name, &c->trustee[j], ROLE_TRUSTEE);
     memset(seed, 0x70 + (int)j, sizeof seed);
     vote_keypair_from_seed(&c->enc[j], seed);
   }
-  memset(c->valset, 7, 32);
-  c->seq = 1;
-  assert_int_equal(store_open_mem(&c->store), 0);
-  store_txn_t *t;
-  assert_int_equal(store_txn_begin(c->store, true, &t), 0);
-  assert_int_equal(ledger_init_store(t, &PF_REG, &c->g), 0);
-  assert_int_equal(store_txn_commit(t), 0);
+  tchain_open(&c->tc, NULL);
   /* Block 1: the citizens, and the stranger (a citizen in no district). */
   ve_buf_t txs[PF_VOTERS + 1], p;
   ve_buf_init(&p, 0);
@@ -162,7 +107,7 @@ void pf_init(pf_chain_t *c) {
     strcpy(a.value, v % 2 ? "d2" : "d1");
     ve_buf_reset(&p);
     if (v < PF_VOTERS) {
-      seed_key(&c->voter[v], c->voter_id[v], 9, (uint8_t)v);
+      tchain_key(&c->voter[v], c->voter_id[v], 9, (uint8_t)v);
       assert_int_equal(identity_payload_register(&p, c->voter[v].pk, digest, &a, 1), 0);
     } else {
       assert_int_equal(identity_payload_register(&p, c->stranger.pk, digest, NULL, 0), 0);
@@ -182,7 +127,7 @@ void pf_init(pf_chain_t *c) {
 void pf_free(pf_chain_t *c) {
   for (size_t i = 0; i < c->n_log; i++) ve_buf_free(&c->log[i].tx);
   free(c->log);
-  store_close(c->store);
+  tchain_free(&c->tc);
 }
 
 void pf_trustee_keys(pf_chain_t *c) {
@@ -233,7 +178,7 @@ int32_t pf_create(pf_chain_t *c, const voting_def_t *d, uint8_t id[32]) {
   ve_buf_t p;
   ve_buf_init(&p, 0);
   assert_int_equal(voting_payload_create(&p, d), 0);
-  if (id) voting_poll_id(id, c->organizer.pk, c->seq);
+  if (id) voting_poll_id(id, c->organizer.pk, c->tc.seq);
   int32_t rc = pf_run1(c, &c->organizer, TX_TYPE_POLL_CREATE, &p);
   ve_buf_free(&p);
   return rc;
@@ -241,7 +186,7 @@ int32_t pf_create(pf_chain_t *c, const voting_def_t *d, uint8_t id[32]) {
 
 int pf_poll(pf_chain_t *c, const uint8_t id[32], voting_poll_t *out) {
   store_txn_t *t;
-  assert_int_equal(store_txn_begin(c->store, false, &t), 0);
+  assert_int_equal(store_txn_begin(c->tc.store, false, &t), 0);
   int rc = voting_poll_get(t, id, out);
   store_txn_abort(t);
   return rc;
@@ -249,7 +194,7 @@ int pf_poll(pf_chain_t *c, const uint8_t id[32], voting_poll_t *out) {
 
 int pf_tally(pf_chain_t *c, const voting_poll_t *p, voting_tally_rec_t *out) {
   store_txn_t *t;
-  assert_int_equal(store_txn_begin(c->store, false, &t), 0);
+  assert_int_equal(store_txn_begin(c->tc.store, false, &t), 0);
   int rc = voting_tally_get(t, p, out);
   store_txn_abort(t);
   return rc;
@@ -298,7 +243,7 @@ int pf_secret(pf_chain_t *c, const voting_poll_t *p, uint32_t j, uint8_t x[32]) 
   uint32_t n = p->def.n_trustees;
   ve_slice_t dealings[PF_TRUSTEES];
   store_txn_t *t;
-  assert_int_equal(store_txn_begin(c->store, false, &t), 0);
+  assert_int_equal(store_txn_begin(c->tc.store, false, &t), 0);
   for (uint32_t i = 1; i <= n; i++) {
     uint8_t key[VOTING_DEALING_KEY_BYTES];
     dealings[i - 1] = ve_slice(NULL, 0);

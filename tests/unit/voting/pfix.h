@@ -13,6 +13,7 @@
 #include "apps/identity/identity.h"
 #include "apps/voting/voting.h"
 #include "ledger/ledger.h"
+#include "tchain.h"
 
 #define PF_CHAIN "veche-poll-test-1"
 #define PF_TRUSTEES 5
@@ -25,17 +26,14 @@ typedef struct {
 } pf_logged_t;
 
 typedef struct {
-  store_t *store;
-  vcrypto_keypair_t admin, registrar, organizer, validator, stranger;
+  tchain_t tc; /* the chain: store, genesis, validator, next sequence number */
+  vcrypto_keypair_t admin, registrar, organizer, stranger;
   uint8_t organizer_id[32], stranger_id[32];
   vcrypto_keypair_t trustee[PF_TRUSTEES];
   uint8_t trustee_id[PF_TRUSTEES][32];
   vote_keypair_t enc[PF_TRUSTEES];
   vcrypto_keypair_t voter[PF_VOTERS];
   uint8_t voter_id[PF_VOTERS][32];
-  ledger_genesis_t g;
-  uint8_t valset[32];
-  uint64_t seq;
   uint64_t rng_seed, rng_ctr; /* ballot randomness: H(rng_seed || rng_ctr++) */
   pf_logged_t *log;
   size_t n_log, cap_log;

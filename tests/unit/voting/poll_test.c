@@ -134,7 +134,7 @@ static void test_lifecycle(void **state) {
   assert_int_equal(tally.ballots, NV + NV / 3);
   /* Receipts: each voter's record holds exactly its latest ballot. */
   store_txn_t *t;
-  assert_int_equal(store_txn_begin(c.store, false, &t), 0);
+  assert_int_equal(store_txn_begin(c.tc.store, false, &t), 0);
   for (uint32_t v = 0; v < NV; v++) {
     voting_ballot_rec_t b;
     assert_int_equal(voting_ballot_get(t, p, c.voter_id[v], &b), 0);
@@ -186,7 +186,7 @@ static void complaint_by(pf_chain_t *c, const voting_poll_t *p, uint32_t dealer,
   store_txn_t *t;
   ve_slice_t dealing;
   uint8_t key[VOTING_DEALING_KEY_BYTES], ctx[32], seed[32] = {9};
-  assert_int_equal(store_txn_begin(c->store, false, &t), 0);
+  assert_int_equal(store_txn_begin(c->tc.store, false, &t), 0);
   assert_int_equal(state_get(t, ve_slice(key, voting_dealing_key(key, p->id, dealer)), &dealing), 0);
   voting_poll_context(ctx, pf_chain_id(), p->id);
   vote_dkg_params_t dp = {p->def.n_trustees, p->def.threshold};
@@ -273,11 +273,11 @@ static void test_rejections(void **state) {
   for (int i = 0; i < 3; i++) ve_buf_init(&txs[i], 0);
   ve_buf_reset(&pl);
   assert_int_equal(voting_payload_create(&pl, &d), 0);
-  voting_poll_id(ida, c.organizer.pk, c.seq);
+  voting_poll_id(ida, c.organizer.pk, c.tc.seq);
   pf_tx(&c, &txs[0], &c.organizer, TX_TYPE_POLL_CREATE, ve_buf_slice(&pl));
   ve_buf_reset(&pl);
   assert_int_equal(voting_payload_create(&pl, &db), 0);
-  voting_poll_id(idb, c.organizer.pk, c.seq);
+  voting_poll_id(idb, c.organizer.pk, c.tc.seq);
   pf_tx(&c, &txs[1], &c.organizer, TX_TYPE_POLL_CREATE, ve_buf_slice(&pl));
   ve_buf_reset(&pl);
   assert_int_equal(identity_payload_set_roles(&pl, c.stranger_id, ROLE_TRUSTEE), 0);
@@ -531,7 +531,7 @@ static void test_misbehaving_trustee(void **state) {
     uint8_t key[VOTING_DEALING_KEY_BYTES], ctx[32], share[32];
     vote_dkg_params_t dp = {4, 2};
     voting_poll_context(ctx, pf_chain_id(), id);
-    assert_int_equal(store_txn_begin(c.store, false, &t), 0);
+    assert_int_equal(store_txn_begin(c.tc.store, false, &t), 0);
     assert_int_equal(state_get(t, ve_slice(key, voting_dealing_key(key, id, 2)), &dealing), 0);
     assert_int_equal(vote_dkg_share_open(share, &dp, 2, 3, &c.enc[2], ctx, 32, dealing.ptr, dealing.len),
                      VE_ERR_PROOF);
