@@ -44,6 +44,7 @@ void node_config_defaults(node_config_t *c) {
   c->block_interval_ms = 20;
   c->empty_block_ms = 1000;
   c->block_fill_ms = 30;
+  c->sync_group_blocks = NODE_SYNC_GROUP_BLOCKS_DEFAULT;
   c->map_bytes = 0;
   c->log_level = VE_LOG_INFO;
 }
@@ -132,6 +133,7 @@ static int config_key(node_config_t *c, const char *k, json_t *v) {
   UINT_KEY("block_interval_ms", block_interval_ms, 60000)
   UINT_KEY("empty_block_ms", empty_block_ms, 3600000)
   UINT_KEY("block_fill_ms", block_fill_ms, 1000) /* below the propose timeout */
+  UINT_KEY("sync_group_blocks", sync_group_blocks, NODE_SYNC_GROUP_BLOCKS_MAX)
   UINT_KEY("map_bytes", map_bytes, (uint64_t)1 << 44)
 #undef UINT_KEY
   if (!strcmp(k, "log_level")) {
@@ -215,6 +217,7 @@ int node_config_write(const char *path, const node_config_t *c) {
   }
   json_object_set_new(j, "p2p_allow", allow);
   if (!c->key_path[0]) json_object_set_new(j, "node_key", json_string(c->node_key_path));
+  if (!c->key_path[0]) json_object_set_new(j, "sync_group_blocks", json_integer((json_int_t)c->sync_group_blocks));
   if (c->p2p_open >= 0) json_object_set_new(j, "p2p_open", json_boolean(c->p2p_open));
   int rc = dump_file(path, j);
   json_decref(j);

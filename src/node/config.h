@@ -18,6 +18,10 @@
 #define NODE_CONFIG_BYTES_MAX (1024 * 1024)
 #define NODE_PEERS_MAX 64
 #define NODE_ALLOW_MAX 256 /* extra keys a node admits besides the genesis validators */
+/* sync_group_blocks: how many blocks an observer catching up commits in one
+ * durable write (node.c); 0 or 1: one per block, as a validator. */
+#define NODE_SYNC_GROUP_BLOCKS_DEFAULT 16
+#define NODE_SYNC_GROUP_BLOCKS_MAX 256
 
 typedef struct {
   char host[64];
@@ -47,6 +51,7 @@ typedef struct {
   uint32_t block_interval_ms;  /* how long a proposer waits for transactions */
   uint32_t empty_block_ms;     /* heartbeat: an empty block at least this often */
   uint32_t block_fill_ms;      /* under load, how long a proposer lets its block fill */
+  uint32_t sync_group_blocks;  /* observers: blocks per durable commit while behind */
   size_t map_bytes;            /* LMDB map size */
   int log_level;
 } node_config_t;

@@ -5,9 +5,49 @@
  *   validate check a block against the tip: its transactions' signatures on
  *            every core (node_verify.c), the rest in the ledger
  *            (ledger_block_validate_prechecked);
- *   commit   store and execute it with its certificate in one write txn.
+ *   commit   store and execute it with its certificate in a write txn.
  * The consensus engine drives them through its REQUEST_PROPOSAL / VALIDATE /
  * COMMIT actions (node_cons.c), with one validator exactly as with many.
+ *
+ * Group commit. A validator makes each block durable in its own write txn
+ * (one fsync) before the engine moves on: its votes for the next height must
+ * not rest on a block a crash could take back. An observer (no validator key)
+ * signs nothing, so while it is behind it keeps ONE write txn open over
+ * consecutive blocks and commits them together: one fsync, and pages dirtied
+ * by several blocks (the state tree's upper nodes, the indexes' last pages)
+ * written once. Block h+1 is validated and executed through that txn, so it
+ * sees h. States:
+ *   NONE  group == NULL, applied == height.
+ *   OPEN  group holds heights height+1 .. applied, executed, not durable,
+ *         seen only by the loop thread.
+ * NONE -> OPEN: a block executed by an observer (cfg.sync_group_blocks > 1)
+ *   whose header time is NODE_GROUP_BEHIND_MS or more before our clock (the
+ *   network has moved on, more decisions are waiting) and the group is not
+ *   full; OPEN -> OPEN: the same for the next block.
+ * OPEN/NONE -> NONE by a durable commit (node_group_flush), when:
+ *   - the group reaches cfg.sync_group_blocks blocks (default 16) or
+ *     NODE_GROUP_TXS_MAX txs: bounds the dirty pages held in memory and what a
+ *     crash makes us fetch again;
+ *   - it was opened NODE_GROUP_AGE_MS_MAX ago: bounds how far the API lags;
+ *   - the block just executed is recent: live, shown at once (a validator's
+ *     blocks always take this path);
+ *   - no next block arrived for NODE_GROUP_IDLE_MS (caught up, or the peer
+ *     stalled): group_timer;
+ *   - the loop thread needs another write txn (a fetched blob, consensus
+ *     records), or the node stops cleanly.
+ * OPEN -> NONE by abort: a block's execution or the commit fails. The engine
+ *   believes heights up to `applied` are stored, which is no longer so: the
+ *   node stops (fatal), and a restart rebuilds the engine at the durable
+ *   height + 1 and syncs the rest again from peers (the same after kill -9).
+ * What other threads see — n->height, commit times (/v1/commits), metrics,
+ * the mempool's removals — advances only after the commit returned, for all
+ * heights of the group at once: a client never sees a height a crash could
+ * take back, and API read txns (the durable snapshot) agree with n->height.
+ * Verification jobs ahead are pruned at `applied` (memory only). An API thread
+ * writing (a blob upload) waits on LMDB's writer lock while a group is open,
+ * at most NODE_GROUP_AGE_MS_MAX; the loop thread never waits for an API thread
+ * while it holds the group, and the group ends before the API server is
+ * stopped (which joins those threads).
  */
 #include "node/node_int.h"
 #include "node/node_verify.h"
@@ -69,6 +109,7 @@ static int open_store(node_t *n, char *err, size_t err_len) {
   store_txn_abort(t);
   if (rc == VE_OK) {
     atomic_store(&n->height, tip.height);
+    n->applied = tip.height;
     VE_INFO(LOG, "chain %s at height %llu", n->genesis.chain_id, (unsigned long long)tip.height);
   }
   return rc;
@@ -99,6 +140,8 @@ int node_open(const node_config_t *cfg, node_t **out, char *err, size_t err_len)
   if (!n) return VE_ERR_NOMEM;
   n->cfg = *cfg;
   pthread_mutex_init(&n->commit_mu, NULL);
+  /* A group's ids: below NODE_GROUP_TXS_MAX before its last block. */
+  ve_buf_init(&n->group_ids, ((size_t)NODE_GROUP_TXS_MAX + VE_BLOCK_TXS_MAX) * LEDGER_HASH_BYTES);
   ve_log_set_level((enum ve_log_level)cfg->log_level);
   char path[NODE_PATH_BYTES_MAX];
   node_path_join(path, sizeof path, cfg->dir, cfg->genesis_path);
@@ -160,6 +203,8 @@ void node_close(node_t *n) {
   vcrypto_keypair_wipe(&n->key);
   vcrypto_keypair_wipe(&n->node_key);
   node_net_free(n);
+  VE_ASSERT(!n->group); /* ended by node_run */
+  ve_buf_free(&n->group_ids);
   pthread_mutex_destroy(&n->commit_mu);
   free(n);
 }
@@ -205,54 +250,141 @@ int node_pipeline_validate(node_t *n, ve_slice_t block, const uint8_t id[LEDGER_
     if (!pre) rc = VE_ERR_NOMEM;
   }
   if (pre) rc = node_verify_block(n->verify, &b, block, id, pre);
-  store_txn_t *t = NULL;
-  if (rc == VE_OK) rc = store_txn_begin(n->store, false, &t);
+  /* Through the open group if any: the block builds on its last block. */
+  store_txn_t *t = n->group;
+  if (rc == VE_OK && !t) rc = store_txn_begin(n->store, false, &t);
   if (rc == VE_OK) {
     rc = ledger_block_validate_prechecked(t, &b, n->valset_hash, pre, mempool_sig_checked, n->mempool);
-    store_txn_abort(t);
+    if (t != n->group) store_txn_abort(t);
   }
   free(pre);
   ledger_block_free(&b);
   return rc;
 }
 
+/* ---- group commit (see the top of this file) ---- */
+
+/* Forgets the group's bookkeeping (its txn ended one way or the other). */
+static void group_reset(node_t *n) {
+  n->group = NULL;
+  n->group_blocks = 0;
+  n->group_txs = 0;
+  ve_buf_reset(&n->group_ids);
+  if (n->group_timer.loop) uv_timer_stop(&n->group_timer);
+}
+
+/* Heights n->height+1 .. n->applied are durable: shows them to every thread.
+ * The commit times first: an API thread that sees the new height must also
+ * see when it was committed (GET /v1/commits). */
+static void group_publish(node_t *n, uint64_t now) {
+  uint64_t first = atomic_load(&n->height) + 1, last = n->applied;
+  size_t txs = n->group_ids.len / LEDGER_HASH_BYTES;
+  pthread_mutex_lock(&n->commit_mu);
+  for (uint64_t h = first; h <= last; h++) {
+    n->commit_times[h % NODE_COMMIT_TIMES_MAX].height = h;
+    n->commit_times[h % NODE_COMMIT_TIMES_MAX].ms = now;
+  }
+  pthread_mutex_unlock(&n->commit_mu);
+  atomic_store(&n->height, last);
+  atomic_fetch_add(&n->txs_committed, txs);
+  mempool_on_commit(n->mempool, (const uint8_t(*)[LEDGER_HASH_BYTES])n->group_ids.ptr, txs, last + 1);
+  n->group_commits++;
+  api_metric_set(n->m_height, (double)last);
+  api_metric_add(n->m_txs, txs);
+  api_metric_add(n->m_blocks, last - first + 1);
+  api_metric_inc(n->m_store_commits);
+  api_metric_set(n->m_mempool, (double)mempool_size(n->mempool));
+  if (last > first)
+    VE_DEBUG(LOG, "heights %llu..%llu (%zu txs) durable in one commit", (unsigned long long)first,
+             (unsigned long long)last, txs);
+  group_reset(n);
+}
+
+int node_group_flush(node_t *n) {
+  if (!n->group) return VE_OK;
+  store_txn_t *t = n->group;
+  n->group = NULL;
+  int rc = store_txn_commit(t);
+  if (rc == VE_OK) {
+    group_publish(n, node_now_ms());
+    return VE_OK;
+  }
+  VE_ERROR(LOG, "commit of heights %llu..%llu failed: %s", (unsigned long long)atomic_load(&n->height) + 1,
+           (unsigned long long)n->applied, ve_strerror(rc));
+  group_reset(n);
+  return rc;
+}
+
+static void on_group_timer(uv_timer_t *tm) {
+  node_t *n = tm->data;
+  if (n->fatal || !n->group) return;
+  int rc = node_group_flush(n);
+  if (rc) node_cons_fatal(n, "group commit", rc);
+}
+
+/* After executing block b into the open txn: keep it open for the next? Only
+ * an observer, only while behind, only while the group is not full. */
+static bool group_keep(const node_t *n, const ledger_block_t *b, uint64_t now) {
+  if (n->has_key || n->cfg.sync_group_blocks <= 1) return false;
+  if (b->header.time_ms + NODE_GROUP_BEHIND_MS > now) return false; /* live: show it now */
+  return n->group_blocks < n->cfg.sync_group_blocks && n->group_txs < NODE_GROUP_TXS_MAX &&
+         now - n->group_opened_ms < NODE_GROUP_AGE_MS_MAX;
+}
+
+/* Keeps the group open; group_timer flushes it if no block follows soon. */
+static void group_hold(node_t *n, uint64_t now) {
+  uint64_t age = now - n->group_opened_ms, left = NODE_GROUP_AGE_MS_MAX - age;
+  uv_update_time(&n->loop); /* the loop's clock is as old as this iteration */
+  uv_timer_start(&n->group_timer, on_group_timer, left < NODE_GROUP_IDLE_MS ? left : NODE_GROUP_IDLE_MS, 0);
+}
+
+/* Ends an open group at stop: made durable after a clean stop, dropped after
+ * a fatal error (a restart syncs those blocks again). */
+static void group_end(node_t *n) {
+  if (!n->group) return;
+  if (!n->fatal && node_group_flush(n) == VE_OK) return;
+  if (n->group) {
+    VE_WARN(LOG, "heights %llu..%llu not made durable (synced again at restart)",
+            (unsigned long long)atomic_load(&n->height) + 1, (unsigned long long)n->applied);
+    store_txn_abort(n->group);
+    group_reset(n);
+  }
+}
+
 int node_pipeline_commit(node_t *n, ve_slice_t block, ve_slice_t cert) {
   ledger_block_t b;
   VE_TRY(ledger_block_decode(block, &b)); /* b.ids: the tx ids, hashed once */
-  uint64_t t0 = node_now_ms();
-  store_txn_t *t;
-  int rc = store_txn_begin(n->store, true, &t);
-  if (rc == VE_OK) {
-    rc = ledger_block_commit_decoded(t, node_registry(), &b, block, cert, NULL);
-    if (rc == VE_OK) rc = node_docs_block_txn(n, t, &b);
-    if (rc == VE_OK) rc = node_cons_block_txn(n, t);
-    if (rc == VE_OK) rc = store_txn_commit(t);
-    else store_txn_abort(t);
+  uint64_t t0 = node_now_ms(), h = b.header.height;
+  store_txn_t *t = n->group;
+  int rc = t ? VE_OK : store_txn_begin(n->store, true, &t);
+  if (rc == VE_OK) rc = ledger_block_commit_decoded(t, node_registry(), &b, block, cert, NULL);
+  if (rc == VE_OK) rc = node_docs_block_txn(n, t, &b);
+  if (rc == VE_OK) rc = node_cons_block_txn(n, t);
+  if (rc == VE_OK) rc = ve_buf_append(&n->group_ids, b.ids, b.tx_count * LEDGER_HASH_BYTES);
+  if (rc) {
+    VE_ERROR(LOG, "commit of height %llu failed: %s; heights %llu..%llu dropped", (unsigned long long)h,
+             ve_strerror(rc), (unsigned long long)atomic_load(&n->height) + 1, (unsigned long long)h);
+    store_txn_abort(t);
+    group_reset(n);
+    ledger_block_free(&b);
+    return rc;
   }
+  VE_ASSERT(h == n->applied + 1);
+  if (!n->group_blocks) n->group_opened_ms = t0;
+  n->group = t;
+  n->group_blocks++;
+  n->group_txs += b.tx_count;
+  n->applied = h;
+  node_verify_prune(n->verify, h); /* blocks checked ahead for h or below are moot */
+  uint64_t now = node_now_ms();
+  if (group_keep(n, &b, now)) group_hold(n, now);
+  else rc = node_group_flush(n);
   if (rc == VE_OK) {
-    uint64_t h = b.header.height;
-    /* The commit time first: an API thread that sees the new height must
-     * also see when it was committed (GET /v1/commits). */
-    uint64_t now = node_now_ms();
-    pthread_mutex_lock(&n->commit_mu);
-    n->commit_times[h % NODE_COMMIT_TIMES_MAX].height = h;
-    n->commit_times[h % NODE_COMMIT_TIMES_MAX].ms = now;
-    pthread_mutex_unlock(&n->commit_mu);
-    atomic_store(&n->height, h);
-    atomic_fetch_add(&n->txs_committed, b.tx_count);
-    node_verify_prune(n->verify, h); /* blocks checked ahead for h or below are moot */
-    mempool_on_commit(n->mempool, (const uint8_t(*)[LEDGER_HASH_BYTES])b.ids, b.tx_count, h + 1);
-    n->last_block_ms = now;
+    n->last_block_ms = node_now_ms();
     n->last_block_had_txs = b.tx_count > 0;
-    api_metric_set(n->m_height, (double)h);
-    api_metric_add(n->m_txs, b.tx_count);
-    api_metric_inc(n->m_blocks);
-    api_metric_set(n->m_mempool, (double)mempool_size(n->mempool));
     api_metric_observe(n->m_block_ms, (double)(n->last_block_ms - t0) / 1000.0);
-    VE_DEBUG(LOG, "committed height %llu with %zu txs", (unsigned long long)h, b.tx_count);
-  } else {
-    VE_ERROR(LOG, "commit of height %llu failed: %s", (unsigned long long)b.header.height,
-             ve_strerror(rc));
+    VE_DEBUG(LOG, "committed height %llu with %zu txs%s", (unsigned long long)h, b.tx_count,
+             n->group ? " (durable with the group)" : "");
   }
   ledger_block_free(&b);
   return rc;
@@ -306,6 +438,9 @@ static int register_metrics(node_t *n) {
   VE_TRY(api_metrics_histogram(n->metrics, "veche_block_commit_seconds", NULL,
                                "time to store and execute one block", block_bounds,
                                sizeof block_bounds / sizeof block_bounds[0], &n->m_block_ms));
+  VE_TRY(api_metrics_counter(n->metrics, "veche_store_block_commits_total", NULL,
+                             "durable write transactions that carried blocks (an observer catching up "
+                             "commits several blocks in one)", &n->m_store_commits));
   api_metric_set(n->m_height, (double)atomic_load(&n->height));
   return VE_OK;
 }
@@ -316,6 +451,8 @@ int node_run(node_t *n) {
   uv_async_init(&n->loop, &n->wake, on_wake);
   uv_async_init(&n->loop, &n->stop, on_stop);
   uv_timer_init(&n->loop, &n->tick);
+  uv_timer_init(&n->loop, &n->group_timer);
+  n->group_timer.data = n;
   uv_signal_init(&n->loop, &n->sigint);
   uv_signal_init(&n->loop, &n->sigterm);
   n->wake.data = n->stop.data = n->tick.data = n->sigint.data = n->sigterm.data = n;
@@ -344,6 +481,7 @@ int node_run(node_t *n) {
     rc = node_cons_start(n);
     if (rc == VE_OK) uv_run(&n->loop, UV_RUN_DEFAULT);
     else VE_ERROR(LOG, "consensus did not start: %s", ve_strerror(rc));
+    group_end(n); /* before the API stops: a writer of its may wait for the group */
     if (n->fatal) rc = VE_ERR_STORE;
     api_server_stop(n->api);
     n->api = NULL;
@@ -354,6 +492,7 @@ out:
   uv_close((uv_handle_t *)&n->wake, close_cb);
   uv_close((uv_handle_t *)&n->stop, close_cb);
   uv_close((uv_handle_t *)&n->tick, close_cb);
+  uv_close((uv_handle_t *)&n->group_timer, close_cb);
   uv_close((uv_handle_t *)&n->sigint, close_cb);
   uv_close((uv_handle_t *)&n->sigterm, close_cb);
   uv_run(&n->loop, UV_RUN_DEFAULT); /* lets the closes (and timer frees) finish */

@@ -41,7 +41,7 @@ typedef struct cons_timer {
 static void drain(node_t *n);
 
 
-static void fatal(node_t *n, const char *what, int rc) {
+void node_cons_fatal(node_t *n, const char *what, int rc) {
   VE_ERROR(LOG, "%s failed: %s; stopping so nothing is signed or committed unsafely", what,
            ve_strerror(rc));
   n->fatal = true;
@@ -96,6 +96,7 @@ static int load_records(node_t *n, ve_buf_t *blob, ve_slice_t **out, size_t *cou
 /* Writes every pending record in one synced transaction. */
 static int flush_records(node_t *n) {
   if (n->rec_pending_n == 0) return VE_OK;
+  VE_TRY(node_group_flush(n)); /* this thread may hold the group's write txn */
   store_txn_t *t;
   VE_TRY(store_txn_begin(n->store, true, &t));
   int rc = VE_OK;
@@ -243,7 +244,7 @@ static void on_commit(node_t *n, const cons_action_t *a) {
    * thousands pile up when blocks come faster than timeouts expire. */
   while (n->timer_list) timer_release(n->timer_list);
   int rc = node_pipeline_commit(n, a->data, a->cert);
-  if (rc) return fatal(n, "block commit", rc);
+  if (rc) return node_cons_fatal(n, "block commit", rc);
   uint64_t now = node_now_ms(), took = n->cons_last_commit_ms ? now - n->cons_last_commit_ms : 0;
   n->cons_busy_ms = took > n->fill_waited_ms ? took - n->fill_waited_ms : 0;
   n->fill_waited_ms = n->fill_since_ms = 0;
@@ -306,7 +307,7 @@ static void drain(node_t *n) {
     switch (a.kind) {
       case CONS_ACT_PERSIST:
         rc = persist(n, a.data);
-        if (rc) fatal(n, "persisting a consensus record", rc);
+        if (rc) node_cons_fatal(n, "persisting a consensus record", rc);
         break;
       case CONS_ACT_SCHEDULE_TIMEOUT:
         schedule(n, a.token, a.delay_ms);
@@ -340,7 +341,7 @@ static void drain(node_t *n) {
         if (node_net_peers(n) == 0) break;
         rc = flush_records(n);
         if (rc) {
-          fatal(n, "persisting consensus records", rc);
+          node_cons_fatal(n, "persisting consensus records", rc);
           break;
         }
         if (a.kind == CONS_ACT_BROADCAST) node_net_broadcast(n, a.data);

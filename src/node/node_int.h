@@ -20,6 +20,15 @@
  * measurement from the node's own commit events). */
 #define NODE_COMMIT_TIMES_MAX 4096
 
+/* Group commit (node.c): an observer that is behind keeps one LMDB write
+ * transaction open over several consecutive committed blocks and makes them
+ * durable together; node.c's top comment has the rules and why. */
+/* blocks per group: config sync_group_blocks (config.h) */
+#define NODE_GROUP_TXS_MAX 20000      /* flush once a group holds this many txs */
+#define NODE_GROUP_AGE_MS_MAX 500     /* ... or was opened this long ago */
+#define NODE_GROUP_IDLE_MS 50         /* ... or no block followed for this long */
+#define NODE_GROUP_BEHIND_MS 2000     /* a block this much older than our clock: behind */
+
 struct node {
   node_config_t cfg;
   ledger_genesis_t genesis;
@@ -42,7 +51,18 @@ struct node {
   uv_timer_t tick;  /* heartbeat for empty blocks */
   uv_timer_t fill;  /* one shot: a proposer waiting for its block to fill (node_cons.c) */
   uv_signal_t sigint, sigterm;
-  _Atomic uint64_t height;          /* last committed height, for API threads */
+  _Atomic uint64_t height;          /* last durable height, for API threads (published at flush) */
+  uint64_t applied;                 /* loop thread: last height executed, durable or in the group */
+  /* The open group (loop thread only; node.c). Invariant: group == NULL iff
+   * group_blocks == 0 iff applied == height; else heights height+1..applied
+   * are executed in group and visible to nothing but the loop thread. */
+  store_txn_t *group;
+  size_t group_blocks;
+  uint64_t group_txs;
+  uint64_t group_opened_ms;
+  ve_buf_t group_ids;               /* tx ids of its blocks, for mempool_on_commit */
+  uv_timer_t group_timer;           /* flushes a group nobody extends (idle, age) */
+  uint64_t group_commits;           /* durable block commits (txns), for the log */
   _Atomic uint64_t txs_committed;   /* since start */
   uint64_t last_block_ms;           /* wall clock of the last commit */
   bool last_block_had_txs;
@@ -66,6 +86,7 @@ struct node {
   size_t rec_pending_n;
   /* metrics */
   api_metric_t *m_height, *m_txs, *m_blocks, *m_mempool, *m_rejected, *m_block_ms;
+  api_metric_t *m_store_commits;    /* durable write txns that carried blocks */
   /* consensus (node_cons.c): timers that fired, the round each height was
    * decided in, commits decided after round 0, time between commits */
   api_metric_t *m_cons_timeouts, *m_cons_round, *m_cons_late, *m_cons_height_s;
@@ -82,11 +103,22 @@ ve_slice_t node_chain_id(const node_t *n);
 /* Builds the next block into out; id_out gets its hash (the consensus value id). */
 int node_pipeline_propose(node_t *n, ve_buf_t *out, uint8_t id_out[LEDGER_HASH_BYTES]);
 int node_pipeline_validate(node_t *n, ve_slice_t block, const uint8_t id[LEDGER_HASH_BYTES]);
+/* Executes block with cert in the open group's write txn (or a new one) and
+ * either keeps the txn open (an observer behind, see node.c) or commits it
+ * durably and publishes every height in it. On failure the whole open txn is
+ * aborted (heights after n->height are gone) and the caller must stop. */
 int node_pipeline_commit(node_t *n, ve_slice_t block, ve_slice_t cert);
+/* Commits the open group durably, then publishes its heights (n->height, commit
+ * times, metrics, mempool). No group: 0. On failure nothing is published and
+ * the caller must stop (node_cons_fatal). Loop thread; call it before this
+ * thread begins any other write transaction. */
+int node_group_flush(node_t *n);
 /* The consensus driver (node_cons.c), on the loop thread. */
 int node_cons_start(node_t *n);
 void node_cons_poll(node_t *n);   /* a tx arrived or the heartbeat ticked */
 void node_cons_stop(node_t *n);
+/* A write the engine relies on failed: log, mark n->fatal and stop the loop. */
+void node_cons_fatal(node_t *n, const char *what, int rc);
 /* Called inside a block's write transaction: the decided height's consensus
  * records become obsolete with it, so they are dropped in the same txn. */
 int node_cons_block_txn(node_t *n, store_txn_t *t);

@@ -401,7 +401,7 @@ static void blobs_tick(node_t *n) {
  * that carry transactions, read through t. Best effort: stops at the first
  * block that is missing or that the link will not queue. */
 static void push_ahead(node_t *n, peer_slot_t *s, store_txn_t *t, uint64_t height) {
-  uint64_t tip = atomic_load(&n->height);
+  uint64_t tip = n->applied; /* loop thread; a block t does not hold ends the push */
   uint64_t from = height + 1 > s->pushed + 1 ? height + 1 : s->pushed + 1;
   uint64_t to = height + NODE_SYNC_AHEAD_BLOCKS < tip ? height + NODE_SYNC_AHEAD_BLOCKS : tip;
   ve_buf_t m;
@@ -436,7 +436,7 @@ static void on_block_ahead(node_t *n, net_peer_t *p, ve_slice_t payload) {
   ve_slice_t block = codec_get_bytes(&r, VE_BLOCK_BYTES_MAX);
   int rc = codec_reader_finish(&r);
   if (rc) return ban(n, p, "a malformed sync message", rc);
-  uint64_t tip = atomic_load(&n->height);
+  uint64_t tip = n->applied; /* executed, durable or not: the next to validate follow it */
   if (!n->verify || height <= tip || height > tip + NODE_VERIFY_AHEAD_BLOCKS_MAX) return;
   rc = node_verify_ahead(n->verify, height, block);
   if (peer_fault(rc)) ban(n, p, "a block that does not decode", rc);
@@ -489,6 +489,13 @@ static void on_sync_frame(node_t *n, net_peer_t *p, ve_slice_t payload) {
     sync_send(n, s, SYNC_BLOB_WANT, id, nn->fetch.bytes.len, 0, ve_slice(NULL, 0));
     return;
   }
+  /* The blob's write txn: blocks executed in an open group become durable first
+   * (this thread holds that txn). */
+  rc = node_group_flush(n);
+  if (rc) {
+    fetch_end(nn);
+    return node_cons_fatal(n, "group commit", rc);
+  }
   rc = node_docs_blob_store(n, id, ve_buf_slice(&nn->fetch.bytes));
   char hex[17];
   ve_hex_encode(hex, id, 8);
@@ -532,8 +539,10 @@ void node_net_send(node_t *n, uint64_t peer, ve_slice_t msg) {
 void node_net_send_decision(node_t *n, uint64_t peer, uint64_t height) {
   peer_slot_t *s = n->net ? slot_by_id(n->net, peer) : NULL;
   if (!s) return;
-  store_txn_t *t;
-  if (store_txn_begin(n->store, false, &t)) return;
+  /* Through the open group if any (this is the loop thread): a decided block
+   * is final whether or not it is durable here yet. */
+  store_txn_t *t = n->group;
+  if (!t && store_txn_begin(n->store, false, &t)) return;
   ve_slice_t block, cert;
   ledger_block_t b;
   int rc = ledger_block_get(t, height, &block);
@@ -551,7 +560,7 @@ void node_net_send_decision(node_t *n, uint64_t peer, uint64_t height) {
     /* The peer is catching up: it will ask for the next ones, one by one. */
     if (rc == VE_OK) push_ahead(n, s, t, height);
   }
-  store_txn_abort(t);
+  if (t != n->group) store_txn_abort(t);
   if (rc && rc != VE_ERR_NOT_FOUND && rc != VE_ERR_FULL)
     VE_WARN(LOG, "cannot send block %llu to a peer: %s", (unsigned long long)height, ve_strerror(rc));
 }
