@@ -24,6 +24,11 @@
 # before the sync and again just after it (the machine is shared: both are in
 # the result, and the ceiling is their mean). The validator is idle while the
 # observer syncs.
+# The observer commits blocks in groups while it is behind (config
+# sync_group_blocks, default 16; src/node/node.c): the result gives its number
+# of durable block commits (observer_durable_commits; null if the build has no
+# such metric). BUILD_DIR (scenarios/lib.sh, default build-bench) is the build
+# measured: set it to compare builds.
 # Writes $RESULTS_DIR/sync-<TXS>tx[-docsP].json (and sync-build-*.{json,svg}).
 source "$(dirname "$0")/../scenarios/lib.sh"
 BLOCKS=${1:-0} TXS=${2:-1000000}
@@ -94,12 +99,14 @@ LIMIT2=$("$NETLOAD" --measure-only)
 V_HASH=$(curl -sf "http://$(sc_api 0)/v1/blocks/$TOP" | jq -r .header.hash)
 O_HASH=$(curl -sf "http://$(sc_api 1)/v1/blocks/$TOP" | jq -r .header.hash)
 [ "$V_HASH" = "$O_HASH" ] || { echo "block $TOP differs: $V_HASH vs $O_HASH" >&2; exit 1; }
+# Durable block commits of the observer (group commit), before it stops.
+O_COMMITS=$(curl -sf --max-time 5 "http://$(sc_api 1)/metrics" | awk '$1 == "veche_store_block_commits_total" {print $2}' || true)
 # The observer's own account of its pre-checks (logged at stop, if it has them).
 sc_stop_nodes
 POOL=$(grep -ho 'verify pool: .*' "$SC_DIR/tn/o0/node.log" | tail -1 || true)
 jq -n --argjson b "$TOP" --argjson t "$TXS" --argjson t1 "$T1" --argjson t2 "$T2" --arg cpu "$SC_CPU_LINE" --argjson cj "$SC_CPU_JSON" \
   --arg machine "$(sc_machine)" --argjson cores "$(nproc)" --argjson l1 "$LIMIT1" --argjson l2 "$LIMIT2" \
-  --argjson p "$DOCS_PERCENT" --arg load1 "$LOAD1" --arg load2 "$LOAD2" --arg pool "$POOL" '
+  --argjson p "$DOCS_PERCENT" --arg load1 "$LOAD1" --arg load2 "$LOAD2" --arg pool "$POOL" --arg oc "${O_COMMITS:-}" '
   def ceil(l): $cores / (1 / l.ed25519_tx_verify_per_s_per_core
                           + (1 - $p / 100) / l.key_subgroup_checks_per_s_per_core);
   ($t2 - $t1) as $s | ((ceil($l1) + ceil($l2)) / 2) as $ceil |
@@ -113,5 +120,6 @@ jq -n --argjson b "$TOP" --argjson t "$TXS" --argjson t1 "$T1" --argjson t2 "$T2
    ceiling_tx_per_s: ($ceil | round),
    achieved_over_ceiling: (if $ceil > 0 then ($t / $s / $ceil * 1000 | round / 1000) else null end),
    head_hash_equal: true, load_average_start: $load1, load_average_end: $load2,
-   observer_verify_pool: $pool, cpu_during_sync: $cpu, machine: $machine,
+   observer_verify_pool: $pool,
+   observer_durable_commits: (if $oc == "" then null else ($oc | tonumber) end), cpu_during_sync: $cpu, machine: $machine,
    cpu: $cj}' | tee "$RESULTS/sync-${TXS}tx$SUFFIX.json"
