@@ -194,6 +194,19 @@ int store_get(store_txn_t *t, store_table_t table, ve_slice_t key, ve_slice_t *v
   return txn_note(t, t->s->ops->get(t->impl, table, key, val_out));
 }
 
+int store_get_committed(store_txn_t *t, store_table_t table, ve_slice_t key,
+                        ve_slice_t *val_out) {
+  VE_ASSERT(t && val_out);
+  check_table(table);
+  *val_out = ve_slice(NULL, 0);
+  if (t->err) return t->err;
+  if (!key_ok(key)) return txn_note(t, VE_ERR_INVALID);
+  const store_ops_t *ops = t->s->ops;
+  VE_ASSERT(!t->write || ops->get_committed); /* every backend of a writer has it */
+  return txn_note(t, t->write ? ops->get_committed(t->impl, table, key, val_out)
+                              : ops->get(t->impl, table, key, val_out));
+}
+
 /* store_put and store_put_append: same checks, same effect; append only picks
  * the backend's append path when it has one. */
 static int put_checked(store_txn_t *t, store_table_t table, ve_slice_t key, ve_slice_t val,

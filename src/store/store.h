@@ -94,6 +94,16 @@ void store_txn_abort(store_txn_t *t);
  * as bytes (memcmp, a prefix before its extensions). */
 int store_get(store_txn_t *t, store_table_t table, ve_slice_t key, ve_slice_t *val_out);
 int store_put(store_txn_t *t, store_table_t table, ve_slice_t key, ve_slice_t val);
+/* store_get of the state the last committed transaction left: in a write
+ * transaction, as the table was when t began, without t's own writes; in a
+ * read transaction, exactly store_get. Errors and poisoning as store_get's.
+ * *val_out stays valid until t ends, whatever t writes meanwhile. For keys
+ * that no transaction ever overwrites or deletes (append-only tables such as
+ * the state tree's nodes), it gives the bytes store_get would, for every key
+ * committed before t began, and can be cheaper: LMDB reads the committed
+ * snapshot without looking each page up among t's dirty pages. */
+int store_get_committed(store_txn_t *t, store_table_t table, ve_slice_t key,
+                        ve_slice_t *val_out);
 /* store_put for a key expected to sort after every key of the table as t sees
  * it (keys that start with an increasing version or height). The effect, the
  * errors and the poisoning are exactly store_put's whether or not that holds:

@@ -80,6 +80,13 @@ static int fault_get(void *txn, store_table_t table, ve_slice_t key, ve_slice_t 
   return store_get(ft->inner, table, key, val_out);
 }
 
+static int fault_get_committed(void *txn, store_table_t table, ve_slice_t key,
+                               ve_slice_t *val_out) {
+  fault_txn_t *ft = txn;
+  VE_TRY(fault_ask(ft->fs, STORE_FAULT_READ, table, ft->write));
+  return store_get_committed(ft->inner, table, key, val_out);
+}
+
 static int fault_put(void *txn, store_table_t table, ve_slice_t key, ve_slice_t val) {
   fault_txn_t *ft = txn;
   VE_TRY(fault_ask(ft->fs, STORE_FAULT_WRITE, table, true));
@@ -165,6 +172,7 @@ static const store_ops_t fault_ops = {
     .put = fault_put,
     .del = fault_del,
     .put_append = fault_put_append,
+    .get_committed = fault_get_committed,
     .count = fault_count,
     .cursor_open = fault_cursor_open,
     .cursor_seek = fault_cursor_seek,

@@ -3,8 +3,9 @@
  * One LMDB environment per directory (data.mdb + lock.mdb), one named database
  * per store_table_t, named "t%02d" from the table's number (hence tables are
  * never renumbered). A txn is LMDB's MDB_txn* plus the cursors kept for
- * store_put_append (lmdb_txn_t), a cursor an MDB_cursor*; the store's DBI
- * handles are found through the env's user context.
+ * store_put_append and store_put, and a read txn for store_get_committed
+ * (lmdb_txn_t); a cursor is an MDB_cursor*; the store's DBI handles are found
+ * through the env's user context.
  *
  * Choices, and why:
  *   - Durable commits: default LMDB flags (no MDB_NOSYNC / MDB_NOMETASYNC), so
@@ -147,16 +148,28 @@ int store_open_lmdb(store_t **out, const char *dir, size_t map_bytes) {
 
 /* ---- Transactions ----------------------------------------------------------- */
 
-/* A transaction: LMDB's, plus (write txns) one cursor per table kept for
- * appends. A kept cursor stays on the table's last entry after each append,
- * so the next append needs no search from the root. LMDB keeps a cursor
- * consistent through the txn's other writes, but an append cursor also
- * believes it sits on the LAST entry, which a put or del through another
- * path can make untrue; any such write to its table closes it, and the next
- * append opens a fresh one. */
+/* A transaction: LMDB's, plus (write txns) two cursors per table, opened on
+ * first use, and a read txn.
+ *   append: kept for store_put_append. It stays on the table's last entry
+ *     after each append, so the next append needs no search from the root.
+ *     LMDB keeps a cursor consistent through the txn's other writes, but an
+ *     append cursor also believes it sits on the LAST entry, which a put or
+ *     del through another path can make untrue; any such write to its table
+ *     closes it, and the next append opens a fresh one.
+ *   put: kept for store_put. mdb_cursor_put on a positioned cursor first
+ *     checks whether the key falls on the leaf page it is on (no descent at
+ *     all when keys written in order share a page) and otherwise descends
+ *     from the root page it already holds. The effect is mdb_put's.
+ *   ro: a read txn begun at the first store_get_committed. A writer holds
+ *     LMDB's write lock, so it sees exactly the snapshot the write txn began
+ *     from; reads in it skip the lookups of every page among the write txn's
+ *     dirty pages. Ended with the write txn (MDB_NOTLS allows a thread to
+ *     hold both). */
 typedef struct {
   MDB_txn *txn;
   MDB_cursor *append[STORE_T_COUNT]; /* NULL: none kept for that table */
+  MDB_cursor *put[STORE_T_COUNT];    /* NULL: none kept for that table */
+  MDB_txn *ro;                       /* NULL: not begun */
 } lmdb_txn_t;
 
 static void append_forget(lmdb_txn_t *lt, store_table_t table) {
@@ -165,8 +178,15 @@ static void append_forget(lmdb_txn_t *lt, store_table_t table) {
   lt->append[table] = NULL;
 }
 
-static void append_forget_all(lmdb_txn_t *lt) {
-  for (int t = 0; t < STORE_T_COUNT; t++) append_forget(lt, (store_table_t)t);
+/* Closes what the txn keeps besides LMDB's txn itself. */
+static void txn_kept_close(lmdb_txn_t *lt) {
+  for (int t = 0; t < STORE_T_COUNT; t++) {
+    append_forget(lt, (store_table_t)t);
+    if (lt->put[t]) mdb_cursor_close(lt->put[t]);
+    lt->put[t] = NULL;
+  }
+  if (lt->ro) mdb_txn_abort(lt->ro);
+  lt->ro = NULL;
 }
 
 static int lmdb_txn_begin(void *impl, bool write, void **txn_out) {
@@ -185,7 +205,7 @@ static int lmdb_txn_begin(void *impl, bool write, void **txn_out) {
 
 static int lmdb_txn_commit(void *txn) {
   lmdb_txn_t *lt = txn;
-  append_forget_all(lt);
+  txn_kept_close(lt);
   /* Frees the txn on failure too; for a read txn this only releases the snapshot. */
   int rc = lmdb_err(mdb_txn_commit(lt->txn), "commit");
   free(lt);
@@ -194,7 +214,7 @@ static int lmdb_txn_commit(void *txn) {
 
 static void lmdb_txn_abort(void *txn) {
   lmdb_txn_t *lt = txn;
-  append_forget_all(lt);
+  txn_kept_close(lt);
   mdb_txn_abort(lt->txn);
   free(lt);
 }
@@ -214,11 +234,35 @@ static int lmdb_get(void *txn, store_table_t table, ve_slice_t key, ve_slice_t *
   return 0;
 }
 
+static int lmdb_get_committed(void *txn, store_table_t table, ve_slice_t key,
+                              ve_slice_t *val_out) {
+  lmdb_txn_t *lt = txn;
+  if (!lt->ro) {
+    int rc = mdb_txn_begin(mdb_txn_env(lt->txn), NULL, MDB_RDONLY, &lt->ro);
+    if (rc) {
+      lt->ro = NULL;
+      return lmdb_err(rc, "begin read (committed)");
+    }
+  }
+  MDB_val k = val_of(key), v;
+  int rc = mdb_get(lt->ro, dbi_of(lt, table), &k, &v);
+  if (rc) return lmdb_err(rc, "get (committed)");
+  *val_out = slice_of(v);
+  return 0;
+}
+
 static int lmdb_put(void *txn, store_table_t table, ve_slice_t key, ve_slice_t val) {
   lmdb_txn_t *lt = txn;
   append_forget(lt, table);
+  if (!lt->put[table]) {
+    int rc = mdb_cursor_open(lt->txn, dbi_of(lt, table), &lt->put[table]);
+    if (rc) {
+      lt->put[table] = NULL;
+      return lmdb_err(rc, "cursor_open");
+    }
+  }
   MDB_val k = val_of(key), v = val_of(val);
-  return lmdb_err(mdb_put(lt->txn, dbi_of(lt, table), &k, &v, 0), "put");
+  return lmdb_err(mdb_cursor_put(lt->put[table], &k, &v, 0), "put");
 }
 
 /* MDB_APPEND writes after the table's last key without searching the tree and
@@ -312,6 +356,7 @@ static const store_ops_t lmdb_ops = {
     .put = lmdb_put,
     .del = lmdb_del,
     .put_append = lmdb_put_append,
+    .get_committed = lmdb_get_committed,
     .count = lmdb_count,
     .cursor_open = lmdb_cursor_open,
     .cursor_seek = lmdb_cursor_seek,

@@ -596,6 +596,17 @@ static int mem_get(void *txn, store_table_t table, ve_slice_t key, ve_slice_t *v
   return 0;
 }
 
+/* The committed snapshot cannot change while this write txn lives (only the
+ * writer publishes), and its items live as long as it does. */
+static int mem_get_committed(void *txn, store_table_t table, ve_slice_t key,
+                             ve_slice_t *val_out) {
+  mem_txn_t *t = txn;
+  const mem_item_t *it = tree_get(t->ms->committed->root[table], key);
+  if (!it) return VE_ERR_NOT_FOUND;
+  *val_out = item_val(it);
+  return 0;
+}
+
 static int mem_put(void *txn, store_table_t table, ve_slice_t key, ve_slice_t val) {
   mem_txn_t *t = txn;
   mem_item_t *it = item_new(key, val);
@@ -736,6 +747,7 @@ static const store_ops_t mem_ops = {
     .txn_commit = mem_txn_commit,
     .txn_abort = mem_txn_abort,
     .get = mem_get,
+    .get_committed = mem_get_committed,
     .put = mem_put,
     .del = mem_del,
     .count = mem_count,

@@ -666,6 +666,7 @@ typedef struct {
   int writes_until_fail; /* fail the write when this reaches 0 (-1: never) */
   bool fail_commit;
   bool fail_read;
+  bool fail_read_in_write; /* fail_read also fails reads of write txns */
   int injected;
 } fault_plan_t;
 
@@ -679,7 +680,7 @@ static int fault_hook(void *ctx, store_fault_point_t point, store_table_t table,
     p->injected++;
     return VE_ERR_IO;
   }
-  if (point == STORE_FAULT_READ && p->fail_read && !write) {
+  if (point == STORE_FAULT_READ && p->fail_read && (!write || p->fail_read_in_write)) {
     p->injected++;
     return VE_ERR_CORRUPT;
   }
@@ -734,6 +735,66 @@ STORE_TEST(test_fault_injection) {
   expect_val(t, STORE_T_STATE, "base", "1");
   assert_int_equal(count_of(t, STORE_T_STATE), 1);
   store_txn_abort(t);
+}
+
+/* ---- Reads of the committed state -----------------------------------------
+ * store_get_committed in a write txn answers from the state the txn began
+ * from: not its own puts and deletes; a miss is an answer (no poison); its
+ * slices survive the txn's later writes (which split pages here). In a read
+ * txn it is store_get. Through the fault store it is a read. */
+
+STORE_TEST(test_get_committed) {
+  put1(fx->s, STORE_T_STATE_NODES, "k1", "v1");
+  put1(fx->s, STORE_T_STATE_NODES, "k2", "v2");
+  store_txn_t *t = begin(fx->s, true);
+  assert_int_equal(store_put(t, STORE_T_STATE_NODES, S("k1"), S("new")), 0);
+  assert_int_equal(store_del(t, STORE_T_STATE_NODES, S("k2")), 0);
+  assert_int_equal(store_put(t, STORE_T_STATE_NODES, S("k3"), S("x")), 0);
+  ve_slice_t v1, v2, v;
+  assert_int_equal(store_get_committed(t, STORE_T_STATE_NODES, S("k1"), &v1), 0);
+  assert_int_equal(store_get_committed(t, STORE_T_STATE_NODES, S("k2"), &v2), 0);
+  assert_int_equal(store_get_committed(t, STORE_T_STATE_NODES, S("k3"), &v), VE_ERR_NOT_FOUND);
+  assert_int_equal(store_get_committed(t, STORE_T_STATE, S("k1"), &v), VE_ERR_NOT_FOUND);
+  expect_val(t, STORE_T_STATE_NODES, "k1", "new");
+  expect_val(t, STORE_T_STATE_NODES, "k2", NULL);
+  char k[32], val[200];
+  memset(val, 'p', sizeof val);
+  for (int i = 0; i < 3000; i++) { /* many pages, k1's among them rewritten */
+    snprintf(k, sizeof k, "k1-%05d", i);
+    assert_int_equal(store_put(t, STORE_T_STATE_NODES, S(k), ve_slice(val, sizeof val)), 0);
+  }
+  assert_int_equal(v1.len, 2);
+  assert_memory_equal(v1.ptr, "v1", 2);
+  assert_int_equal(v2.len, 2);
+  assert_memory_equal(v2.ptr, "v2", 2);
+  assert_int_equal(store_txn_commit(t), 0); /* the misses did not poison it */
+
+  t = begin(fx->s, false);
+  assert_int_equal(store_get_committed(t, STORE_T_STATE_NODES, S("k1"), &v), 0);
+  assert_int_equal(v.len, 3);
+  assert_memory_equal(v.ptr, "new", 3);
+  assert_int_equal(store_get_committed(t, STORE_T_STATE_NODES, S("k2"), &v), VE_ERR_NOT_FOUND);
+  store_txn_abort(t);
+
+  t = begin(fx->s, true);
+  assert_int_equal(store_get_committed(t, STORE_T_STATE_NODES, S("k3"), &v), 0);
+  assert_int_equal(store_get_committed(t, STORE_T_STATE_NODES, ve_slice(NULL, 0), &v),
+                   VE_ERR_INVALID);
+  assert_int_equal(store_put(t, STORE_T_STATE_NODES, S("k4"), S("y")), VE_ERR_INVALID);
+  assert_int_equal(store_txn_commit(t), VE_ERR_INVALID); /* a bad key poisons */
+
+  fault_plan_t plan = {.writes_until_fail = -1, .fail_read = true, .fail_read_in_write = true};
+  store_t *fs = NULL;
+  assert_int_equal(store_open_fault(&fs, fx->s, fault_hook, &plan), 0);
+  t = begin(fs, true);
+  assert_int_equal(store_get_committed(t, STORE_T_STATE_NODES, S("k1"), &v), VE_ERR_CORRUPT);
+  assert_int_equal(store_txn_commit(t), VE_ERR_CORRUPT);
+  plan.fail_read = false;
+  t = begin(fs, true);
+  assert_int_equal(store_get_committed(t, STORE_T_STATE_NODES, S("k1"), &v), 0);
+  assert_int_equal(v.len, 3);
+  store_txn_abort(t);
+  store_close(fs);
 }
 
 /* ---- Appends ---------------------------------------------------------------
@@ -1541,6 +1602,7 @@ int main(void) {
       BOTH(test_put_append),
       BOTH(test_put_append_errors),
       BOTH(test_put_append_many),
+      BOTH(test_get_committed),
       cmocka_unit_test(test_mem_million_keys),
       BOTH(test_single_writer_blocks),
       BOTH(test_concurrent_readers),
