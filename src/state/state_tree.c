@@ -234,20 +234,25 @@ static void slot_bin(const state_node_t *node, unsigned i, state_bin_t *out) {
 
 /* ---- reading ---- */
 
-/* The stored encoding of a node; *val as store_get's. */
-static int node_read(store_txn_t *t, uint64_t version, const uint8_t path[STATE_HASH_BYTES],
-                     unsigned nibbles, ve_slice_t *val) {
+/* The stored encoding of a node; *val as store_get's. committed: look in the
+ * committed state first (store_get_committed: cheaper, and the same bytes,
+ * since a node key is written once and never changed), then in the txn's own
+ * writes (a node an earlier commit of the same txn wrote). */
+static int node_read(store_txn_t *t, bool committed, uint64_t version,
+                     const uint8_t path[STATE_HASH_BYTES], unsigned nibbles, ve_slice_t *val) {
   if (nibbles >= STATE_NIBBLES) return VE_ERR_CORRUPT;
   uint8_t key[STATE_NODE_KEY_BYTES_MAX];
   size_t key_len = node_key(key, version, path, nibbles);
-  int rc = store_get(t, STORE_T_STATE_NODES, ve_slice(key, key_len), val);
+  int rc = VE_ERR_NOT_FOUND;
+  if (committed) rc = store_get_committed(t, STORE_T_STATE_NODES, ve_slice(key, key_len), val);
+  if (rc == VE_ERR_NOT_FOUND) rc = store_get(t, STORE_T_STATE_NODES, ve_slice(key, key_len), val);
   return rc == VE_ERR_NOT_FOUND ? VE_ERR_CORRUPT : rc; /* a parent names it */
 }
 
 static int node_load(store_txn_t *t, uint64_t version, const uint8_t path[STATE_HASH_BYTES],
                      unsigned nibbles, state_node_t *node) {
   ve_slice_t val;
-  VE_TRY(node_read(t, version, path, nibbles, &val));
+  VE_TRY(node_read(t, false, version, path, nibbles, &val));
   return node_decode(node, val);
 }
 
@@ -423,7 +428,7 @@ static int commit_node_load(state_commit_ctx_t *c, const state_slot_t *old,
     return VE_OK;
   }
   ve_slice_t val;
-  VE_TRY(node_read(c->t, old->version, path, nibbles, &val));
+  VE_TRY(node_read(c->t, true, old->version, path, nibbles, &val));
   /* The store's search touched only the start of the node: ask for all of
    * its lines at once rather than one by one as the decoder reaches them. */
   for (size_t off = 64; off < val.len; off += 64) __builtin_prefetch(val.ptr + off);
@@ -566,13 +571,28 @@ static int subtree_update(state_commit_ctx_t *c, unsigned nibbles, const state_s
   return node_finish(c, node, changed, nibbles, items[lo].path, out);
 }
 
-static int change_key_cmp(const void *a, const void *b) {
-  const state_change_t *x = *(const state_change_t *const *)a;
-  const state_change_t *y = *(const state_change_t *const *)b;
-  size_t n = x->key.len < y->key.len ? x->key.len : y->key.len;
-  int c = memcmp(x->key.ptr, y->key.ptr, n);
+/* A change in the order of current-value writes: the first 8 bytes of its key
+ * (big-endian, zero-padded) decide most comparisons without following the
+ * pointer to the key bytes, which the caller's change list scatters. */
+typedef struct {
+  uint64_t prefix;
+  const state_change_t *ch;
+} state_order_t;
+
+static uint64_t key_prefix(ve_slice_t key) {
+  uint8_t b[8] = {0};
+  memcpy(b, key.ptr, key.len < 8 ? key.len : 8);
+  return ve_be64_get(b);
+}
+
+static int order_cmp(const void *a, const void *b) {
+  const state_order_t *x = a, *y = b;
+  if (x->prefix != y->prefix) return x->prefix < y->prefix ? -1 : 1;
+  ve_slice_t kx = x->ch->key, ky = y->ch->key;
+  size_t n = kx.len < ky.len ? kx.len : ky.len;
+  int c = memcmp(kx.ptr, ky.ptr, n);
   if (c) return c;
-  return (x->key.len > y->key.len) - (x->key.len < y->key.len);
+  return (kx.len > ky.len) - (kx.len < ky.len);
 }
 
 /* Current values, written in key order: neighbouring puts share the upper pages
@@ -580,13 +600,16 @@ static int change_key_cmp(const void *a, const void *b) {
 static int current_values_write(store_txn_t *t, const state_change_t *changes,
                                 const state_item_t *items, size_t m) {
   if (m == 0) return VE_OK;
-  const state_change_t **order = malloc(m * sizeof *order);
+  state_order_t *order = malloc(m * sizeof *order);
   if (!order) return VE_ERR_NOMEM;
-  for (size_t i = 0; i < m; i++) order[i] = &changes[items[i].idx];
-  qsort(order, m, sizeof *order, change_key_cmp);
+  for (size_t i = 0; i < m; i++) {
+    order[i].ch = &changes[items[i].idx];
+    order[i].prefix = key_prefix(order[i].ch->key);
+  }
+  qsort(order, m, sizeof *order, order_cmp);
   int rc = VE_OK;
   for (size_t i = 0; i < m && rc == 0; i++) {
-    const state_change_t *ch = order[i];
+    const state_change_t *ch = order[i].ch;
     rc = ch->del ? store_del(t, STORE_T_STATE, ch->key)
                  : store_put(t, STORE_T_STATE, ch->key, ch->val);
   }

@@ -481,14 +481,27 @@ static void test_tagged_hashes(void **st) {
 
 /* A stored node that does not decode exactly (truncated, extended, unknown
  * format, a leaf bit without its slot, a non-minimal version) is refused as
- * corrupt by proofs and commits that reach it, never read as something else. */
-static void corrupt_root_node_expect(store_t *s, const uint8_t *bytes, size_t len) {
+ * corrupt by proofs and commits that reach it, never read as something else.
+ * The bad bytes are committed (as a disk would hold them: commits read nodes
+ * from the committed state first), checked in a later txn, then the good
+ * node is put back. */
+static void root_node_put(store_t *s, const uint8_t *bytes, size_t len) {
   uint8_t key[9];
   ve_be64_put(key, 1);
   key[8] = 0xff; /* the root node of version 1 */
   store_txn_t *t;
   assert_int_equal(store_txn_begin(s, true, &t), 0);
   assert_int_equal(store_put(t, STORE_T_STATE_NODES, ve_slice(key, 9), ve_slice(bytes, len)), 0);
+  assert_int_equal(store_txn_commit(t), 0);
+}
+
+static const uint8_t *g_good_node;
+static size_t g_good_len;
+
+static void corrupt_root_node_expect(store_t *s, const uint8_t *bytes, size_t len) {
+  root_node_put(s, bytes, len);
+  store_txn_t *t;
+  assert_int_equal(store_txn_begin(s, true, &t), 0);
   bool present;
   ve_buf_t val, proof;
   ve_buf_init(&val, STATE_VALUE_BYTES_MAX);
@@ -501,6 +514,7 @@ static void corrupt_root_node_expect(store_t *s, const uint8_t *bytes, size_t le
   state_change_t ch[] = {set("key-7", "x")};
   assert_int_equal(state_commit(t, 2, ch, 1, root), VE_ERR_CORRUPT);
   store_txn_abort(t);
+  root_node_put(s, g_good_node, g_good_len);
 }
 
 static void test_corrupt_nodes(void **st) {
@@ -518,6 +532,8 @@ static void test_corrupt_nodes(void **st) {
   assert_true(len > 5 && len <= STATE_NODE_BYTES_MAX);
   memcpy(node, v.ptr, len);
   store_txn_abort(t);
+  g_good_node = node;
+  g_good_len = len;
 
   for (size_t cut = 0; cut < len; cut++) corrupt_root_node_expect(s, node, cut);
   memcpy(bad, node, len);
