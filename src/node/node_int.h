@@ -24,10 +24,25 @@
  * transaction open over several consecutive committed blocks and makes them
  * durable together; node.c's top comment has the rules and why. */
 /* blocks per group: config sync_group_blocks (config.h) */
-#define NODE_GROUP_TXS_MAX 20000      /* flush once a group holds this many txs */
-#define NODE_GROUP_AGE_MS_MAX 500     /* ... or was opened this long ago */
-#define NODE_GROUP_IDLE_MS 50         /* ... or no block followed for this long */
-#define NODE_GROUP_BEHIND_MS 2000     /* a block this much older than our clock: behind */
+/* Flush once a group holds this many txs: bounds the dirty pages a write txn
+ * keeps in memory (LMDB spills past 128 Ki pages) and what a crash makes the
+ * observer fetch again (~1-2 s of sync). */
+#define NODE_GROUP_TXS_MAX 20000
+/* ... or was opened this long ago. Bounds how long the API lags the loop
+ * while behind, when it lags the network by NODE_GROUP_BEHIND_MS or more
+ * anyway. 500 ms cut the groups of a 1M-tx sync to 2-7 blocks (a block of
+ * 1,000-3,400 txs takes 100-300 ms to execute) and cost 10-20 % more observer
+ * CPU per tx than 2000 (bench/sync/results/README.md). */
+#define NODE_GROUP_AGE_MS_MAX 2000
+/* ... or no block followed for this long: caught up, or the peer stalled. The
+ * next decision of a catch-up comes one round trip after a commit (well under
+ * a millisecond to a few on a LAN). */
+#define NODE_GROUP_IDLE_MS 50
+/* A block whose header time is this much before our clock: we are behind.
+ * Above a live block's decide-to-commit delay plus the clock skew of a LAN;
+ * a misjudged live block is shown at most NODE_GROUP_IDLE_MS late (or
+ * NODE_GROUP_AGE_MS_MAX if blocks come faster than that). */
+#define NODE_GROUP_BEHIND_MS 2000
 
 struct node {
   node_config_t cfg;
