@@ -241,6 +241,28 @@ int store_del(store_txn_t *t, store_table_t table, ve_slice_t key) {
   return txn_note_write(t, t->s->ops->del(t->impl, table, key));
 }
 
+int store_write_batch(store_txn_t *t, store_table_t table, const store_write_t *w, size_t n) {
+  VE_ASSERT(t && t->write && (w || n == 0));
+  check_table(table);
+  if (t->err) return t->err;
+  for (size_t i = 0; i < n; i++) {
+    if (!key_ok(w[i].key)) return txn_note_write(t, VE_ERR_INVALID);
+    if (w[i].del) continue;
+    if (w[i].val.len > STORE_VALUE_BYTES_MAX) return txn_note_write(t, VE_ERR_TOO_BIG);
+    if (w[i].val.len > 0 && w[i].val.ptr == NULL) return txn_note_write(t, VE_ERR_INVALID);
+  }
+  if (n == 0) return VE_OK;
+  t->gen[table]++;
+  const store_ops_t *ops = t->s->ops;
+  if (ops->write_batch) return txn_note_write(t, ops->write_batch(t->impl, table, w, n));
+  int rc = VE_OK;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    rc = w[i].del ? ops->del(t->impl, table, w[i].key)
+                  : ops->put(t->impl, table, w[i].key, w[i].val);
+  }
+  return txn_note_write(t, rc);
+}
+
 int store_count(store_txn_t *t, store_table_t table, uint64_t *count_out) {
   VE_ASSERT(t && count_out);
   check_table(table);

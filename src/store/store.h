@@ -115,6 +115,24 @@ int store_put_append(store_txn_t *t, store_table_t table, ve_slice_t key, ve_sli
 /* Deleting an absent key is not an error. */
 int store_del(store_txn_t *t, store_table_t table, ve_slice_t key);
 
+/* One write of a batch: put key -> val, or delete key (del true; val ignored). */
+typedef struct {
+  ve_slice_t key;
+  ve_slice_t val;
+  bool del;
+} store_write_t;
+
+/* Applies w[0..n) to one table of a write txn, in order: exactly the effect of
+ * store_put / store_del on each (so the last write of a key wins). Every key
+ * and value is checked first: an invalid one poisons t before anything is
+ * written. Cheapest when the keys ascend. On LMDB the writes go through one
+ * cursor in nested transactions of STORE_LMDB_BATCH_WRITES each: every page a
+ * write dirties is then inserted into a short list of dirty pages, and merged
+ * into the transaction's list once per nested transaction, instead of being
+ * inserted into the whole list (a sorted array, where an insert below many
+ * recently dirtied pages moves all of them). A failure poisons t. */
+int store_write_batch(store_txn_t *t, store_table_t table, const store_write_t *w, size_t n);
+
 /* Ordered iteration. store_cursor_seek positions at the first key >= key (an
  * empty key means the first entry); store_cursor_last at the last entry;
  * store_cursor_next/prev move one step. Each returns 0 with key_out and val_out

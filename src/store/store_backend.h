@@ -25,6 +25,8 @@
  *                           txn whether or not it succeeds. Read: end it.
  *   txn_abort(txn)          discard and free.
  *   get/put/del/count       as in store.h; del of an absent key returns 0.
+ *   write_batch (optional)  store_write_batch's effect, for checked writes;
+ *                           NULL: the generic layer calls put and del.
  *   get_committed           as in store.h, for write txns (the generic layer
  *                           calls get for read txns); its slices must stay
  *                           valid until the txn ends.
@@ -56,6 +58,7 @@ typedef struct store_ops {
   int (*del)(void *txn, store_table_t table, ve_slice_t key);
   int (*put_append)(void *txn, store_table_t table, ve_slice_t key, ve_slice_t val);
   int (*get_committed)(void *txn, store_table_t table, ve_slice_t key, ve_slice_t *val_out);
+  int (*write_batch)(void *txn, store_table_t table, const store_write_t *w, size_t n);
   int (*count)(void *txn, store_table_t table, uint64_t *count_out);
   int (*cursor_open)(void *txn, store_table_t table, void **cursor_out);
   int (*cursor_seek)(void *cursor, ve_slice_t key, ve_slice_t *key_out, ve_slice_t *val_out);

@@ -797,6 +797,61 @@ STORE_TEST(test_get_committed) {
   store_close(fs);
 }
 
+/* ---- Batches ---------------------------------------------------------------
+ * store_write_batch has the effect of its puts and deletes in order, across
+ * LMDB's nested chunks (more than one here), in any key order, with repeated
+ * keys (the last wins) and deletes of absent keys; an invalid write poisons
+ * the txn before anything is written. */
+
+STORE_TEST(test_write_batch) {
+  enum { N = 2600 };
+  static store_write_t w[N];
+  static char keys[N][16], want[N][8];
+  put1(fx->s, STORE_T_STATE, "k00010", "old");
+  uint64_t rng = g_seed ^ 0x5eed;
+  for (int i = 0; i < N; i++) {
+    int id = i < 2000 ? i : (int)rng_below(&rng, 2000); /* ascending, then any order */
+    snprintf(keys[i], sizeof keys[i], "k%05d", id);
+    snprintf(want[i], sizeof want[i], "v%d", i);
+    w[i].key = S(keys[i]);
+    w[i].val = S(want[i]);
+    w[i].del = id % 7 == 3 || (i >= 2000 && i % 5 == 0);
+  }
+  store_txn_t *t = begin(fx->s, true);
+  assert_int_equal(store_write_batch(t, STORE_T_STATE, w, N), 0);
+  /* The model: the last write of each key. */
+  const char *last[2000] = {0};
+  bool deleted[2000] = {0};
+  for (int i = 0; i < N; i++) {
+    int id = atoi(keys[i] + 1);
+    last[id] = want[i];
+    deleted[id] = w[i].del;
+  }
+  for (int id = 0; id < 2000; id++) {
+    char k[16];
+    snprintf(k, sizeof k, "k%05d", id);
+    expect_val(t, STORE_T_STATE, k, deleted[id] ? NULL : last[id]);
+  }
+  assert_int_equal(store_write_batch(t, STORE_T_STATE, w, 0), 0);
+  assert_int_equal(store_txn_commit(t), 0);
+  t = begin(fx->s, false);
+  expect_val(t, STORE_T_STATE, "k00010", deleted[10] ? NULL : last[10]);
+  uint64_t live = 0;
+  for (int id = 0; id < 2000; id++) live += !deleted[id];
+  assert_int_equal(count_of(t, STORE_T_STATE), live);
+  store_txn_abort(t);
+
+  store_write_t bad[2] = {{S("fine"), S("1"), false}, {ve_slice(NULL, 0), S("2"), false}};
+  t = begin(fx->s, true);
+  assert_int_equal(store_write_batch(t, STORE_T_STATE, bad, 2), VE_ERR_INVALID);
+  ve_slice_t v;
+  assert_int_equal(store_get(t, STORE_T_STATE, S("k00001"), &v), VE_ERR_INVALID); /* poisoned */
+  assert_int_equal(store_txn_commit(t), VE_ERR_INVALID);
+  t = begin(fx->s, false);
+  expect_val(t, STORE_T_STATE, "fine", NULL);
+  store_txn_abort(t);
+}
+
 /* ---- Appends ---------------------------------------------------------------
  * store_put_append has store_put's effect whatever the key: an append, a key
  * below or equal to the table's last, after plain puts and deletes moved the
@@ -1603,6 +1658,7 @@ int main(void) {
       BOTH(test_put_append_errors),
       BOTH(test_put_append_many),
       BOTH(test_get_committed),
+      BOTH(test_write_batch),
       cmocka_unit_test(test_mem_million_keys),
       BOTH(test_single_writer_blocks),
       BOTH(test_concurrent_readers),
