@@ -595,8 +595,10 @@ static int order_cmp(const void *a, const void *b) {
   return (kx.len > ky.len) - (kx.len < ky.len);
 }
 
-/* Current values, written in key order: neighbouring puts share the upper pages
- * of the table (measured ~5% faster than path order on 10M keys). */
+/* Current values, written in key order as one batch (store_write_batch):
+ * neighbouring puts share the upper pages of the table (measured ~5% faster
+ * than path order on 10M keys), and LMDB inserts their dirty pages into short
+ * lists. */
 static int current_values_write(store_txn_t *t, const state_change_t *changes,
                                 const state_item_t *items, size_t m) {
   if (m == 0) return VE_OK;
@@ -607,13 +609,19 @@ static int current_values_write(store_txn_t *t, const state_change_t *changes,
     order[i].prefix = key_prefix(order[i].ch->key);
   }
   qsort(order, m, sizeof *order, order_cmp);
-  int rc = VE_OK;
-  for (size_t i = 0; i < m && rc == 0; i++) {
-    const state_change_t *ch = order[i].ch;
-    rc = ch->del ? store_del(t, STORE_T_STATE, ch->key)
-                 : store_put(t, STORE_T_STATE, ch->key, ch->val);
+  store_write_t *w = malloc(m * sizeof *w);
+  if (!w) {
+    free(order);
+    return VE_ERR_NOMEM;
+  }
+  for (size_t i = 0; i < m; i++) {
+    w[i].key = order[i].ch->key;
+    w[i].val = order[i].ch->val;
+    w[i].del = order[i].ch->del;
   }
   free(order);
+  int rc = store_write_batch(t, STORE_T_STATE, w, m);
+  free(w);
   return rc;
 }
 
