@@ -290,11 +290,14 @@ static int lmdb_put_append(void *txn, store_table_t table, ve_slice_t key, ve_sl
   return lmdb_err(rc, "put");
 }
 
-/* One nested txn: w[0..n) through one cursor. */
+static int lmdb_del(void *txn, store_table_t table, ve_slice_t key);
+
+/* One nested txn: w[0..n) through one cursor. Returns LMDB's code (0, or
+ * MDB_TXN_FULL with nothing of it written, or another error). */
 static int batch_chunk(lmdb_txn_t *lt, MDB_dbi dbi, const store_write_t *w, size_t n) {
   MDB_txn *child;
   int rc = mdb_txn_begin(mdb_txn_env(lt->txn), lt->txn, 0, &child);
-  if (rc) return lmdb_err(rc, "begin nested");
+  if (rc) return rc;
   MDB_cursor *c;
   rc = mdb_cursor_open(child, dbi, &c);
   for (size_t i = 0; i < n && rc == 0; i++) {
@@ -309,10 +312,10 @@ static int batch_chunk(lmdb_txn_t *lt, MDB_dbi dbi, const store_write_t *w, size
   }
   if (rc == 0) mdb_cursor_close(c);
   if (rc) {
-    mdb_txn_abort(child); /* closes the cursor */
-    return lmdb_err(rc, "batch write");
+    mdb_txn_abort(child); /* closes the cursor; nothing of the chunk stays */
+    return rc;
   }
-  return lmdb_err(mdb_txn_commit(child), "commit nested");
+  return mdb_txn_commit(child);
 }
 
 static int lmdb_write_batch(void *txn, store_table_t table, const store_write_t *w, size_t n) {
@@ -320,9 +323,18 @@ static int lmdb_write_batch(void *txn, store_table_t table, const store_write_t 
   append_forget(lt, table);
   if (lt->put[table]) mdb_cursor_close(lt->put[table]);
   lt->put[table] = NULL;
-  for (size_t i = 0; i < n; i += STORE_LMDB_BATCH_WRITES) {
+  size_t i = 0;
+  for (; i < n; i += STORE_LMDB_BATCH_WRITES) {
     size_t m = n - i < STORE_LMDB_BATCH_WRITES ? n - i : STORE_LMDB_BATCH_WRITES;
-    VE_TRY(batch_chunk(lt, dbi_of(lt, table), w + i, m));
+    int rc = batch_chunk(lt, dbi_of(lt, table), w + i, m);
+    if (rc == MDB_TXN_FULL) break; /* a huge txn: only its own txn can spill */
+    if (rc) return lmdb_err(rc, "batch write");
+  }
+  /* The rest, if any, as plain writes in the txn itself (which spills dirty
+   * pages to the file when its list fills, where a nested txn cannot). */
+  for (; i < n; i++) {
+    int rc = w[i].del ? lmdb_del(txn, table, w[i].key) : lmdb_put(txn, table, w[i].key, w[i].val);
+    if (rc) return rc;
   }
   return 0;
 }
