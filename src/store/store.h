@@ -130,7 +130,10 @@ typedef struct {
  * write dirties is then inserted into a short list of dirty pages, and merged
  * into the transaction's list once per nested transaction, instead of being
  * inserted into the whole list (a sorted array, where an insert below many
- * recently dirtied pages moves all of them). A failure poisons t. */
+ * recently dirtied pages moves all of them). When a nested txn runs out of
+ * room for dirty pages (a txn of about 500 MiB of them), it is dropped and the
+ * rest of the batch is written in t itself, which can spill. A failure
+ * poisons t. */
 int store_write_batch(store_txn_t *t, store_table_t table, const store_write_t *w, size_t n);
 
 /* Ordered iteration. store_cursor_seek positions at the first key >= key (an
