@@ -10,6 +10,7 @@
  * VECHE_SEED=<seed>. */
 #define IDENTITY_MEMO_KEYS 64u
 #include "../../../src/apps/identity/identity.c"
+#include "trng.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,37 +21,18 @@
 #include <cmocka.h>
 #include <sodium.h> /* crypto_core_ed25519_add, to build keys outside the subgroup */
 
-static uint64_t g_rng;
-
-static uint64_t rng(void) { /* splitmix64 */
-  uint64_t z = (g_rng += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-static void seed(const char *name) {
-  const char *env = getenv("VECHE_SEED");
-  g_rng = env ? strtoull(env, NULL, 10) : (uint64_t)time(NULL);
-  printf("%s: seed %llu (replay with VECHE_SEED=%llu)\n", name, (unsigned long long)g_rng,
-         (unsigned long long)g_rng);
-}
-
 /* An entry with few distinct home slots when crowd is set. */
 static void entry_make(uint8_t e[32], bool crowd) {
-  for (int i = 0; i < 32; i += 8) {
-    uint64_t x = rng();
-    memcpy(e + i, &x, 8);
-  }
+  trng_bytes(e, 32);
   if (crowd) {
-    uint64_t h = rng() % 5;
+    uint64_t h = trng_next() % 5;
     memcpy(e + 8, &h, 8);
   }
 }
 
 static void test_fifo_model(void **st) {
   (void)st;
-  seed("identity_memo_test/fifo");
+  trng_seed("identity_memo_test/fifo");
   enum { INSERTS = 20000, POOL = 300 };
   static uint8_t pool[POOL][32];
   for (int i = 0; i < POOL; i++) entry_make(pool[i], i % 2 == 0);
@@ -59,7 +41,7 @@ static void test_fifo_model(void **st) {
   int n = 0;
   memo_t *m = &g_pk_memo;
   for (int step = 0; step < INSERTS; step++) {
-    int k = (int)(rng() % POOL);
+    int k = (int)(trng_next() % POOL);
     bool present = false;
     for (int j = n - 1; j >= 0 && j >= n - (int)MEMO_KEYS; j--) present |= order[j] == k;
     memo_put(m, pool[k]); /* a present entry is not inserted again */

@@ -25,39 +25,26 @@
 #include "base/err.h"
 #include "ledger/ledger.h"
 #include "tchain.h"
+#include "trng.h"
 
 #define CHAIN "veche-precheck-1"
 #define KEYS_MAX 256
 
 static const ledger_registry_t REG = {&identity_auth, {&identity_app}, 1};
 
-static uint64_t g_rng;
 static vcrypto_keypair_t g_admin, g_registrar;
 static uint64_t g_seq = 1;
 
-static uint64_t rng(void) { /* splitmix64 */
-  uint64_t z = (g_rng += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
 static void random_key(vcrypto_keypair_t *kp) {
   uint8_t seed[32];
-  for (int i = 0; i < 32; i += 8) {
-    uint64_t x = rng();
-    memcpy(seed + i, &x, 8);
-  }
+  trng_bytes(seed, sizeof seed);
   vcrypto_keypair_from_seed(kp, seed);
 }
 
 static int setup(void **st) {
   (void)st;
   assert_int_equal(vcrypto_init(), 0);
-  const char *env = getenv("VECHE_SEED");
-  g_rng = env ? strtoull(env, NULL, 10) : (uint64_t)time(NULL);
-  printf("ledger_precheck_test: seed %llu (replay with VECHE_SEED=%llu)\n", (unsigned long long)g_rng,
-         (unsigned long long)g_rng);
+  trng_seed("ledger_precheck_test");
   tchain_key(&g_admin, NULL, 1, 1);
   tchain_key(&g_registrar, NULL, 2, 2);
   return 0;
@@ -115,7 +102,7 @@ static int validate(tchain_t *c, ve_slice_t blk, int mode) {
   assert_int_equal(ledger_block_decode(blk, &b), 0);
   int32_t *pre = calloc(b.tx_count ? b.tx_count : 1, sizeof *pre);
   for (size_t i = 0; i < b.tx_count; i++) {
-    bool give = mode == PRE_ALL || (mode == PRE_SOME && rng() % 2);
+    bool give = mode == PRE_ALL || (mode == PRE_SOME && trng_next() % 2);
     pre[i] = give ? ledger_tx_precheck(&REG, ve_slice(CHAIN, strlen(CHAIN)), b.txs[i]) : LEDGER_PRECHECK_NONE;
   }
   store_txn_t *t;

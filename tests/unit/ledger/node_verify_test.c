@@ -27,28 +27,18 @@
 #include "base/err.h"
 #include "ledger/ledger.h"
 #include "node/node_verify.h"
+#include "trng.h"
 
 #define CHAIN "veche-verify-1"
 
 static const ledger_registry_t REG = {&identity_auth, {&identity_app}, 1};
-static uint64_t g_rng;
 static uint64_t g_seq = 1;
 static vcrypto_keypair_t g_registrar;
-
-static uint64_t rng(void) { /* splitmix64 */
-  uint64_t z = (g_rng += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
 
 static int setup(void **st) {
   (void)st;
   assert_int_equal(vcrypto_init(), 0);
-  const char *env = getenv("VECHE_SEED");
-  g_rng = env ? strtoull(env, NULL, 10) : (uint64_t)time(NULL);
-  printf("node_verify_test: seed %llu (replay with VECHE_SEED=%llu)\n", (unsigned long long)g_rng,
-         (unsigned long long)g_rng);
+  trng_seed("node_verify_test");
   uint8_t seed[32];
   memset(seed, 2, sizeof seed);
   vcrypto_keypair_from_seed(&g_registrar, seed);
@@ -70,10 +60,7 @@ static void blk_make(blk_t *out, uint64_t height, size_t n, unsigned bad_every, 
   ve_slice_t *sl = calloc(n, sizeof *sl);
   for (size_t i = 0; i < n; i++) {
     uint8_t seed[32], digest[32];
-    for (int k = 0; k < 32; k += 8) {
-      uint64_t x = rng();
-      memcpy(seed + k, &x, 8);
-    }
+    trng_bytes(seed, sizeof seed);
     vcrypto_keypair_t kp;
     vcrypto_keypair_from_seed(&kp, seed);
     memset(digest, 0xab, sizeof digest);
@@ -86,7 +73,7 @@ static void blk_make(blk_t *out, uint64_t height, size_t n, unsigned bad_every, 
     assert_int_equal(ledger_tx_sign(&tx, &g_registrar), 0);
     ve_buf_init(&txs[i], 0);
     assert_int_equal(ledger_tx_encode(&tx, &txs[i]), 0);
-    if (bad_every && rng() % bad_every == 0) txs[i].ptr[txs[i].len - 2] ^= 0x20;
+    if (bad_every && trng_next() % bad_every == 0) txs[i].ptr[txs[i].len - 2] ^= 0x20;
     ve_buf_free(&p);
     sl[i] = ve_buf_slice(&txs[i]);
   }
