@@ -27,6 +27,7 @@
 #include "base/err.h"
 #include "ledger/ledger.h"
 #include "mempool/mempool.h"
+#include "../common/bench_clock.h"
 
 #define PB_THREADS_MAX 16
 #define PB_CHAIN "veche-pipeline-bench"
@@ -45,18 +46,6 @@ typedef struct {
   int decoded; /* --decoded: one decode per step, the ledger's *_decoded calls */
   double cpu_s[PB_THREADS_MAX];
 } pb_t;
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double cpu_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void die(const char *what, int rc) {
   fprintf(stderr, "pipeline_bench: %s: %s\n", what, ve_strerror(rc));
@@ -77,10 +66,10 @@ static double rate_verify(void) {
   seed_key(&kp, 1, 1);
   vcrypto_sign_raw(sig, &kp, msg, sizeof msg);
   size_t n = 0;
-  double t0 = now_s(), t;
+  double t0 = bench_now_s(), t;
   do {
     for (int i = 0; i < 64; i++) n += vcrypto_verify_raw(sig, kp.pk, msg, sizeof msg) == 0;
-    t = now_s();
+    t = bench_now_s();
   } while (t - t0 < 0.5);
   return (double)n / (t - t0);
 }
@@ -95,15 +84,15 @@ static double rate_pk_valid(void) {
     memcpy(pks[i], kp.pk, VCRYPTO_PK_BYTES);
   }
   size_t n = 0;
-  double t0 = now_s();
+  double t0 = bench_now_s();
   for (size_t i = 0; i < KEYS; i++) n += vcrypto_pk_valid(pks[i]);
-  return (double)n / (now_s() - t0);
+  return (double)n / (bench_now_s() - t0);
 }
 
 static void *admit_worker(void *arg) {
   pb_t *b = ((void **)arg)[0];
   size_t me = (size_t)((void **)arg)[1];
-  double c0 = cpu_s();
+  double c0 = bench_cpu_s();
   for (;;) {
     size_t i = atomic_fetch_add(&b->next, 1);
     if (i >= b->n) break;
@@ -117,7 +106,7 @@ static void *admit_worker(void *arg) {
       atomic_compare_exchange_strong(&b->first_reject, &zero, rc);
     }
   }
-  b->cpu_s[me] = cpu_s() - c0;
+  b->cpu_s[me] = bench_cpu_s() - c0;
   return NULL;
 }
 
@@ -131,7 +120,7 @@ typedef struct {
 __attribute__((noinline)) static size_t block_once(pb_t *b, const uint8_t valset[LEDGER_HASH_BYTES],
                          const uint8_t proposer[VCRYPTO_PK_BYTES], size_t block_max,
                          uint64_t *time_ms, phases_t *ph) {
-  double c0 = cpu_s();
+  double c0 = bench_cpu_s();
   store_txn_t *t;
   ledger_tip_t tip;
   int rc = store_txn_begin(b->store, false, &t);
@@ -149,7 +138,7 @@ __attribute__((noinline)) static size_t block_once(pb_t *b, const uint8_t valset
     die("encode", rc);
   if ((rc = ledger_header_hash(&h, id))) die("header hash", rc);
   mempool_batch_free(&batch);
-  double c1 = cpu_s();
+  double c1 = bench_cpu_s();
 
   /* validate (b->decoded: decoding once, as recommended for the node) */
   ledger_block_t d;
@@ -162,7 +151,7 @@ __attribute__((noinline)) static size_t block_once(pb_t *b, const uint8_t valset
   store_txn_abort(t);
   ledger_block_free(&d);
   if (rc) die("validate", rc);
-  double c2 = cpu_s();
+  double c2 = bench_cpu_s();
 
   /* commit */
   if ((rc = ledger_block_decode(ve_buf_slice(&block), &d))) die("decode", rc);
@@ -176,15 +165,15 @@ __attribute__((noinline)) static size_t block_once(pb_t *b, const uint8_t valset
   rc = b->decoded ? ledger_block_commit_decoded(t, &REG, &d, ve_buf_slice(&block), ve_slice("cert", 4), NULL)
                   : ledger_block_commit(t, &REG, ve_buf_slice(&block), ve_slice("cert", 4), NULL);
   if (rc) die("commit", rc);
-  double c3 = cpu_s(), w3 = now_s();
+  double c3 = bench_cpu_s(), w3 = bench_now_s();
   if ((rc = store_txn_commit(t))) die("txn commit", rc);
-  double w4 = now_s(), c4 = cpu_s();
+  double w4 = bench_now_s(), c4 = bench_cpu_s();
   atomic_store(&b->height, h.height);
   mempool_on_commit(b->mp, (const uint8_t(*)[LEDGER_HASH_BYTES])ids, n, h.height + 1);
   free(ids);
   ledger_block_free(&d);
   ve_buf_free(&block);
-  double c5 = cpu_s();
+  double c5 = bench_cpu_s();
   ph->propose += c1 - c0;
   ph->validate += c2 - c1;
   ph->commit += (c3 - c2) + (c5 - c4);
@@ -262,7 +251,7 @@ int main(int argc, char **argv) {
   memset(valset, 3, sizeof valset);
 
   /* Pre-sign. */
-  double ts0 = now_s();
+  double ts0 = bench_now_s();
   b.txs = calloc(count, sizeof *b.txs);
   if (!b.txs) die("malloc", VE_ERR_NOMEM);
   uint32_t run = (uint32_t)time(NULL);
@@ -285,7 +274,7 @@ int main(int argc, char **argv) {
     memcpy(copy, enc.ptr, enc.len);
     b.txs[i] = ve_slice(copy, enc.len);
   }
-  double sign_s = now_s() - ts0;
+  double sign_s = bench_now_s() - ts0;
 
   /* Run: admission threads and the block thread (this one) at once; or, with
    * --phased, admission of everything first, then full blocks of --block txs
@@ -293,7 +282,7 @@ int main(int argc, char **argv) {
    * The mempool must then hold everything: count <= 200,000. */
   pthread_t th[PB_THREADS_MAX];
   void *args[PB_THREADS_MAX][2];
-  double t0 = now_s(), admit_wall = 0;
+  double t0 = bench_now_s(), admit_wall = 0;
   for (size_t i = 0; i < threads; i++) {
     args[i][0] = &b;
     args[i][1] = (void *)i;
@@ -301,7 +290,7 @@ int main(int argc, char **argv) {
   }
   if (phased) {
     for (size_t i = 0; i < threads; i++) pthread_join(th[i], NULL);
-    admit_wall = now_s() - t0;
+    admit_wall = bench_now_s() - t0;
   }
   phases_t ph = {0};
   size_t committed = 0, idle = 0;
@@ -314,7 +303,7 @@ int main(int argc, char **argv) {
     }
     committed += block_once(&b, valset, val.pk, block_max, &time_ms, &ph);
   }
-  double wall = now_s() - t0;
+  double wall = bench_now_s() - t0;
   if (!phased)
     for (size_t i = 0; i < threads; i++) pthread_join(th[i], NULL);
   double admit_cpu = 0;

@@ -23,6 +23,7 @@
 #include "apps/identity/identity.h"
 #include "apps/voting/voting.h"
 #include "base/err.h"
+#include "../common/bench_clock.h"
 
 #define BATCH_TXS 3000          /* transactions per POST (hex bodies stay under 8 MiB) */
 #define INFLIGHT_TXS 30000      /* submitted but not yet committed, at most */
@@ -34,12 +35,6 @@ static char g_host[64];
 static uint16_t g_port;
 static char g_chain[VE_CHAIN_ID_BYTES_MAX + 1];
 static uint64_t g_expiry;
-
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 static void die(const char *what, const char *detail) {
   fprintf(stderr, "poll_bench: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
@@ -195,13 +190,13 @@ static double generate(const voting_poll_t *p, const vcrypto_keypair_t *voters, 
                        size_t n, uint64_t seq, unsigned threads) {
   pthread_t th[THREADS_MAX];
   gen_t g[THREADS_MAX];
-  double t0 = now_s();
+  double t0 = bench_now_s();
   for (unsigned k = 0; k < threads; k++) {
     g[k] = (gen_t){p, voters, choice, out, n, k, threads, seq};
     if (pthread_create(&th[k], NULL, gen_run, &g[k])) die("pthread_create", NULL);
   }
   for (unsigned k = 0; k < threads; k++) pthread_join(th[k], NULL);
-  return now_s() - t0;
+  return bench_now_s() - t0;
 }
 
 /* Submits ballots, keeping at most INFLIGHT_TXS uncommitted; returns seconds
@@ -210,7 +205,7 @@ static double submit_ballots(const uint8_t poll[32], ve_buf_t *txs, size_t n, ui
   voting_poll_t *p = malloc(sizeof *p);
   voting_tally_rec_t *t = malloc(sizeof *t);
   bool ht;
-  double t0 = now_s();
+  double t0 = bench_now_s();
   size_t sent = 0;
   uint64_t counted = 0;
   while (counted < base_ballots + n) {
@@ -226,14 +221,14 @@ static double submit_ballots(const uint8_t poll[32], ve_buf_t *txs, size_t n, ui
   }
   free(p);
   free(t);
-  return now_s() - t0;
+  return bench_now_s() - t0;
 }
 
 /* Verification speed of one core on a sample of the generated ballots. */
 static double verify_rate(const voting_poll_t *p, ve_buf_t *txs, size_t n) {
   vote_election_t *el = malloc(sizeof *el);
   if (voting_election_get(el, p, 0)) die("election", NULL);
-  double t0 = now_s();
+  double t0 = bench_now_s();
   for (size_t i = 0; i < n; i++) {
     ledger_tx_t tx;
     voting_ballot_payload_t b;
@@ -242,7 +237,7 @@ static double verify_rate(const voting_poll_t *p, ve_buf_t *txs, size_t n) {
     voting_ballot_context(ctx, ve_slice(g_chain, strlen(g_chain)), p->id, b.voter, 0);
     if (vote_ballot_verify(el, ctx, sizeof ctx, b.ballot[0].ptr, b.ballot[0].len)) die("a ballot fails", NULL);
   }
-  double dt = now_s() - t0;
+  double dt = bench_now_s() - t0;
   free(el);
   return (double)n / dt;
 }
@@ -283,7 +278,7 @@ int main(int argc, char **argv) {
   json_decref(st);
   g_expiry = tip() + EXPIRY_AHEAD;
   uint64_t aseq = last_seq(auth.pk) + 1;
-  double t_all = now_s();
+  double t_all = bench_now_s();
 
   /* 1. Identities: 3 trustees, nv voters (district "d1"). */
   size_t nrev = nv * revote_pct / 100;
@@ -291,7 +286,7 @@ int main(int argc, char **argv) {
   uint8_t *choice = malloc(nv), *choice2 = malloc(nrev ? nrev : 1);
   ve_buf_t *txs = calloc(nv + 3, sizeof *txs), pl;
   ve_buf_init(&pl, VE_TX_PAYLOAD_BYTES_MAX);
-  double t0 = now_s();
+  double t0 = bench_now_s();
   for (uint32_t j = 0; j < 3; j++) seed_key(&trustees[j], 1, j);
   for (size_t i = 0; i < nv; i++) seed_key(&voters[i], 2, (uint32_t)i);
   for (size_t i = 0; i < nv + 3; i++) {
@@ -309,7 +304,7 @@ int main(int argc, char **argv) {
   if (post_all(txs, nv + 3) != nv + 3) die("registrations refused", NULL);
   for (size_t i = 0; i < nv + 3; i++) ve_buf_free(&txs[i]);
   wait_seq(auth.pk, aseq - 1);
-  printf("identities: %zu registered in %.1f s\n", nv + 3, now_s() - t0);
+  printf("identities: %zu registered in %.1f s\n", nv + 3, bench_now_s() - t0);
   fflush(stdout);
 
   /* 2. Trustees: role, keys. */
@@ -347,21 +342,21 @@ int main(int argc, char **argv) {
     ve_buf_t b;
     ve_buf_init(&b, 0);
     uint8_t ch[2] = {1, 0};
-    double c0 = now_s();
+    double c0 = bench_now_s();
     for (int i = 0; i < 50; i++) {
       ve_buf_reset(&b);
       vote_ballot_create(&b, el, ch, 2, ctx, sizeof ctx, seed);
     }
-    gen_rate_est = 50 / (now_s() - c0) * threads * 0.8;
+    gen_rate_est = 50 / (bench_now_s() - c0) * threads * 0.8;
     ve_buf_free(&b);
     free(el);
   }
   /* Blocks come steadily (run.sh sets a short empty-block interval, and a
    * busy node makes blocks no faster): measure the idle rate. */
   uint64_t hr0 = tip();
-  double tr0 = now_s();
+  double tr0 = bench_now_s();
   sleep_ms(2000);
-  double rate = (double)(tip() - hr0) / (now_s() - tr0);
+  double rate = (double)(tip() - hr0) / (bench_now_s() - tr0);
   double secs = (double)(nv + nrev) / gen_rate_est + (double)(nv + nrev) / 1500.0 + 20;
   uint64_t window = (uint64_t)(1.3 * secs * rate) + 100;
   printf("blocks: %.0f/s when idle; voting window %llu blocks (~%.0f s)\n", rate, (unsigned long long)window,
@@ -400,7 +395,7 @@ int main(int argc, char **argv) {
   voting_tally_rec_t *tally = malloc(sizeof *tally);
   bool have_tally;
   poll_fetch(poll, p, NULL, &have_tally);
-  double t_dkg = now_s();
+  double t_dkg = bench_now_s();
   uint8_t ctx[32];
   voting_poll_context(ctx, ve_slice(g_chain, strlen(g_chain)), poll);
   vote_dkg_params_t dp = {3, 2};
@@ -424,7 +419,7 @@ int main(int argc, char **argv) {
   wait_seq(auth.pk, aseq - 1);
   poll_fetch(poll, p, NULL, &have_tally);
   if (p->status != VOTING_READY) die("the key generation failed", NULL);
-  printf("key generation: done in %.1f s (mostly waiting for its phase heights)\n", now_s() - t_dkg);
+  printf("key generation: done in %.1f s (mostly waiting for its phase heights)\n", bench_now_s() - t_dkg);
   fflush(stdout);
 
   /* 5. Ballots: generate (timed), then submit (timed). */
@@ -455,12 +450,12 @@ int main(int argc, char **argv) {
   fflush(stdout);
 
   /* 6. Close. */
-  double t_wait = now_s();
+  double t_wait = bench_now_s();
   wait_height(d.close_height);
-  printf("close: waited %.0f s for the close height\n", now_s() - t_wait);
+  printf("close: waited %.0f s for the close height\n", bench_now_s() - t_wait);
 
   /* 7. Decryption by trustees 1 and 3, until the result is on the ledger. */
-  double t_dec = now_s();
+  double t_dec = bench_now_s();
   ve_buf_t dl[3];
   ve_slice_t dsl[3];
   {
@@ -498,7 +493,7 @@ int main(int argc, char **argv) {
     sleep_ms(20);
     poll_fetch(poll, p, NULL, &have_tally);
   } while (p->status != VOTING_DONE);
-  double dt_dec = now_s() - t_dec;
+  double dt_dec = bench_now_s() - t_dec;
   uint64_t want_yes = 0;
   for (size_t i = 0; i < nv; i++) want_yes += choice[i] == 0;
   printf("result: yes %llu, no %llu (expected %llu / %llu) published %.2f s after the close "
@@ -512,7 +507,7 @@ int main(int argc, char **argv) {
   wait_height(tip() + 2);
   char threads_s[16];
   snprintf(threads_s, sizeof threads_s, "%u", threads);
-  double t_aud = now_s();
+  double t_aud = bench_now_s();
   pid_t pid = fork();
   if (pid == 0) {
     execl(veche, veche, "audit", "poll", pollh, "--genesis", genesis, "--node", node, "--threads", threads_s,
@@ -521,10 +516,10 @@ int main(int argc, char **argv) {
   }
   int wst;
   waitpid(pid, &wst, 0);
-  double dt_aud = now_s() - t_aud;
+  double dt_aud = bench_now_s() - t_aud;
   if (!WIFEXITED(wst) || WEXITSTATUS(wst)) die("THE AUDIT FAILED", NULL);
   printf("audit: %.1f s for the whole poll (%zu ballots) on %u threads\n", dt_aud, nv + nrev, threads);
-  printf("total: %.0f s\n", now_s() - t_all);
+  printf("total: %.0f s\n", bench_now_s() - t_all);
   for (int i = 0; i < 3; i++) ve_buf_free(&dl[i]);
   free(p);
   free(tally);

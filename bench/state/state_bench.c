@@ -37,6 +37,7 @@
 #include "crypto/crypto.h"
 #include "state/state.h"
 #include "store/store.h"
+#include "../common/bench_clock.h"
 
 #define KEY_BYTES 32
 #define VALUE_BYTES 64
@@ -54,18 +55,6 @@ typedef struct {
   uint64_t warm_blocks;
   uint64_t map_mb; /* LMDB map size, 0: the store's default (small under valgrind) */
 } bench_opts_t;
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double cpu_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static long minor_faults(void) {
   struct rusage ru;
@@ -126,16 +115,16 @@ static void block_commit(store_t *s, uint64_t version, const state_change_t *ch,
   uint8_t root[STATE_HASH_BYTES], before[STATE_HASH_BYTES], after[STATE_HASH_BYTES];
   history_id(before, version - 1);
   history_id(after, version);
-  double t0 = now_s(), c0 = cpu_s();
+  double t0 = bench_now_s(), c0 = bench_cpu_s();
   rc = g_cached ? state_commit_cached(t, before, after, version, ch, n, root)
                 : state_commit(t, version, ch, n, root);
   if (rc) die("state_commit", rc);
-  double t1 = now_s();
-  *state_cpu_s += cpu_s() - c0;
+  double t1 = bench_now_s();
+  *state_cpu_s += bench_cpu_s() - c0;
   rc = store_txn_commit(t);
   if (rc) die("txn commit", rc);
   *state_s += t1 - t0;
-  *txn_s += now_s() - t1;
+  *txn_s += bench_now_s() - t1;
 }
 
 static void usage(void) {
@@ -232,7 +221,7 @@ int main(int argc, char **argv) {
     }
     store_txn_abort(t);
   }
-  double load_state_s = 0, load_cpu_s = 0, load_txn_s = 0, t_load = now_s(), t_report = t_load;
+  double load_state_s = 0, load_cpu_s = 0, load_txn_s = 0, t_load = bench_now_s(), t_report = t_load;
   for (uint64_t base = 0; base < o.keys && !o.reuse; base += o.load_block) {
     size_t n = (size_t)(o.keys - base < o.load_block ? o.keys - base : o.load_block);
     for (size_t j = 0; j < n; j++) {
@@ -240,14 +229,14 @@ int main(int argc, char **argv) {
       fill(vbuf + j * VALUE_BYTES, VALUE_BYTES, base + j, 0);
     }
     block_commit(s, ++version, ch, n, &load_state_s, &load_cpu_s, &load_txn_s);
-    if (now_s() - t_report > 30 || base + n == o.keys) {
-      t_report = now_s();
+    if (bench_now_s() - t_report > 30 || base + n == o.keys) {
+      t_report = bench_now_s();
       printf("  load: %llu keys, %.0f s, db %.2f GiB\n", (unsigned long long)(base + n),
              t_report - t_load, (double)file_bytes(dir, "data.mdb") / (1 << 30));
       fflush(stdout);
     }
   }
-  double load_s = now_s() - t_load;
+  double load_s = bench_now_s() - t_load;
   if (!o.reuse) printf("load: %llu keys in blocks of %llu: %.1f s (state_commit %.1f s wall, %.1f s CPU; "
          "txn commit %.1f s), %.0f keys/s, db %.2f GiB\n",
          (unsigned long long)o.keys, (unsigned long long)o.load_block, load_s, load_state_s,
@@ -257,7 +246,7 @@ int main(int argc, char **argv) {
    * a long-running node has, so that the update figures are not inflated by
    * first-touch page faults of a fresh process (LMDB reads through mmap). ---- */
   if (o.warm) {
-    double w0 = now_s();
+    double w0 = bench_now_s();
     uint64_t entries = 0, sum = 0;
     store_txn_t *t;
     if ((rc = store_txn_begin(s, false, &t))) die("txn begin", rc);
@@ -275,7 +264,7 @@ int main(int argc, char **argv) {
     }
     store_txn_abort(t);
     printf("warm-up: %llu entries read in %.1f s (checksum %llu)\n", (unsigned long long)entries,
-           now_s() - w0, (unsigned long long)(sum & 0xff));
+           bench_now_s() - w0, (unsigned long long)(sum & 0xff));
   }
 
   /* ---- 2. updates (after --warm-blocks untimed ones) ---- */
@@ -331,12 +320,12 @@ int main(int argc, char **argv) {
       if (rc || v.len != VALUE_BYTES) die("state_get", rc ? rc : VE_ERR_CORRUPT);
       memcpy(vbuf + j * VALUE_BYTES, v.ptr, VALUE_BYTES);
     }
-    double c0 = cpu_s();
+    double c0 = bench_cpu_s();
     for (size_t j = 0; j < o.block; j++) {
       rc = store_put(t, STORE_T_STATE, ch[j].key, ch[j].val);
       if (rc) die("store_put", rc);
     }
-    table_cpu_s += cpu_s() - c0;
+    table_cpu_s += bench_cpu_s() - c0;
     rc = store_txn_commit(t);
     if (rc) die("txn commit", rc);
   }
@@ -355,7 +344,7 @@ int main(int argc, char **argv) {
   rc = store_txn_begin(s, false, &t);
   if (rc) die("txn begin", rc);
   size_t sum[2] = {0, 0}, max[2] = {0, 0};
-  double t0 = now_s();
+  double t0 = bench_now_s();
   for (size_t j = 0; j < np; j++) {
     int absent = j >= o.proofs;
     key_make(keys[j], mix64(rng++) % o.keys, absent);
@@ -368,19 +357,19 @@ int main(int argc, char **argv) {
     sum[absent] += proofs[j].len;
     if (proofs[j].len > max[absent]) max[absent] = proofs[j].len;
   }
-  double prove_s = now_s() - t0;
+  double prove_s = bench_now_s() - t0;
   uint8_t root[STATE_HASH_BYTES];
   rc = state_root_at(t, version, root);
   if (rc) die("state_root_at", rc);
   store_txn_abort(t);
-  t0 = now_s();
+  t0 = bench_now_s();
   for (size_t j = 0; j < np; j++) {
     ve_slice_t v = ve_buf_slice(&vals[j]);
     rc = state_proof_verify(root, ve_slice(keys[j], KEY_BYTES), j < o.proofs ? &v : NULL,
                             ve_buf_slice(&proofs[j]));
     if (rc) die("state_proof_verify", rc);
   }
-  double verify_s = now_s() - t0;
+  double verify_s = bench_now_s() - t0;
   printf("proofs: %llu present + %llu absent keys\n"
          "  inclusion size: avg %.0f B, max %zu B; absence size: avg %.0f B, max %zu B\n"
          "  prove %.1f us each (LMDB, warm), verify %.1f us each\n",

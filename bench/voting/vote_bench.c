@@ -30,14 +30,9 @@
 #include "base/err.h"
 #include "apps/voting/votecrypto.h"
 #include "apps/voting/vcrypt_int.h"
+#include "../common/bench_clock.h"
 
 #define SET 256 /* distinct pre-generated ballots */
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static void die(const char *what, int rc) {
   fprintf(stderr, "vote_bench: %s: %s\n", what, ve_strerror(rc));
@@ -84,30 +79,30 @@ static void bench_primitives(void) {
   crypto_core_ristretto255_random(a);
   crypto_core_ristretto255_random(b);
   int n = 20000;
-  double t0 = now_s();
+  double t0 = bench_now_s();
   for (int i = 0; i < n; i++) {
     if (crypto_core_ristretto255_add(a, a, b) != 0) die("add", VE_ERR_CRYPTO);
   }
-  double sod_add = (now_s() - t0) / n;
+  double sod_add = (bench_now_s() - t0) / n;
   vote_ge_t p, q;
   vote_ge_decode(&p, a);
   vote_ge_decode(&q, b);
-  t0 = now_s();
+  t0 = bench_now_s();
   for (int i = 0; i < n; i++) {
     if (vote_ge_decode(&p, a) != VE_OK) die("decode", VE_ERR_CRYPTO);
   }
-  double dec = (now_s() - t0) / n;
-  t0 = now_s();
+  double dec = (bench_now_s() - t0) / n;
+  t0 = bench_now_s();
   for (int i = 0; i < n * 10; i++) vote_ge_add(&p, &p, &q);
-  double add = (now_s() - t0) / (n * 10);
+  double add = (bench_now_s() - t0) / (n * 10);
   uint8_t sc[32];
   randombytes_buf(sc, 32);
   sc[31] &= 0x0f;
-  t0 = now_s();
+  t0 = bench_now_s();
   for (int i = 0; i < 2000; i++) {
     if (crypto_scalarmult_ristretto255(b, sc, a) != 0) die("mul", VE_ERR_CRYPTO);
   }
-  double sod_mul = (now_s() - t0) / 2000;
+  double sod_mul = (bench_now_s() - t0) / 2000;
   printf("primitives: libsodium add (decode+decode+add+encode) %.2f us, "
          "libsodium const-time scalarmult %.1f us; engine decode %.2f us, engine add %.3f us\n",
          sod_add * 1e6, sod_mul * 1e6, dec * 1e6, add * 1e6);
@@ -132,7 +127,7 @@ int main(int argc, char **argv) {
     vote_keypair_from_seed(&enc[j], seed);
     memcpy(pks[j], enc[j].pk, 32);
   }
-  double t0 = now_s();
+  double t0 = bench_now_s();
   for (uint32_t i = 1; i <= 5; i++) {
     uint8_t seed[32];
     randombytes_buf(seed, 32);
@@ -148,7 +143,7 @@ int main(int argc, char **argv) {
     rc = vote_dkg_secret_share(x[j - 1], &res, j, &enc[j - 1], dctx, 32, ds);
     if (rc != VE_OK) die("secret share", rc);
   }
-  printf("dkg 3-of-5 (5 dealings, finish, 5 share openings): %.1f ms\n", (now_s() - t0) * 1e3);
+  printf("dkg 3-of-5 (5 dealings, finish, 5 share openings): %.1f ms\n", (bench_now_s() - t0) * 1e3);
 
   /* Two-option ballots. */
   static const uint32_t bounds[2][2] = {{0, 2}, {1, 1}};
@@ -165,7 +160,7 @@ int main(int argc, char **argv) {
     uint8_t *bs = malloc(SET * blen);
     uint8_t ctx[SET][32];
     if (bs == NULL) die("malloc", VE_ERR_NOMEM);
-    t0 = now_s();
+    t0 = bench_now_s();
     for (int i = 0; i < SET; i++) {
       uint8_t ch[2], seed[32];
       randombytes_buf(seed, 32);
@@ -188,16 +183,16 @@ int main(int argc, char **argv) {
         set_counts[1] += ch[1];
       }
     }
-    double enc_s = (now_s() - t0) / SET;
+    double enc_s = (bench_now_s() - t0) / SET;
     int rounds = 4;
-    t0 = now_s();
+    t0 = bench_now_s();
     for (int r = 0; r < rounds; r++) {
       for (int i = 0; i < SET; i++) {
         rc = vote_ballot_verify(&el, ctx[i], 32, bs + i * blen, blen);
         if (rc != VE_OK) die("ballot verify", rc);
       }
     }
-    double ver_s = (now_s() - t0) / (SET * rounds);
+    double ver_s = (bench_now_s() - t0) / (SET * rounds);
     printf("two-option ballot, totals in [%u,%u], %zu bytes: encrypt+prove %.0f/s (%.2f ms), "
            "verify %.0f/s per core (%.3f ms)\n",
            bounds[v][0], bounds[v][1], blen, 1.0 / enc_s, enc_s * 1e3, 1.0 / ver_s, ver_s * 1e3);
@@ -214,15 +209,15 @@ int main(int argc, char **argv) {
   /* Tally: one core, then split over threads. */
   tally_job_t one = {set, blen, 0, tally_n, {0}};
   vote_tally_init(&one.tally, 2);
-  t0 = now_s();
+  t0 = bench_now_s();
   tally_worker(&one);
-  double tally1 = now_s() - t0;
+  double tally1 = bench_now_s() - t0;
   printf("tally of %llu ballots (%d distinct, added in turn), 1 thread: %.2f s (%.2f us/ballot)\n",
          (unsigned long long)tally_n, SET, tally1, tally1 / (double)tally_n * 1e6);
   tally_job_t *jobs = calloc((size_t)threads, sizeof *jobs);
   pthread_t *tid = calloc((size_t)threads, sizeof *tid);
   if (jobs == NULL || tid == NULL) die("malloc", VE_ERR_NOMEM);
-  t0 = now_s();
+  t0 = bench_now_s();
   for (int k = 0; k < threads; k++) {
     jobs[k] = (tally_job_t){set, blen, tally_n * (uint64_t)k / (uint64_t)threads,
                             tally_n * (uint64_t)(k + 1) / (uint64_t)threads, {0}};
@@ -231,7 +226,7 @@ int main(int argc, char **argv) {
   }
   for (int k = 0; k < threads; k++) pthread_join(tid[k], NULL);
   for (int k = 1; k < threads; k++) vote_tally_merge(&jobs[0].tally, &jobs[k].tally);
-  double tallyk = now_s() - t0;
+  double tallyk = bench_now_s() - t0;
   printf("tally of %llu ballots, %d threads: %.2f s\n", (unsigned long long)tally_n, threads,
          tallyk);
   uint8_t tc[2 * 64], tc1[2 * 64];
@@ -240,12 +235,12 @@ int main(int argc, char **argv) {
   if (memcmp(tc, tc1, sizeof tc) != 0) die("parallel tally differs", VE_ERR_CORRUPT);
 
   /* Threshold decryption of the tally. */
-  t0 = now_s();
+  t0 = bench_now_s();
   vote_dlog_table_t *tab;
   rc = vote_dlog_table_new(&tab);
   if (rc != VE_OK) die("dlog table", rc);
-  double tab_s = now_s() - t0;
-  t0 = now_s();
+  double tab_s = bench_now_s() - t0;
+  t0 = bench_now_s();
   ve_buf_t sh[3];
   ve_slice_t ss[3];
   const uint32_t who[3] = {2, 5, 3};
@@ -259,12 +254,12 @@ int main(int argc, char **argv) {
     if (rc != VE_OK) die("decshare verify", rc);
     ss[k] = ve_buf_slice(&sh[k]);
   }
-  double shares_s = now_s() - t0;
+  double shares_s = bench_now_s() - t0;
   uint64_t counts[2];
-  t0 = now_s();
+  t0 = bench_now_s();
   rc = vote_tally_decrypt(counts, tab, 3, ss, 3, tc, 2);
   if (rc != VE_OK) die("tally decrypt", rc);
-  double dec_s = now_s() - t0;
+  double dec_s = bench_now_s() - t0;
   uint64_t full = tally_n / SET, part = tally_n % SET;
   for (int o = 0; o < 2; o++) {
     uint64_t want = full * set_counts[o];
@@ -276,9 +271,9 @@ int main(int argc, char **argv) {
   uint8_t s[32] = {0};
   s[0] = 0xff; s[1] = 0xff; s[2] = 0xff; s[3] = 0x01; /* VOTE_DLOG_MAX */
   if (crypto_scalarmult_ristretto255_base(M, s) != 0) die("base", VE_ERR_CRYPTO);
-  t0 = now_s();
+  t0 = bench_now_s();
   rc = vote_dlog(tab, M, &m);
-  double worst = now_s() - t0;
+  double worst = bench_now_s() - t0;
   if (rc != VE_OK || m != VOTE_DLOG_MAX) die("dlog worst", rc);
   printf("threshold decryption 3-of-5: 3 shares made+verified %.1f ms, combine+dlog of 2 options "
          "%.2f ms (counts %llu, %llu: correct); dlog table %.0f ms once, worst-case dlog "
@@ -292,7 +287,7 @@ int main(int argc, char **argv) {
   if (argc > 3 && !strcmp(argv[3], "audit")) {
     verify_job_t *vj = calloc((size_t)threads, sizeof *vj);
     if (vj == NULL) die("malloc", VE_ERR_NOMEM);
-    t0 = now_s();
+    t0 = bench_now_s();
     for (int k = 0; k < threads; k++) {
       vj[k] = (verify_job_t){set, blen, &set_el, (const uint8_t(*)[32])set_ctx,
                              tally_n * (uint64_t)k / (uint64_t)threads,
@@ -300,7 +295,7 @@ int main(int argc, char **argv) {
       pthread_create(&tid[k], NULL, verify_worker, &vj[k]);
     }
     for (int k = 0; k < threads; k++) pthread_join(tid[k], NULL);
-    double ver = now_s() - t0;
+    double ver = bench_now_s() - t0;
     printf("audit of %llu ballots, %d threads: every ballot verified %.1f s (%.0f/s), + tally + "
            "decryption checks = %.1f s\n",
            (unsigned long long)tally_n, threads, ver, (double)tally_n / ver, ver + tallyk + shares_s + dec_s);
