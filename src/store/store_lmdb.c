@@ -153,7 +153,7 @@ int store_open_lmdb(store_t **out, const char *dir, size_t map_bytes) {
 
 /* ---- Transactions ----------------------------------------------------------- */
 
-/* A transaction: LMDB's, plus (write txns) two cursors per table, opened on
+/* A transaction: LMDB's, plus (write txns) a cursor per table, opened on
  * first use, and a read txn.
  *   append: kept for store_put_append. It stays on the table's last entry
  *     after each append, so the next append needs no search from the root.
@@ -161,10 +161,6 @@ int store_open_lmdb(store_t **out, const char *dir, size_t map_bytes) {
  *     append cursor also believes it sits on the LAST entry, which a put or
  *     del through another path can make untrue; any such write to its table
  *     closes it, and the next append opens a fresh one.
- *   put: kept for store_put. mdb_cursor_put on a positioned cursor first
- *     checks whether the key falls on the leaf page it is on (no descent at
- *     all when keys written in order share a page) and otherwise descends
- *     from the root page it already holds. The effect is mdb_put's.
  *   ro: a read txn begun at the first store_get_committed. A writer holds
  *     LMDB's write lock, so it sees exactly the snapshot the write txn began
  *     from; reads in it skip the lookups of every page among the write txn's
@@ -173,7 +169,6 @@ int store_open_lmdb(store_t **out, const char *dir, size_t map_bytes) {
 typedef struct {
   MDB_txn *txn;
   MDB_cursor *append[STORE_T_COUNT]; /* NULL: none kept for that table */
-  MDB_cursor *put[STORE_T_COUNT];    /* NULL: none kept for that table */
   MDB_txn *ro;                       /* NULL: not begun */
 } lmdb_txn_t;
 
@@ -185,11 +180,7 @@ static void append_forget(lmdb_txn_t *lt, store_table_t table) {
 
 /* Closes what the txn keeps besides LMDB's txn itself. */
 static void txn_kept_close(lmdb_txn_t *lt) {
-  for (int t = 0; t < STORE_T_COUNT; t++) {
-    append_forget(lt, (store_table_t)t);
-    if (lt->put[t]) mdb_cursor_close(lt->put[t]);
-    lt->put[t] = NULL;
-  }
+  for (int t = 0; t < STORE_T_COUNT; t++) append_forget(lt, (store_table_t)t);
   if (lt->ro) mdb_txn_abort(lt->ro);
   lt->ro = NULL;
 }
@@ -259,15 +250,8 @@ static int lmdb_get_committed(void *txn, store_table_t table, ve_slice_t key,
 static int lmdb_put(void *txn, store_table_t table, ve_slice_t key, ve_slice_t val) {
   lmdb_txn_t *lt = txn;
   append_forget(lt, table);
-  if (!lt->put[table]) {
-    int rc = mdb_cursor_open(lt->txn, dbi_of(lt, table), &lt->put[table]);
-    if (rc) {
-      lt->put[table] = NULL;
-      return lmdb_err(rc, "cursor_open");
-    }
-  }
   MDB_val k = val_of(key), v = val_of(val);
-  return lmdb_err(mdb_cursor_put(lt->put[table], &k, &v, 0), "put");
+  return lmdb_err(mdb_put(lt->txn, dbi_of(lt, table), &k, &v, 0), "put");
 }
 
 /* MDB_APPEND writes after the table's last key without searching the tree and
@@ -321,8 +305,6 @@ static int batch_chunk(lmdb_txn_t *lt, MDB_dbi dbi, const store_write_t *w, size
 static int lmdb_write_batch(void *txn, store_table_t table, const store_write_t *w, size_t n) {
   lmdb_txn_t *lt = txn;
   append_forget(lt, table);
-  if (lt->put[table]) mdb_cursor_close(lt->put[table]);
-  lt->put[table] = NULL;
   size_t i = 0;
   for (; i < n; i += STORE_LMDB_BATCH_WRITES) {
     size_t m = n - i < STORE_LMDB_BATCH_WRITES ? n - i : STORE_LMDB_BATCH_WRITES;
