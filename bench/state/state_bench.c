@@ -23,7 +23,8 @@
  * long-running node has them mapped), so first-touch page faults of a fresh
  * process do not count in the update figures. --warm-blocks N commits N
  * untimed update blocks first (with --reuse, they fill the cache of upper
- * nodes, as a long-running node has it).
+ * nodes, as a long-running node has it). --report N prints the CPU time of
+ * state_commit, the txn commit time and the file size every N timed blocks.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,7 @@ typedef struct {
   int keep;
   int warm;
   uint64_t warm_blocks;
+  uint64_t report; /* --report N: a line every N timed blocks */
   uint64_t map_mb; /* LMDB map size, 0: the store's default (small under valgrind) */
 } bench_opts_t;
 
@@ -131,7 +133,7 @@ static void usage(void) {
   fprintf(stderr,
           "usage: state_bench [--keys N] [--load-block N] [--block N] [--blocks N]\n"
           "                   [--proofs N] [--dir DIR] [--keep] [--reuse DIR] [--cache 0|1]\n"
-          "                   [--warm 0|1] [--warm-blocks N] [--map-mb N]\n");
+          "                   [--warm 0|1] [--warm-blocks N] [--map-mb N] [--report N]\n");
   exit(2);
 }
 
@@ -145,6 +147,7 @@ static void opts_parse(bench_opts_t *o, int argc, char **argv) {
   o->keep = 0;
   o->warm = 0;
   o->warm_blocks = 0;
+  o->report = 0;
   o->map_mb = 0;
   o->reuse = NULL;
   for (int i = 1; i < argc; i++) {
@@ -172,6 +175,7 @@ static void opts_parse(bench_opts_t *o, int argc, char **argv) {
     else if (!strcmp(a, "--cache")) g_cached = n != 0;
     else if (!strcmp(a, "--warm")) o->warm = n != 0;
     else if (!strcmp(a, "--warm-blocks")) o->warm_blocks = n;
+    else if (!strcmp(a, "--report")) o->report = n;
     else if (!strcmp(a, "--map-mb")) o->map_mb = n;
     else usage();
   }
@@ -268,13 +272,13 @@ int main(int argc, char **argv) {
   }
 
   /* ---- 2. updates (after --warm-blocks untimed ones) ---- */
-  double upd_state_s = 0, upd_cpu_s = 0, upd_txn_s = 0;
+  double upd_state_s = 0, upd_cpu_s = 0, upd_txn_s = 0, rep_cpu_s = 0, rep_txn_s = 0;
   long faults0 = minor_faults();
   uint64_t rng = 42;
   state_cache_stats_t cs0 = {0};
   for (uint64_t b = 0; b < o.warm_blocks + o.blocks; b++) {
     if (b == o.warm_blocks) {
-      upd_state_s = upd_cpu_s = upd_txn_s = 0;
+      upd_state_s = upd_cpu_s = upd_txn_s = rep_cpu_s = rep_txn_s = 0;
       faults0 = minor_faults();
       state_cache_stats_get(&cs0);
     }
@@ -285,6 +289,19 @@ int main(int argc, char **argv) {
       fill(vbuf + j * VALUE_BYTES, VALUE_BYTES, i, version);
     }
     block_commit(s, version, ch, o.block, &upd_state_s, &upd_cpu_s, &upd_txn_s);
+    /* Per-interval figures show whether the cost drifts as the store ages
+     * (freelist, file growth, page cache), which a mean over the run hides. */
+    uint64_t timed = b + 1 - o.warm_blocks;
+    if (o.report && b >= o.warm_blocks && timed % o.report == 0) {
+      printf("  blocks %llu..%llu: state_commit CPU %.1f ms/block, txn commit %.1f ms/block, "
+             "db %.2f GiB\n", (unsigned long long)(timed - o.report + 1), (unsigned long long)timed,
+             1000 * (upd_cpu_s - rep_cpu_s) / (double)o.report,
+             1000 * (upd_txn_s - rep_txn_s) / (double)o.report,
+             (double)file_bytes(dir, "data.mdb") / (1 << 30));
+      fflush(stdout);
+      rep_cpu_s = upd_cpu_s;
+      rep_txn_s = upd_txn_s;
+    }
   }
   if (o.warm_blocks) printf("%llu untimed update blocks first\n", (unsigned long long)o.warm_blocks);
   double updates = (double)(o.blocks * o.block);
