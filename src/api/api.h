@@ -67,6 +67,8 @@
 #define API_CONNECTION_TIMEOUT_S_DEFAULT 15
 #define API_CONNECTION_TIMEOUT_S_MAX 3600
 #define API_BIND_ADDR_DEFAULT "127.0.0.1"
+/* Largest Retry-After a handler may send (api_response_retry_after). */
+#define API_RETRY_AFTER_S_MAX 3600
 
 /* ---------------------------------------------------------------- metrics */
 
@@ -201,6 +203,11 @@ void api_error_ve(api_response_t *resp, int ve_err, const char *fmt, ...)
 int api_status_from_err(int ve_err);
 /* Status currently set on the response (0 if none yet). */
 int api_response_status(const api_response_t *resp);
+/* Sends "Retry-After: seconds" with the response (clamped to
+ * 1..API_RETRY_AFTER_S_MAX). Call it after the api_respond_* / api_error* call
+ * that set the response, which resets it. Without it a 503 gets
+ * "Retry-After: 1" and other statuses none. */
+void api_response_retry_after(api_response_t *resp, unsigned seconds);
 
 /* ---------------------------------------------------------------- routes */
 

@@ -222,6 +222,12 @@ static int head_field(resp_head_t *h, const char *line, size_t len, http_respons
     h->chunked = true;
   } else if (name_is(line, name_len, "connection")) {
     if (vlen == 5 && strncasecmp(v, "close", 5) == 0) h->close = true;
+  } else if (name_is(line, name_len, "retry-after")) {
+    /* delta-seconds only (an HTTP-date stays 0); capped, never overflows */
+    unsigned s = 0;
+    const char *p = v;
+    for (; p < end && *p >= '0' && *p <= '9'; p++) s = s < 86400 ? s * 10 + (unsigned)(*p - '0') : s;
+    out->retry_after_s = p == end && vlen ? s : 0;
   } else if (name_is(line, name_len, "content-type")) {
     if (vlen < sizeof out->content_type) {
       memcpy(out->content_type, v, vlen);
@@ -425,6 +431,7 @@ void http_response_free(http_response_t *r) {
   ve_buf_free(&r->body);
   r->status = 0;
   r->content_type[0] = 0;
+  r->retry_after_s = 0;
 }
 
 int http_conn_open(const char *host, uint16_t port, int timeout_ms, http_conn_t **out) {

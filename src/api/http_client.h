@@ -39,6 +39,7 @@
 typedef struct {
   int status;                  /* e.g. 200 */
   char content_type[HTTP_CLIENT_CONTENT_TYPE_BYTES_MAX]; /* "" if absent/too long */
+  unsigned retry_after_s;      /* Retry-After in seconds; 0 if absent or not delta-seconds */
   ve_buf_t body;               /* owned; body.ptr[body.len] == 0 when len > 0 */
 } http_response_t;
 

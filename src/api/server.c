@@ -57,6 +57,7 @@ struct api_response {
   char *text;   /* owned, when a text body */
   size_t text_len;
   char content_type[API_CONTENT_TYPE_BYTES_MAX];
+  unsigned retry_after_s; /* 0: the default (1 on a 503, else none) */
 };
 
 typedef enum { REQ_HEADERS, REQ_BODY, REQ_REJECTED, REQ_DONE } req_stage_t;
@@ -104,6 +105,10 @@ static void response_clear(api_response_t *resp) {
 }
 
 int api_response_status(const api_response_t *resp) { return resp->status; }
+
+void api_response_retry_after(api_response_t *resp, unsigned seconds) {
+  resp->retry_after_s = seconds < 1 ? 1 : seconds > API_RETRY_AFTER_S_MAX ? API_RETRY_AFTER_S_MAX : seconds;
+}
 
 /* Copies src into out as printable ASCII; other bytes become '?'. */
 static void sanitize(char *out, size_t out_len, const char *src) {
@@ -158,7 +163,7 @@ int api_status_from_err(int ve_err) {
     case VE_ERR_TOO_BIG: case VE_ERR_LIMIT:
       return 413;
     case VE_ERR_FULL: case VE_ERR_NOMEM: case VE_ERR_CLOSED: case VE_ERR_QUORUM:
-    case VE_ERR_TIMEOUT:
+    case VE_ERR_TIMEOUT: case VE_ERR_BUSY:
       return 503;
     default: /* VE_ERR_IO, STORE, CORRUPT, CONFIG, CRYPTO, PEER, VE_OK, unknown */
       return 500;
@@ -324,7 +329,13 @@ static enum MHD_Result send_response(api_request_t *req, api_response_t *resp, c
   }
   MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ct);
   if (allow) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
-  if (resp->status == 503) MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+  if (resp->retry_after_s) {
+    char secs[16];
+    snprintf(secs, sizeof secs, "%u", resp->retry_after_s);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+  } else if (resp->status == 503) {
+    MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+  }
   int status = resp->status;
   enum MHD_Result ok = MHD_queue_response(req->conn, (unsigned)status, r);
   MHD_destroy_response(r);

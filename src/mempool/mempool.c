@@ -4,7 +4,8 @@
  * the pool's mutex and many threads admit in parallel:
  *   1. stateless (no lock): size, decode, chain, expiry window, type;
  *      then, under the lock, the cheap pool checks (pending duplicate, pending
- *      seq conflict, room), so that a full pool sheds load before verifying;
+ *      seq conflict, room, and for client submissions the admit limit), so
+ *      that a full or busy pool sheds load before verifying;
  *   2. expensive (no lock), in one read txn: committed duplicate (first, so
  *      that a replay of a committed tx costs no signature check), signature
  *      (checked from the tx bytes, once even if the state checks rerun), and a
@@ -36,6 +37,7 @@ struct mempool {
   pool_t pool;
   const ledger_registry_t *reg; /* immutable */
   uint64_t gen;                /* mempool_on_commit calls so far */
+  size_t admit_limit;          /* client submissions: busy at this many pending; 0 none */
   mempool_stats_t stats;       /* txs/bytes/rejected_cached filled on read */
 };
 
@@ -134,10 +136,16 @@ static int check_state(const mempool_t *mp, store_t *store, ve_slice_t chain_id,
   return rc;
 }
 
+static bool busy_locked(const mempool_t *mp) {
+  return mp->admit_limit && mp->pool.count >= mp->admit_limit;
+}
+
+/* Step 6: the cheap checks under the lock; the admit limit for clients only. */
 static int precheck_locked(mempool_t *mp, const uint8_t id[LEDGER_HASH_BYTES], const ledger_tx_t *d,
-                           size_t len) {
+                           size_t len, bool client) {
   lock(mp);
   int rc = pool_can_insert(&mp->pool, id, d->signer, d->seq, len);
+  if (rc == VE_OK && client && busy_locked(mp)) rc = VE_ERR_BUSY;
   unlock(mp);
   return rc;
 }
@@ -166,10 +174,10 @@ static int insert_if_current(mempool_t *mp, pool_entry_t *e, uint64_t gen0) {
 }
 
 static int admit(mempool_t *mp, store_t *store, ve_slice_t chain_id, uint64_t height, ve_slice_t tx,
-                 const uint8_t id[LEDGER_HASH_BYTES]) {
+                 const uint8_t id[LEDGER_HASH_BYTES], bool client) {
   ledger_tx_t d;
   VE_TRY(check_stateless(mp, chain_id, height, tx, &d));
-  VE_TRY(precheck_locked(mp, id, &d, tx.len));
+  VE_TRY(precheck_locked(mp, id, &d, tx.len, client));
   pool_entry_t *e = NULL;
   bool sig_ok = false;
   int rc = VE_ERR_TIMEOUT;
@@ -192,20 +200,44 @@ static int admit(mempool_t *mp, store_t *store, ve_slice_t chain_id, uint64_t he
   return rc;
 }
 
-int mempool_add(mempool_t *mp, store_t *store, ve_slice_t chain_id, uint64_t height, ve_slice_t tx,
-                uint8_t id_out[LEDGER_HASH_BYTES]) {
+static int add(mempool_t *mp, store_t *store, ve_slice_t chain_id, uint64_t height, ve_slice_t tx,
+               uint8_t id_out[LEDGER_HASH_BYTES], bool client) {
   VE_ASSERT(mp && store);
   uint8_t id[LEDGER_HASH_BYTES];
   ledger_tx_id(id, tx);
   if (id_out) memcpy(id_out, id, LEDGER_HASH_BYTES);
-  int rc = admit(mp, store, chain_id, height, tx, id);
+  int rc = admit(mp, store, chain_id, height, tx, id, client);
   if (rc) {
     lock(mp);
-    pool_rej_put(&mp->pool, id, rc);
+    if (rc == VE_ERR_BUSY) mp->stats.busy_total++; /* transient: not remembered */
+    else pool_rej_put(&mp->pool, id, rc);
     mp->stats.rejected_total++;
     unlock(mp);
   }
   return rc;
+}
+
+int mempool_add(mempool_t *mp, store_t *store, ve_slice_t chain_id, uint64_t height, ve_slice_t tx,
+                uint8_t id_out[LEDGER_HASH_BYTES]) {
+  return add(mp, store, chain_id, height, tx, id_out, false);
+}
+
+int mempool_add_client(mempool_t *mp, store_t *store, ve_slice_t chain_id, uint64_t height,
+                       ve_slice_t tx, uint8_t id_out[LEDGER_HASH_BYTES]) {
+  return add(mp, store, chain_id, height, tx, id_out, true);
+}
+
+void mempool_set_admit_limit(mempool_t *mp, size_t n) {
+  lock(mp);
+  mp->admit_limit = n;
+  unlock(mp);
+}
+
+bool mempool_busy(mempool_t *mp) {
+  lock(mp);
+  bool busy = busy_locked(mp);
+  unlock(mp);
+  return busy;
 }
 
 /* ---- blocks ------------------------------------------------------------------- */
@@ -320,5 +352,6 @@ void mempool_stats_get(mempool_t *mp, mempool_stats_t *out) {
   out->txs = mp->pool.count;
   out->bytes = mp->pool.bytes;
   out->rejected_cached = mp->pool.rej_live;
+  out->admit_limit = mp->admit_limit;
   unlock(mp);
 }

@@ -22,7 +22,12 @@
  *
  * Limits: txs_max pending transactions and bytes_max bytes of encoded
  * transactions (per-transaction bookkeeping is bounded by txs_max); both are
- * checked before anything is allocated. Recent rejections (including pending
+ * checked before anything is allocated. Below them, an admit limit set by the
+ * node (mempool_set_admit_limit: what the chain commits in a few seconds)
+ * applies to client submissions only (mempool_add_client), which it refuses as
+ * VE_ERR_BUSY before verifying them; transactions from peers (mempool_add) are
+ * bound by the hard limits alone, so that validators do not miss what another
+ * one admitted (docs/mempool.md, "Back-pressure"). Recent rejections (including pending
  * transactions dropped because they expired) are remembered in a FIFO cache of
  * rejected_cache_max entries so that clients can ask why a transaction failed.
  *
@@ -80,6 +85,8 @@ typedef struct {
   uint64_t committed_total;    /* removed by mempool_on_commit as committed */
   uint64_t expired_total;      /* dropped by mempool_on_commit as expired */
   uint64_t retries_total;      /* state checks re-run because a block committed meanwhile */
+  uint64_t busy_total;         /* client submissions refused as VE_ERR_BUSY (also in rejected_total) */
+  size_t admit_limit;          /* current admit limit; 0: none */
 } mempool_stats_t;
 
 /* Creates a pool. cfg may be NULL (all defaults). reg is borrowed (outlives the
@@ -118,6 +125,27 @@ void mempool_free(mempool_t *mp);
  * until that registration commits). */
 int mempool_add(mempool_t *mp, store_t *store, ve_slice_t chain_id, uint64_t height, ve_slice_t tx,
                 uint8_t id_out[LEDGER_HASH_BYTES]);
+
+/* A client submission: mempool_add, except that while an admit limit is set
+ * and at least that many transactions are pending, a transaction that passed
+ * the cheap checks under the lock (step 6 of docs/mempool.md: not pending, its
+ * seq not taken, room under the hard bounds) is refused with
+ * VE_ERR_BUSY — before its signature is verified or the store is read. Busy
+ * refusals are transient, so they are counted (busy_total) but not remembered
+ * in the rejected cache, where they would push out real refusals. The limit
+ * is checked at that step only, not again at insertion: concurrent admissions
+ * may overshoot it by the number of threads admitting at once. */
+int mempool_add_client(mempool_t *mp, store_t *store, ve_slice_t chain_id, uint64_t height,
+                       ve_slice_t tx, uint8_t id_out[LEDGER_HASH_BYTES]);
+
+/* Sets the admit limit of mempool_add_client: client submissions are refused
+ * as busy while n or more transactions are pending. 0 removes the limit (only
+ * txs_max and bytes_max apply). Thread-safe; the node calls it after each
+ * commit with a limit derived from its measured commit rate. */
+void mempool_set_admit_limit(mempool_t *mp, size_t n);
+/* Would a client submission be refused as busy right now (pending >= the
+ * admit limit)? Lets a caller refuse a whole batch without looking at it. */
+bool mempool_busy(mempool_t *mp);
 
 /* Picks up to max_txs transactions totalling at most max_bytes for the next
  * block, without removing them: in admission order, except that each signer's
