@@ -129,14 +129,6 @@ static void expect_rejected(const vcrypto_keypair_t *kp, uint64_t seq, uint32_t 
   json_decref(r);
 }
 
-static void wait_height(uint64_t h) {
-  for (int i = 0; i < 400 && h_height(&g.n) < h; i++) {
-    struct timespec ts = {0, 25 * 1000000L};
-    nanosleep(&ts, NULL);
-  }
-  assert_true(h_height(&g.n) >= h);
-}
-
 static json_t *get_json(const char *path, int want_status) {
   json_t *j = NULL;
   int st = h_get(&g.n, path, &j);
@@ -462,7 +454,7 @@ static void test_revocation_offline(void **state) {
   char *h = strstr(g.out, "\"height\": ");
   assert_non_null(h);
   uint64_t revoked_at = strtoull(h + 10, NULL, 10);
-  wait_height(revoked_at + 1); /* the state after revoked_at is certified by the next block */
+  h_wait_height(&g.n, revoked_at + 1, 10000); /* the state after revoked_at is certified by the next block */
   rc = VECHE("doc", "proof", g.big_doc, "--out", bundle2);
   if (rc) fail_msg("proof: %s", g.out);
 
@@ -536,7 +528,7 @@ static void test_supersede_renew(void **state) {
   /* Offline: the old version's file shows superseded, through its digest. */
   char bundle[400];
   path_in(bundle, sizeof bundle, "diploma.json");
-  wait_height(h_height(&g.n) + 1);
+  h_wait_height(&g.n, h_height(&g.n) + 1, 10000);
   assert_int_equal(VECHE("doc", "proof", "--file", g.small_file, "--out", bundle), 0);
   rc = VECHE("doc", "verify", g.small_file, "--genesis", g.genesis, "--bundle", bundle);
   if (rc != 3 || !strstr(g.out, "superseded by") || !strstr(g.out, v2) || !strstr(g.out, "2 layer(s)"))

@@ -42,9 +42,15 @@ static void track(pid_t pid, bool add) {
   }
 }
 
-static void sleep_ms(int ms) {
+void h_sleep_ms(int ms) {
   struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
   nanosleep(&ts, NULL);
+}
+
+uint64_t h_now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
 static uint16_t free_port(void) {
@@ -191,7 +197,7 @@ void h_node_start(h_node_t *n) {
     }
     int status;
     if (waitpid(pid, &status, WNOHANG) == pid) fail_msg("node exited during start; see %s", log);
-    sleep_ms(50);
+    h_sleep_ms(50);
   }
   fail_msg("node did not answer /health within %d ms", H_START_TIMEOUT_MS);
 }
@@ -204,7 +210,7 @@ static void reap(h_node_t *n, int sig, int timeout_ms) {
       n->pid = 0;
       return;
     }
-    sleep_ms(20);
+    h_sleep_ms(20);
   }
   kill(n->pid, SIGKILL);
   waitpid(n->pid, NULL, 0);
@@ -253,6 +259,39 @@ uint64_t h_height(h_node_t *n) {
   return h;
 }
 
+void h_wait_height(h_node_t *n, uint64_t want, int timeout_ms) {
+  uint64_t end = h_now_ms() + (uint64_t)timeout_ms;
+  while (h_height(n) < want) {
+    if (h_now_ms() > end)
+      fail_msg("%s stuck at height %llu, want %llu", n->dir, (unsigned long long)h_height(n),
+               (unsigned long long)want);
+    h_sleep_ms(20);
+  }
+}
+
+uint64_t h_same_chain(h_node_t *a, h_node_t *b, uint64_t top) {
+  if (!top) {
+    uint64_t ha = h_height(a), hb = h_height(b);
+    top = ha < hb ? ha : hb;
+  }
+  char path[64];
+  for (uint64_t h = 1; h <= top; h++) {
+    snprintf(path, sizeof path, "/v1/blocks/%llu", (unsigned long long)h);
+    json_t *ja = NULL, *jb = NULL;
+    if (h_get(a, path, &ja) != 200 || h_get(b, path, &jb) != 200)
+      fail_msg("height %llu missing on %s or %s", (unsigned long long)h, a->dir, b->dir);
+    json_t *ha = json_object_get(ja, "header"), *hb = json_object_get(jb, "header");
+    assert_non_null(json_object_get(ha, "state_root"));
+    if (!json_equal(ha, hb)) {
+      char *sa = json_dumps(ha, JSON_COMPACT), *sb = json_dumps(hb, JSON_COMPACT);
+      fail_msg("height %llu differs: %s vs %s (%s / %s)", (unsigned long long)h, sa, sb, a->dir, b->dir);
+    }
+    json_decref(ja);
+    json_decref(jb);
+  }
+  return top;
+}
+
 char *h_tx_hex(const char *chain, const vcrypto_keypair_t *kp, uint64_t seq, uint32_t type,
                ve_slice_t payload, uint8_t id_out[32]) {
   ledger_tx_t tx = {.version = LEDGER_TX_VERSION, .chain_id = ve_slice(chain, strlen(chain)),
@@ -283,7 +322,7 @@ size_t h_wait_final(h_node_t *n, uint8_t (*ids)[32], size_t count) {
       json_decref(j);
       if (final) break;
       if (waited > H_COMMIT_TIMEOUT_MS) fail_msg("tx %s still pending after %d ms", hex, waited);
-      sleep_ms(20);
+      h_sleep_ms(20);
     }
   }
   return ok;

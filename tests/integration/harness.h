@@ -58,6 +58,14 @@ int h_get(h_node_t *n, const char *path, json_t **out);
 /* POSTs body (a reference taken, released here) as JSON; *out the answer. */
 int h_post(h_node_t *n, const char *path, json_t *body, json_t **out);
 uint64_t h_height(h_node_t *n);
+/* Waits until n shows height >= want; fails the test after timeout_ms. */
+void h_wait_height(h_node_t *n, uint64_t want, int timeout_ms);
+/* Heights 1..top (top 0: every height both show): the whole header of each
+ * block (hash, state root, tx root, time, ...) is the same on a and b; fails
+ * the test otherwise. Returns the number of heights compared. */
+uint64_t h_same_chain(h_node_t *a, h_node_t *b, uint64_t top);
+void h_sleep_ms(int ms);
+uint64_t h_now_ms(void);
 
 /* Builds a signed tx (hex, caller frees) with the given signer and seq. */
 char *h_tx_hex(const char *chain, const vcrypto_keypair_t *kp, uint64_t seq, uint32_t type,

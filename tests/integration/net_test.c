@@ -38,11 +38,6 @@
 static const char *g_veche;
 static uint32_t g_next_identity;
 
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
-
 /* Submits one registration to node `to`; returns its id in id_out. */
 static void submit_register(h_net_t *net, h_node_t *to, uint8_t id_out[32]) {
   vcrypto_keypair_t kp;
@@ -59,46 +54,6 @@ static void submit_register(h_net_t *net, h_node_t *to, uint8_t id_out[32]) {
   json_decref(r);
   free(hex);
   ve_buf_free(&p);
-}
-
-/* Header hash and state root of `height` on n, as hex; false if n lacks it. */
-static bool header_at(h_node_t *n, uint64_t height, char hash[65], char root[65]) {
-  char path[64];
-  snprintf(path, sizeof path, "/v1/blocks/%llu", (unsigned long long)height);
-  json_t *j;
-  int st = h_get(n, path, &j);
-  bool ok = st == 200;
-  if (ok) {
-    json_t *h = json_object_get(j, "header");
-    snprintf(hash, 65, "%s", json_string_value(json_object_get(h, "hash")));
-    snprintf(root, 65, "%s", json_string_value(json_object_get(h, "state_root")));
-  }
-  json_decref(j);
-  return ok;
-}
-
-/* Every height both a and b have: identical headers. Returns heights compared. */
-static uint64_t same_chain(h_node_t *a, h_node_t *b) {
-  uint64_t ha = h_height(a), hb = h_height(b), top = ha < hb ? ha : hb;
-  for (uint64_t h = 1; h <= top; h++) {
-    char ha_hash[65], ha_root[65], hb_hash[65], hb_root[65];
-    assert_true(header_at(a, h, ha_hash, ha_root));
-    assert_true(header_at(b, h, hb_hash, hb_root));
-    if (strcmp(ha_hash, hb_hash) || strcmp(ha_root, hb_root))
-      fail_msg("height %llu differs: %s (%s) vs %s (%s): %s / %s", (unsigned long long)h, ha_hash, ha_root,
-               hb_hash, hb_root, a->dir, b->dir);
-  }
-  return top;
-}
-
-static void wait_height(h_node_t *n, uint64_t want, int timeout_ms) {
-  for (int waited = 0;; waited += 100) {
-    if (h_height(n) >= want) return;
-    if (waited > timeout_ms)
-      fail_msg("%s stuck at height %llu, want %llu", n->dir, (unsigned long long)h_height(n),
-               (unsigned long long)want);
-    sleep_ms(100);
-  }
 }
 
 static uint64_t max_height(h_net_t *net, const size_t *idx, size_t k) {
@@ -127,7 +82,7 @@ static void test_network(void **state) {
   h_net_init(&net, g_veche, NV, NO, 300);
   for (size_t i = 0; i < NV + NO; i++) h_node_start(&net.node[i]);
   h_node_t *v = net.node, *obs = &net.node[NV];
-  wait_height(&v[0], 2, 30000);
+  h_wait_height(&v[0], 2, 30000);
 
   /* 1. Submitted anywhere, committed everywhere. */
   enum { N1 = 100 };
@@ -172,8 +127,8 @@ static void test_network(void **state) {
 
   /* 3. Restarted, it catches up to the same blocks. */
   h_node_start(&v[3]);
-  wait_height(&v[3], h_after_kill, CATCHUP_TIMEOUT_MS);
-  uint64_t cmp = same_chain(&v[0], &v[3]);
+  h_wait_height(&v[3], h_after_kill, CATCHUP_TIMEOUT_MS);
+  uint64_t cmp = h_same_chain(&v[0], &v[3], 0);
   assert_true(cmp >= h_after_kill);
   print_message("step 3: v3 restarted and caught up; %llu heights identical to v0\n", (unsigned long long)cmp);
 
@@ -182,11 +137,11 @@ static void test_network(void **state) {
   h_node_stop(&v[2]);
   h_node_stop(&v[3]);
   size_t live[] = {0, 1};
-  sleep_ms(1500); /* a decision already made may still be arriving */
+  h_sleep_ms(1500); /* a decision already made may still be arriving */
   uint64_t h_halt = max_height(&net, live, 2);
   uint8_t waiting[1][32];
   submit_register(&net, &v[0], waiting[0]);
-  sleep_ms(HALT_OBSERVE_MS);
+  h_sleep_ms(HALT_OBSERVE_MS);
   assert_int_equal(max_height(&net, live, 2), h_halt);
   json_t *j;
   char path[128], hex[65];
@@ -195,23 +150,23 @@ static void test_network(void **state) {
   assert_int_equal(h_get(&v[0], path, &j), 200);
   assert_string_equal(json_string_value(json_object_get(j, "status")), "pending");
   json_decref(j);
-  same_chain(&v[0], &v[1]);
+  h_same_chain(&v[0], &v[1], 0);
   /* The stall is visible in the consensus metrics: steps timed out. */
   assert_true(cons_stat(&v[0], "timeouts") > timeouts0);
   print_message("step 4: two validators stopped; no commit for %d ms at height %llu\n", HALT_OBSERVE_MS,
                 (unsigned long long)h_halt);
   h_node_start(&v[2]);
-  wait_height(&v[0], h_halt + 2, CATCHUP_TIMEOUT_MS);
+  h_wait_height(&v[0], h_halt + 2, CATCHUP_TIMEOUT_MS);
   assert_int_equal(h_wait_final(&v[2], waiting, 1), 1);
   assert_true(cons_stat(&v[0], "late_commits") > late0); /* decided after round 0 */
-  same_chain(&v[0], &v[2]);
-  same_chain(&v[1], &v[2]);
+  h_same_chain(&v[0], &v[2], 0);
+  h_same_chain(&v[1], &v[2], 0);
   print_message("step 4: v2 restarted; commits resumed (height %llu), the waiting tx committed\n",
                 (unsigned long long)h_height(&v[0]));
 
   /* 5. The observer has the validators' headers, state roots included. */
-  wait_height(obs, h_height(&v[0]), CATCHUP_TIMEOUT_MS);
-  cmp = same_chain(&v[0], obs);
+  h_wait_height(obs, h_height(&v[0]), CATCHUP_TIMEOUT_MS);
+  cmp = h_same_chain(&v[0], obs, 0);
   print_message("step 5: observer equal to v0 at all %llu heights\n", (unsigned long long)cmp);
 
   /* 6. A new observer from genesis and one peer address (the first observer). */
@@ -229,8 +184,8 @@ static void test_network(void **state) {
                    peer, "--api-port", api, NULL);
   if (rc != 0) fail_msg("init-observer: %s", out);
   h_node_start(&o2);
-  wait_height(&o2, h_height(&v[0]), CATCHUP_TIMEOUT_MS);
-  cmp = same_chain(&v[0], &o2);
+  h_wait_height(&o2, h_height(&v[0]), CATCHUP_TIMEOUT_MS);
+  cmp = h_same_chain(&v[0], &o2, 0);
   print_message("step 6: observer from genesis + one peer synced %llu heights, all equal\n",
                 (unsigned long long)cmp);
   h_node_stop(&o2);
@@ -265,7 +220,7 @@ static void test_network(void **state) {
       if (hrc == 0) http_response_free(&r);
       if (status == 200) break;
       if (waited > CATCHUP_TIMEOUT_MS) fail_msg("blob %s not replicated to %s (HTTP %d)", blob, nd->dir, status);
-      sleep_ms(100);
+      h_sleep_ms(100);
     }
   }
   print_message("step 7: encrypted blob uploaded to v0 replicated to v1, v2 and the observer\n");

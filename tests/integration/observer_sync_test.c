@@ -42,17 +42,6 @@
 static const char *g_veche;
 static uint32_t g_next_identity;
 
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
-
-static uint64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Submits `count` registrations to n in one batch (POST /v1/txs {"txs": [...]}). */
 static void submit_batch(h_node_t *n, size_t count, uint8_t (*ids)[32]) {
   json_t *txs = json_array();
@@ -72,36 +61,6 @@ static void submit_batch(h_node_t *n, size_t count, uint8_t (*ids)[32]) {
   int st = h_post(n, "/v1/txs", json_pack("{s:o}", "txs", txs), &r);
   if (st != 200 && st != 202) fail_msg("submit to %s: HTTP %d", n->dir, st);
   json_decref(r);
-}
-
-/* Heights 1..top: the whole header (hash, state root, tx root, time, ...) of
- * each block is the same on a and b. */
-static void same_chain(h_node_t *a, h_node_t *b, uint64_t top) {
-  char path[64];
-  for (uint64_t h = 1; h <= top; h++) {
-    snprintf(path, sizeof path, "/v1/blocks/%llu", (unsigned long long)h);
-    json_t *ja = NULL, *jb = NULL;
-    if (h_get(a, path, &ja) != 200 || h_get(b, path, &jb) != 200)
-      fail_msg("height %llu missing on %s or %s", (unsigned long long)h, a->dir, b->dir);
-    json_t *ha = json_object_get(ja, "header"), *hb = json_object_get(jb, "header");
-    assert_non_null(json_object_get(ha, "state_root"));
-    if (!json_equal(ha, hb)) {
-      char *sa = json_dumps(ha, JSON_COMPACT), *sb = json_dumps(hb, JSON_COMPACT);
-      fail_msg("height %llu differs: %s vs %s", (unsigned long long)h, sa, sb);
-    }
-    json_decref(ja);
-    json_decref(jb);
-  }
-}
-
-static void wait_height(h_node_t *n, uint64_t want, int timeout_ms) {
-  uint64_t end = now_ms() + (uint64_t)timeout_ms;
-  while (h_height(n) < want) {
-    if (now_ms() > end)
-      fail_msg("%s stuck at height %llu, want %llu", n->dir, (unsigned long long)h_height(n),
-               (unsigned long long)want);
-    sleep_ms(20);
-  }
 }
 
 /* The highest height n shows: /health and /v1/commits report the published
@@ -146,14 +105,14 @@ static void set_heartbeat(h_node_t *n, uint32_t ms) {
  * heartbeat). */
 static uint64_t build_chain(h_node_t *v) {
   h_node_start(v);
-  uint64_t end = now_ms() + BUILD_TIMEOUT_MS;
+  uint64_t end = h_now_ms() + BUILD_TIMEOUT_MS;
   size_t txs = 0;
   uint8_t ids[2][32];
   while (h_height(v) < CHAIN_BLOCKS_MIN) {
-    if (now_ms() > end) fail_msg("chain stuck at %llu", (unsigned long long)h_height(v));
+    if (h_now_ms() > end) fail_msg("chain stuck at %llu", (unsigned long long)h_height(v));
     submit_batch(v, 2, ids);
     txs += 2;
-    sleep_ms(15);
+    h_sleep_ms(15);
   }
   assert_int_equal(h_wait_final(v, ids, 2), 2);
   h_node_stop(v);
@@ -170,10 +129,10 @@ static void test_observer_sync(void **state) {
   h_net_init(&net, g_veche, 1, 1, 10);
   h_node_t *v = &net.node[0], *o = &net.node[1];
   uint64_t top = build_chain(v);
-  sleep_ms(BEHIND_WAIT_MS);
+  h_sleep_ms(BEHIND_WAIT_MS);
 
   /* 1. Sync from genesis, killed a third of the way. */
-  uint64_t t0 = now_ms();
+  uint64_t t0 = h_now_ms();
   h_node_start(o);
   uint64_t shown = 0, polls = 0;
   for (;;) {
@@ -183,13 +142,13 @@ static void test_observer_sync(void **state) {
                             (unsigned long long)shown);
     shown = h;
     if (h >= top / 3) break;
-    if (now_ms() - t0 > SYNC_TIMEOUT_MS) fail_msg("observer stuck at %llu", (unsigned long long)h);
+    if (h_now_ms() - t0 > SYNC_TIMEOUT_MS) fail_msg("observer stuck at %llu", (unsigned long long)h);
   }
   h_node_kill9(o);
   if (shown >= top) fail_msg("observer reached the top (%llu) before the kill", (unsigned long long)top);
   print_message("step 1: observer killed -9 at shown height %llu of %llu (%llu polls, %llu ms)\n",
                 (unsigned long long)shown, (unsigned long long)top, (unsigned long long)polls,
-                (unsigned long long)(now_ms() - t0));
+                (unsigned long long)(h_now_ms() - t0));
 
   /* 2. What it showed was durable. */
   h_node_start(o);
@@ -198,16 +157,16 @@ static void test_observer_sync(void **state) {
     fail_msg("restarted at %llu below the %llu shown before the kill", (unsigned long long)back,
              (unsigned long long)shown);
   assert_true(back <= top);
-  t0 = now_ms();
-  wait_height(o, top, SYNC_TIMEOUT_MS);
+  t0 = h_now_ms();
+  h_wait_height(o, top, SYNC_TIMEOUT_MS);
   uint64_t blocks = metric(o, "veche_blocks_committed_total");
   uint64_t commits = metric(o, "veche_store_block_commits_total");
   print_message("step 2: restarted at %llu; synced to %llu in %llu ms: %llu blocks in %llu durable commits\n",
-                (unsigned long long)back, (unsigned long long)top, (unsigned long long)(now_ms() - t0),
+                (unsigned long long)back, (unsigned long long)top, (unsigned long long)(h_now_ms() - t0),
                 (unsigned long long)blocks, (unsigned long long)commits);
 
   /* 3. The same chain, and it was grouped. */
-  same_chain(v, o, top);
+  h_same_chain(v, o, top);
   assert_int_equal(blocks, top - back);
   if (commits * 4 > blocks)
     fail_msg("%llu durable commits for %llu blocks: not grouped", (unsigned long long)commits,
@@ -219,12 +178,12 @@ static void test_observer_sync(void **state) {
   submit_batch(v, 1, ids);
   assert_int_equal(h_wait_final(v, ids, 1), 1);
   uint64_t want = h_height(v);
-  t0 = now_ms();
-  wait_height(o, want, LIVE_LAG_MS_MAX);
+  t0 = h_now_ms();
+  h_wait_height(o, want, LIVE_LAG_MS_MAX);
   assert_int_equal(h_wait_final(o, ids, 1), 1);
   print_message("step 4: live block %llu shown by the observer %llu ms after the validator\n",
-                (unsigned long long)want, (unsigned long long)(now_ms() - t0));
-  same_chain(v, o, want);
+                (unsigned long long)want, (unsigned long long)(h_now_ms() - t0));
+  h_same_chain(v, o, want);
 
   h_node_stop(o);
   h_node_stop(v);

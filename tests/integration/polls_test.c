@@ -33,20 +33,10 @@
 
 static const char *g_veche;
 
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
-
 static double now_s(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static void wait_height(h_node_t *n, uint64_t h) {
-  for (int i = 0; i < 2400 && h_height(n) < h; i++) sleep_ms(25);
-  if (h_height(n) < h) fail_msg("height %llu not reached", (unsigned long long)h);
 }
 
 /* POST /v1/txs (h_post takes the body). */
@@ -211,7 +201,7 @@ static void test_poll_end_to_end(void **state) {
   json_t *pj = NULL;
   char path[256];
   snprintf(path, sizeof path, "/v1/polls/%s", poll);
-  for (int i = 0; i < 400 && h_get(&n, path, NULL) != 200; i++) sleep_ms(25);
+  for (int i = 0; i < 400 && h_get(&n, path, NULL) != 200; i++) h_sleep_ms(25);
   assert_int_equal(h_get(&n, path, &pj), 200);
   json_t *hts = json_object_get(pj, "heights");
   uint64_t deal_end = (uint64_t)json_integer_value(json_object_get(hts, "deal_end"));
@@ -223,7 +213,7 @@ static void test_poll_end_to_end(void **state) {
 
   /* Key generation. */
   for (int j = 0; j < 3; j++) VECHE(0, out, "poll", "dkg", "deal", "--key", tkey[j], "--trustee-key", tenc[j], "--poll", poll);
-  wait_height(&n, deal_end);
+  h_wait_height(&n, deal_end, 60000);
   for (int j = 0; j < 3; j++) {
     VECHE(0, out, "poll", "dkg", "check", "--key", tkey[j], "--trustee-key", tenc[j], "--poll", poll);
     assert_null(strstr(out, "\"bad\""));
@@ -231,13 +221,13 @@ static void test_poll_end_to_end(void **state) {
   }
   VECHE(-1, out, "poll", "dkg", "finish", "--key", akey, "--poll", poll, "--wait"); /* too early */
   assert_non_null(strstr(out, "too_early"));
-  wait_height(&n, complaint_end);
+  h_wait_height(&n, complaint_end, 60000);
   VECHE(0, out, "poll", "dkg", "finish", "--key", akey, "--poll", poll, "--wait");
   assert_int_equal(h_get(&n, path, &pj), 200);
   assert_true(json_is_string(json_object_get(pj, "election_key")));
   json_decref(pj);
   VECHE(-1, out, "poll", "vote", "--key", tkey[0], "--poll", poll, "--choice", "1"); /* not open yet */
-  wait_height(&n, open - 1);
+  h_wait_height(&n, open - 1, 60000);
 
   /* Votes: one `veche poll vote` per ballot. Voters 0..2 submit themselves
    * and keep receipts; the others' signed ballots (--print) go to the node in
@@ -325,7 +315,7 @@ static void test_poll_end_to_end(void **state) {
     assert_int_equal(post_txs(&n, json_pack("{s:s}", "tx", hex), &r), 202);
     json_decref(r);
     latest[5] = 0;
-    wait_height(&n, h_height(&n) + 2);
+    h_wait_height(&n, h_height(&n) + 2, 60000);
     char *again = h_tx_hex(n.chain, &voters[5], tx.seq + 1, TX_TYPE_POLL_BALLOT, tx.payload, NULL);
     st = post_txs(&n, json_pack("{s:s}", "tx", again), &r);
     e = json_string_value(json_object_get(r, "error"));
@@ -343,7 +333,7 @@ static void test_poll_end_to_end(void **state) {
   snprintf(r0a, sizeof r0a, "%s/receipt-0-0.json", n.dir);
   snprintf(r0b, sizeof r0b, "%s/receipt-0-1.json", n.dir);
   snprintf(saved, sizeof saved, "%s/bundle-0.json", n.dir);
-  wait_height(&n, h_height(&n) + 2);
+  h_wait_height(&n, h_height(&n) + 2, 60000);
   VECHE(0, out, "poll", "receipt", "--genesis", genesis, "--receipt", r0b, "--save", saved);
   assert_non_null(strstr(out, "COUNTED"));
   VECHE(1, out, "poll", "receipt", "--genesis", genesis, "--receipt", r0a);
@@ -352,7 +342,7 @@ static void test_poll_end_to_end(void **state) {
 
   /* Close, decrypt (trustees 1 and 3), result. */
   VECHE(-1, out, "poll", "decrypt", "--key", tkey[0], "--trustee-key", tenc[0], "--poll", poll); /* still open */
-  wait_height(&n, close + 1);
+  h_wait_height(&n, close + 1, 60000);
   snprintf(vkey, sizeof vkey, "%s/voter7.key", n.dir);
   VECHE(1, out, "poll", "vote", "--key", vkey, "--poll", poll, "--choice", "2");
   assert_non_null(strstr(out, "too_late"));
@@ -373,7 +363,7 @@ static void test_poll_end_to_end(void **state) {
           (unsigned long long)want[2]);
 
   /* The public audit: against the node, then an exported chain. */
-  wait_height(&n, h_height(&n) + 2);
+  h_wait_height(&n, h_height(&n) + 2, 60000);
   VECHE(0, out, "audit", "poll", poll, "--genesis", genesis);
   assert_non_null(strstr(out, "AUDIT OK"));
   fprintf(stderr, "%s", out);

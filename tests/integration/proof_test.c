@@ -19,14 +19,6 @@
 
 static const char *g_veche;
 
-static void wait_height(h_node_t *n, uint64_t h) {
-  for (int i = 0; i < 400 && h_height(n) < h; i++) {
-    struct timespec ts = {0, 25 * 1000000L};
-    nanosleep(&ts, NULL);
-  }
-  assert_true(h_height(n) >= h);
-}
-
 static uint64_t submit_wait(h_node_t *n, const char *hex) {
   json_t *r;
   assert_int_equal(h_post(n, "/v1/txs", json_pack("{s:s}", "tx", hex), &r), 202);
@@ -95,7 +87,7 @@ static void test_proofs(void **state) {
   char *hex = h_tx_hex(n.chain, &n.authority, n.seq++, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p), NULL);
   uint64_t h_reg = submit_wait(&n, hex);
   free(hex);
-  wait_height(&n, h_reg + 1);
+  h_wait_height(&n, h_reg + 1, 10000);
   char hs[32];
   snprintf(hs, sizeof hs, "%llu", (unsigned long long)h_reg);
 
@@ -156,7 +148,7 @@ static void test_proofs(void **state) {
   hex = h_tx_hex(n.chain, &alice, 1, TX_TYPE_IDENTITY_ROTATE_KEY, ve_buf_slice(&p), NULL);
   uint64_t h_rot = submit_wait(&n, hex);
   free(hex);
-  wait_height(&n, h_rot + 1);
+  h_wait_height(&n, h_rot + 1, 10000);
   assert_int_equal(h_veche(&n, out, sizeof out, "verify", "--genesis", genesis, "--bundle", bundle, NULL), 0);
   assert_int_equal(h_veche(&n, out, sizeof out, "proof", "identity", idhex, "--out", bad, NULL), 0);
   assert_int_equal(h_veche(&n, out, sizeof out, "verify", "--genesis", genesis, "--bundle", bad, NULL), 0);
