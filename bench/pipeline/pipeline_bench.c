@@ -5,15 +5,23 @@
  * Why: the HTTP benchmark (bench/netload) measures the whole node; this one isolates
  * the ledger, mempool, state and store costs so that each can be measured on
  * its own (CPU time per transaction, per phase) and profiled without JSON and
- * sockets in the picture. Workload: pre-signed identity registrations by one
- * registrar, as netload submits them.
+ * sockets in the picture. Workload (--workload): pre-signed identity
+ * registrations by one registrar (regs, the default) or document registrations
+ * by that registrar about itself (docs), as netload submits them.
  *
  * Output: one JSON object with committed tx/s (wall), the CPU time per tx of
  * admission (sum over the admission threads) and of each block phase on the
  * block thread, and this machine's Ed25519 verifications and key subgroup
- * checks per second on one core, measured in the same run. Not a ctest test:
- *   build/bench/pipeline/pipeline_bench --count 100000 --threads 2
+ * checks per second on one core, measured in the same run. The commit phase is
+ * split into the block's decode, execution (ledger_block_commit_decoded without
+ * the state commit), the state commit (state_commit[_cached], timed through the
+ * linker's --wrap, see CMakeLists.txt) and the store txn commit (CPU; its wall
+ * time is sync_us_per_tx). The block thread is named "blocks" and the
+ * admission threads "admit", so `perf report --comms blocks` profiles one of
+ * them. Not a ctest test:
+ *   build/bench/pipeline/pipeline_bench --count 100000 --threads 2 [--workload docs]
  */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -23,16 +31,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "apps/documents/documents.h"
 #include "apps/identity/identity.h"
 #include "base/err.h"
 #include "ledger/ledger.h"
 #include "mempool/mempool.h"
+#include "state/state.h"
 #include "../common/bench_clock.h"
 
 #define PB_THREADS_MAX 16
 #define PB_CHAIN "veche-pipeline-bench"
 
-static const ledger_registry_t REG = {&identity_auth, {&identity_app}, 1};
+static const ledger_registry_t REG = {&identity_auth, {&identity_app, &documents_app}, 2};
 
 typedef struct {
   store_t *store;
@@ -44,6 +54,7 @@ typedef struct {
   _Atomic size_t rejected;
   _Atomic int first_reject;
   int decoded; /* --decoded: one decode per step, the ledger's *_decoded calls */
+  int docs;    /* --workload docs: document registrations */
   double cpu_s[PB_THREADS_MAX];
 } pb_t;
 
@@ -92,6 +103,7 @@ static double rate_pk_valid(void) {
 static void *admit_worker(void *arg) {
   pb_t *b = ((void **)arg)[0];
   size_t me = (size_t)((void **)arg)[1];
+  pthread_setname_np(pthread_self(), "admit");
   double c0 = bench_cpu_s();
   for (;;) {
     size_t i = atomic_fetch_add(&b->next, 1);
@@ -111,9 +123,45 @@ static void *admit_worker(void *arg) {
 }
 
 typedef struct {
-  double propose, validate, commit, sync; /* CPU s, except sync: wall s of txn commit */
+  /* CPU s, except sync: wall s of the txn commit. commit = decode + execute +
+   * state + the mempool's on_commit and frees; store (the txn commit) is apart. */
+  double propose, validate, commit, decode, execute, state, store, sync;
   size_t blocks;
 } phases_t;
+
+/* CPU s spent in the state commit, summed by the wrappers below. */
+static double state_commit_cpu_s;
+
+int __real_state_commit(store_txn_t *t, uint64_t version, const state_change_t *changes, size_t n,
+                        uint8_t root_out[STATE_HASH_BYTES]);
+int __wrap_state_commit(store_txn_t *t, uint64_t version, const state_change_t *changes, size_t n,
+                        uint8_t root_out[STATE_HASH_BYTES]);
+int __real_state_commit_cached(store_txn_t *t, const uint8_t before[STATE_HASH_BYTES],
+                               const uint8_t after[STATE_HASH_BYTES], uint64_t version,
+                               const state_change_t *changes, size_t n,
+                               uint8_t root_out[STATE_HASH_BYTES]);
+int __wrap_state_commit_cached(store_txn_t *t, const uint8_t before[STATE_HASH_BYTES],
+                               const uint8_t after[STATE_HASH_BYTES], uint64_t version,
+                               const state_change_t *changes, size_t n,
+                               uint8_t root_out[STATE_HASH_BYTES]);
+
+int __wrap_state_commit(store_txn_t *t, uint64_t version, const state_change_t *changes, size_t n,
+                        uint8_t root_out[STATE_HASH_BYTES]) {
+  double c0 = bench_cpu_s();
+  int rc = __real_state_commit(t, version, changes, n, root_out);
+  state_commit_cpu_s += bench_cpu_s() - c0;
+  return rc;
+}
+
+int __wrap_state_commit_cached(store_txn_t *t, const uint8_t before[STATE_HASH_BYTES],
+                               const uint8_t after[STATE_HASH_BYTES], uint64_t version,
+                               const state_change_t *changes, size_t n,
+                               uint8_t root_out[STATE_HASH_BYTES]) {
+  double c0 = bench_cpu_s();
+  int rc = __real_state_commit_cached(t, before, after, version, changes, n, root_out);
+  state_commit_cpu_s += bench_cpu_s() - c0;
+  return rc;
+}
 
 /* One height, as node_pipeline_propose / _validate / _commit do it. Returns the
  * number of transactions committed. */
@@ -155,6 +203,7 @@ __attribute__((noinline)) static size_t block_once(pb_t *b, const uint8_t valset
 
   /* commit */
   if ((rc = ledger_block_decode(ve_buf_slice(&block), &d))) die("decode", rc);
+  double c2d = bench_cpu_s();
   size_t n = d.tx_count;
   uint8_t(*ids)[LEDGER_HASH_BYTES] = malloc((n ? n : 1) * LEDGER_HASH_BYTES);
   if (!ids) die("malloc", VE_ERR_NOMEM);
@@ -162,6 +211,7 @@ __attribute__((noinline)) static size_t block_once(pb_t *b, const uint8_t valset
   else
     for (size_t i = 0; i < n; i++) ledger_tx_id(ids[i], d.txs[i]);
   if ((rc = store_txn_begin(b->store, true, &t))) die("txn", rc);
+  double s0 = state_commit_cpu_s;
   rc = b->decoded ? ledger_block_commit_decoded(t, &REG, &d, ve_buf_slice(&block), ve_slice("cert", 4), NULL)
                   : ledger_block_commit(t, &REG, ve_buf_slice(&block), ve_slice("cert", 4), NULL);
   if (rc) die("commit", rc);
@@ -177,6 +227,10 @@ __attribute__((noinline)) static size_t block_once(pb_t *b, const uint8_t valset
   ph->propose += c1 - c0;
   ph->validate += c2 - c1;
   ph->commit += (c3 - c2) + (c5 - c4);
+  ph->decode += c2d - c2;
+  ph->state += state_commit_cpu_s - s0;
+  ph->execute += (c3 - c2d) - (state_commit_cpu_s - s0);
+  ph->store += c4 - c3;
   ph->sync += w4 - w3;
   ph->blocks++;
   return n;
@@ -201,7 +255,7 @@ static void genesis_make(ledger_genesis_t *g, const vcrypto_keypair_t *auth,
 int main(int argc, char **argv) {
   size_t count = 100000, threads = 2, block_max = 10000;
   const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-  int mem = 0, phased = 0, decoded = 0;
+  int mem = 0, phased = 0, decoded = 0, docs = 0;
   size_t map_mb = 0; /* LMDB map size (0: the store's default); small under valgrind */
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--count") && i + 1 < argc) count = strtoul(argv[++i], NULL, 10);
@@ -211,9 +265,11 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--mem")) mem = 1;
     else if (!strcmp(argv[i], "--phased")) phased = 1;
     else if (!strcmp(argv[i], "--decoded")) decoded = 1;
+    else if (!strcmp(argv[i], "--workload") && i + 1 < argc && !strcmp(argv[i + 1], "docs")) docs = 1, i++;
+    else if (!strcmp(argv[i], "--workload") && i + 1 < argc && !strcmp(argv[i + 1], "regs")) docs = 0, i++;
     else if (!strcmp(argv[i], "--map-mb") && i + 1 < argc) map_mb = strtoul(argv[++i], NULL, 10);
     else {
-      fprintf(stderr, "usage: pipeline_bench [--count N] [--threads N] [--block N] [--dir D] [--mem] [--phased] [--decoded] [--map-mb N]\n");
+      fprintf(stderr, "usage: pipeline_bench [--count N] [--threads N] [--block N] [--dir D] [--mem] [--phased] [--decoded] [--workload regs|docs] [--map-mb N]\n");
       return 2;
     }
   }
@@ -228,6 +284,7 @@ int main(int argc, char **argv) {
   memset(&b, 0, sizeof b);
   b.n = count;
   b.decoded = decoded;
+  b.docs = docs;
   char dir[1024];
   snprintf(dir, sizeof dir, "%s/veche-pipeline-XXXXXX", tmp);
   int rc;
@@ -239,6 +296,8 @@ int main(int argc, char **argv) {
   vcrypto_keypair_t auth, val;
   seed_key(&auth, 7, 0xa0);
   seed_key(&val, 8, 0xa0);
+  uint8_t auth_id[LEDGER_HASH_BYTES]; /* the registrar: issuer and subject of the documents */
+  identity_id_from_pk(auth_id, auth.pk);
   ledger_genesis_t g;
   genesis_make(&g, &auth, &val);
   store_txn_t *t;
@@ -264,10 +323,21 @@ int main(int argc, char **argv) {
     uint8_t digest[LEDGER_HASH_BYTES] = {0};
     ve_buf_reset(&p);
     ve_buf_reset(&enc);
-    identity_payload_register(&p, kp.pk, digest, NULL, 0);
+    uint32_t type = TX_TYPE_IDENTITY_REGISTER;
+    if (b.docs) {
+      documents_spec_t spec;
+      memset(&spec, 0, sizeof spec);
+      snprintf(spec.type, sizeof spec.type, "bench");
+      memcpy(spec.subject, auth_id, sizeof auth_id);
+      if (documents_digest_file_bytes(&spec.digest, DOCUMENTS_ALG_BLAKE2B_256, kp.pk, sizeof kp.pk) ||
+          documents_payload_register(&p, &spec))
+        die("document payload", VE_ERR_INVALID);
+      type = TX_TYPE_DOCUMENT_REGISTER;
+    } else {
+      identity_payload_register(&p, kp.pk, digest, NULL, 0);
+    }
     ledger_tx_t tx = {.version = LEDGER_TX_VERSION, .chain_id = ve_slice(PB_CHAIN, strlen(PB_CHAIN)),
-                      .seq = i + 1, .expiry = 50000, .type = TX_TYPE_IDENTITY_REGISTER,
-                      .payload = ve_buf_slice(&p)};
+                      .seq = i + 1, .expiry = 50000, .type = type, .payload = ve_buf_slice(&p)};
     if (ledger_tx_sign(&tx, &auth) || ledger_tx_encode(&tx, &enc)) die("sign", VE_ERR_INVALID);
     uint8_t *copy = malloc(enc.len);
     if (!copy) die("malloc", VE_ERR_NOMEM);
@@ -275,6 +345,7 @@ int main(int argc, char **argv) {
     b.txs[i] = ve_slice(copy, enc.len);
   }
   double sign_s = bench_now_s() - ts0;
+  pthread_setname_np(pthread_self(), "blocks");
 
   /* Run: admission threads and the block thread (this one) at once; or, with
    * --phased, admission of everything first, then full blocks of --block txs
@@ -310,18 +381,21 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < threads; i++) admit_cpu += b.cpu_s[i];
 
   double per = 1e6 / (double)committed;
-  printf("{\n  \"workload\": \"identity.register\", \"count\": %zu, \"threads\": %zu, \"store\": \"%s\",\n"
+  printf("{\n  \"workload\": \"%s\", \"count\": %zu, \"threads\": %zu, \"store\": \"%s\",\n"
          "  \"committed\": %zu, \"rejected\": %zu, \"first_reject\": \"%s\", \"blocks\": %zu,"
          " \"phased\": %s, \"admission_seconds\": %.3f,\n"
          "  \"sign_seconds\": %.2f, \"seconds\": %.3f, \"committed_tx_per_s\": %.0f,\n"
          "  \"cpu_us_per_tx\": {\"admission\": %.1f, \"propose\": %.1f, \"validate\": %.1f, "
-         "\"commit\": %.1f},\n  \"sync_us_per_tx\": %.1f,\n"
+         "\"commit\": %.1f},\n"
+         "  \"commit_cpu_us_per_tx\": {\"decode\": %.1f, \"execute\": %.1f, \"state_commit\": %.1f, "
+         "\"store_commit\": %.1f},\n  \"sync_us_per_tx\": %.1f,\n"
          "  \"cores\": %ld, \"ed25519_verify_per_s_per_core\": %.0f, \"pk_valid_per_s_per_core\": %.0f\n}\n",
-         count, threads, mem ? "memory" : "lmdb", committed, (size_t)atomic_load(&b.rejected),
+         docs ? "document.register" : "identity.register", count, threads, mem ? "memory" : "lmdb", committed, (size_t)atomic_load(&b.rejected),
          atomic_load(&b.first_reject) ? ve_err_name(atomic_load(&b.first_reject)) : "", ph.blocks,
          phased ? "true" : "false", admit_wall,
          sign_s, wall, (double)committed / wall, admit_cpu * per, ph.propose * per,
-         ph.validate * per, ph.commit * per, ph.sync * per, sysconf(_SC_NPROCESSORS_ONLN),
+         ph.validate * per, ph.commit * per, ph.decode * per, ph.execute * per, ph.state * per,
+         ph.store * per, ph.sync * per, sysconf(_SC_NPROCESSORS_ONLN),
          verify_rate, pk_rate);
 
   mempool_free(b.mp);
