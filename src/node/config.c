@@ -45,6 +45,8 @@ void node_config_defaults(node_config_t *c) {
   c->empty_block_ms = 1000;
   c->block_fill_ms = 30;
   c->sync_group_blocks = NODE_SYNC_GROUP_BLOCKS_DEFAULT;
+  c->mempool_backlog_s = NODE_MEMPOOL_BACKLOG_S_DEFAULT;
+  c->block_target_ms = NODE_BLOCK_TARGET_MS_DEFAULT;
   c->map_bytes = 0;
   c->log_level = VE_LOG_INFO;
 }
@@ -134,6 +136,8 @@ static int config_key(node_config_t *c, const char *k, json_t *v) {
   UINT_KEY("empty_block_ms", empty_block_ms, 3600000)
   UINT_KEY("block_fill_ms", block_fill_ms, 1000) /* below the propose timeout */
   UINT_KEY("sync_group_blocks", sync_group_blocks, NODE_SYNC_GROUP_BLOCKS_MAX)
+  UINT_KEY("mempool_backlog_s", mempool_backlog_s, NODE_MEMPOOL_BACKLOG_S_MAX)
+  UINT_KEY("block_target_ms", block_target_ms, NODE_BLOCK_TARGET_MS_MAX)
   UINT_KEY("map_bytes", map_bytes, (uint64_t)1 << 44)
 #undef UINT_KEY
   if (!strcmp(k, "log_level")) {
@@ -204,6 +208,8 @@ int node_config_write(const char *path, const node_config_t *c) {
                         (json_int_t)c->empty_block_ms, "log_level", lv[c->log_level]);
   if (!j) return VE_ERR_NOMEM;
   json_object_set_new(j, "block_fill_ms", json_integer((json_int_t)c->block_fill_ms));
+  json_object_set_new(j, "mempool_backlog_s", json_integer((json_int_t)c->mempool_backlog_s));
+  json_object_set_new(j, "block_target_ms", json_integer((json_int_t)c->block_target_ms));
   if (c->key_path[0]) json_object_set_new(j, "key", json_string(c->key_path));
   json_t *peers = json_array();
   for (size_t i = 0; i < c->n_peers; i++)

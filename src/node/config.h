@@ -22,6 +22,17 @@
  * durable write (node.c); 0 or 1: one per block, as a validator. */
 #define NODE_SYNC_GROUP_BLOCKS_DEFAULT 16
 #define NODE_SYNC_GROUP_BLOCKS_MAX 256
+/* mempool_backlog_s: client submissions are refused as busy once more is
+ * pending than the chain commits in this many seconds at its measured rate
+ * (never below NODE_ADMIT_FLOOR_BLOCKS blocks of block_txs_max); 0: off. */
+#define NODE_MEMPOOL_BACKLOG_S_DEFAULT 10
+#define NODE_MEMPOOL_BACKLOG_S_MAX 600
+/* block_target_ms: a proposer sizes its block so that validating, executing
+ * and committing it should take about this long, from its recent heights
+ * (node_block_txs_cap); 0: always block_txs_max. The default is well below the
+ * round-0 propose timeout (1,500 ms with the default heartbeat). */
+#define NODE_BLOCK_TARGET_MS_DEFAULT 500
+#define NODE_BLOCK_TARGET_MS_MAX 10000
 
 typedef struct {
   char host[64];
@@ -52,6 +63,8 @@ typedef struct {
   uint32_t empty_block_ms;     /* heartbeat: an empty block at least this often */
   uint32_t block_fill_ms;      /* under load, how long a proposer lets its block fill */
   uint32_t sync_group_blocks;  /* observers: blocks per durable commit while behind */
+  uint32_t mempool_backlog_s;  /* back-pressure: pending beyond this many seconds of commits is busy */
+  uint32_t block_target_ms;    /* adaptive block size: aimed time to validate+execute+commit */
   size_t map_bytes;            /* LMDB map size */
   int log_level;
 } node_config_t;

@@ -139,6 +139,7 @@ int node_open(const node_config_t *cfg, node_t **out, char *err, size_t err_len)
   node_t *n = calloc(1, sizeof *n);
   if (!n) return VE_ERR_NOMEM;
   n->cfg = *cfg;
+  n->block_txs_cap = cfg->block_txs_max;
   pthread_mutex_init(&n->commit_mu, NULL);
   /* A group's ids: below NODE_GROUP_TXS_MAX before its last block. */
   ve_buf_init(&n->group_ids, ((size_t)NODE_GROUP_TXS_MAX + VE_BLOCK_TXS_MAX) * LEDGER_HASH_BYTES);
@@ -221,7 +222,8 @@ int node_pipeline_propose(node_t *n, ve_buf_t *out, uint8_t id_out[LEDGER_HASH_B
   store_txn_abort(t);
   VE_TRY(rc);
   mempool_batch_t batch;
-  VE_TRY(mempool_reap(n->mempool, n->cfg.block_txs_max, VE_BLOCK_BYTES_MAX - 4096, &batch));
+  /* block_txs_cap: block_txs_max, or fewer on a node slow to execute (node_cons.c). */
+  VE_TRY(mempool_reap(n->mempool, n->block_txs_cap, VE_BLOCK_BYTES_MAX - 4096, &batch));
   ledger_header_t h;
   ledger_header_next(&tip, node_chain_id(n), node_now_ms(), n->valset_hash, n->key.pk, &h);
   rc = ledger_block_build(&h, batch.txs, (const uint8_t(*)[LEDGER_HASH_BYTES])batch.ids, batch.n, out);
@@ -382,6 +384,7 @@ int node_pipeline_commit(node_t *n, ve_slice_t block, ve_slice_t cert) {
   if (rc == VE_OK) {
     n->last_block_ms = node_now_ms();
     n->last_block_had_txs = b.tx_count > 0;
+    n->last_block_txs = b.tx_count;
     api_metric_observe(n->m_block_ms, (double)(n->last_block_ms - t0) / 1000.0);
     VE_DEBUG(LOG, "committed height %llu with %zu txs%s", (unsigned long long)h, b.tx_count,
              n->group ? " (durable with the group)" : "");
@@ -441,7 +444,19 @@ static int register_metrics(node_t *n) {
   VE_TRY(api_metrics_counter(n->metrics, "veche_store_block_commits_total", NULL,
                              "durable write transactions that carried blocks (an observer catching up "
                              "commits several blocks in one)", &n->m_store_commits));
+  /* Flow control (node_cons.c): also read by API threads, so registered here. */
+  VE_TRY(api_metrics_counter(n->metrics, "veche_mempool_busy_total", NULL,
+                             "client transactions refused as busy (backlog above mempool_backlog_s of commits)",
+                             &n->m_busy));
+  VE_TRY(api_metrics_gauge(n->metrics, "veche_mempool_admit_limit", NULL,
+                           "pending transactions at which client submissions become busy (0: no limit)",
+                           &n->m_admit_limit));
+  VE_TRY(api_metrics_gauge(n->metrics, "veche_block_txs_cap", NULL,
+                           "transactions this node puts in its next proposal (block_target_ms)", &n->m_block_cap));
+  VE_TRY(api_metrics_gauge(n->metrics, "veche_commit_rate_txs_per_second", NULL,
+                           "committed transactions per second, averaged over a few seconds", &n->m_commit_rate));
   api_metric_set(n->m_height, (double)atomic_load(&n->height));
+  node_flow_update(n, false, 0, 0);
   return VE_OK;
 }
 

@@ -41,13 +41,39 @@ int node_api_param_hash(const api_request_t *req, const char *name, uint8_t out[
 
 /* ---- submission ---- */
 
-/* Admits one encoded tx and gossips it when accepted. id is always set when
- * the bytes could be hashed (mempool_add does it whatever it decides). */
+/* Admits one encoded tx from a client (busy above the admit limit, see
+ * docs/mempool.md "Back-pressure") and gossips it when accepted. id is always
+ * set when the bytes could be hashed (mempool_add_client does it whatever it
+ * decides). */
 static int admit_bytes(node_t *n, ve_slice_t tx, uint8_t id[LEDGER_HASH_BYTES]) {
-  int rc = mempool_add(n->mempool, n->store, node_chain_id(n), atomic_load(&n->height) + 1, tx, id);
+  int rc = mempool_add_client(n->mempool, n->store, node_chain_id(n), atomic_load(&n->height) + 1, tx, id);
   if (rc == VE_OK) node_net_gossip_tx(n, tx);
   else api_metric_inc(n->m_rejected);
+  if (rc == VE_ERR_BUSY) api_metric_inc(n->m_busy);
   return rc;
+}
+
+/* A batch that arrives while the pool is already busy is refused whole, before
+ * any of it is decoded: 503 busy with Retry-After (docs/api.md). */
+static bool batch_refused_busy(node_t *n, size_t count, api_response_t *resp) {
+  if (!mempool_busy(n->mempool)) return false;
+  api_metric_add(n->m_rejected, count);
+  api_metric_add(n->m_busy, count);
+  api_error(resp, 503, ve_err_name(VE_ERR_BUSY),
+            "more transactions are waiting than this node commits in %u s; nothing of this batch was "
+            "admitted: send it again after Retry-After", n->cfg.mempool_backlog_s);
+  api_response_retry_after(resp, atomic_load(&n->retry_after_s));
+  return true;
+}
+
+/* A batch answer (200); with busy refusals in it, a "busy" count and Retry-After. */
+static void batch_respond(node_t *n, api_response_t *resp, size_t count, size_t accepted, size_t busy,
+                          const char *list_name, json_t *list) {
+  if (accepted) uv_async_send(&n->wake);
+  api_respond_json(resp, 200,
+                   json_pack("{s:I, s:I, s:o, s:I}", "accepted", (json_int_t)accepted, "rejected",
+                             (json_int_t)(count - accepted), list_name, list, "busy", (json_int_t)busy));
+  if (busy) api_response_retry_after(resp, atomic_load(&n->retry_after_s));
 }
 
 static void set_rejection(json_t *r, int rc) {
@@ -98,7 +124,8 @@ static int h_submit(void *ctx, const api_request_t *req, api_response_t *resp) {
     int code;
     json_t *r = admit_one(n, json_string_value(one), &code);
     if (code == VE_OK) uv_async_send(&n->wake);
-    api_respond_json(resp, code == VE_OK ? 202 : api_status_from_err(code), r);
+    api_respond_json(resp, code == VE_OK ? 202 : api_status_from_err(code), r); /* busy: 503 */
+    if (code == VE_ERR_BUSY) api_response_retry_after(resp, atomic_load(&n->retry_after_s));
     return VE_OK;
   }
   if (!json_is_array(many) || json_array_size(many) == 0 ||
@@ -106,18 +133,17 @@ static int h_submit(void *ctx, const api_request_t *req, api_response_t *resp) {
     api_error(resp, 400, "malformed", "txs must be an array of 1..%d hex strings", NODE_API_BATCH_TXS_MAX);
     return VE_ERR_MALFORMED;
   }
+  if (batch_refused_busy(n, json_array_size(many), resp)) return VE_ERR_BUSY;
   json_t *results = json_array();
-  size_t i, accepted = 0;
+  size_t i, accepted = 0, busy = 0;
   json_t *v;
   json_array_foreach(many, i, v) {
     int code;
     json_array_append_new(results, admit_one(n, json_is_string(v) ? json_string_value(v) : NULL, &code));
-    if (code == VE_OK) accepted++;
+    accepted += code == VE_OK;
+    busy += code == VE_ERR_BUSY;
   }
-  if (accepted) uv_async_send(&n->wake);
-  api_respond_json(resp, 200,
-                   json_pack("{s:I, s:I, s:o}", "accepted", (json_int_t)accepted, "rejected",
-                             (json_int_t)(json_array_size(many) - accepted), "results", results));
+  batch_respond(n, resp, json_array_size(many), accepted, busy, "results", results);
   return VE_OK;
 }
 
@@ -147,8 +173,12 @@ static int h_submit_raw(void *ctx, const api_request_t *req, api_response_t *res
               NODE_API_BATCH_TXS_MAX, VE_TX_BYTES_MAX, ve_strerror(r.err));
     return r.err;
   }
+  if (batch_refused_busy(n, count, resp)) {
+    free(txs);
+    return VE_ERR_BUSY;
+  }
   json_t *errors = json_array();
-  size_t accepted = 0;
+  size_t accepted = 0, busy = 0;
   for (size_t i = 0; i < count; i++) {
     uint8_t id[LEDGER_HASH_BYTES];
     int rc = admit_bytes(n, txs[i], id);
@@ -156,15 +186,13 @@ static int h_submit_raw(void *ctx, const api_request_t *req, api_response_t *res
       accepted++;
       continue;
     }
+    busy += rc == VE_ERR_BUSY;
     json_t *e = json_pack("{s:I, s:o}", "index", (json_int_t)i, "id", node_api_hex(id, sizeof id));
     if (e) set_rejection(e, rc);
     json_array_append_new(errors, e);
   }
   free(txs);
-  if (accepted) uv_async_send(&n->wake);
-  api_respond_json(resp, 200,
-                   json_pack("{s:I, s:I, s:o}", "accepted", (json_int_t)accepted, "rejected",
-                             (json_int_t)(count - accepted), "errors", errors));
+  batch_respond(n, resp, count, accepted, busy, "errors", errors);
   return VE_OK;
 }
 
@@ -429,6 +457,10 @@ static int h_status(void *ctx, const api_request_t *req, api_response_t *resp) {
   json_object_set_new(o, "state_root", node_api_hex(tip.state_root, 32));
   json_object_set_new(o, "mempool_txs", json_integer((json_int_t)mempool_size(n->mempool)));
   json_object_set_new(o, "mempool_bytes", json_integer((json_int_t)mempool_bytes(n->mempool)));
+  mempool_stats_t ms;
+  mempool_stats_get(n->mempool, &ms);
+  json_object_set_new(o, "mempool_admit_limit", json_integer((json_int_t)ms.admit_limit));
+  json_object_set_new(o, "mempool_busy_total", json_integer((json_int_t)ms.busy_total));
   json_object_set_new(o, "txs_committed_since_start",
                       json_integer((json_int_t)atomic_load(&n->txs_committed)));
   json_object_set_new(o, "consensus",

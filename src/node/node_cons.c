@@ -18,9 +18,20 @@
  * height costs one synced transaction (the block) instead of five.
  *
  * Records live under STORE_T_CONSENSUS keyed by a be64 counter.
+ *
+ * Flow control lives here too, because it is measured around the pipeline
+ * calls this file makes: after each commit, node_flow_update folds the height
+ * into the commit rate and the cost of a height, and derives the proposer's
+ * block cap (block_target_ms), the mempool's admit limit for clients
+ * (mempool_backlog_s) and the Retry-After of busy refusals. The rules are the
+ * pure node_* functions below; the times are this node's own monotonic clock
+ * (the proposer's block size is its local choice; validators accept any block
+ * within the protocol limits).
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/err.h"
 #include "base/log.h"
@@ -39,6 +50,81 @@ typedef struct cons_timer {
 } cons_timer_t;
 
 static void drain(node_t *n);
+
+/* Durations: a monotonic clock, so a wall-clock step cannot make one huge. */
+static uint64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- flow control: the rules (pure) ---- */
+
+static double avg_in(double avg, double sample) {
+  return avg > 0 ? avg + NODE_COST_WEIGHT * (sample - avg) : sample;
+}
+
+void node_cost_update(node_cost_t *c, uint64_t ms, size_t txs) {
+  if (txs < NODE_COST_SMALL_TXS) {
+    c->block_ms = avg_in(c->block_ms, (double)ms);
+    return;
+  }
+  double extra = (double)ms > c->block_ms ? (double)ms - c->block_ms : 0;
+  c->tx_ms = avg_in(c->tx_ms, extra / (double)txs);
+}
+
+size_t node_block_txs_cap(uint32_t target_ms, const node_cost_t *c, size_t txs_max) {
+  size_t lo = txs_max < NODE_BLOCK_TXS_MIN ? txs_max : NODE_BLOCK_TXS_MIN;
+  if (!target_ms || !(c->tx_ms > 0)) return txs_max;
+  double room = (double)target_ms - c->block_ms;
+  double fit = room > 0 ? room / c->tx_ms : 0;
+  if (fit >= (double)txs_max) return txs_max;
+  return fit <= (double)lo ? lo : (size_t)fit;
+}
+
+double node_commit_rate_update(double rate, size_t txs, uint64_t dt_ms) {
+  if (dt_ms >= NODE_RATE_WINDOW_MS) return (double)txs * 1000.0 / (double)dt_ms;
+  /* Time-weighted: blocks of B txs every T ms settle at B * 1000 / T. */
+  double a = (double)dt_ms / NODE_RATE_WINDOW_MS;
+  return rate * (1 - a) + (double)txs * 1000.0 / NODE_RATE_WINDOW_MS;
+}
+
+size_t node_admit_limit(double rate, uint32_t backlog_s, size_t block_txs_max) {
+  if (!backlog_s) return 0;
+  double lim = rate * (double)backlog_s, floor_txs = (double)NODE_ADMIT_FLOOR_BLOCKS * (double)block_txs_max;
+  if (!(lim >= floor_txs)) lim = floor_txs; /* also when rate is NaN */
+  if (lim < 1) lim = 1;
+  return lim >= (double)MEMPOOL_TXS_MAX_LIMIT ? MEMPOOL_TXS_MAX_LIMIT : (size_t)lim;
+}
+
+unsigned node_retry_after_s(double rate, size_t block_txs, uint32_t backlog_s) {
+  unsigned hi = backlog_s ? backlog_s : 1;
+  if (!(rate > 0)) return 1;
+  double s = ceil((double)block_txs / rate);
+  return s <= 1 ? 1 : s >= hi ? hi : (unsigned)s;
+}
+
+/* ---- flow control: the node's numbers ---- */
+
+void node_flow_update(node_t *n, bool committed, uint64_t took_ms, uint64_t work_ms) {
+  if (committed) {
+    n->commit_rate = node_commit_rate_update(n->commit_rate, n->last_block_txs, took_ms);
+    node_cost_update(&n->cost, work_ms, n->last_block_txs);
+  }
+  size_t cap = node_block_txs_cap(n->cfg.block_target_ms, &n->cost, n->cfg.block_txs_max);
+  if (cap != n->block_txs_cap && (cap * 2 <= n->block_txs_cap || cap >= n->block_txs_cap * 2))
+    VE_INFO(LOG, "block cap %zu -> %zu txs (a height costs ~%.0f ms + %.3f ms per tx here)", n->block_txs_cap,
+            cap, n->cost.block_ms, n->cost.tx_ms);
+  n->block_txs_cap = cap;
+  size_t limit = node_admit_limit(n->commit_rate, n->cfg.mempool_backlog_s, n->cfg.block_txs_max);
+  mempool_set_admit_limit(n->mempool, limit);
+  atomic_store(&n->retry_after_s, node_retry_after_s(n->commit_rate, cap, n->cfg.mempool_backlog_s));
+  if (n->m_block_cap) {
+    api_metric_set(n->m_block_cap, (double)cap);
+    api_metric_set(n->m_admit_limit, (double)limit);
+    api_metric_set(n->m_commit_rate, n->commit_rate);
+  }
+}
 
 
 void node_cons_fatal(node_t *n, const char *what, int rc) {
@@ -217,7 +303,7 @@ static void try_propose(node_t *n) {
   if (!due) return;
   if (atomic_load(&n->height) + 1 != n->prop_height) return; /* not applied yet */
   uint64_t fill_until = n->last_block_ms + n->cfg.block_fill_ms;
-  if (pending >= NODE_BLOCK_FILL_MIN_TXS && pending < n->cfg.block_txs_max && now < fill_until &&
+  if (pending >= NODE_BLOCK_FILL_MIN_TXS && pending < n->block_txs_cap && now < fill_until &&
       n->cons_busy_ms < n->cfg.block_fill_ms) {
     if (!n->fill_since_ms) n->fill_since_ms = now;
     if (!uv_is_active((uv_handle_t *)&n->fill)) uv_timer_start(&n->fill, on_fill, fill_until - now, 0);
@@ -230,7 +316,9 @@ static void try_propose(node_t *n) {
   ve_buf_t block;
   ve_buf_init(&block, VE_BLOCK_BYTES_MAX);
   uint8_t id[LEDGER_HASH_BYTES];
+  uint64_t t0 = mono_ms();
   int rc = node_pipeline_propose(n, &block, id);
+  n->height_work_ms += mono_ms() - t0;
   if (rc == VE_OK) rc = cons_on_proposal(n->cons, n->prop_height, n->prop_round, id, ve_buf_slice(&block));
   if (rc && rc != VE_ERR_STATE) VE_ERROR(LOG, "proposal failed: %s", ve_strerror(rc));
   ve_buf_free(&block);
@@ -243,9 +331,12 @@ static void on_commit(node_t *n, const cons_action_t *a) {
    * before the next height's timers), hence stale: drop them rather than let
    * thousands pile up when blocks come faster than timeouts expire. */
   while (n->timer_list) timer_release(n->timer_list);
+  uint64_t t0 = mono_ms();
   int rc = node_pipeline_commit(n, a->data, a->cert);
   if (rc) return node_cons_fatal(n, "block commit", rc);
   uint64_t now = node_now_ms(), took = n->cons_last_commit_ms ? now - n->cons_last_commit_ms : 0;
+  node_flow_update(n, true, took, n->height_work_ms + (mono_ms() - t0));
+  n->height_work_ms = 0;
   n->cons_busy_ms = took > n->fill_waited_ms ? took - n->fill_waited_ms : 0;
   n->fill_waited_ms = n->fill_since_ms = 0;
   n->cons_last_commit_ms = now;
@@ -322,12 +413,15 @@ static void drain(node_t *n) {
         n->prop_round = a.round;
         uv_async_send(&n->wake);
         break;
-      case CONS_ACT_VALIDATE:
+      case CONS_ACT_VALIDATE: {
+        uint64_t t0 = mono_ms();
         rc = node_pipeline_validate(n, a.data, a.id);
+        n->height_work_ms += mono_ms() - t0;
         if (rc) VE_WARN(LOG, "proposed block at height %llu is invalid: %s",
                         (unsigned long long)a.height, ve_strerror(rc));
         cons_on_validated(n->cons, a.height, a.round, a.id, rc == VE_OK);
         break;
+      }
       case CONS_ACT_COMMIT:
         on_commit(n, &a);
         break;

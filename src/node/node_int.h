@@ -44,6 +44,45 @@
  * NODE_GROUP_AGE_MS_MAX if blocks come faster than that). */
 #define NODE_GROUP_BEHIND_MS 2000
 
+/* Flow control (node_cons.c; docs/mempool.md "Back-pressure", docs/operations.md).
+ * The rules are pure functions of numbers the node measures, so that a unit
+ * test drives them with made-up timings (tests/unit/node/flow_test.c). */
+/* Adaptive block size: a proposer's cap never goes below this (nor above
+ * block_txs_max; if block_txs_max is lower, that is the cap). */
+#define NODE_BLOCK_TXS_MIN 100
+/* Heights with fewer txs than this measure the per-block cost, the others the
+ * per-tx cost on top of it. */
+#define NODE_COST_SMALL_TXS 32
+/* Weight of the newest height in the cost averages. */
+#define NODE_COST_WEIGHT 0.3
+/* Commit rate: a time-weighted average over about this window. */
+#define NODE_RATE_WINDOW_MS 5000
+/* Back-pressure floor: never busy while fewer than this many blocks of
+ * block_txs_max are pending, so an idle or just-started node takes a burst. */
+#define NODE_ADMIT_FLOOR_BLOCKS 2
+
+/* What a height costs this node on its loop thread (validate + execute +
+ * commit), in ms: fixed per block, plus per tx. 0: not measured yet. */
+typedef struct {
+  double block_ms, tx_ms;
+} node_cost_t;
+
+/* Folds one height that took ms with txs transactions into c. */
+void node_cost_update(node_cost_t *c, uint64_t ms, size_t txs);
+/* The proposer's cap: as many txs as fit in target_ms at cost c, clamped to
+ * [min(NODE_BLOCK_TXS_MIN, txs_max), txs_max]. target_ms 0 or nothing
+ * measured: txs_max. */
+size_t node_block_txs_cap(uint32_t target_ms, const node_cost_t *c, size_t txs_max);
+/* Committed txs per second, updated by a commit of txs after dt_ms (dt_ms 0
+ * allowed: several blocks committed at once). */
+double node_commit_rate_update(double rate, size_t txs, uint64_t dt_ms);
+/* Client admit limit for the mempool: rate * backlog_s, at least
+ * NODE_ADMIT_FLOOR_BLOCKS * block_txs_max; backlog_s 0: 0 (no limit). */
+size_t node_admit_limit(double rate, uint32_t backlog_s, size_t block_txs_max);
+/* Retry-After for a busy refusal: the seconds the chain takes to commit one
+ * block of block_txs at rate, rounded up, within [1, max(1, backlog_s)]. */
+unsigned node_retry_after_s(double rate, size_t block_txs, uint32_t backlog_s);
+
 struct node {
   node_config_t cfg;
   ledger_genesis_t genesis;
@@ -81,6 +120,14 @@ struct node {
   _Atomic uint64_t txs_committed;   /* since start */
   uint64_t last_block_ms;           /* wall clock of the last commit */
   bool last_block_had_txs;
+  size_t last_block_txs;            /* txs of the last block committed */
+  /* flow control (node_cons.c, loop thread unless said otherwise) */
+  node_cost_t cost;                 /* measured cost of a height */
+  uint64_t height_work_ms;          /* validations spent on the current height */
+  double commit_rate;               /* committed txs per second */
+  size_t block_txs_cap;             /* what our next proposal may hold */
+  _Atomic uint32_t retry_after_s;   /* for busy refusals; any thread */
+  api_metric_t *m_busy, *m_admit_limit, *m_block_cap, *m_commit_rate;
   pthread_mutex_t commit_mu;        /* guards commit_times (HTTP threads read it) */
   struct {
     uint64_t height, ms;
@@ -181,6 +228,12 @@ int node_api_begin_read(node_t *n, store_txn_t **t, api_response_t *resp);
 /* Local wall-clock time (ms) at which height was committed here; 0 if unknown
  * (before this process started, or out of the ring). Any thread. */
 uint64_t node_commit_time(node_t *n, uint64_t height);
+/* Flow control after a commit, or at start (node_cons.c): recomputes the
+ * commit rate, the block cap, the mempool's admit limit and the Retry-After,
+ * and shows them in /metrics. committed false (at start): only derives them.
+ * took_ms: since the previous commit (0 if none); work_ms: what the committed
+ * height (n->last_block_txs txs) cost this node on the loop thread. */
+void node_flow_update(node_t *n, bool committed, uint64_t took_ms, uint64_t work_ms);
 int node_proof_response(node_t *n, const api_request_t *req, api_response_t *resp, ve_slice_t key);
 
 #endif
