@@ -38,6 +38,13 @@
 #define NL_HTTP_MS 60000           /* one request, whole exchange */
 #define NL_RETRIES_MAX 200         /* re-posts of a batch refused for "full" or "timeout" */
 #define NL_RETRY_SLEEP_MS 50
+/* A node refusing for "busy" (back-pressure, docs/api.md) says when to come
+ * back (Retry-After); we wait that long, at most NL_BUSY_SLEEP_MS_MAX each
+ * time and NL_BUSY_WAIT_MS_MAX in all for one batch, then give up on what is
+ * left of it (counted rejected as "busy"), so a run cannot hang. */
+#define NL_BUSY_SLEEP_MS_MAX 10000
+#define NL_BUSY_WAIT_MS_MAX 300000
+#define NL_REJECT_KINDS 9          /* nl_reject_names */
 #define NL_COMMITS_PAGE 8          /* blocks per GET /v1/commits (10,000 ids each stay < 16 MiB) */
 #define NL_FOLLOW_IDLE_MS 10       /* a follower's pause when no new block */
 #define NL_NULL_TIME_TRIES 100     /* re-reads of a block whose committed_ms is still null */
@@ -96,7 +103,8 @@ typedef struct {
   uint8_t *state;       /* [n_txs] NL_TX_* */
   _Atomic size_t next_q[NL_NODES_MAX];  /* next batch of node n, in that node's order */
   _Atomic size_t accepted, rejected, retries, http_errors;
-  _Atomic size_t reject_codes[8];       /* see nl_reject_names */
+  _Atomic size_t busy_retries;          /* re-posts after a busy refusal (also in retries) */
+  _Atomic size_t reject_codes[NL_REJECT_KINDS]; /* see nl_reject_names */
   _Atomic int submit_done;
   double max_lag_ms;                     /* worst lateness behind the schedule (rate) */
   /* commits: followers are nodes[0..n_nodes) then watch[0..n_watch) */
@@ -118,7 +126,7 @@ typedef struct {
   double client_cpu_s;  /* this process's CPU time during the run (submitting and following) */
 } nl_run_t;
 
-extern const char *const nl_reject_names[8];
+extern const char *const nl_reject_names[NL_REJECT_KINDS];
 
 /* netload.c */
 double nl_now_ms(void);

@@ -7,6 +7,11 @@
  *   accepted, or duplicate (an earlier post of this batch got it in)  -> ACCEPTED;
  *   full or timeout (the node sheds load)  -> the batch is posted again after
  *                                             NL_RETRY_SLEEP_MS, up to NL_RETRIES_MAX;
+ *   busy (back-pressure: the whole batch as 503, or some of its txs in a 200)
+ *                                          -> posted again after the answer's
+ *                                             Retry-After (at most
+ *                                             NL_BUSY_SLEEP_MS_MAX), for at most
+ *                                             NL_BUSY_WAIT_MS_MAX per batch;
  *   anything else  -> REJECTED, counted under its error code.
  * A failed connection is reopened and the batch posted again. Because the
  * answer usually says "rejected": 0, only failing answers are parsed whole.
@@ -28,13 +33,19 @@
 #include "base/err.h"
 #include "netload.h"
 
-const char *const nl_reject_names[8] = {"stale_sequence", "expired", "bad_signature",  "no_permission",
-                                        "already_exists", "full",    "unknown_signer", "other"};
+const char *const nl_reject_names[NL_REJECT_KINDS] = {
+    "stale_sequence", "expired", "bad_signature", "no_permission", "already_exists",
+    "full",           "busy",    "unknown_signer", "other"};
 
 static size_t reject_slot(const char *code) {
-  for (size_t k = 0; k < 7; k++)
+  for (size_t k = 0; k + 1 < NL_REJECT_KINDS; k++)
     if (code && !strcmp(code, nl_reject_names[k])) return k;
-  return 7;
+  return NL_REJECT_KINDS - 1;
+}
+
+/* Worth posting again: the node shed load rather than judged the tx. */
+static bool transient(const char *err) {
+  return err && (!strcmp(err, "full") || !strcmp(err, "timeout") || !strcmp(err, "busy"));
 }
 
 /* ---- submitters ---- */
@@ -58,7 +69,8 @@ static int counts_scan(const char *p, size_t len, long long *acc, long long *rej
   return end == r + 1 ? -1 : 0;
 }
 
-typedef enum { SETTLED, RETRY } settle_t;
+/* RETRY_BUSY: some or all of the batch was refused as busy; wait Retry-After. */
+typedef enum { SETTLED, RETRY, RETRY_BUSY } settle_t;
 
 /* Applies a parsed batch answer to the batch's txs [lo, hi). */
 static settle_t settle_results(nl_run_t *r, size_t lo, size_t hi, const json_t *res) {
@@ -73,8 +85,8 @@ static settle_t settle_results(nl_run_t *r, size_t lo, size_t hi, const json_t *
     if ((st && !strcmp(st, "accepted")) || (err && !strcmp(err, "duplicate"))) {
       r->state[i] = NL_TX_ACCEPTED;
       atomic_fetch_add(&r->accepted, 1);
-    } else if (err && (!strcmp(err, "full") || !strcmp(err, "timeout"))) {
-      out = RETRY;
+    } else if (transient(err)) {
+      if (out != RETRY_BUSY) out = strcmp(err, "busy") ? RETRY : RETRY_BUSY;
     } else {
       r->state[i] = NL_TX_REJECTED;
       atomic_fetch_add(&r->rejected, 1);
@@ -89,7 +101,7 @@ static settle_t settle_errors(nl_run_t *r, size_t lo, size_t hi, const json_t *r
   const json_t *errors = json_object_get(res, "errors");
   if (!json_is_array(errors)) return RETRY;
   settle_t out = SETTLED;
-  uint8_t *verdict = calloc(hi - lo, 1); /* 1 rejected, 2 retry */
+  uint8_t *verdict = calloc(hi - lo, 1); /* 1 rejected, 2 retry, 3 busy */
   if (!verdict) return RETRY;
   size_t k;
   const json_t *e;
@@ -97,7 +109,7 @@ static settle_t settle_errors(nl_run_t *r, size_t lo, size_t hi, const json_t *r
     json_int_t at = json_integer_value(json_object_get(e, "index"));
     const char *err = json_string_value(json_object_get(e, "error"));
     if (at < 0 || (size_t)at >= hi - lo || (err && !strcmp(err, "duplicate"))) continue;
-    verdict[at] = err && (!strcmp(err, "full") || !strcmp(err, "timeout")) ? 2 : 1;
+    verdict[at] = !transient(err) ? 1 : strcmp(err, "busy") ? 2 : 3;
     if (verdict[at] == 1 && r->state[lo + (size_t)at] == NL_TX_UNSENT) {
       r->state[lo + (size_t)at] = NL_TX_REJECTED;
       atomic_fetch_add(&r->rejected, 1);
@@ -105,7 +117,8 @@ static settle_t settle_errors(nl_run_t *r, size_t lo, size_t hi, const json_t *r
     }
   }
   for (size_t i = lo; i < hi; i++) {
-    if (verdict[i - lo] == 2) out = RETRY;
+    if (verdict[i - lo] == 3) out = RETRY_BUSY;
+    if (verdict[i - lo] == 2 && out != RETRY_BUSY) out = RETRY;
     if (verdict[i - lo] || r->state[i] != NL_TX_UNSENT) continue;
     r->state[i] = NL_TX_ACCEPTED;
     atomic_fetch_add(&r->accepted, 1);
@@ -124,8 +137,20 @@ static void settle_all_rejected(nl_run_t *r, size_t lo, size_t hi, const char *c
   }
 }
 
-/* One post of batch b. Returns SETTLED or RETRY; *c is closed on I/O errors. */
-static settle_t post_once(nl_run_t *r, http_conn_t **c, const nl_addr_t *a, size_t b) {
+/* Is this non-200 answer a busy refusal? */
+static bool answer_busy(const http_response_t *resp) {
+  if (resp->status != 503 || !resp->body.len) return false;
+  json_t *j = json_loadb((const char *)resp->body.ptr, resp->body.len, 0, NULL);
+  const char *err = json_string_value(json_object_get(j, "error"));
+  bool busy = err && !strcmp(err, "busy");
+  json_decref(j);
+  return busy;
+}
+
+/* One post of batch b. Returns SETTLED, RETRY or RETRY_BUSY (then *retry_after_s
+ * is the node's Retry-After, 0 if none); *c is closed on I/O errors. */
+static settle_t post_once(nl_run_t *r, http_conn_t **c, const nl_addr_t *a, size_t b, unsigned *retry_after_s) {
+  *retry_after_s = 0;
   size_t lo = b * r->o->batch, hi = lo + r->o->batch < r->n_txs ? lo + r->o->batch : r->n_txs;
   if (!*c && http_conn_open(a->host, a->port, 10000, c) != 0) {
     atomic_fetch_add(&r->http_errors, 1);
@@ -151,10 +176,13 @@ static settle_t post_once(nl_run_t *r, http_conn_t **c, const nl_addr_t *a, size
     json_t *res = json_loadb((const char *)resp.body.ptr, resp.body.len, 0, NULL);
     out = !res ? RETRY : r->o->raw ? settle_errors(r, lo, hi, res) : settle_results(r, lo, hi, res);
     json_decref(res);
+  } else if (answer_busy(&resp)) {
+    out = RETRY_BUSY; /* refused whole before any of it was looked at */
   } else {
     atomic_fetch_add(&r->http_errors, 1);
     out = RETRY; /* 503 and the like: the node sheds load as a whole */
   }
+  if (out == RETRY_BUSY) *retry_after_s = resp.retry_after_s;
   http_response_free(&resp);
   return out;
 }
@@ -162,15 +190,28 @@ static settle_t post_once(nl_run_t *r, http_conn_t **c, const nl_addr_t *a, size
 static void post_batch(nl_run_t *r, http_conn_t **c, const nl_addr_t *a, size_t b, double due_ms) {
   r->sent_ms[b] = nl_now_ms();
   r->sched_ms[b] = due_ms > 0 ? due_ms : r->sent_ms[b];
+  double busy_ms = 0; /* waited for busy so far */
   for (int attempt = 0;; attempt++) {
-    if (post_once(r, c, a, b) == SETTLED) break;
-    if (attempt == NL_RETRIES_MAX) {
+    unsigned retry_after_s;
+    settle_t st = post_once(r, c, a, b, &retry_after_s);
+    if (st == SETTLED) break;
+    double sleep_ms = NL_RETRY_SLEEP_MS;
+    if (st == RETRY_BUSY) {
+      sleep_ms = retry_after_s ? 1000.0 * retry_after_s : 1000.0;
+      if (sleep_ms > NL_BUSY_SLEEP_MS_MAX) sleep_ms = NL_BUSY_SLEEP_MS_MAX;
+    }
+    bool busy_over = st == RETRY_BUSY && busy_ms + sleep_ms > NL_BUSY_WAIT_MS_MAX;
+    if (attempt == NL_RETRIES_MAX || busy_over) {
       size_t lo = b * r->o->batch, hi = lo + r->o->batch < r->n_txs ? lo + r->o->batch : r->n_txs;
-      settle_all_rejected(r, lo, hi, "full");
+      settle_all_rejected(r, lo, hi, st == RETRY_BUSY ? "busy" : "full");
       break;
     }
     atomic_fetch_add(&r->retries, 1);
-    nl_sleep_ms(NL_RETRY_SLEEP_MS);
+    if (st == RETRY_BUSY) {
+      atomic_fetch_add(&r->busy_retries, 1);
+      busy_ms += sleep_ms;
+    }
+    nl_sleep_ms(sleep_ms);
   }
   r->acked_ms[b] = nl_now_ms();
 }

@@ -270,7 +270,7 @@ static json_t *config_json(const nl_run_t *r) {
 
 static json_t *rejects_json(const nl_run_t *r) {
   json_t *j = json_object();
-  for (size_t k = 0; k < 8; k++)
+  for (size_t k = 0; k < NL_REJECT_KINDS; k++)
     if (atomic_load(&r->reject_codes[k]))
       json_object_set_new(j, nl_reject_names[k], json_integer((json_int_t)atomic_load(&r->reject_codes[k])));
   return j;
@@ -333,6 +333,7 @@ int nl_report(const nl_run_t *r) {
       round(tps / ceiling * 1000) / 1000, "latency", lat_json(&own), "max_schedule_lag_ms", r1(r->max_lag_ms),
       "submitted_tx_per_s", acc ? r1((double)acc / ((last_ack - r->t0_ms) / 1000)) : 0.0);
   json_object_set_new(res, "netload_cpu_seconds", json_real(r1(r->client_cpu_s)));
+  json_object_set_new(res, "busy_retries", json_integer((json_int_t)atomic_load(&r->busy_retries)));
   json_t *out = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:s}", "label", o->label ? o->label : "", "machine", machine,
                           "config", config_json(r), "result", res, "per_node", per, "series", series_json(s),
                           "definitions",
