@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -209,6 +210,22 @@ void vcrypto_hasher_final(vcrypto_hasher_t *h, uint8_t out[VCRYPTO_HASH_BYTES]) 
 void vcrypto_hash(uint8_t out[VCRYPTO_HASH_BYTES], const char *tag, const uint8_t *msg, size_t len) {
   vcrypto_hasher_t h;
   vcrypto_hasher_init(&h, tag);
+  vcrypto_hasher_update(&h, msg, len);
+  vcrypto_hasher_final(&h, out);
+}
+
+static pthread_mutex_t g_tag_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void vcrypto_hash_tag(uint8_t out[VCRYPTO_HASH_BYTES], vcrypto_tag_t *t, const uint8_t *msg, size_t len) {
+  if (!atomic_load_explicit(&t->ready, memory_order_acquire)) {
+    VE_ASSERT(pthread_mutex_lock(&g_tag_lock) == 0);
+    if (!atomic_load_explicit(&t->ready, memory_order_relaxed)) {
+      vcrypto_hasher_init(&t->h, t->tag);
+      atomic_store_explicit(&t->ready, 1, memory_order_release);
+    }
+    VE_ASSERT(pthread_mutex_unlock(&g_tag_lock) == 0);
+  }
+  vcrypto_hasher_t h = t->h;
   vcrypto_hasher_update(&h, msg, len);
   vcrypto_hasher_final(&h, out);
 }

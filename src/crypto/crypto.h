@@ -98,6 +98,22 @@ void vcrypto_hasher_init(vcrypto_hasher_t *h, const char *tag);
 void vcrypto_hasher_update(vcrypto_hasher_t *h, const uint8_t *data, size_t len);
 void vcrypto_hasher_final(vcrypto_hasher_t *h, uint8_t out[VCRYPTO_HASH_BYTES]);
 
+/* A tag absorbed once: vcrypto_hash_tag(out, &t, m, n) equals
+ * vcrypto_hash(out, t.tag, m, n) but starts from a copy of the hasher state
+ * that absorbed the tag, instead of initialising BLAKE2b and absorbing the tag
+ * again (about 20 % fewer instructions for a 32- to 64-byte message: Merkle
+ * and state tree nodes, tx ids). Declare one per tag with static storage:
+ *   static vcrypto_tag_t T = VCRYPTO_TAG_INIT("veche/merkle/leaf");
+ * The first hash computes the state under a lock; later ones only read it, so
+ * any number of threads may share one. tag (not copied) must outlive t. */
+typedef struct {
+  const char *tag;
+  _Atomic int ready; /* h holds the absorbed tag */
+  vcrypto_hasher_t h;
+} vcrypto_tag_t;
+#define VCRYPTO_TAG_INIT(s) {(s), 0, {{0}}}
+void vcrypto_hash_tag(uint8_t out[VCRYPTO_HASH_BYTES], vcrypto_tag_t *t, const uint8_t *msg, size_t len);
+
 /* Constant-time equality of two n-byte secrets. */
 bool vcrypto_ct_eq(const uint8_t *a, const uint8_t *b, size_t n);
 void vcrypto_wipe(void *p, size_t n);

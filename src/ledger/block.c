@@ -17,6 +17,10 @@
 #define TAG_MERKLE_NODE "veche/merkle/node"
 #define TAG_MERKLE_EMPTY "veche/merkle/empty"
 
+/* Tags absorbed once: a block hashes two or three of these per transaction. */
+static vcrypto_tag_t g_leaf_tag = VCRYPTO_TAG_INIT(TAG_MERKLE_LEAF);
+static vcrypto_tag_t g_node_tag = VCRYPTO_TAG_INIT(TAG_MERKLE_NODE);
+
 int ledger_header_encode(const ledger_header_t *h, ve_buf_t *out) {
   codec_writer_t w;
   codec_writer_init(&w, out);
@@ -166,14 +170,14 @@ void ledger_merkle_root(const uint8_t (*leaves)[LEDGER_HASH_BYTES], size_t n,
   }
   uint8_t(*level)[LEDGER_HASH_BYTES] = malloc(n * LEDGER_HASH_BYTES);
   VE_ASSERT(level != NULL);
-  for (size_t i = 0; i < n; i++) vcrypto_hash(level[i], TAG_MERKLE_LEAF, leaves[i], LEDGER_HASH_BYTES);
+  for (size_t i = 0; i < n; i++) vcrypto_hash_tag(level[i], &g_leaf_tag, leaves[i], LEDGER_HASH_BYTES);
   while (n > 1) {
     size_t m = 0;
     for (size_t i = 0; i + 1 < n; i += 2) {
       uint8_t pair[2 * LEDGER_HASH_BYTES];
       memcpy(pair, level[i], LEDGER_HASH_BYTES);
       memcpy(pair + LEDGER_HASH_BYTES, level[i + 1], LEDGER_HASH_BYTES);
-      vcrypto_hash(level[m++], TAG_MERKLE_NODE, pair, sizeof pair);
+      vcrypto_hash_tag(level[m++], &g_node_tag, pair, sizeof pair);
     }
     if (n & 1) memmove(level[m++], level[n - 1], LEDGER_HASH_BYTES);
     n = m;

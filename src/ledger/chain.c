@@ -22,6 +22,8 @@
 #define META_TIP "tip"
 #define TAG_RESULT "veche/tx/result"
 
+static vcrypto_tag_t g_result_tag = VCRYPTO_TAG_INIT(TAG_RESULT); /* one hash per tx */
+
 static ve_slice_t cstr(const char *s) { return ve_slice(s, strlen(s)); }
 
 static int tip_encode(const ledger_tip_t *tip, ve_buf_t *out) {
@@ -274,7 +276,7 @@ static int execute_block(store_txn_t *t, const ledger_registry_t *reg, const led
     uint32_t c = (uint32_t)-code;
     rec[32] = (uint8_t)(c >> 24), rec[33] = (uint8_t)(c >> 16), rec[34] = (uint8_t)(c >> 8),
     rec[35] = (uint8_t)c;
-    vcrypto_hash(leaves[i], TAG_RESULT, rec, sizeof rec);
+    vcrypto_hash_tag(leaves[i], &g_result_tag, rec, sizeof rec);
     /* Validation refuses blocks that repeat a tx; should one get here anyway,
      * the first (committed) entry of the index is kept. */
     ledger_tx_result_t prev;

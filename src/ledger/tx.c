@@ -87,6 +87,8 @@ int ledger_tx_verify_sig_encoded(ve_slice_t encoded_tx, const ledger_tx_t *tx) {
                         encoded_tx.len - VCRYPTO_SIG_BYTES);
 }
 
+static vcrypto_tag_t g_id_tag = VCRYPTO_TAG_INIT(LEDGER_TAG_TX_ID);
+
 void ledger_tx_id(uint8_t out[LEDGER_HASH_BYTES], ve_slice_t encoded_tx) {
-  vcrypto_hash(out, LEDGER_TAG_TX_ID, encoded_tx.ptr, encoded_tx.len);
+  vcrypto_hash_tag(out, &g_id_tag, encoded_tx.ptr, encoded_tx.len);
 }
