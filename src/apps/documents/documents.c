@@ -64,15 +64,15 @@ static int load_doc(const reader_t *rd, const uint8_t id[LEDGER_HASH_BYTES], doc
   return documents_decode(v, id, out);
 }
 
+/* Encodes into a buffer on the stack (a record is bounded by
+ * DOCUMENTS_RECORD_BYTES_MAX; a heap buffer grew by three reallocs per
+ * registration); ledger_state_put copies it. */
 static int store_doc(ledger_exec_t *ex, const documents_record_t *rec) {
-  ve_buf_t b;
-  ve_buf_init(&b, DOCUMENTS_RECORD_BYTES_MAX);
-  int rc = docs_record_encode(rec, &b);
+  uint8_t mem[DOCUMENTS_RECORD_BYTES_MAX];
+  ve_buf_t b = {mem, 0, sizeof mem, sizeof mem};
+  VE_TRY(docs_record_encode(rec, &b));
   uint8_t key[DOCUMENTS_STATE_KEY_BYTES];
-  if (rc == VE_OK)
-    rc = ledger_state_put(ex, ve_slice(key, documents_state_key(key, rec->id)), ve_buf_slice(&b));
-  ve_buf_free(&b);
-  return rc;
+  return ledger_state_put(ex, ve_slice(key, documents_state_key(key, rec->id)), ve_buf_slice(&b));
 }
 
 static int load_index(const reader_t *rd, const documents_digest_t *d, uint8_t doc[LEDGER_HASH_BYTES]) {
