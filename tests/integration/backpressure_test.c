@@ -2,14 +2,19 @@
  * its backlog exceeds what it commits in mempool_backlog_s seconds
  * (docs/mempool.md "Back-pressure"), and stays healthy.
  *
- * One validator with block_txs_max = 4 and mempool_backlog_s = 1 (admit limit:
- * its commit rate x 1 s, at least 8 pending) receives single-tx submissions as
- * fast as this test can sign them, more than 4-tx blocks commit. Checked:
- *   - some submissions get 503 with {"error": "busy"} and a Retry-After ≥ 1;
- *   - a batch sent while busy is answered 503 busy (refused whole) or 200
- *     with per-tx "busy" results and a busy count;
- *   - the node keeps running (/health), every admitted tx commits;
- *   - /metrics counts the busy refusals and shows the admit limit.
+ * Deterministic by construction: a 4-validator network of which only node 0
+ * runs at first, so nothing commits and node 0's admit limit is its floor
+ * (two blocks of block_txs_max = 4). Checked:
+ *   - single submissions are accepted up to exactly the admit limit that
+ *     /metrics shows, and the next one gets 503 {"error": "busy"} with a
+ *     Retry-After of at least 1 s;
+ *   - a batch sent while busy is refused whole (503 busy);
+ *   - once the other validators start, every admitted tx commits, the node is
+ *     healthy, and a single submission is accepted again;
+ *   - a batch four times larger than the admit limit is answered 200 with
+ *     per-tx "busy" results and a "busy" count (blocks of 4 cannot drain the
+ *     pool while one request is admitted);
+ *   - /metrics counts every busy refusal.
  * Without the admit limit every submission is accepted (the pool holds
  * 200,000) and the first check fails. Every wait is bounded. */
 #include <setjmp.h>
@@ -24,12 +29,12 @@
 #include "apps/identity/identity.h"
 #include "harness.h"
 
-#define SUBMIT_MAX 3000      /* single-tx submissions at most */
-#define SUBMIT_MS_MAX 8000   /* ... and for at most this long */
-#define BUSY_WANTED 20       /* stop once this many were refused as busy */
-#define BATCH_TXS 200
+#define NV 4
+#define SINGLES_MAX 100    /* the floor is 8: far more than enough to reach it */
+#define WHOLE_BATCH_TXS 50
+#define BATCH_TXS_MAX 20000 /* NODE_API_BATCH_TXS_MAX */
 #define HTTP_MS 5000
-#define FINAL_TIMEOUT_MS 20000
+#define FINAL_TIMEOUT_MS 30000
 
 static const char *g_veche;
 static uint32_t g_identity;
@@ -37,10 +42,10 @@ static uint32_t g_identity;
 /* Rewrites n's config.json with the keys of this test. */
 static void configure(h_node_t *n) {
   char path[400];
-  snprintf(path, sizeof path, "%s/net/config.json", n->dir);
+  snprintf(path, sizeof path, "%s/config.json", n->conf);
   json_error_t je;
   json_t *c = json_load_file(path, 0, &je);
-  assert_non_null(c);
+  if (!c) fail_msg("%s: %s", path, je.text);
   json_object_set_new(c, "block_txs_max", json_integer(4));
   json_object_set_new(c, "mempool_backlog_s", json_integer(1));
   assert_int_equal(json_dump_file(c, path, JSON_INDENT(2)), 0);
@@ -95,83 +100,116 @@ static double metric(h_node_t *n, const char *name) {
   return v;
 }
 
-static void test_busy_refusals(void **state) {
-  (void)state;
-  h_node_t n;
-  h_node_init(&n, g_veche);
-  configure(&n);
-  h_node_start(&n);
-  uint8_t (*ids)[32] = calloc(SUBMIT_MAX + BATCH_TXS, 32);
-  assert_non_null(ids);
-  size_t accepted = 0, busy = 0, sent = 0;
-  uint64_t end = h_now_ms() + SUBMIT_MS_MAX;
-  for (; sent < SUBMIT_MAX && busy < BUSY_WANTED && h_now_ms() < end; sent++) {
-    char *hex = next_tx(&n, ids[accepted]);
-    http_response_t r;
-    json_t *j = post(&n, json_pack("{s:s}", "tx", hex), &r);
-    free(hex);
-    if (r.status == 202) {
-      assert_string_equal(str(j, "status"), "accepted");
-      accepted++;
-    } else {
-      expect_busy_answer(&r, j);
-      busy++;
-    }
-    json_decref(j);
-    http_response_free(&r);
+/* One single submission: 202 accepted (its id kept in ids[*accepted]) or
+ * 503 busy; returns true if accepted. */
+static bool submit_one(h_node_t *n, uint8_t (*ids)[32], size_t *accepted) {
+  char *hex = next_tx(n, ids[*accepted]);
+  http_response_t r;
+  json_t *j = post(n, json_pack("{s:s}", "tx", hex), &r);
+  free(hex);
+  bool ok = r.status == 202;
+  if (ok) {
+    assert_string_equal(str(j, "status"), "accepted");
+    (*accepted)++;
+  } else {
+    expect_busy_answer(&r, j);
   }
-  printf("# %zu single submissions: %zu accepted, %zu busy\n", sent, accepted, busy);
-  assert_true(busy > 0);
-  assert_true(accepted > 0);
+  json_decref(j);
+  http_response_free(&r);
+  return ok;
+}
 
-  /* A batch while the node is (or was just) busy. */
+/* POSTs a batch of k fresh txs; the accepted ones' ids go to ids[*accepted..].
+ * Returns the HTTP status; *busy gets the txs refused as busy. */
+static int submit_batch(h_node_t *n, size_t k, uint8_t (*ids)[32], size_t *accepted, size_t *busy) {
   json_t *txs = json_array();
-  uint8_t (*bids)[32] = calloc(BATCH_TXS, 32);
+  uint8_t (*bids)[32] = calloc(k, 32);
   assert_non_null(bids);
-  for (size_t i = 0; i < BATCH_TXS; i++) {
-    char *hex = next_tx(&n, bids[i]);
+  for (size_t i = 0; i < k; i++) {
+    char *hex = next_tx(n, bids[i]);
     json_array_append_new(txs, json_string(hex));
     free(hex);
   }
   http_response_t r;
-  json_t *j = post(&n, json_pack("{s:o}", "txs", txs), &r);
-  size_t batch_busy = 0;
-  if (r.status == 503) {
+  json_t *j = post(n, json_pack("{s:o}", "txs", txs), &r);
+  int status = r.status;
+  *busy = 0;
+  if (status == 503) {
     expect_busy_answer(&r, j);
-    batch_busy = BATCH_TXS;
+    *busy = k;
   } else {
-    assert_int_equal(r.status, 200);
+    assert_int_equal(status, 200);
     json_t *results = json_object_get(j, "results");
-    assert_int_equal(json_array_size(results), BATCH_TXS);
-    for (size_t i = 0; i < BATCH_TXS; i++) {
+    assert_int_equal(json_array_size(results), k);
+    for (size_t i = 0; i < k; i++) {
       const json_t *it = json_array_get(results, i);
-      if (!strcmp(str(it, "status"), "accepted")) memcpy(ids[accepted++], bids[i], 32);
-      else if (!strcmp(str(it, "error"), "busy")) batch_busy++;
+      if (!strcmp(str(it, "status"), "accepted")) memcpy(ids[(*accepted)++], bids[i], 32);
+      else if (!strcmp(str(it, "error"), "busy")) (*busy)++;
       else fail_msg("batch tx %zu: %s", i, str(it, "error"));
     }
-    assert_int_equal(json_integer_value(json_object_get(j, "busy")), batch_busy);
-    if (batch_busy) assert_true(r.retry_after_s >= 1);
+    assert_int_equal(json_integer_value(json_object_get(j, "busy")), *busy);
+    if (*busy) assert_true(r.retry_after_s >= 1);
   }
-  printf("# batch of %d: HTTP %d, %zu busy\n", BATCH_TXS, r.status, batch_busy);
   json_decref(j);
   http_response_free(&r);
-
-  /* Still healthy; everything admitted commits; the refusals are counted. */
-  assert_int_equal(h_get(&n, "/health", NULL), 200);
-  uint64_t t0 = h_now_ms();
-  assert_int_equal(h_wait_final(&n, ids, accepted), accepted);
-  assert_true(h_now_ms() - t0 < FINAL_TIMEOUT_MS);
-  assert_int_equal((size_t)metric(&n, "veche_mempool_busy_total"), busy + batch_busy);
-  assert_true(metric(&n, "veche_mempool_admit_limit") >= 8);
-  assert_int_equal(metric(&n, "veche_block_txs_cap"), 4);
-  json_t *st = NULL;
-  assert_int_equal(h_get(&n, "/v1/status", &st), 200);
-  assert_true(json_integer_value(json_object_get(st, "mempool_admit_limit")) >= 8);
-  json_decref(st);
   free(bids);
+  return status;
+}
+
+static void test_busy_refusals(void **state) {
+  (void)state;
+  h_net_t net;
+  h_net_init(&net, g_veche, NV, 0, 300);
+  for (size_t i = 0; i < NV; i++) configure(&net.node[i]);
+  h_node_t *n = &net.node[0];
+  h_node_start(n);
+  uint8_t (*ids)[32] = calloc(SINGLES_MAX + 2 + BATCH_TXS_MAX, 32);
+  assert_non_null(ids);
+
+  /* Nothing commits yet: node 0 admits exactly its floor, then refuses. */
+  size_t limit = (size_t)metric(n, "veche_mempool_admit_limit");
+  assert_true(limit >= 1 && limit < SINGLES_MAX);
+  assert_int_equal(metric(n, "veche_block_txs_cap"), 4);
+  size_t accepted = 0, busy = 0;
+  while (accepted < SINGLES_MAX && submit_one(n, ids, &accepted)) {
+  }
+  busy++;
+  printf("# admit limit %zu: %zu single submissions accepted, then busy\n", limit, accepted);
+  assert_int_equal(accepted, limit);
+
+  /* A batch while busy is refused whole. */
+  size_t batch_busy;
+  assert_int_equal(submit_batch(n, WHOLE_BATCH_TXS, ids, &accepted, &batch_busy), 503);
+  assert_int_equal(batch_busy, WHOLE_BATCH_TXS);
+  busy += batch_busy;
+  json_t *st = NULL;
+  assert_int_equal(h_get(n, "/v1/status", &st), 200);
+  assert_int_equal(json_integer_value(json_object_get(st, "mempool_admit_limit")), limit);
+  json_decref(st);
+
+  /* The network starts: everything admitted commits, clients are let back in. */
+  for (size_t i = 1; i < NV; i++) h_node_start(&net.node[i]);
+  uint64_t t0 = h_now_ms();
+  assert_int_equal(h_wait_final(n, ids, accepted), accepted);
+  assert_true(h_now_ms() - t0 < FINAL_TIMEOUT_MS);
+  assert_int_equal(h_get(n, "/health", NULL), 200);
+  size_t before = accepted;
+  assert_true(submit_one(n, ids, &accepted));
+
+  /* A batch four times the limit: admitted up to the limit, the rest busy. */
+  limit = (size_t)metric(n, "veche_mempool_admit_limit");
+  size_t k = 4 * limit + 100 < BATCH_TXS_MAX ? 4 * limit + 100 : BATCH_TXS_MAX;
+  assert_int_equal(submit_batch(n, k, ids, &accepted, &batch_busy), 200);
+  printf("# batch of %zu at admit limit %zu: %zu busy\n", k, limit, batch_busy);
+  assert_true(batch_busy > 0);
+  busy += batch_busy;
+  t0 = h_now_ms();
+  assert_int_equal(h_wait_final(n, ids + before, accepted - before), accepted - before);
+  assert_true(h_now_ms() - t0 < FINAL_TIMEOUT_MS);
+  assert_int_equal((size_t)metric(n, "veche_mempool_busy_total"), busy);
   free(ids);
-  h_node_stop(&n);
-  h_node_cleanup(&n);
+  for (size_t i = 0; i < NV; i++) h_node_stop(&net.node[i]);
+  h_net_cleanup(&net);
 }
 
 int main(int argc, char **argv) {
