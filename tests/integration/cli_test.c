@@ -85,8 +85,7 @@ static void test_keys_and_init(void **state) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 2) return 2;
-  g_veche = argv[1];
+  g_veche = h_veche_arg(argc, argv);
   snprintf(g_dir, sizeof g_dir, "/tmp/veche-cli-XXXXXX");
   if (!mkdtemp(g_dir)) return 1;
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_help_everywhere),

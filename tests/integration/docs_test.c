@@ -691,8 +691,7 @@ static void test_restart(void **state) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 2) return 2;
-  g_veche = argv[1];
+  g_veche = h_veche_arg(argc, argv);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_round_trip),       cmocka_unit_test(test_blob_api),
       cmocka_unit_test(test_revocation_offline), cmocka_unit_test(test_supersede_renew),

@@ -371,3 +371,11 @@ int h_veche(h_node_t *n, char *out, size_t out_len, ...) {
   waitpid(pid, &st, 0);
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
+
+const char *h_veche_arg(int argc, char **argv) {
+  if (argc < 2) {
+    fprintf(stderr, "usage: %s PATH_TO_VECHE\n", argc ? argv[0] : "test");
+    exit(2);
+  }
+  return argv[1];
+}

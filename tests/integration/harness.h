@@ -76,5 +76,8 @@ void h_seed_key(vcrypto_keypair_t *kp, uint32_t a, uint32_t b);
 /* Runs `veche ARGS...` (NULL-terminated) to completion; stdout+stderr go to out
  * (truncated to out_len). Returns the exit status. */
 int h_veche(h_node_t *n, char *out, size_t out_len, ...);
+/* The veche binary a test was given as its one argument (ctest passes it);
+ * without one, prints the usage and exits with status 2. */
+const char *h_veche_arg(int argc, char **argv);
 
 #endif

@@ -231,11 +231,7 @@ static void test_network(void **state) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 2) {
-    fprintf(stderr, "usage: %s VECHE_BINARY\n", argv[0]);
-    return 2;
-  }
-  g_veche = argv[1];
+  g_veche = h_veche_arg(argc, argv);
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_network)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -169,8 +169,7 @@ static void test_proofs(void **state) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 2) return 2;
-  g_veche = argv[1];
+  g_veche = h_veche_arg(argc, argv);
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_proofs)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
