@@ -233,12 +233,18 @@ void mempool_set_admit_limit(mempool_t *mp, size_t n) {
   unlock(mp);
 }
 
-bool mempool_busy(mempool_t *mp) {
+bool mempool_refuse_if_busy(mempool_t *mp, size_t n) {
   lock(mp);
   bool busy = busy_locked(mp);
+  if (busy) {
+    mp->stats.busy_total += n;
+    mp->stats.rejected_total += n;
+  }
   unlock(mp);
   return busy;
 }
+
+bool mempool_busy(mempool_t *mp) { return mempool_refuse_if_busy(mp, 0); }
 
 /* ---- blocks ------------------------------------------------------------------- */
 

@@ -144,8 +144,13 @@ int mempool_add_client(mempool_t *mp, store_t *store, ve_slice_t chain_id, uint6
  * commit with a limit derived from its measured commit rate. */
 void mempool_set_admit_limit(mempool_t *mp, size_t n);
 /* Would a client submission be refused as busy right now (pending >= the
- * admit limit)? Lets a caller refuse a whole batch without looking at it. */
+ * admit limit)? */
 bool mempool_busy(mempool_t *mp);
+/* mempool_busy, and if so counts n client submissions refused as busy
+ * (busy_total and rejected_total), as mempool_add_client counts its own: lets
+ * a caller refuse a whole batch of n without looking at it, and the counts
+ * still say how many were refused. */
+bool mempool_refuse_if_busy(mempool_t *mp, size_t n);
 
 /* Picks up to max_txs transactions totalling at most max_bytes for the next
  * block, without removing them: in admission order, except that each signer's

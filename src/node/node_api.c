@@ -56,7 +56,7 @@ static int admit_bytes(node_t *n, ve_slice_t tx, uint8_t id[LEDGER_HASH_BYTES]) 
 /* A batch that arrives while the pool is already busy is refused whole, before
  * any of it is decoded: 503 busy with Retry-After (docs/api.md). */
 static bool batch_refused_busy(node_t *n, size_t count, api_response_t *resp) {
-  if (!mempool_busy(n->mempool)) return false;
+  if (!mempool_refuse_if_busy(n->mempool, count)) return false;
   api_metric_add(n->m_rejected, count);
   api_metric_add(n->m_busy, count);
   api_error(resp, 503, ve_err_name(VE_ERR_BUSY),
@@ -455,10 +455,10 @@ static int h_status(void *ctx, const api_request_t *req, api_response_t *resp) {
   json_object_set_new(o, "last_block_hash", node_api_hex(tip.last_hash, 32));
   json_object_set_new(o, "last_block_time_ms", json_integer((json_int_t)tip.last_time_ms));
   json_object_set_new(o, "state_root", node_api_hex(tip.state_root, 32));
-  json_object_set_new(o, "mempool_txs", json_integer((json_int_t)mempool_size(n->mempool)));
-  json_object_set_new(o, "mempool_bytes", json_integer((json_int_t)mempool_bytes(n->mempool)));
-  mempool_stats_t ms;
+  mempool_stats_t ms; /* one snapshot under one lock */
   mempool_stats_get(n->mempool, &ms);
+  json_object_set_new(o, "mempool_txs", json_integer((json_int_t)ms.txs));
+  json_object_set_new(o, "mempool_bytes", json_integer((json_int_t)ms.bytes));
   json_object_set_new(o, "mempool_admit_limit", json_integer((json_int_t)ms.admit_limit));
   json_object_set_new(o, "mempool_busy_total", json_integer((json_int_t)ms.busy_total));
   json_object_set_new(o, "txs_committed_since_start",

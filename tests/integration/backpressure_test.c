@@ -207,6 +207,9 @@ static void test_busy_refusals(void **state) {
   assert_int_equal(h_wait_final(n, ids + before, accepted - before), accepted - before);
   assert_true(h_now_ms() - t0 < FINAL_TIMEOUT_MS);
   assert_int_equal((size_t)metric(n, "veche_mempool_busy_total"), busy);
+  assert_int_equal(h_get(n, "/v1/status", &st), 200); /* the same count, whole batches included */
+  assert_int_equal(json_integer_value(json_object_get(st, "mempool_busy_total")), busy);
+  json_decref(st);
   free(ids);
   for (size_t i = 0; i < NV; i++) h_node_stop(&net.node[i]);
   h_net_cleanup(&net);

@@ -60,8 +60,16 @@ static void test_busy_before_signature(void **state) {
   assert_int_equal(st.rejected_total, 2);
   assert_int_equal(st.admit_limit, 2);
   assert_int_equal(st.txs, 2);
+  /* A whole batch refused while busy is counted like single refusals. */
+  assert_true(mempool_refuse_if_busy(f.mp, 5));
+  mempool_stats_get(f.mp, &st);
+  assert_int_equal(st.busy_total, 6);
+  assert_int_equal(st.rejected_total, 7);
   /* The same bad tx below the limit reaches the signature check. */
   mempool_set_admit_limit(f.mp, 10);
+  assert_false(mempool_refuse_if_busy(f.mp, 5));
+  mempool_stats_get(f.mp, &st);
+  assert_int_equal(st.busy_total, 6);
   assert_int_equal(client_add(&f, ve_buf_slice(&tx[2]), NULL), VE_ERR_BAD_SIG);
   teardown(&f, tx);
 }
