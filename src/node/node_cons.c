@@ -31,7 +31,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/err.h"
 #include "base/log.h"
@@ -51,12 +50,9 @@ typedef struct cons_timer {
 
 static void drain(node_t *n);
 
-/* Durations: a monotonic clock, so a wall-clock step cannot make one huge. */
-static uint64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
+/* Durations: libuv's monotonic clock (not uv_now, which is cached per loop
+ * iteration), so a wall-clock step cannot make one huge. */
+static uint64_t mono_ms(void) { return uv_hrtime() / 1000000; }
 
 /* ---- flow control: the rules (pure) ---- */
 
