@@ -53,17 +53,7 @@ static void configure(h_node_t *n) {
 }
 
 /* A signed registration of a fresh key (hex, caller frees). */
-static char *next_tx(h_node_t *n, uint8_t id[32]) {
-  vcrypto_keypair_t kp;
-  h_seed_key(&kp, 0x425553, g_identity++);
-  uint8_t digest[32] = {3};
-  ve_buf_t p;
-  ve_buf_init(&p, 0);
-  assert_int_equal(identity_payload_register(&p, kp.pk, digest, NULL, 0), 0);
-  char *hex = h_tx_hex(n->chain, &n->authority, n->seq++, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p), id);
-  ve_buf_free(&p);
-  return hex;
-}
+static char *next_tx(h_node_t *n, uint8_t id[32]) { return h_register_hex(n, 0x425553, g_identity++, 3, id); }
 
 /* POSTs a JSON body to /v1/txs; out gets status, Retry-After and the body. */
 static json_t *post(h_node_t *n, json_t *body, http_response_t *out) {

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "api/http_client.h"
+#include "apps/identity/identity.h"
 #include "base/err.h"
 
 #define H_CHILDREN_MAX 16
@@ -304,6 +305,19 @@ char *h_tx_hex(const char *chain, const vcrypto_keypair_t *kp, uint64_t seq, uin
   char *hex = malloc(2 * b.len + 1);
   ve_hex_encode(hex, b.ptr, b.len);
   ve_buf_free(&b);
+  return hex;
+}
+
+char *h_register_hex(h_node_t *n, uint32_t a, uint32_t b, uint8_t digest_byte, uint8_t id_out[32]) {
+  vcrypto_keypair_t kp;
+  h_seed_key(&kp, a, b);
+  uint8_t digest[32] = {digest_byte};
+  ve_buf_t p;
+  ve_buf_init(&p, 0);
+  assert_int_equal(identity_payload_register(&p, kp.pk, digest, NULL, 0), 0);
+  char *hex = h_tx_hex(n->chain, &n->authority, n->seq++, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p), id_out);
+  ve_buf_free(&p);
+  vcrypto_keypair_wipe(&kp);
   return hex;
 }
 

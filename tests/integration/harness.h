@@ -70,6 +70,10 @@ uint64_t h_now_ms(void);
 /* Builds a signed tx (hex, caller frees) with the given signer and seq. */
 char *h_tx_hex(const char *chain, const vcrypto_keypair_t *kp, uint64_t seq, uint32_t type,
                ve_slice_t payload, uint8_t id_out[32]);
+/* A registration (hex, caller frees) of the key h_seed_key(a, b) gives, with
+ * attribute digest {digest_byte, 0, ...} and no attributes, signed by n's
+ * founding authority with n->seq++. */
+char *h_register_hex(h_node_t *n, uint32_t a, uint32_t b, uint8_t digest_byte, uint8_t id_out[32]);
 /* Waits until every tx id is no longer pending; returns how many committed OK. */
 size_t h_wait_final(h_node_t *n, uint8_t (*ids)[32], size_t count);
 void h_seed_key(vcrypto_keypair_t *kp, uint32_t a, uint32_t b);

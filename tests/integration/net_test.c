@@ -40,20 +40,12 @@ static uint32_t g_next_identity;
 
 /* Submits one registration to node `to`; returns its id in id_out. */
 static void submit_register(h_net_t *net, h_node_t *to, uint8_t id_out[32]) {
-  vcrypto_keypair_t kp;
-  h_seed_key(&kp, 0x4e4554, g_next_identity++);
-  uint8_t digest[32] = {1};
-  ve_buf_t p;
-  ve_buf_init(&p, 0);
-  assert_int_equal(identity_payload_register(&p, kp.pk, digest, NULL, 0), 0);
-  h_node_t *n0 = &net->node[0];
-  char *hex = h_tx_hex(n0->chain, &n0->authority, n0->seq++, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p), id_out);
+  char *hex = h_register_hex(&net->node[0], 0x4e4554, g_next_identity++, 1, id_out);
   json_t *r = NULL;
   int st = h_post(to, "/v1/txs", json_pack("{s:s}", "tx", hex), &r);
   if (st != 200 && st != 202) fail_msg("submit to %s: HTTP %d", to->dir, st);
   json_decref(r);
   free(hex);
-  ve_buf_free(&p);
 }
 
 static uint64_t max_height(h_net_t *net, const size_t *idx, size_t k) {

@@ -46,16 +46,9 @@ static uint32_t g_next_identity;
 static void submit_batch(h_node_t *n, size_t count, uint8_t (*ids)[32]) {
   json_t *txs = json_array();
   for (size_t i = 0; i < count; i++) {
-    vcrypto_keypair_t kp;
-    h_seed_key(&kp, 0x4f4253, g_next_identity++);
-    uint8_t digest[32] = {2};
-    ve_buf_t p;
-    ve_buf_init(&p, 0);
-    assert_int_equal(identity_payload_register(&p, kp.pk, digest, NULL, 0), 0);
-    char *hex = h_tx_hex(n->chain, &n->authority, n->seq++, TX_TYPE_IDENTITY_REGISTER, ve_buf_slice(&p), ids[i]);
+    char *hex = h_register_hex(n, 0x4f4253, g_next_identity++, 2, ids[i]);
     json_array_append_new(txs, json_string(hex));
     free(hex);
-    ve_buf_free(&p);
   }
   json_t *r = NULL;
   int st = h_post(n, "/v1/txs", json_pack("{s:o}", "txs", txs), &r);
