@@ -18,7 +18,9 @@
  * inserted though committed, and a replay would reach a later block. Every
  * mempool_on_commit bumps `gen`; phase 3 inserts only if gen did not move since
  * before phase 2's read txn began, and otherwise reruns the state checks (at
- * most MEMPOOL_ADMIT_RETRIES_MAX times; the signature is not checked again).
+ * most MEMPOOL_ADMIT_RETRIES_MAX times; the signature is not checked again,
+ * and the dry run only MEMPOOL_DRY_RUNS_MAX times in all, so that a dry run
+ * slower than a block interval still gets in).
  * This relies on the node calling mempool_on_commit after the block's store
  * transaction has committed.
  * Lock order: the mutex is never held while a store transaction is opened.
@@ -120,10 +122,10 @@ static int dry_run(const mempool_t *mp, store_txn_t *t, ve_slice_t chain_id, uin
 }
 
 /* Phase 2 in one read txn: committed duplicate, the signature unless *sig_ok
- * (set once it verified), the dry run. */
+ * (set once it verified), and the dry run if dry (see admit). */
 static int check_state(const mempool_t *mp, store_t *store, ve_slice_t chain_id, uint64_t height,
                        const uint8_t id[LEDGER_HASH_BYTES], ve_slice_t tx, const ledger_tx_t *d,
-                       bool *sig_ok) {
+                       bool *sig_ok, bool dry) {
   store_txn_t *t;
   VE_TRY(store_txn_begin(store, false, &t));
   int rc = check_committed(t, id);
@@ -131,7 +133,7 @@ static int check_state(const mempool_t *mp, store_t *store, ve_slice_t chain_id,
     rc = ledger_tx_verify_sig_encoded(tx, d);
     *sig_ok = rc == VE_OK;
   }
-  if (rc == VE_OK) rc = dry_run(mp, t, chain_id, height, d);
+  if (rc == VE_OK && dry) rc = dry_run(mp, t, chain_id, height, d);
   store_txn_abort(t);
   return rc;
 }
@@ -183,7 +185,15 @@ static int admit(mempool_t *mp, store_t *store, ve_slice_t chain_id, uint64_t he
   int rc = VE_ERR_TIMEOUT;
   for (int attempt = 0; attempt < MEMPOOL_ADMIT_RETRIES_MAX; attempt++) {
     uint64_t gen0 = gen_get(mp);
-    int src = check_state(mp, store, chain_id, height, id, tx, &d, &sig_ok);
+    /* The dry run is advice to the client, the committed check a guarantee
+     * (see the top of the file). A dry run slower than a block interval (the
+     * last decryption share of a big poll computes its result) would be
+     * overtaken by a commit at every attempt and never get in, so after
+     * MEMPOOL_DRY_RUNS_MAX overtaken dry runs only the committed check reruns:
+     * the advice is then a block or two old, like a peer's, and the block's
+     * execution decides anyway. */
+    bool dry = attempt < MEMPOOL_DRY_RUNS_MAX;
+    int src = check_state(mp, store, chain_id, height, id, tx, &d, &sig_ok, dry);
     if (src == VE_OK && !e && !(e = pool_entry_new(&mp->pool, id, &d, tx))) src = VE_ERR_NOMEM;
     if (src) {
       rc = src;

@@ -56,6 +56,10 @@
 /* Times an admission re-runs its state checks because blocks committed while it
  * ran (each rerun is rare: it needs a block commit during one admission). */
 #define MEMPOOL_ADMIT_RETRIES_MAX 8
+/* Of those attempts, how many run the dry run (step 9 of docs/mempool.md); the
+ * later ones check only that the tx is not committed, which takes microseconds,
+ * so a commit cannot overtake them all. */
+#define MEMPOOL_DRY_RUNS_MAX 2
 
 typedef struct mempool mempool_t;
 
