@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: installs dependencies, builds a normal and an
-# ASan+UBSan tree, runs every ctest test in the first and the unit, vector and
-# simulator tests in the second, then builds the libFuzzer harnesses with clang
-# and runs each for a bounded number of inputs.
+# ASan+UBSan tree, runs every ctest test in each (unit, vectors, simulator, and
+# the integration tests, whose node processes are then sanitized too), then
+# builds the libFuzzer harnesses with clang and runs each for a bounded number
+# of inputs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -15,7 +16,7 @@ cmake --build build -j"$JOBS"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DVECHE_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$JOBS"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-   ctest --output-on-failure -j"$JOBS" -L 'unit|vectors|sim' --timeout 900)
+   ctest --output-on-failure -j"$JOBS" --timeout 900)
 
 if [ -f tests/fuzz/CMakeLists.txt ]; then
   CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DVECHE_FUZZ=ON >/dev/null
