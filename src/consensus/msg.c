@@ -249,7 +249,9 @@ int cons_msg_decode(ve_slice_t in, cons_msg_t *out, cons_vote_t *votes) {
   if (codec_get_u8(&r) != CONS_WIRE_VERSION) codec_fail(&r, VE_ERR_VERSION);
   out->type = codec_get_u8(&r);
   out->height = get_height(&r);
-  switch (r.err ? 0 : out->type) {
+  /* Dispatch only on a header that decoded: type 0 is no message (it used to
+   * share the "header failed" case and decoded as an empty message). */
+  switch (r.err ? -1 : out->type) {
     case CONS_MSG_PROPOSAL: {
       cons_proposal_t *p = &out->proposal;
       p->height = out->height;
@@ -278,7 +280,7 @@ int cons_msg_decode(ve_slice_t in, cons_msg_t *out, cons_vote_t *votes) {
       out->decision.value = codec_get_bytes(&r, CONS_VALUE_BYTES_MAX);
       out->decision.cert = codec_get_bytes(&r, CONS_CERT_BYTES_MAX);
       break;
-    case 0:
+    case -1:
       break;
     default:
       codec_fail(&r, VE_ERR_UNKNOWN_TYPE);

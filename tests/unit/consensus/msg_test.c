@@ -182,6 +182,22 @@ static void test_vote_rejects(void **state) {
   ve_buf_free(&b);
 }
 
+/* Found by tests/fuzz/consensus (fuzz_cons_msg): message type 0 shared the
+ * decoder's "header failed" switch case, so {version, 0, height} decoded as an
+ * empty message that the engine buffered as a future message. Every type that
+ * is not a CONS_MSG_* must be refused, with or without a body. */
+static void test_unknown_types_rejected(void **state) {
+  (void)state;
+  for (unsigned type = 0; type < 256; type++) {
+    if (type >= CONS_MSG_PROPOSAL && type <= CONS_MSG_DECISION) continue;
+    uint8_t bare[] = {CONS_WIRE_VERSION, (uint8_t)type, 4};
+    uint8_t body[] = {CONS_WIRE_VERSION, (uint8_t)type, 4, 0, 0};
+    cons_msg_t m;
+    assert_int_equal(cons_msg_decode(ve_slice(bare, sizeof bare), &m, NULL), VE_ERR_UNKNOWN_TYPE);
+    assert_int_equal(cons_msg_decode(ve_slice(body, sizeof body), &m, NULL), VE_ERR_UNKNOWN_TYPE);
+  }
+}
+
 static void test_votes_batch(void **state) {
   (void)state;
   cons_vote_t vs[4] = {sample_vote(0, CONS_VOTE_PREVOTE, 1, true),
@@ -374,6 +390,7 @@ int main(void) {
       cmocka_unit_test(test_proposal_pol_must_precede_round),
       cmocka_unit_test(test_vote_roundtrip_and_binding),
       cmocka_unit_test(test_vote_rejects),
+      cmocka_unit_test(test_unknown_types_rejected),
       cmocka_unit_test(test_votes_batch),
       cmocka_unit_test(test_status_and_decision),
       cmocka_unit_test(test_record_roundtrip_and_rejects),

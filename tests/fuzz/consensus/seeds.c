@@ -1,0 +1,171 @@
+/* seeds.c — writes the consensus harnesses' seed corpus: small valid encodings
+ * made with the module's own encoders and the same seeded keys the harnesses
+ * use (validator i has seed {i + 1, 0, ...}; chain "fuzz"), so the fuzzer
+ * starts from inputs that reach the deep checks (signatures that verify, a
+ * certificate with a quorum, evidence by a member of the set).
+ *
+ *   cmake --build <fuzz build> --target fuzz_consensus_seeds
+ *   <fuzz build>/tests/fuzz/consensus/fuzz_consensus_seeds tests/fuzz/consensus/corpus
+ *
+ * Deterministic: Ed25519 signatures are deterministic, so reruns write the
+ * same bytes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "consensus/cons_int.h"
+
+#define CHAIN "fuzz"
+
+static const char *g_dir;
+
+static void put(const char *name, const char *file, const ve_buf_t *b) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s/%s", g_dir, name, file);
+  FILE *f = fopen(path, "wb");
+  if (!f || fwrite(b->ptr, 1, b->len, f) != b->len || fclose(f) != 0) {
+    fprintf(stderr, "cannot write %s (does the directory exist?)\n", path);
+    exit(1);
+  }
+}
+
+static vcrypto_keypair_t g_kp[4];
+
+static cons_vote_t vote(uint32_t index, uint8_t type, uint32_t round, uint8_t id_byte) {
+  cons_vote_t v;
+  memset(&v, 0, sizeof v);
+  v.height = 5;
+  v.round = round;
+  v.type = type;
+  v.index = index;
+  v.has_id = id_byte != 0;
+  memset(v.id, id_byte, CONS_ID_BYTES);
+  cons_vote_sign(&v, &g_kp[index], CHAIN);
+  return v;
+}
+
+static void msgs(void) {
+  ve_buf_t b;
+  ve_buf_init(&b, 0);
+  static const uint8_t value[] = "a small block";
+  cons_proposal_t p = {.height = 5, .round = 1, .pol_round = 0, .value = ve_slice(value, 13)};
+  memset(p.id, 0xaa, CONS_ID_BYTES);
+  cons_proposal_sign(&p, &g_kp[1], CHAIN);
+  VE_ASSERT(cons_proposal_encode(&b, &p) == VE_OK);
+  put("cons_msg", "proposal", &b);
+
+  ve_buf_reset(&b);
+  cons_vote_t v = vote(2, CONS_VOTE_PREVOTE, 0, 0xaa);
+  VE_ASSERT(cons_vote_encode(&b, &v) == VE_OK);
+  put("cons_msg", "vote", &b);
+
+  ve_buf_reset(&b);
+  cons_vote_t vs[3] = {vote(0, CONS_VOTE_PREVOTE, 0, 0), vote(3, CONS_VOTE_PREVOTE, 0, 0xaa),
+                       vote(1, CONS_VOTE_PRECOMMIT, 0, 0xaa)};
+  VE_ASSERT(cons_votes_encode(&b, vs, 3) == VE_OK);
+  put("cons_msg", "votes", &b);
+
+  ve_buf_reset(&b);
+  cons_status_msg_t s = {.height = 5, .round = 2, .has_proposal = true};
+  VE_ASSERT(cons_status_encode(&b, &s) == VE_OK);
+  put("cons_msg", "status", &b);
+
+  /* certificate: validators 1, 2, 3 (power 2 + 3 + 4 = 9 of 10) precommit id 0xaa */
+  cons_cert_t c;
+  memset(&c, 0, sizeof c);
+  c.height = 5;
+  c.round = 0;
+  memset(c.id, 0xaa, CONS_ID_BYTES);
+  c.count = 3;
+  for (uint32_t i = 0; i < 3; i++) {
+    cons_vote_t pc = vote(i + 1, CONS_VOTE_PRECOMMIT, 0, 0xaa);
+    c.sigs[i].index = i + 1;
+    memcpy(c.sigs[i].sig, pc.sig, VCRYPTO_SIG_BYTES);
+  }
+  ve_buf_t cert;
+  ve_buf_init(&cert, 0);
+  VE_ASSERT(cons_cert_encode(&cert, &c) == VE_OK);
+  put("cons_cert", "quorum", &cert);
+  cons_valset_t four;
+  memset(&four, 0, sizeof four);
+  four.count = 4;
+  for (uint32_t i = 0; i < 4; i++) {
+    memcpy(four.v[i].pk, g_kp[i].pk, VCRYPTO_PK_BYTES);
+    four.v[i].power = i + 1;
+  }
+  VE_ASSERT(cons_cert_verify(&four, CHAIN, 5, c.id, ve_buf_slice(&cert)) == VE_OK);
+  c.count = 1; /* one signer: short of a quorum */
+  ve_buf_reset(&b);
+  VE_ASSERT(cons_cert_encode(&b, &c) == VE_OK);
+  put("cons_cert", "one_signer", &b);
+
+  ve_buf_reset(&b);
+  VE_ASSERT(cons_decision_encode(&b, 5, c.id, ve_slice(value, 13), ve_buf_slice(&cert)) == VE_OK);
+  put("cons_msg", "decision", &b);
+  ve_buf_free(&cert);
+
+  /* evidence: validator 2 prevoted 0xaa and nil; validator 1 proposed twice */
+  ve_buf_reset(&b);
+  cons_vote_t ea = vote(2, CONS_VOTE_PREVOTE, 0, 0xaa), eb = vote(2, CONS_VOTE_PREVOTE, 0, 0);
+  VE_ASSERT(cons_evidence_vote_encode(&b, g_kp[2].pk, &ea, &eb) == VE_OK);
+  put("cons_evidence", "votes", &b);
+  VE_ASSERT(cons_evidence_verify(&four, CHAIN, ve_buf_slice(&b)) == VE_OK);
+  ve_buf_reset(&b);
+  cons_proposal_t p2 = p;
+  memset(p2.id, 0xbb, CONS_ID_BYTES);
+  p2.pol_round = -1;
+  cons_proposal_sign(&p2, &g_kp[1], CHAIN);
+  VE_ASSERT(cons_evidence_proposal_encode(&b, g_kp[1].pk, &p, &p2) == VE_OK);
+  put("cons_evidence", "proposals", &b);
+  VE_ASSERT(cons_evidence_verify(&four, CHAIN, ve_buf_slice(&b)) == VE_OK);
+
+  /* records */
+  ve_buf_reset(&b);
+  cons_record_t r = {.height = 5, .round = 1, .type = CONS_TYPE_PROPOSAL, .has_id = true,
+                     .pol_round = 0};
+  memset(r.id, 0xaa, CONS_ID_BYTES);
+  VE_ASSERT(cons_record_encode(&b, &r) == VE_OK);
+  put("cons_record", "proposal", &b);
+  ve_buf_reset(&b);
+  r.type = CONS_VOTE_PRECOMMIT;
+  r.has_id = false;
+  r.pol_round = -1;
+  memset(r.id, 0, CONS_ID_BYTES);
+  VE_ASSERT(cons_record_encode(&b, &r) == VE_OK);
+  put("cons_record", "nil_precommit", &b);
+
+  /* validator sets: the harnesses' four, and one with uneven large powers */
+  cons_valset_t set;
+  memset(&set, 0, sizeof set);
+  set.count = 4;
+  for (uint32_t i = 0; i < 4; i++) {
+    memcpy(set.v[i].pk, g_kp[i].pk, VCRYPTO_PK_BYTES);
+    set.v[i].power = i + 1;
+  }
+  ve_buf_reset(&b);
+  VE_ASSERT(cons_valset_encode(&b, &set) == VE_OK);
+  put("cons_valset", "four", &b);
+  set.v[0].power = CONS_POWER_MAX;
+  set.v[2].power = 1000;
+  ve_buf_reset(&b);
+  VE_ASSERT(cons_valset_encode(&b, &set) == VE_OK);
+  put("cons_valset", "uneven", &b);
+  ve_buf_free(&b);
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: %s <corpus dir holding cons_msg/ cons_cert/ ...>\n", argv[0]);
+    return 2;
+  }
+  g_dir = argv[1];
+  VE_ASSERT(vcrypto_init() == VE_OK);
+  for (int i = 0; i < 4; i++) {
+    uint8_t seed[32] = {0};
+    seed[0] = (uint8_t)(i + 1);
+    vcrypto_keypair_from_seed(&g_kp[i], seed);
+  }
+  msgs();
+  return 0;
+}
