@@ -154,6 +154,45 @@ static void msgs(void) {
   ve_buf_free(&b);
 }
 
+/* cons_engine: a script in which the other three validators carry height 1 to a
+ * commit (the harness's verifier accepts any signature, so none are made):
+ * the proposer's proposal (if it is not validator 0), then prevotes and
+ * precommits of validators 1..3 for it, each as one message step. */
+static void script_step(ve_buf_t *out, uint8_t peer, const ve_buf_t *msg) {
+  uint8_t hdr[3] = {(uint8_t)(peer * 4), (uint8_t)(msg->len & 0xff), (uint8_t)(msg->len >> 8)};
+  VE_ASSERT(ve_buf_append(out, hdr, 3) == VE_OK);
+  VE_ASSERT(ve_buf_append(out, msg->ptr, msg->len) == VE_OK);
+}
+
+static void engine_script(const cons_valset_t *vs) {
+  static const uint8_t value[] = "fuzz block";
+  ve_buf_t script, m;
+  ve_buf_init(&script, 0);
+  ve_buf_init(&m, 0);
+  uint8_t id[CONS_ID_BYTES];
+  vcrypto_hash(id, "veche/fuzz/value", value, sizeof value);
+  uint32_t proposer = cons_proposer(vs, 1, 0);
+  if (proposer != 0) {
+    cons_proposal_t p = {.height = 1, .round = 0, .pol_round = -1,
+                         .value = ve_slice(value, sizeof value)};
+    memcpy(p.id, id, CONS_ID_BYTES);
+    VE_ASSERT(cons_proposal_encode(&m, &p) == VE_OK);
+    script_step(&script, (uint8_t)proposer, &m);
+  }
+  for (uint8_t type = CONS_VOTE_PREVOTE; type <= CONS_VOTE_PRECOMMIT; type++) {
+    for (uint32_t i = 1; i < 4; i++) {
+      cons_vote_t v = {.height = 1, .round = 0, .type = type, .index = i, .has_id = true};
+      memcpy(v.id, id, CONS_ID_BYTES);
+      ve_buf_reset(&m);
+      VE_ASSERT(cons_vote_encode(&m, &v) == VE_OK);
+      script_step(&script, (uint8_t)i, &m);
+    }
+  }
+  put("cons_engine", "commit_height_1", &script);
+  ve_buf_free(&m);
+  ve_buf_free(&script);
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s <corpus dir holding cons_msg/ cons_cert/ ...>\n", argv[0]);
@@ -167,5 +206,13 @@ int main(int argc, char **argv) {
     vcrypto_keypair_from_seed(&g_kp[i], seed);
   }
   msgs();
+  cons_valset_t even;
+  memset(&even, 0, sizeof even);
+  even.count = 4;
+  for (uint32_t i = 0; i < 4; i++) {
+    memcpy(even.v[i].pk, g_kp[i].pk, VCRYPTO_PK_BYTES);
+    even.v[i].power = 1;
+  }
+  engine_script(&even);
   return 0;
 }
