@@ -14,6 +14,13 @@
  *             supplies validator sets from the run's schedule, serves DECISIONs.
  *   network   per-message delay in [delay_min, delay_max] (so reordering), loss,
  *             duplication, symmetric and one-way partitions with start and end.
+ *   ledger    in ledger mode the app is the real ledger instead (sim_ledger.h):
+ *             a memory store per node, beside the chain and as durable as it;
+ *             proposals are blocks built on the store's tip from the run's tx
+ *             stream (broken ones for SIM_BYZ_INVALID), VALIDATE is
+ *             ledger_block_validate on the store, COMMIT is ledger_block_commit.
+ *             The abstract mode's code paths and PRNG draws are untouched, so
+ *             every seed of the other configurations replays as before.
  * Honest nodes must never see an error from a message sent by an honest node.
  */
 #include "sim.h"
@@ -26,6 +33,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "consensus/cons_int.h"
+#include "sim_ledger.h"
 
 #define SIM_CHAIN_ID "veche-sim"
 #define SIM_NODES_MAX 24
@@ -114,6 +122,12 @@ static void sblob_unref(sblob_t *b) {
 }
 static ve_slice_t sblob_slice(const sblob_t *b) {
   return b ? ve_slice(b->data, b->len) : ve_slice(NULL, 0);
+}
+
+static sblob_t *encode_take(ve_buf_t *b) {
+  sblob_t *blob = sblob_new(b->ptr, b->len);
+  ve_buf_free(b);
+  return blob;
 }
 
 /* ================= small hash map, 32-byte keys ================= */
@@ -255,6 +269,8 @@ typedef struct {
   uint32_t interval_ms;  /* the block builder proposes at most once per interval */
   uint64_t last_propose_ms;
   uint64_t nonce;
+  store_t *store;    /* ledger mode: the node's ledger, durable at COMMIT */
+  uint64_t tx_next;  /* ledger mode: stream position after its chain's last tx */
 } node_t;
 
 typedef struct {
@@ -291,6 +307,9 @@ typedef struct {
   map_t signed_; /* (key, h, r, type) → content, honest signatures seen */
   map_t vcache;  /* signature verification memo */
   map_t commits; /* height → first honest commit id */
+  uint64_t seed;
+  sim_ledger_t *ledger; /* ledger mode only */
+  map_t states;  /* ledger mode: height → first honest tip digest */
   /* control runs: the conflicting commits */
   struct {
     uint64_t h;
@@ -474,6 +493,142 @@ static sblob_t *make_value(sim_t *s, node_t *n, uint64_t h, bool valid, uint8_t 
   return blob;
 }
 
+/* ================= ledger mode: blocks (sim_ledger.h) ================= */
+
+/* Builds a block for height h on node n's store: honest, or broken as bad says.
+ * Registers its id (valid or not) like make_value. NULL when n's store is not at
+ * h - 1 (the engine has moved on, so the proposal is moot). */
+static sblob_t *ledger_value(sim_t *s, node_t *n, uint64_t h, sim_ledger_bad_t bad,
+                             uint64_t time_bump_ms, uint8_t id[32]) {
+  uint8_t vhash[32];
+  cons_valset_hash(vhash, valset_at(s, h));
+  size_t ntx = (size_t)prng_below(&s->rng, SIM_LEDGER_BLOCK_TXS_MAX + 1);
+  ve_buf_t b;
+  ve_buf_init(&b, VE_BLOCK_BYTES_MAX);
+  int rc = sim_ledger_build(s->ledger, n->store, h, s->now, time_bump_ms, vhash, g_keys[n->key].pk,
+                            n->tx_next, ntx, bad, &b, id);
+  if (rc) {
+    if (rc != VE_ERR_HEIGHT) fail(s, "node %d: building block %llu: %s", n->idx,
+                                  (unsigned long long)h, ve_strerror(rc));
+    ve_buf_free(&b);
+    return NULL;
+  }
+  map_put(&s->values, id)[0] = bad == SIM_LEDGER_HONEST ? 1 : 2;
+  return encode_take(&b);
+}
+
+static void ledger_propose(sim_t *s, node_t *n, uint64_t h, uint32_t r) {
+  n->last_propose_ms = s->now;
+  sim_ledger_bad_t bad = SIM_LEDGER_HONEST;
+  if (n->byz == SIM_BYZ_INVALID && prng_pm(&s->rng, 800))
+    bad = (sim_ledger_bad_t)prng_between(&s->rng, SIM_LEDGER_HONEST + 1, SIM_LEDGER_BAD_KINDS - 1);
+  uint8_t id[32];
+  sblob_t *v = ledger_value(s, n, h, bad, 0, id);
+  if (!v) return;
+  /* The checker's own premise: what it calls broken, the ledger refuses. */
+  if (bad && sim_ledger_validate(s->ledger, n->store, h, id, sblob_slice(v), valset_at(s, h)) == 0)
+    fail(s, "node %d: a block broken as kind %d validates at h=%llu", n->idx, (int)bad,
+         (unsigned long long)h);
+  sim_log(s, "node %d proposes block %llu r=%u (%s)", n->idx, (unsigned long long)h, r,
+          bad ? "broken" : "honest");
+  if (bad) sim_log(s, "  broken as kind %d", (int)bad);
+  int rc = cons_on_proposal(n->eng, h, r, id, sblob_slice(v));
+  if (rc && rc != VE_ERR_STATE) fail(s, "node %d: cons_on_proposal: %s", n->idx, ve_strerror(rc));
+  sblob_unref(v);
+}
+
+/* VALIDATE in ledger mode. A block some node built honestly for h must pass on
+ * every honest node at h - 1: all of them hold the same chain. */
+static bool ledger_validate(sim_t *s, node_t *n, uint64_t h, const uint8_t id[32], ve_slice_t v) {
+  int rc = sim_ledger_validate(s->ledger, n->store, h, id, v, valset_at(s, h));
+  uint8_t *reg = map_get(&s->values, id);
+  if (rc && honest(n) && reg && reg[0] == 1 && (uint64_t)n->chain_len + 1 == h)
+    fail(s, "VALIDATE: honest node %d rejected a good block at h=%llu: %s", n->idx,
+         (unsigned long long)h, ve_strerror(rc));
+  return rc == 0;
+}
+
+static void state_key(uint8_t key[32], uint64_t h) {
+  uint8_t raw[8];
+  put_le64(raw, h);
+  vcrypto_hash(key, "veche/sim/state", raw, 8);
+}
+
+/* COMMIT in ledger mode: the block goes into the store; checks validity on the
+ * store and the STATE property. */
+static void ledger_commit(sim_t *s, node_t *n, uint64_t h, const uint8_t id[32], ve_slice_t v,
+                          ve_slice_t cert) {
+  int valid_rc = 0;
+  ledger_tip_t tip;
+  int rc = sim_ledger_commit(s->ledger, n->store, h, id, v, cert, valset_at(s, h), &n->tx_next,
+                             &valid_rc, &tip);
+  if (!honest(n)) return;
+  if (valid_rc) {
+    fail(s, "VALIDITY: node %d committed a block at h=%llu that its ledger rejects: %s", n->idx,
+         (unsigned long long)h, ve_strerror(valid_rc));
+    return;
+  }
+  if (rc) {
+    fail(s, "node %d: ledger commit of h=%llu: %s", n->idx, (unsigned long long)h, ve_strerror(rc));
+    return;
+  }
+  if (tip.height != h || memcmp(tip.last_hash, id, 32) != 0) {
+    fail(s, "STATE: node %d's tip after committing h=%llu is not that block", n->idx,
+         (unsigned long long)h);
+    return;
+  }
+  uint8_t key[32], digest[32];
+  state_key(key, h);
+  sim_ledger_tip_digest(&tip, digest);
+  uint8_t *first = map_get(&s->states, key);
+  if (!first)
+    memcpy(map_put(&s->states, key), digest, 32);
+  else if (memcmp(first, digest, 32) != 0)
+    fail(s, "STATE: node %d differs at h=%llu (block hash, time, state root or results root)",
+         n->idx, (unsigned long long)h);
+}
+
+/* End of a ledger run: every honest node's store holds its chain, and a fresh store
+ * replaying the longest honest chain from genesis meets every recorded tip. */
+static void ledger_check_end(sim_t *s) {
+  node_t *best = NULL;
+  for (int i = 0; i < s->nnodes; i++) {
+    node_t *n = &s->nodes[i];
+    ledger_tip_t tip;
+    if (!honest(n)) continue;
+    if (sim_ledger_tip(n->store, &tip) != 0 || tip.height != n->chain_len) {
+      fail(s, "DISK: node %d's store is not at its chain height %zu", n->idx, n->chain_len);
+      return;
+    }
+    if (!best || n->chain_len > best->chain_len) best = n;
+  }
+  if (!best) return;
+  store_t *fresh;
+  VE_ASSERT(sim_ledger_store_new(s->ledger, &fresh) == 0);
+  uint64_t next = 0;
+  for (size_t j = 0; j < best->chain_len && !s->failed; j++) {
+    const block_t *b = &best->chain[j];
+    uint64_t h = j + 1;
+    int valid_rc = 0;
+    ledger_tip_t tip;
+    int rc = sim_ledger_commit(s->ledger, fresh, h, b->id, sblob_slice(b->value), sblob_slice(b->cert),
+                               valset_at(s, h), &next, &valid_rc, &tip);
+    uint8_t key[32], digest[32];
+    state_key(key, h);
+    if (rc == 0) sim_ledger_tip_digest(&tip, digest);
+    uint8_t *want = map_get(&s->states, key);
+    if (valid_rc || rc || !want || memcmp(want, digest, 32) != 0)
+      fail(s, "REPLAY: replaying node %d's chain from genesis differs at h=%llu (%s)", best->idx,
+           (unsigned long long)h,
+           valid_rc || rc ? ve_strerror(valid_rc ? valid_rc : rc) : "another tip");
+  }
+  ledger_tip_t a, b;
+  if (!s->failed && (sim_ledger_tip(fresh, &a) != 0 || sim_ledger_tip(best->store, &b) != 0 ||
+                     memcmp(&a, &b, sizeof a) != 0))
+    fail(s, "REPLAY: the replayed tip differs from node %d's", best->idx);
+  store_close(fresh);
+}
+
 /* ================= network ================= */
 
 static bool link_ok(const sim_t *s, int from, int to) {
@@ -551,12 +706,6 @@ static void check_signed(sim_t *s, const node_t *n, ve_slice_t msg) {
     fail(s, "DOUBLE SIGN by honest node %d (key %d) at h=%llu r=%u type=%u", n->idx, n->key,
          (unsigned long long)m.height, round, type);
   }
-}
-
-static sblob_t *encode_take(ve_buf_t *b) {
-  sblob_t *blob = sblob_new(b->ptr, b->len);
-  ve_buf_free(b);
-  return blob;
 }
 
 static void spam_vote(sim_t *s, node_t *n, uint64_t h, uint32_t r, ve_buf_t *b) {
@@ -649,7 +798,13 @@ static void node_broadcast(sim_t *s, node_t *n, sblob_t *msg) {
   if (n->byz == SIM_BYZ_WITHHOLD && (m.type == CONS_MSG_VOTE || m.type == CONS_MSG_VOTES)) return;
   if (n->byz == SIM_BYZ_EQUIVOCATE && m.type == CONS_MSG_PROPOSAL) {
     cons_proposal_t alt = m.proposal;
-    sblob_t *val = make_value(s, n, alt.height, true, alt.id);
+    sblob_t *val = s->ledger ? ledger_value(s, n, alt.height, SIM_LEDGER_HONEST,
+                                            1 + prng_below(&s->rng, 1000), alt.id)
+                             : make_value(s, n, alt.height, true, alt.id);
+    if (!val) {
+      net_broadcast(s, n->idx, msg);
+      return;
+    }
     alt.pol_round = -1;
     alt.value = sblob_slice(val);
     cons_proposal_sign(&alt, &g_keys[n->key], SIM_CHAIN_ID);
@@ -729,6 +884,10 @@ static bool answer_sync(sim_t *s, node_t *n) {
 }
 
 static void app_propose(sim_t *s, node_t *n, uint64_t h, uint32_t r) {
+  if (s->ledger) {
+    ledger_propose(s, n, h, r);
+    return;
+  }
   n->last_propose_ms = s->now;
   bool valid = !(n->byz == SIM_BYZ_INVALID && prng_pm(&s->rng, 800));
   uint8_t id[32];
@@ -770,7 +929,7 @@ static void app_commit(sim_t *s, node_t *n, pact_t *a) {
                ve_strerror(rc));
   if (honest(n)) {
     uint8_t *reg = map_get(&s->values, a->id);
-    if (!reg || reg[0] != 1 || !value_valid(h, a->id, sblob_slice(a->data)))
+    if (!reg || reg[0] != 1 || (!s->ledger && !value_valid(h, a->id, sblob_slice(a->data))))
       fail(s, "VALIDITY: node %d committed an invalid or unproposed value at h=%llu", n->idx,
            (unsigned long long)h);
     uint8_t hk[32];
@@ -804,6 +963,7 @@ static void app_commit(sim_t *s, node_t *n, pact_t *a) {
       fail(s, "LIVENESS: height %llu begun after healing committed only in round %u",
            (unsigned long long)h, a->round);
   }
+  if (s->ledger) ledger_commit(s, n, h, a->id, sblob_slice(a->data), sblob_slice(a->cert));
   if (s->cfg->control_fork && honest(n)) record_fork(s, n, h, b);
   sim_log(s, "node %d COMMIT h=%llu r=%u", n->idx, (unsigned long long)h, a->round);
   if (answer_sync(s, n)) {
@@ -903,7 +1063,8 @@ static void node_process(sim_t *s, node_t *n) {
         }
         break;
       case CONS_ACT_VALIDATE: {
-        bool ok = value_valid(a.height, a.id, sblob_slice(a.data));
+        bool ok = s->ledger ? ledger_validate(s, n, a.height, a.id, sblob_slice(a.data))
+                            : value_valid(a.height, a.id, sblob_slice(a.data));
         if (answer_sync(s, n)) {
           int rc = cons_on_validated(n->eng, a.height, a.round, a.id, ok);
           if (rc && rc != VE_ERR_STATE && rc != VE_ERR_NOT_FOUND)
@@ -978,6 +1139,11 @@ static void node_start(sim_t *s, node_t *n) {
   }
   n->up = true;
   n->applied = n->chain_len;
+  ledger_tip_t tip;
+  if (s->ledger && honest(n) &&
+      (sim_ledger_tip(n->store, &tip) != 0 || tip.height != n->chain_len))
+    fail(s, "DISK: node %d restarts with its store not at its chain height %zu", n->idx,
+         n->chain_len);
   VE_ASSERT(cons_start(n->eng) == 0);
   node_input_done(s, n);
 }
@@ -1151,6 +1317,10 @@ static void setup(sim_t *s) {
   setup_changes(s, n, power);
   setup_faults(s);
   s->res->n = n;
+  if (!c->ledger) return;
+  VE_ASSERT(sim_ledger_new(&s->ledger, s->seed, &s->changes[0].vs) == 0);
+  for (int i = 0; i < s->nnodes; i++)
+    VE_ASSERT(sim_ledger_store_new(s->ledger, &s->nodes[i].store) == 0);
 }
 
 /* ================= main loop ================= */
@@ -1304,6 +1474,7 @@ static void run_loop(sim_t *s) {
   }
   if (s->failed) dump_nodes(s);
   if (s->cfg->control_fork && !s->failed) check_control(s);
+  if (s->ledger && !s->failed) ledger_check_end(s);
 }
 
 static void teardown(sim_t *s) {
@@ -1321,6 +1492,7 @@ static void teardown(sim_t *s) {
       sblob_unref(n->chain[j].cert);
     }
     free(n->chain);
+    store_close(n->store);
   }
   for (size_t i = 0; i < s->heap_len; i++) sblob_unref(s->heap[i].blob);
   free(s->heap);
@@ -1330,6 +1502,14 @@ static void teardown(sim_t *s) {
   map_free(&s->signed_);
   map_free(&s->vcache);
   map_free(&s->commits);
+  map_free(&s->states);
+  if (s->ledger) {
+    sim_ledger_stats_t st;
+    sim_ledger_stats(s->ledger, &st);
+    s->res->txs = st.committed;
+    s->res->txs_failed = st.failed;
+  }
+  sim_ledger_free(s->ledger);
 }
 
 void sim_run(const sim_config_t *cfg, uint64_t seed, bool verbose, sim_result_t *res) {
@@ -1340,6 +1520,7 @@ void sim_run(const sim_config_t *cfg, uint64_t seed, bool verbose, sim_result_t 
   s->cfg = cfg;
   s->res = res;
   s->verbose = verbose;
+  s->seed = seed;
   prng_seed(&s->rng, seed);
   setup(s);
   res->nodes = s->nnodes;

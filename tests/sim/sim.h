@@ -17,6 +17,15 @@
  *   liveness     after the network heals (partitions over, crashed nodes back,
  *                > 2/3 honest power connected), every honest node reaches the goal
  *                height within a bounded simulated time.
+ * In ledger mode (sim_config_t.ledger, see sim_ledger.h) each node's application
+ * is the real ledger over a memory store that survives its crashes, values are
+ * real blocks, and the checker adds:
+ *   state        every honest node that committed height h has the same block
+ *                hash, time, state root and results root at h (its store's tip
+ *                right after the commit), and validity above means the block
+ *                passes ledger_block_validate on the committing node's store;
+ *   replay       at the end, a fresh store that replays one honest node's
+ *                committed blocks from genesis reaches the same tip at every height.
  * A control configuration gives the Byzantine side more than 1/3 of the power; the
  * run passes only if the checker reports the fork and the evidence built from the
  * conflicting certificates names exactly the Byzantine validators.
@@ -59,6 +68,7 @@ typedef struct {
   int heights_min;         /* goal height at least this */
   uint32_t chaos_ms_min, chaos_ms_max; /* faults happen before this time */
   bool control_fork;       /* the >1/3 Byzantine control run */
+  bool ledger;             /* each node's application is the real ledger (sim_ledger.h) */
 } sim_config_t;
 
 typedef struct {
@@ -72,6 +82,9 @@ typedef struct {
   uint64_t events, messages;
   uint32_t crashes, tail_losses, evidence, valset_changes;
   bool fork_detected;       /* control runs */
+  uint64_t txs, txs_failed; /* ledger mode: transactions committed into any store (the
+                               final replay's too), and of those, the ones that failed at
+                               execution */
 } sim_result_t;
 
 const sim_config_t *sim_config_find(const char *name);

@@ -52,6 +52,19 @@ static const sim_config_t CONFIGS[] = {
      .delay_max_ms = 150, .partitions = true, .asym_partitions = true, .crashes_max = 3,
      .tail_loss_pm = 30, .byz_max = 3, .byz_kinds = SIM_BYZ_ALL, .heights_min = 10,
      .chaos_ms_min = 3000, .chaos_ms_max = 8000},
+    {.name = "ledger", .about = "the real ledger as every node's application: loss, delays, "
+                               "crashes with tail loss, Byzantine proposers of broken blocks",
+     .sizes = {4, 5, 7}, .unequal_power = true, .byz_max = 2, .byz_kinds = SIM_BYZ_INVALID,
+     .crashes_max = 3, .tail_loss_pm = 40, .loss_pm_max = 150, .dup_pm_max = 50,
+     .delay_min_ms = 2, .delay_max_ms = 100, .heights_min = 10, .chaos_ms_min = 2000,
+     .chaos_ms_max = 6000, .ledger = true},
+    {.name = "ledger_chaos", .about = "the real ledger under everything: partitions, observers, "
+                                     "joiners, set changes, crashes, every Byzantine kind",
+     .sizes = {4, 7, 10}, .unequal_power = true, .joiners = 2, .observers = 1,
+     .valset_changes = true, .loss_pm_max = 250, .dup_pm_max = 100, .delay_min_ms = 1,
+     .delay_max_ms = 150, .partitions = true, .asym_partitions = true, .crashes_max = 3,
+     .tail_loss_pm = 30, .byz_max = 3, .byz_kinds = SIM_BYZ_ALL, .heights_min = 10,
+     .chaos_ms_min = 3000, .chaos_ms_max = 8000, .ledger = true},
     {.name = "control", .about = "CONTROL: Byzantine power 1/2 with twins across a partition; "
                                 "passes only if the fork is caught and evidence names exactly "
                                 "the Byzantine validators",

@@ -31,12 +31,13 @@ static int run_one(const sim_config_t *c, uint64_t seed, bool verbose) {
   sim_result_t r;
   sim_run(c, seed, verbose, &r);
   printf("seed=%llu config=%s n=%d nodes=%d byz=%d heights=%llu max_round=%u heal_rounds=%u "
-         "sim_ms=%llu events=%llu crashes=%u tail_losses=%u evidence=%u valset_changes=%u%s: "
-         "%s%s\n",
+         "sim_ms=%llu events=%llu crashes=%u tail_losses=%u evidence=%u valset_changes=%u",
          (unsigned long long)seed, c->name, r.n, r.nodes, r.byz, (unsigned long long)r.heights,
          r.max_round, r.heal_rounds, (unsigned long long)r.sim_ms, (unsigned long long)r.events, r.crashes,
-         r.tail_losses, r.evidence, r.valset_changes, r.fork_detected ? " fork_caught" : "",
-         r.ok ? "ok" : "FAIL ", r.failure);
+         r.tail_losses, r.evidence, r.valset_changes);
+  if (c->ledger)
+    printf(" txs=%llu txs_failed=%llu", (unsigned long long)r.txs, (unsigned long long)r.txs_failed);
+  printf("%s: %s%s\n", r.fork_detected ? " fork_caught" : "", r.ok ? "ok" : "FAIL ", r.failure);
   if (!r.ok)
     printf("replay: sim_runner --config %s --seed %llu --verbose\n", c->name,
            (unsigned long long)seed);
