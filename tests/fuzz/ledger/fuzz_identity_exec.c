@@ -12,6 +12,7 @@
 #include "apps/identity/identity.h"
 #include "base/err.h"
 #include "ledger/ledger.h"
+#include "fuzz_chain.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -20,23 +21,7 @@ static store_t *g_store;
 static vcrypto_keypair_t g_admin;
 
 static void setup(void) {
-  VE_ASSERT(vcrypto_init() == VE_OK);
-  uint8_t seed[32] = {7};
-  vcrypto_keypair_from_seed(&g_admin, seed);
-  static ledger_genesis_t g;
-  strcpy(g.chain_id, "fuzz");
-  g.suite = VCRYPTO_SUITE_ED25519_BLAKE2B;
-  g.n_validators = 1;
-  memcpy(g.validators[0].pk, g_admin.pk, 32);
-  g.validators[0].power = 1;
-  g.n_authorities = 1;
-  memcpy(g.authorities[0].pk, g_admin.pk, 32);
-  g.authorities[0].roles = ROLE_ALL_MASK;
-  VE_ASSERT(store_open_mem(&g_store) == VE_OK);
-  store_txn_t *t;
-  VE_ASSERT(store_txn_begin(g_store, true, &t) == VE_OK);
-  VE_ASSERT(ledger_init_store(t, &REG, &g) == VE_OK);
-  VE_ASSERT(store_txn_commit(t) == VE_OK);
+  g_store = fuzz_chain_open(&REG, &g_admin);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
