@@ -17,35 +17,17 @@
 
 #include "base/err.h"
 #include "consensus/cons_int.h"
+#include "fuzz_cons_keys.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_CHAIN "fuzz"
-#define FUZZ_VALIDATORS 4
 
 static cons_valset_t g_vs;
 static bool g_ready;
 
 static void setup(void) {
-  VE_ASSERT(vcrypto_init() == VE_OK);
-  g_vs.count = FUZZ_VALIDATORS;
-  for (uint32_t i = 0; i < FUZZ_VALIDATORS; i++) {
-    uint8_t seed[32] = {0};
-    seed[0] = (uint8_t)(i + 1);
-    vcrypto_keypair_t kp;
-    vcrypto_keypair_from_seed(&kp, seed);
-    memcpy(g_vs.v[i].pk, kp.pk, VCRYPTO_PK_BYTES);
-    g_vs.v[i].power = i + 1;
-  }
-  VE_ASSERT(cons_valset_check(&g_vs) == VE_OK);
+  fuzz_cons_valset(&g_vs, true);
   g_ready = true;
-}
-
-static int accept_all(void *ctx, const uint8_t sig[VCRYPTO_SIG_BYTES],
-                      const uint8_t pk[VCRYPTO_PK_BYTES], const char *tag, const uint8_t *msg,
-                      size_t msg_len) {
-  (void)ctx, (void)sig, (void)pk, (void)tag, (void)msg, (void)msg_len;
-  return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -59,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   uint8_t zero_id[CONS_ID_BYTES] = {0};
   if (rc != VE_OK) {
     VE_ASSERT(rc < 0 && rc >= VE_ERR_MIN);
-    int vrc = cons_cert_verify(&g_vs, FUZZ_CHAIN, 1, zero_id, in);
+    int vrc = cons_cert_verify(&g_vs, FUZZ_CONS_CHAIN, 1, zero_id, in);
     VE_ASSERT(vrc == rc); /* the verifier refuses what the decoder refuses, alike */
     free(c);
     return 0;
@@ -78,16 +60,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   bool in_set = true;
   uint64_t power = 0;
   for (uint32_t i = 0; i < c->count; i++) {
-    if (c->sigs[i].index >= FUZZ_VALIDATORS) in_set = false;
+    if (c->sigs[i].index >= FUZZ_CONS_VALIDATORS) in_set = false;
     else power += g_vs.v[c->sigs[i].index].power;
   }
   int want = !in_set ? VE_ERR_INVALID : power * 3 > 2 * 10 ? VE_OK : VE_ERR_QUORUM;
-  rc = cons_cert_verify_with(&g_vs, FUZZ_CHAIN, c->height, c->id, in, accept_all, NULL);
+  rc = cons_cert_verify_with(&g_vs, FUZZ_CONS_CHAIN, c->height, c->id, in, fuzz_cons_accept_all, NULL);
   VE_ASSERT(rc == want);
   if (c->height < CONS_HEIGHT_MAX)
-    VE_ASSERT(cons_cert_verify(&g_vs, FUZZ_CHAIN, c->height + 1, c->id, in) == VE_ERR_HEIGHT);
+    VE_ASSERT(cons_cert_verify(&g_vs, FUZZ_CONS_CHAIN, c->height + 1, c->id, in) == VE_ERR_HEIGHT);
   if (want == VE_OK) {
-    rc = cons_cert_verify(&g_vs, FUZZ_CHAIN, c->height, c->id, in);
+    rc = cons_cert_verify(&g_vs, FUZZ_CONS_CHAIN, c->height, c->id, in);
     VE_ASSERT(rc == VE_OK || rc == VE_ERR_BAD_SIG);
   }
   free(c);

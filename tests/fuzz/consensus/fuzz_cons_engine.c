@@ -20,10 +20,10 @@
 
 #include "base/err.h"
 #include "consensus/cons_int.h"
+#include "fuzz_cons_keys.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_CHAIN "fuzz"
 #define SCRIPT_STEPS_MAX 48
 #define TIMERS_KEPT 8
 
@@ -33,25 +33,9 @@ static bool g_ready;
 static cons_vote_t g_votes[CONS_BATCH_VOTES_MAX];
 
 static void setup(void) {
-  VE_ASSERT(vcrypto_init() == VE_OK);
-  g_vs.count = 4;
-  for (uint32_t i = 0; i < 4; i++) {
-    uint8_t seed[32] = {0};
-    seed[0] = (uint8_t)(i + 1);
-    vcrypto_keypair_t kp;
-    vcrypto_keypair_from_seed(&kp, seed);
-    if (i == 0) g_key = kp;
-    memcpy(g_vs.v[i].pk, kp.pk, VCRYPTO_PK_BYTES);
-    g_vs.v[i].power = 1;
-  }
+  fuzz_cons_valset(&g_vs, false);
+  fuzz_cons_key(&g_key, 0);
   g_ready = true;
-}
-
-static int accept_all(void *ctx, const uint8_t sig[VCRYPTO_SIG_BYTES],
-                      const uint8_t pk[VCRYPTO_PK_BYTES], const char *tag, const uint8_t *msg,
-                      size_t msg_len) {
-  (void)ctx, (void)sig, (void)pk, (void)tag, (void)msg, (void)msg_len;
-  return 0;
 }
 
 typedef struct {
@@ -92,7 +76,7 @@ static void drain(cons_engine_t *e, driver_t *d) {
         rc_ok(cons_on_validated(e, a.height, a.round, a.id, true));
         break;
       case CONS_ACT_COMMIT:
-        VE_ASSERT(cons_cert_verify_with(&g_vs, FUZZ_CHAIN, a.height, a.id, a.cert, accept_all,
+        VE_ASSERT(cons_cert_verify_with(&g_vs, FUZZ_CONS_CHAIN, a.height, a.id, a.cert, fuzz_cons_accept_all,
                                         NULL) == VE_OK);
         VE_ASSERT(a.height > d->applied_max);
         if (n_commits < 8) commits[n_commits++] = a.height;
@@ -114,9 +98,9 @@ static void drain(cons_engine_t *e, driver_t *d) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!g_ready) setup();
-  cons_config_t cfg = {.chain_id = FUZZ_CHAIN, .valsets = {&g_vs, &g_vs}, .key = &g_key,
+  cons_config_t cfg = {.chain_id = FUZZ_CONS_CHAIN, .valsets = {&g_vs, &g_vs}, .key = &g_key,
                        .start_height = 1, .timeout_base_ms = 100, .timeout_delta_ms = 10,
-                       .verify = accept_all};
+                       .verify = fuzz_cons_accept_all};
   cons_engine_t *e;
   VE_ASSERT(cons_engine_new(&e, &cfg) == VE_OK);
   driver_t d = {0};

@@ -18,34 +18,17 @@
 #include "base/err.h"
 #include "codec/codec.h"
 #include "consensus/cons_int.h"
+#include "fuzz_cons_keys.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_CHAIN "fuzz"
-#define FUZZ_VALIDATORS 4
 
 static cons_valset_t g_vs;
 static bool g_ready;
 
 static void setup(void) {
-  VE_ASSERT(vcrypto_init() == VE_OK);
-  g_vs.count = FUZZ_VALIDATORS;
-  for (uint32_t i = 0; i < FUZZ_VALIDATORS; i++) {
-    uint8_t seed[32] = {0};
-    seed[0] = (uint8_t)(i + 1);
-    vcrypto_keypair_t kp;
-    vcrypto_keypair_from_seed(&kp, seed);
-    memcpy(g_vs.v[i].pk, kp.pk, VCRYPTO_PK_BYTES);
-    g_vs.v[i].power = 1;
-  }
+  fuzz_cons_valset(&g_vs, false);
   g_ready = true;
-}
-
-static int accept_all(void *ctx, const uint8_t sig[VCRYPTO_SIG_BYTES],
-                      const uint8_t pk[VCRYPTO_PK_BYTES], const char *tag, const uint8_t *msg,
-                      size_t msg_len) {
-  (void)ctx, (void)sig, (void)pk, (void)tag, (void)msg, (void)msg_len;
-  return 0;
 }
 
 /* Re-encodes accepted evidence from the harness's own reading of its bytes. */
@@ -102,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   int rc = cons_evidence_info(in, &info);
   if (rc != VE_OK) {
     VE_ASSERT(rc < 0 && rc >= VE_ERR_MIN);
-    VE_ASSERT(cons_evidence_verify(&g_vs, FUZZ_CHAIN, in) == rc);
+    VE_ASSERT(cons_evidence_verify(&g_vs, FUZZ_CONS_CHAIN, in) == rc);
     return 0;
   }
   VE_ASSERT(size <= CONS_EVIDENCE_BYTES_MAX);
@@ -110,9 +93,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   check_reencodes(in, &info);
 
   bool member = cons_valset_find(&g_vs, info.pk) >= 0;
-  rc = cons_evidence_verify_with(&g_vs, FUZZ_CHAIN, in, accept_all, NULL);
+  rc = cons_evidence_verify_with(&g_vs, FUZZ_CONS_CHAIN, in, fuzz_cons_accept_all, NULL);
   VE_ASSERT(rc == (member ? VE_OK : VE_ERR_UNKNOWN_SIGNER));
-  rc = cons_evidence_verify(&g_vs, FUZZ_CHAIN, in);
+  rc = cons_evidence_verify(&g_vs, FUZZ_CONS_CHAIN, in);
   VE_ASSERT(member ? rc == VE_OK || rc == VE_ERR_BAD_SIG : rc == VE_ERR_UNKNOWN_SIGNER);
   return 0;
 }

@@ -15,22 +15,17 @@
 
 #include "base/err.h"
 #include "consensus/cons_int.h"
+#include "fuzz_cons_keys.h"
+#include "fuzz_seed_file.h"
 
-#define CHAIN "fuzz"
 
 static const char *g_dir;
 
 static void put(const char *name, const char *file, const ve_buf_t *b) {
-  char path[1024];
-  snprintf(path, sizeof path, "%s/%s/%s", g_dir, name, file);
-  FILE *f = fopen(path, "wb");
-  if (!f || fwrite(b->ptr, 1, b->len, f) != b->len || fclose(f) != 0) {
-    fprintf(stderr, "cannot write %s (does the directory exist?)\n", path);
-    exit(1);
-  }
+  fuzz_seed_file(g_dir, name, file, b->ptr, b->len);
 }
 
-static vcrypto_keypair_t g_kp[4];
+static vcrypto_keypair_t g_kp[FUZZ_CONS_VALIDATORS];
 
 static cons_vote_t vote(uint32_t index, uint8_t type, uint32_t round, uint8_t id_byte) {
   cons_vote_t v;
@@ -41,7 +36,7 @@ static cons_vote_t vote(uint32_t index, uint8_t type, uint32_t round, uint8_t id
   v.index = index;
   v.has_id = id_byte != 0;
   memset(v.id, id_byte, CONS_ID_BYTES);
-  cons_vote_sign(&v, &g_kp[index], CHAIN);
+  cons_vote_sign(&v, &g_kp[index], FUZZ_CONS_CHAIN);
   return v;
 }
 
@@ -51,7 +46,7 @@ static void msgs(void) {
   static const uint8_t value[] = "a small block";
   cons_proposal_t p = {.height = 5, .round = 1, .pol_round = 0, .value = ve_slice(value, 13)};
   memset(p.id, 0xaa, CONS_ID_BYTES);
-  cons_proposal_sign(&p, &g_kp[1], CHAIN);
+  cons_proposal_sign(&p, &g_kp[1], FUZZ_CONS_CHAIN);
   VE_ASSERT(cons_proposal_encode(&b, &p) == VE_OK);
   put("cons_msg", "proposal", &b);
 
@@ -88,13 +83,8 @@ static void msgs(void) {
   VE_ASSERT(cons_cert_encode(&cert, &c) == VE_OK);
   put("cons_cert", "quorum", &cert);
   cons_valset_t four;
-  memset(&four, 0, sizeof four);
-  four.count = 4;
-  for (uint32_t i = 0; i < 4; i++) {
-    memcpy(four.v[i].pk, g_kp[i].pk, VCRYPTO_PK_BYTES);
-    four.v[i].power = i + 1;
-  }
-  VE_ASSERT(cons_cert_verify(&four, CHAIN, 5, c.id, ve_buf_slice(&cert)) == VE_OK);
+  fuzz_cons_valset(&four, true);
+  VE_ASSERT(cons_cert_verify(&four, FUZZ_CONS_CHAIN, 5, c.id, ve_buf_slice(&cert)) == VE_OK);
   c.count = 1; /* one signer: short of a quorum */
   ve_buf_reset(&b);
   VE_ASSERT(cons_cert_encode(&b, &c) == VE_OK);
@@ -110,15 +100,15 @@ static void msgs(void) {
   cons_vote_t ea = vote(2, CONS_VOTE_PREVOTE, 0, 0xaa), eb = vote(2, CONS_VOTE_PREVOTE, 0, 0);
   VE_ASSERT(cons_evidence_vote_encode(&b, g_kp[2].pk, &ea, &eb) == VE_OK);
   put("cons_evidence", "votes", &b);
-  VE_ASSERT(cons_evidence_verify(&four, CHAIN, ve_buf_slice(&b)) == VE_OK);
+  VE_ASSERT(cons_evidence_verify(&four, FUZZ_CONS_CHAIN, ve_buf_slice(&b)) == VE_OK);
   ve_buf_reset(&b);
   cons_proposal_t p2 = p;
   memset(p2.id, 0xbb, CONS_ID_BYTES);
   p2.pol_round = -1;
-  cons_proposal_sign(&p2, &g_kp[1], CHAIN);
+  cons_proposal_sign(&p2, &g_kp[1], FUZZ_CONS_CHAIN);
   VE_ASSERT(cons_evidence_proposal_encode(&b, g_kp[1].pk, &p, &p2) == VE_OK);
   put("cons_evidence", "proposals", &b);
-  VE_ASSERT(cons_evidence_verify(&four, CHAIN, ve_buf_slice(&b)) == VE_OK);
+  VE_ASSERT(cons_evidence_verify(&four, FUZZ_CONS_CHAIN, ve_buf_slice(&b)) == VE_OK);
 
   /* records */
   ve_buf_reset(&b);
@@ -137,12 +127,7 @@ static void msgs(void) {
 
   /* validator sets: the harnesses' four, and one with uneven large powers */
   cons_valset_t set;
-  memset(&set, 0, sizeof set);
-  set.count = 4;
-  for (uint32_t i = 0; i < 4; i++) {
-    memcpy(set.v[i].pk, g_kp[i].pk, VCRYPTO_PK_BYTES);
-    set.v[i].power = i + 1;
-  }
+  fuzz_cons_valset(&set, true);
   ve_buf_reset(&b);
   VE_ASSERT(cons_valset_encode(&b, &set) == VE_OK);
   put("cons_valset", "four", &b);
@@ -199,20 +184,10 @@ int main(int argc, char **argv) {
     return 2;
   }
   g_dir = argv[1];
-  VE_ASSERT(vcrypto_init() == VE_OK);
-  for (int i = 0; i < 4; i++) {
-    uint8_t seed[32] = {0};
-    seed[0] = (uint8_t)(i + 1);
-    vcrypto_keypair_from_seed(&g_kp[i], seed);
-  }
+  for (uint32_t i = 0; i < FUZZ_CONS_VALIDATORS; i++) fuzz_cons_key(&g_kp[i], i);
   msgs();
   cons_valset_t even;
-  memset(&even, 0, sizeof even);
-  even.count = 4;
-  for (uint32_t i = 0; i < 4; i++) {
-    memcpy(even.v[i].pk, g_kp[i].pk, VCRYPTO_PK_BYTES);
-    even.v[i].power = 1;
-  }
+  fuzz_cons_valset(&even, false);
   engine_script(&even);
   return 0;
 }

@@ -15,16 +15,7 @@
 
 #include "base/err.h"
 #include "net/net_int.h"
-
-static void put(const char *dir, const char *name, const char *file, const uint8_t *p, size_t n) {
-  char path[1024];
-  snprintf(path, sizeof path, "%s/%s/%s", dir, name, file);
-  FILE *f = fopen(path, "wb");
-  if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0) {
-    fprintf(stderr, "cannot write %s (does the directory exist?)\n", path);
-    exit(1);
-  }
-}
+#include "fuzz_seed_file.h"
 
 static void keys(uint8_t esk[NET_KEY_BYTES], uint8_t epk[NET_KEY_BYTES], uint8_t fill) {
   memset(esk, fill, NET_KEY_BYTES);
@@ -46,7 +37,7 @@ int main(int argc, char **argv) {
   keys(esk_r, e_r, 0x42);
   uint8_t msg[NET_HELLO_BYTES + NET_LEN_BYTES + NET_AUTH_CT_BYTES];
   net_hello_encode(msg, chain, e_i);
-  put(argv[1], "net_hello", "hello_only", msg, NET_HELLO_BYTES);
+  fuzz_seed_file(argv[1], "net_hello", "hello_only", msg, NET_HELLO_BYTES);
   net_session_t s;
   VE_ASSERT(net_session_derive(&s, NET_ROLE_INITIATOR, esk_i, e_i, e_r, chain) == VE_OK);
   vcrypto_keypair_t node;
@@ -55,7 +46,7 @@ int main(int argc, char **argv) {
   uint8_t *frame = msg + NET_HELLO_BYTES;
   net_auth_make(frame + NET_LEN_BYTES, &node, NET_ROLE_INITIATOR, chain, e_i, e_r);
   VE_ASSERT(net_seal(&s, frame, NET_AUTH_PLAIN_BYTES) == VE_OK);
-  put(argv[1], "net_hello", "hello_auth", msg, sizeof msg);
+  fuzz_seed_file(argv[1], "net_hello", "hello_auth", msg, sizeof msg);
 
   /* net_frame: sessions of 0x11.. (initiator) and 0x22.. (responder) */
   keys(esk_r, e_r, 0x22);
@@ -64,11 +55,11 @@ int main(int argc, char **argv) {
   f[NET_LEN_BYTES] = NET_CH_CONTROL;
   f[NET_LEN_BYTES + 1] = NET_CTL_READY;
   VE_ASSERT(net_seal(&s, f, 1 + NET_CONTROL_BYTES) == VE_OK);
-  put(argv[1], "net_frame", "sealed_ready", f, sizeof f);
+  fuzz_seed_file(argv[1], "net_frame", "sealed_ready", f, sizeof f);
   VE_ASSERT(net_session_derive(&s, NET_ROLE_INITIATOR, esk_i, e_i, e_r, chain) == VE_OK);
   uint8_t g[NET_LEN_BYTES + NET_AEAD_TAG_BYTES] = {0};
   VE_ASSERT(net_seal(&s, g, 0) == VE_OK);
-  put(argv[1], "net_frame", "sealed_empty", g, sizeof g);
+  fuzz_seed_file(argv[1], "net_frame", "sealed_empty", g, sizeof g);
   net_session_wipe(&s);
   return 0;
 }

@@ -9,15 +9,10 @@
 #include <stdlib.h>
 
 #include "fuzz_state_map.h"
+#include "fuzz_seed_file.h"
 
 static void put(const char *dir, const char *name, const char *file, const ve_buf_t *b) {
-  char path[1024];
-  snprintf(path, sizeof path, "%s/%s/%s", dir, name, file);
-  FILE *f = fopen(path, "wb");
-  if (!f || fwrite(b->ptr, 1, b->len, f) != b->len || fclose(f) != 0) {
-    fprintf(stderr, "cannot write %s (does the directory exist?)\n", path);
-    exit(1);
-  }
+  fuzz_seed_file(dir, name, file, b->ptr, b->len);
 }
 
 int main(int argc, char **argv) {
