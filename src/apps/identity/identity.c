@@ -191,7 +191,7 @@ static void get_attrs(codec_reader_t *r, identity_attr_t *attrs, size_t *n_out) 
 
 /* ---- records ---- */
 
-static int record_encode(const identity_t *id, ve_buf_t *out) {
+int identity_encode(const identity_t *id, ve_buf_t *out) {
   codec_writer_t w;
   codec_writer_init(&w, out);
   codec_put_u8(&w, RECORD_VERSION);
@@ -259,7 +259,7 @@ static int load_key(const reader_t *rd, const uint8_t pk[VCRYPTO_PK_BYTES],
 static int store_record(ledger_exec_t *ex, const identity_t *id) {
   uint8_t mem[1024];
   ve_buf_t b = {mem, 0, sizeof mem, sizeof mem};
-  VE_TRY(record_encode(id, &b));
+  VE_TRY(identity_encode(id, &b));
   uint8_t key[3 + LEDGER_HASH_BYTES];
   return ledger_state_put(ex, ve_slice(key, identity_state_key(key, id->id)), ve_slice(mem, b.len));
 }

@@ -68,6 +68,8 @@ int identity_get_by_key(store_txn_t *t, const uint8_t pk[VCRYPTO_PK_BYTES], iden
                         bool *current);
 /* Decodes an identity record value (as found in state or a proof bundle). */
 int identity_decode(ve_slice_t value, const uint8_t id[LEDGER_HASH_BYTES], identity_t *out);
+/* Appends the record value of id (the inverse of identity_decode). */
+int identity_encode(const identity_t *id, ve_buf_t *out);
 /* State key of an identity record (for proofs): "id/" || id; out holds 35 bytes. */
 size_t identity_state_key(uint8_t out[3 + LEDGER_HASH_BYTES], const uint8_t id[LEDGER_HASH_BYTES]);
 
