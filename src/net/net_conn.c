@@ -27,6 +27,8 @@
  *     it chose.
  *   - From READY on, a length prefix is checked against [NET_FRAME_CT_MIN,
  *     frame max] before use, and the body buffer grows only as bytes arrive.
+ *     Both are the reader's (net_reader.c), which cuts the stream into records;
+ *     conn_consume sets its phase from the state and hands the records on.
  *   - Session keys exist iff state >= AUTH; the ephemeral secret is wiped on
  *     leaving HELLO and the session on close.
  *   - reported (on_peer_up fired) implies on_peer_down fires exactly once, from
@@ -67,7 +69,7 @@ static net_peer_t *conn_new(net_t *n, bool outbound) {
   c->outbound = outbound;
   c->state = NET_ST_CONNECTING;
   c->created_ms = c->last_rx_ms = uv_now(n->loop);
-  ve_buf_init(&c->body, NET_FRAME_BYTES_MAX);
+  net_reader_init(&c->rd);
   VE_ASSERT(uv_tcp_init(n->loop, &c->tcp) == 0);
   c->tcp.data = c;
   n->live++;
@@ -88,7 +90,7 @@ static void conn_on_close(uv_handle_t *h) {
   n->n_conns--;
   sodium_memzero(c->esk, sizeof c->esk);
   net_session_wipe(&c->sess);
-  ve_buf_free(&c->body);
+  net_reader_free(&c->rd);
   free(c);
   net_live_dec(n);
 }
@@ -296,9 +298,9 @@ static bool self_dialed(net_peer_t *c) {
   return false;
 }
 
-static void on_hello(net_peer_t *c) {
+static void on_hello(net_peer_t *c, const uint8_t hello[NET_HELLO_BYTES]) {
   net_t *n = c->net;
-  int rc = net_hello_decode(c->hs, n->chain_hash, c->peer_epk);
+  int rc = net_hello_decode(hello, n->chain_hash, c->peer_epk);
   if (rc != 0) {
     conn_hostile(c, rc, rc == VE_ERR_WRONG_CHAIN ? "HELLO for another chain" : "malformed HELLO");
     return;
@@ -314,7 +316,6 @@ static void on_hello(net_peer_t *c) {
     return;
   }
   c->state = NET_ST_AUTH;
-  c->hdr_have = 0;
   /* The initiator authenticates first; the responder answers only once it has
    * admitted the initiator's key, so refusing a key costs no signature. */
   if (c->outbound && send_auth(c) != 0) net_conn_close(c, VE_ERR_IO, false, "write AUTH");
@@ -361,18 +362,19 @@ static bool admit_claimed(net_peer_t *c, const uint8_t pk[VCRYPTO_PK_BYTES]) {
   return true;
 }
 
-static void on_auth(net_peer_t *c) {
+static void on_auth(net_peer_t *c, const net_reader_ev_t *ev) {
   net_t *n = c->net;
-  if (net_open(&c->sess, c->hdr, c->hs, NET_AUTH_CT_BYTES) != 0) {
+  VE_ASSERT(ev->len == NET_AUTH_CT_BYTES);
+  if (net_open(&c->sess, ev->hdr, ev->body, ev->len) != 0) {
     conn_hostile(c, VE_ERR_CRYPTO, "AUTH does not decrypt");
     return;
   }
-  if (!admit_claimed(c, c->hs)) return;
+  if (!admit_claimed(c, ev->body)) return;
   const uint8_t *e_i, *e_r;
   ephemerals(c, &e_i, &e_r);
   int peer_role = c->outbound ? NET_ROLE_RESPONDER : NET_ROLE_INITIATOR;
   uint8_t pk[VCRYPTO_PK_BYTES];
-  if (net_auth_check(c->hs, peer_role, n->chain_hash, e_i, e_r, pk) != 0) {
+  if (net_auth_check(ev->body, peer_role, n->chain_hash, e_i, e_r, pk) != 0) {
     conn_hostile(c, VE_ERR_BAD_SIG, "bad handshake signature");
     return;
   }
@@ -442,91 +444,58 @@ static void on_control(net_peer_t *c, const uint8_t *p, size_t len) {
   }
 }
 
-static void on_frame(net_peer_t *c) {
+static void on_frame(net_peer_t *c, const net_reader_ev_t *ev) {
   net_t *n = c->net;
   /* Count before decrypting, so a flood costs us as little as possible. */
   if (!net_bucket_take(&c->frames_in, 1, now_of(c))) {
     conn_hostile(c, VE_ERR_LIMIT, "frame flood");
     return;
   }
-  if (net_open(&c->sess, c->hdr, c->body.ptr, c->body_len) != 0) {
+  VE_ASSERT(ev->len >= NET_FRAME_CT_MIN);
+  if (net_open(&c->sess, ev->hdr, ev->body, ev->len) != 0) {
     conn_hostile(c, VE_ERR_CRYPTO, "frame does not decrypt");
     return;
   }
   n->stats.frames_in++;
-  uint8_t ch = c->body.ptr[0];
-  const uint8_t *payload = c->body.ptr + 1;
-  size_t len = c->body_len - NET_FRAME_OVERHEAD_BYTES;
+  uint8_t ch = ev->body[0];
+  const uint8_t *payload = ev->body + 1;
+  size_t len = ev->len - NET_FRAME_OVERHEAD_BYTES;
   if (ch == NET_CH_CONTROL) on_control(c, payload, len);
   else if (c->state != NET_ST_UP) conn_hostile(c, VE_ERR_MALFORMED, "data before READY");
   else if (ch > NET_CH_LAST) conn_hostile(c, VE_ERR_UNSUPPORTED, "unknown channel");
   else NET_CALL(n, on_frame, c, ch, ve_slice(payload, len));
 }
 
-/* A complete length prefix: check it before anything is sized from it. */
-static void on_header(net_peer_t *c) {
-  uint32_t len = net_be32_get(c->hdr);
-  if (c->state == NET_ST_AUTH && len != NET_AUTH_CT_BYTES) {
-    conn_hostile(c, VE_ERR_MALFORMED, "AUTH of the wrong length");
-    return;
-  }
-  if (len > NET_FRAME_BYTES_MAX) {
-    conn_hostile(c, VE_ERR_TOO_BIG, "frame length over the maximum");
-    return;
-  }
-  if (len < NET_FRAME_CT_MIN) {
-    conn_hostile(c, VE_ERR_MALFORMED, "frame length under the minimum");
-    return;
-  }
-  c->body_len = len;
-  c->hs_have = 0;
-  ve_buf_reset(&c->body);
+static int reader_phase(int state) {
+  VE_ASSERT(state >= NET_ST_HELLO);
+  if (state == NET_ST_HELLO) return NET_READER_HELLO;
+  return state == NET_ST_AUTH ? NET_READER_AUTH : NET_READER_FRAMES;
 }
 
-static void on_body(net_peer_t *c) {
-  c->hdr_have = 0;
-  if (c->state == NET_ST_AUTH) {
-    on_auth(c);
-    return;
-  }
-  on_frame(c);
-  if (c->body.cap > NET_BODY_KEEP_BYTES && !c->closing) ve_buf_free(&c->body);
-}
-
-/* Feeds received bytes through the state machine; stops at the first close. */
+/* Feeds received bytes through the reader (net_reader.c, which checks every
+ * length) and its records through the state machine; stops at the first close.
+ * The state, and with it the reader's phase, changes only on a record. */
 static void conn_consume(net_peer_t *c, const uint8_t *p, size_t len) {
   while (len > 0 && !c->closing) {
-    size_t take;
-    if (c->state == NET_ST_HELLO) {
-      take = NET_HELLO_BYTES - c->hs_have;
-      if (take > len) take = len;
-      memcpy(c->hs + c->hs_have, p, take);
-      c->hs_have += take;
-      if (c->hs_have == NET_HELLO_BYTES) on_hello(c);
-    } else if (c->hdr_have < NET_LEN_BYTES) {
-      take = NET_LEN_BYTES - c->hdr_have;
-      if (take > len) take = len;
-      memcpy(c->hdr + c->hdr_have, p, take);
-      c->hdr_have += take;
-      if (c->hdr_have == NET_LEN_BYTES) on_header(c);
-    } else if (c->state == NET_ST_AUTH) {
-      take = c->body_len - c->hs_have;
-      if (take > len) take = len;
-      memcpy(c->hs + c->hs_have, p, take);
-      c->hs_have += take;
-      if (c->hs_have == c->body_len) on_body(c);
-    } else {
-      take = c->body_len - c->body.len;
-      if (take > len) take = len;
-      c->body.cap_max = c->body_len;
-      if (ve_buf_append(&c->body, p, take) != 0) {
-        net_conn_close(c, VE_ERR_NOMEM, false, "out of memory for a frame");
-        return;
-      }
-      if (c->body.len == c->body_len) on_body(c);
+    net_reader_phase_set(&c->rd, reader_phase(c->state));
+    net_reader_ev_t ev;
+    size_t took = net_reader_feed(&c->rd, p, len, &ev);
+    p += took;
+    len -= took;
+    switch (ev.kind) {
+      case NET_READER_EV_HELLO: on_hello(c, ev.body); break;
+      case NET_READER_EV_AUTH: on_auth(c, &ev); break;
+      case NET_READER_EV_FRAME:
+        on_frame(c, &ev);
+        net_reader_release(&c->rd); /* a big buffer is not kept between frames */
+        break;
+      case NET_READER_EV_REFUSED:
+        /* Out of memory is our problem; a length out of bounds is the peer's. */
+        if (ev.err == VE_ERR_NOMEM) net_conn_close(c, ev.err, false, ev.what);
+        else conn_hostile(c, ev.err, ev.what);
+        break;
+      default: VE_ASSERT(ev.kind == NET_READER_EV_NONE && len == 0); break;
     }
-    p += take;
-    len -= take;
   }
 }
 

@@ -5,6 +5,8 @@
  *                session key derivation, AUTH signatures, frame sealing/opening.
  *                The tests' raw-socket peers speak the protocol through these.
  *   net_guard.c  token buckets and the ban table, with time passed in.
+ *   net_reader.c the received byte stream cut into records (HELLO, AUTH,
+ *                frames) with every length checked: pure, fed any chunking.
  *   net.c        the transport: libuv handles, connection state machine, send
  *                queues, keepalive, admission; net_dial.c: outbound dialing.
  * Nothing here is part of the module's contract; other modules use net.h only.
@@ -158,6 +160,90 @@ uint64_t net_bans_left(const net_bans_t *t, int kind, const uint8_t id[NET_BAN_I
                        uint64_t now_ms);
 
 /* =========================================================================
+ * Reader: a peer's byte stream cut into records (net_reader.c); pure
+ * =========================================================================
+ *
+ * The first code a stranger's bytes reach. Fed the stream in chunks of any
+ * size, it yields records one at a time; no libuv, clock or socket, so the
+ * fuzz harness fuzz_net_reader drives it directly. What a record is depends on
+ * the phase, which the caller (the connection state machine) sets between
+ * records:
+ *   HELLO   69 bytes, no length prefix                   -> NET_READER_EV_HELLO
+ *   AUTH    4-byte big-endian length, exactly
+ *           NET_AUTH_CT_BYTES, then that many bytes      -> NET_READER_EV_AUTH
+ *   FRAMES  4-byte length in [NET_FRAME_CT_MIN,
+ *           NET_FRAME_BYTES_MAX], then that many bytes   -> NET_READER_EV_FRAME
+ * A length outside its phase's bounds is refused as soon as its 4th byte
+ * arrives, before anything is sized from it (NET_READER_EV_REFUSED); a refusal
+ * is final: the reader swallows all later input and yields nothing more.
+ *
+ * Invariants:
+ *   - the phase changes only between records (asserted);
+ *   - a frame body grows only as its bytes arrive, never past its declared
+ *     length (a ve_buf with cap_max = that length); a buffer above
+ *     NET_BODY_KEEP_BYTES is freed once its frame has been handled, a smaller
+ *     one is kept for the next frame;
+ *   - HELLO and AUTH records live in a fixed array: until AUTH is done,
+ *     nothing is sized from a length the peer chose.
+ */
+
+enum { NET_READER_HELLO, NET_READER_AUTH, NET_READER_FRAMES };
+
+enum {
+  NET_READER_EV_NONE,    /* all input taken, no record complete yet */
+  NET_READER_EV_HELLO,   /* body: the NET_HELLO_BYTES bytes */
+  NET_READER_EV_AUTH,    /* hdr: its length prefix; body: NET_AUTH_CT_BYTES of ciphertext */
+  NET_READER_EV_FRAME,   /* hdr: its length prefix; body: len bytes of ciphertext */
+  NET_READER_EV_REFUSED, /* err, what: the length prefix broke its phase's bounds, or no memory */
+};
+
+/* One record. hdr and body point into the reader and stay valid (and writable,
+ * so the caller can open the frame in place) until the next net_reader_feed,
+ * net_reader_release or net_reader_free. */
+typedef struct {
+  int kind;         /* NET_READER_EV_* */
+  uint8_t *hdr;     /* AUTH, FRAME: the NET_LEN_BYTES prefix (net_open authenticates it); else NULL */
+  uint8_t *body;    /* HELLO, AUTH, FRAME; else NULL */
+  size_t len;       /* bytes at body */
+  int err;          /* REFUSED: VE_ERR_MALFORMED, VE_ERR_TOO_BIG or VE_ERR_NOMEM; else 0 */
+  const char *what; /* REFUSED: static text for the log; else NULL */
+} net_reader_ev_t;
+
+typedef struct {
+  int phase;                     /* NET_READER_* */
+  int err;                       /* 0, or the refusal (sticky) */
+  uint8_t hs[NET_AUTH_CT_BYTES]; /* HELLO or AUTH being read */
+  size_t hs_have;
+  uint8_t hdr[NET_LEN_BYTES];    /* length prefix being read */
+  size_t hdr_have;
+  size_t body_len;               /* declared by hdr, once hdr_have == NET_LEN_BYTES */
+  ve_buf_t body;                 /* frame body being read */
+  bool release;                  /* a FRAME was yielded: release its body before reading on */
+} net_reader_t;
+
+_Static_assert(NET_HELLO_BYTES <= NET_AUTH_CT_BYTES, "HELLO and AUTH share the record array");
+
+/* An empty reader in phase HELLO holding no memory. */
+void net_reader_init(net_reader_t *r);
+/* Frees the body buffer; r may be initialised again. */
+void net_reader_free(net_reader_t *r);
+/* Sets what the next record is. Only between records: changing the phase with
+ * part of a record read is a programmer error (asserted). */
+void net_reader_phase_set(net_reader_t *r, int phase);
+/* Reads from p[0..len) up to and including the byte that completes a record
+ * or breaks a bound, and reports it in *ev (NET_READER_EV_NONE if all len bytes
+ * went into a record still incomplete). Returns the bytes taken: > 0 whenever
+ * len > 0, so `while (len) { n = feed(...); p += n; len -= n; ... }` ends.
+ * After a refusal every later call takes all its input and yields NONE.
+ * Invalidates the previous event's hdr and body. */
+size_t net_reader_feed(net_reader_t *r, const uint8_t *p, size_t len, net_reader_ev_t *ev);
+/* The caller is done with the last FRAME's body: a buffer above
+ * NET_BODY_KEEP_BYTES is freed now rather than at the next feed. Idempotent. */
+void net_reader_release(net_reader_t *r);
+/* Heap bytes the reader holds (the body buffer's capacity). */
+size_t net_reader_held_bytes(const net_reader_t *r);
+
+/* =========================================================================
  * Transport (net.c, net_conn.c, net_dial.c)
  * ========================================================================= */
 
@@ -206,6 +292,7 @@ struct net_peer {
   uint8_t hdr[NET_LEN_BYTES];
   size_t hdr_have, body_len;
   ve_buf_t body;
+  net_reader_t rd;
   /* sender */
   size_t q_bytes, q_frames;
   net_bucket_t frames_in, bytes_in;
