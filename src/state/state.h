@@ -13,8 +13,11 @@
  * changes inside a batch, nor on the history that led to the map.
  *
  * Every version stays provable: tree nodes are immutable and keyed by the version
- * that wrote them, so a proof at an old version keeps working after later commits
- * (nothing is pruned yet; see docs/state.md).
+ * that wrote them, so a proof at an old version keeps working after later commits;
+ * unless the store enabled pruning (state_prune_enable) and state_prune has since
+ * deleted what the versions below a retention window alone needed
+ * (docs/state.md §5.1). Pruning never changes a root, a proof, or a result at a
+ * retained version.
  *
  * Determinism: this module reads no clock, file, socket or randomness; all of its
  * inputs come through the store transaction and the arguments.
@@ -77,7 +80,8 @@ int state_get(store_txn_t *t, ve_slice_t key, ve_slice_t *val_out);
  * several times the last one wins; deleting an absent key is a no-op. n may be 0
  * (the root is then unchanged but recorded for this version). Writes the current
  * values (STORE_T_STATE), the tree nodes (STORE_T_STATE_NODES) and the history
- * needed for historical proofs (STORE_T_STATE_HIST). Requires a write txn.
+ * needed for historical proofs (STORE_T_STATE_HIST), and, if pruning is
+ * enabled, the log of what this version made stale. Requires a write txn.
  * Out: root_out, the root after this version.
  * Returns 0; VE_ERR_HEIGHT if version is not above the latest committed one;
  * VE_ERR_INVALID for an empty key; VE_ERR_TOO_BIG for a key or value over its limit;
@@ -115,7 +119,8 @@ void state_cache_stats_get(state_cache_stats_t *out);
 void state_cache_reset(void);
 
 /* Root after version v: that of the latest committed version <= v.
- * Returns 0 or VE_ERR_NOT_FOUND if no version <= v was committed. */
+ * Returns 0, or VE_ERR_NOT_FOUND if no version <= v was committed or v was
+ * pruned (v < state_version_oldest); store errors. */
 int state_root_at(store_txn_t *t, uint64_t version, uint8_t root_out[STATE_HASH_BYTES]);
 
 /* Latest committed version. Returns 0 or VE_ERR_NOT_FOUND if none yet. */
@@ -125,9 +130,55 @@ int state_version_latest(store_txn_t *t, uint64_t *version_out);
  * Out: *present; value_out (may be NULL) gets the value when present and is left
  * empty otherwise; proof_out gets the canonical proof bytes (inclusion or absence;
  * at most STATE_PROOF_BYTES_MAX). Returns 0, VE_ERR_NOT_FOUND if no version <= v
- * was committed, VE_ERR_INVALID for a bad key, VE_ERR_CORRUPT, store errors. */
+ * was committed or v was pruned (v < state_version_oldest), VE_ERR_INVALID for
+ * a bad key, VE_ERR_CORRUPT, store errors. */
 int state_prove(store_txn_t *t, uint64_t version, ve_slice_t key, bool *present,
                 ve_buf_t *value_out, ve_buf_t *proof_out);
+
+/* ---- pruning (docs/state.md §5.1) ----
+ *
+ * Opt-in per store. Once enabled, every commit also logs the stored nodes and
+ * value-history entries that it took out of the latest tree (about 10 bytes
+ * each, in STORE_T_STATE_HIST); state_prune then deletes those no version
+ * >= keep_from needs. A store that never enables pruning writes exactly what
+ * it always wrote (archive nodes). Pruning is local housekeeping: roots, proofs
+ * and every result at versions >= the oldest provable one are unchanged. */
+
+/* Enables pruning for the store t writes to: writes the prune record if it is
+ * not there (enabling twice is a no-op). Allowed on an empty state or at any
+ * time; commits after it log what they make stale. Enabling late means that
+ * what became stale before was never logged and is never deleted (it stays,
+ * as in an archive). There is no disabling. Requires a write txn.
+ * Returns 0, VE_ERR_CORRUPT for an undecodable prune record, store errors. */
+int state_prune_enable(store_txn_t *t);
+
+/* *enabled_out: whether state_prune_enable ran on this store. Returns 0,
+ * VE_ERR_CORRUPT, store errors. */
+int state_prune_enabled(store_txn_t *t, bool *enabled_out);
+
+/* Moves the oldest provable version up to keep_from (it never moves down: a
+ * smaller keep_from leaves it where it is) and deletes, oldest first, at most
+ * max_entries stored entries that no version >= it needs: the nodes and value
+ * entries logged as stale by the commits of versions <= it, their log chunks,
+ * and the root records of the versions below the latest committed version
+ * <= it. From the moment it returns (in t), state_root_at and state_prove at
+ * a version below keep_from answer VE_ERR_NOT_FOUND, even while deletions lag.
+ * Resumable: work left by the bound is continued by the next call (with the
+ * same or a greater keep_from); *deleted_out < max_entries means none is left.
+ * Crash-safe: everything happens in t (a write txn); abort t and nothing
+ * happened. max_entries 0 only moves the oldest provable version.
+ * Out: *deleted_out, the number of store entries deleted.
+ * Returns 0; VE_ERR_STATE if pruning is not enabled; VE_ERR_INVALID if
+ * keep_from is above the latest committed version (or none is committed);
+ * VE_ERR_CORRUPT for an undecodable log; store and allocation errors (abort t). */
+int state_prune(store_txn_t *t, uint64_t keep_from, size_t max_entries, size_t *deleted_out);
+
+/* Oldest provable version: the greater of the first committed version and the
+ * greatest keep_from given to state_prune. state_root_at / state_prove answer
+ * VE_ERR_NOT_FOUND below it ("pruned" or "never committed"; between the first
+ * committed version and it: pruned). Returns 0, VE_ERR_NOT_FOUND if no version
+ * was committed, VE_ERR_CORRUPT, store errors. */
+int state_version_oldest(store_txn_t *t, uint64_t *version_out);
 
 /* Pure and offline: does proof show that key has value *val (val == NULL: that key
  * is absent) in the map whose root is root? Needs nothing but its arguments.

@@ -12,7 +12,10 @@
 
 #include <stdint.h>
 #include <stdbool.h>
+#include <string.h>
 
+#include "base/err.h"
+#include "codec/codec.h"
 #include "state/state.h"
 
 #define STATE_NIBBLES 64              /* nibbles in a 256-bit path */
@@ -25,11 +28,15 @@
 /* Node key: be64 version, one byte per nibble of the node's path, 0xff. */
 #define STATE_NODE_KEY_BYTES_MAX (8 + STATE_NIBBLES + 1)
 
-/* STORE_T_STATE_HIST key prefixes. */
+/* STORE_T_STATE_HIST key prefixes. Nothing may sort after the stale chunks,
+ * which a commit of a pruned store appends (state_prune.c). */
 #define STATE_HIST_ROOT 0x00  /* 0x00 || be64(~version) -> root slot record */
 #define STATE_HIST_VALUE 0x01 /* 0x01 || be64(version) || path -> value set then */
+#define STATE_HIST_PRUNE 0x02 /* 0x02 -> prune record (pruning enabled; floor) */
+#define STATE_HIST_STALE 0x03 /* 0x03 || be64(version) || be32(i) -> stale chunk i */
 #define STATE_HIST_ROOT_KEY_BYTES 9
 #define STATE_HIST_VALUE_KEY_BYTES (1 + 8 + STATE_HASH_BYTES)
+#define STATE_HIST_STALE_KEY_BYTES (1 + 8 + 4)
 
 typedef enum { SLOT_EMPTY = 0, SLOT_LEAF = 1, SLOT_NODE = 2 } state_slot_kind_t;
 
@@ -75,6 +82,63 @@ static inline unsigned state_nibble(const uint8_t path[STATE_HASH_BYTES], unsign
 /* Bit i (0 = most significant) of a path. */
 static inline unsigned state_bit(const uint8_t path[STATE_HASH_BYTES], unsigned i) {
   return (path[i / 8] >> (7 - (i % 8))) & 1;
+}
+
+/* ---- keys and varints (shared by state_tree.c and state_prune.c) ---- */
+
+static inline size_t state_node_key(uint8_t out[STATE_NODE_KEY_BYTES_MAX], uint64_t version,
+                                    const uint8_t path[STATE_HASH_BYTES], unsigned nibbles) {
+  VE_ASSERT(nibbles < STATE_NIBBLES);
+  ve_be64_put(out, version);
+  uint8_t *n = out + 8;
+  for (unsigned i = 0; i < nibbles / 2; i++) {
+    *n++ = path[i] >> 4;
+    *n++ = path[i] & 0x0f;
+  }
+  if (nibbles & 1) *n++ = path[nibbles / 2] >> 4;
+  *n = 0xff; /* sorts after every child (nibbles are < 0x10) */
+  return 9 + nibbles;
+}
+
+static inline void state_root_key(uint8_t out[STATE_HIST_ROOT_KEY_BYTES], uint64_t version) {
+  out[0] = STATE_HIST_ROOT;
+  ve_be64_put(out + 1, UINT64_MAX - version); /* newest first, so a seek finds <= v */
+}
+
+static inline void state_value_key(uint8_t out[STATE_HIST_VALUE_KEY_BYTES], uint64_t version,
+                                   const uint8_t path[STATE_HASH_BYTES]) {
+  out[0] = STATE_HIST_VALUE;
+  ve_be64_put(out + 1, version);
+  memcpy(out + 9, path, STATE_HASH_BYTES);
+}
+
+/* Minimal uvarint into out (at most CODEC_UVARINT_BYTES_MAX bytes); its length. */
+static inline size_t state_uvarint_put(uint8_t *out, uint64_t v) {
+  size_t n = 0;
+  while (v >= 0x80) {
+    out[n++] = (uint8_t)(v | 0x80);
+    v >>= 7;
+  }
+  out[n++] = (uint8_t)v;
+  return n;
+}
+
+/* A minimal uvarint (as codec_get_uvarint reads it) from [*p, end). */
+static inline bool state_uvarint_get(const uint8_t **p, const uint8_t *end, uint64_t *v_out) {
+  uint64_t v = 0;
+  const uint8_t *q = *p;
+  for (unsigned i = 0; i < CODEC_UVARINT_BYTES_MAX && q < end; i++) {
+    uint8_t b = *q++;
+    if (i == CODEC_UVARINT_BYTES_MAX - 1 && b > 1) return false;
+    v |= (uint64_t)(b & 0x7f) << (7 * i);
+    if (!(b & 0x80)) {
+      if (i > 0 && b == 0) return false;
+      *p = q;
+      *v_out = v;
+      return true;
+    }
+  }
+  return false;
 }
 
 /* ---- hashing (state_proof.c) ---- */
@@ -124,6 +188,45 @@ void state_cache_put(const uint8_t path[STATE_HASH_BYTES], unsigned nibbles, uin
 void state_cache_prefetch(const uint8_t path[STATE_HASH_BYTES], unsigned nibbles);
 /* Holder only. No node at (path, nibbles) any more. */
 void state_cache_forget(const uint8_t path[STATE_HASH_BYTES], unsigned nibbles);
+
+/* ---- pruning (state_prune.c) ---- */
+
+#define STATE_PRUNE_FORMAT 1 /* first byte of the prune record */
+#define STATE_STALE_FORMAT 1 /* first byte of a stale chunk */
+/* A stale chunk holds whole entries up to this many bytes: about 500 node
+ * entries or 100 value entries. Chunks rather than one record per entry make
+ * the log ~10 bytes an entry and one append per ~4 KB; 4,000 bytes fit one
+ * LMDB overflow page of 4 KiB. */
+#define STATE_STALE_CHUNK_BYTES_MAX 4000
+/* One entry: u8 tag (0..63: a node of that many nibbles; STATE_STALE_VALUE: a
+ * value-history entry), uvarint version, then the node's nibbles packed two a
+ * byte (ceil(L/2) bytes, unused low nibble 0) or the value's 32-byte path. */
+#define STATE_STALE_VALUE 0x80
+#define STATE_STALE_ENTRY_BYTES_MAX (1 + CODEC_UVARINT_BYTES_MAX + STATE_HASH_BYTES)
+
+/* Reads the prune record: *enabled false (and *floor 0) if pruning was never
+ * enabled; *floor is the oldest version that stays provable (0: nothing pruned).
+ * Returns 0, VE_ERR_CORRUPT, store errors. */
+int state_prune_record_get(store_txn_t *t, bool *enabled, uint64_t *floor);
+
+/* The stale log a commit of a pruned store fills: entries are packed into a
+ * chunk and each full chunk is appended as 0x03 || be64(version) || be32(i). */
+typedef struct {
+  store_txn_t *t;
+  uint64_t version;  /* the commit's version */
+  uint32_t chunks;   /* chunks appended so far */
+  size_t len;        /* bytes in buf; 0: empty, else buf[0] is the format */
+  uint8_t buf[STATE_STALE_CHUNK_BYTES_MAX];
+} state_stale_log_t;
+
+void state_stale_init(state_stale_log_t *log, store_txn_t *t, uint64_t version);
+/* The node (version, first `nibbles` nibbles of path) left the latest tree. */
+int state_stale_node(state_stale_log_t *log, uint64_t version, const uint8_t path[STATE_HASH_BYTES],
+                     unsigned nibbles);
+/* The value-history entry (version, path) left the latest tree. */
+int state_stale_value(state_stale_log_t *log, uint64_t version, const uint8_t path[STATE_HASH_BYTES]);
+/* Appends the partly filled chunk, if any. */
+int state_stale_flush(state_stale_log_t *log);
 
 /* ---- proofs (state_proof.c) ---- */
 

@@ -5,6 +5,7 @@
  *   STORE_T_STATE_NODES  be64(version) || L nibbles, one per byte || 0xff -> node
  *   STORE_T_STATE_HIST   0x00 || be64(~version) -> root record (one per version)
  *                        0x01 || be64(version) || path -> value set at version
+ *                        0x02, 0x03 || ...: pruning (state_prune.c)
  * Nodes are immutable: a commit at version v writes every node it changes under
  * version v and points the parents at it, so the tree of any earlier version is
  * still whole and can answer proofs. A parent's slot names the version of the
@@ -24,6 +25,13 @@
  * (state_int.h), so a commit that changes one slot of a node rehashes 5 pairs,
  * and a proof reads its siblings from the cache instead of rehashing the node.
  *
+ * Pruning (state_prune.c): in a store that enabled it, the pass also logs
+ * every old node it rewrites or collapses and the value entry of every old
+ * leaf whose key it deletes or sets to another value (a leaf that only moves
+ * keeps both); state_root_at and state_prove refuse versions below the
+ * oldest provable one. A store that never enabled it writes exactly what it
+ * wrote before pruning existed.
+ *
  * state_commit_cached runs the same pass with the memory cache of upper nodes
  * (state_cache.c): node reads at nibble depth <= 4 are served from it when it
  * holds exactly the node the parent's slot names, and every node written or
@@ -36,45 +44,7 @@
 #include "codec/codec.h"
 #include "state/state_int.h"
 
-/* ---- keys ---- */
-
-static size_t node_key(uint8_t out[STATE_NODE_KEY_BYTES_MAX], uint64_t version,
-                       const uint8_t path[STATE_HASH_BYTES], unsigned nibbles) {
-  VE_ASSERT(nibbles < STATE_NIBBLES);
-  ve_be64_put(out, version);
-  uint8_t *n = out + 8;
-  for (unsigned i = 0; i < nibbles / 2; i++) {
-    *n++ = path[i] >> 4;
-    *n++ = path[i] & 0x0f;
-  }
-  if (nibbles & 1) *n++ = path[nibbles / 2] >> 4;
-  *n = 0xff; /* sorts after every child (nibbles are < 0x10) */
-  return 9 + nibbles;
-}
-
-static void root_key(uint8_t out[STATE_HIST_ROOT_KEY_BYTES], uint64_t version) {
-  out[0] = STATE_HIST_ROOT;
-  ve_be64_put(out + 1, UINT64_MAX - version); /* newest first, so a seek finds <= v */
-}
-
-static void value_key(uint8_t out[STATE_HIST_VALUE_KEY_BYTES], uint64_t version,
-                      const uint8_t path[STATE_HASH_BYTES]) {
-  out[0] = STATE_HIST_VALUE;
-  ve_be64_put(out + 1, version);
-  memcpy(out + 9, path, STATE_HASH_BYTES);
-}
-
 /* ---- slot and node encoding (internal storage, not consensus bytes) ---- */
-
-static size_t put_uvarint(uint8_t *out, uint64_t v) {
-  size_t n = 0;
-  while (v >= 0x80) {
-    out[n++] = (uint8_t)(v | 0x80);
-    v >>= 7;
-  }
-  out[n++] = (uint8_t)v;
-  return n;
-}
 
 /* Kind of the binary subtree over slots [lo, lo+width) as the slot bitmaps
  * alone tell it (bit i = slot i); the hash too unless it is a real node hash
@@ -111,7 +81,7 @@ static size_t node_encode(uint8_t out[STATE_NODE_BYTES_MAX], const state_node_t 
       memcpy(out + n, s->path, STATE_HASH_BYTES);
       n += STATE_HASH_BYTES;
     }
-    n += put_uvarint(out + n, s->version);
+    n += state_uvarint_put(out + n, s->version);
   }
   const state_bin_t *cached[6] = {&node->half[0], &node->half[1], &node->quarter[0],
                                   &node->quarter[1], &node->quarter[2], &node->quarter[3]};
@@ -127,24 +97,6 @@ static size_t node_encode(uint8_t out[STATE_NODE_BYTES_MAX], const state_node_t 
   out[4] = (uint8_t)leaves;
   VE_ASSERT(n <= STATE_NODE_BYTES_MAX);
   return n;
-}
-
-/* A minimal uvarint (as codec_get_uvarint reads it) from [*p, end). */
-static bool get_uvarint(const uint8_t **p, const uint8_t *end, uint64_t *v_out) {
-  uint64_t v = 0;
-  const uint8_t *q = *p;
-  for (unsigned i = 0; i < CODEC_UVARINT_BYTES_MAX && q < end; i++) {
-    uint8_t b = *q++;
-    if (i == CODEC_UVARINT_BYTES_MAX - 1 && b > 1) return false;
-    v |= (uint64_t)(b & 0x7f) << (7 * i);
-    if (!(b & 0x80)) {
-      if (i > 0 && b == 0) return false;
-      *p = q;
-      *v_out = v;
-      return true;
-    }
-  }
-  return false;
 }
 
 /* Strict: every byte accounted for, leaf slots present, minimal versions, the
@@ -174,7 +126,7 @@ static int node_decode(state_node_t *node, ve_slice_t in) {
       memset(s->path, 0, STATE_HASH_BYTES);
     }
     p += fixed;
-    if (!get_uvarint(&p, end, &s->version)) return VE_ERR_CORRUPT;
+    if (!state_uvarint_get(&p, end, &s->version)) return VE_ERR_CORRUPT;
   }
   state_bin_t *cached[6] = {&node->half[0], &node->half[1], &node->quarter[0],
                             &node->quarter[1], &node->quarter[2], &node->quarter[3]};
@@ -201,7 +153,7 @@ static size_t slot_encode(uint8_t out[1 + 2 * STATE_HASH_BYTES + CODEC_UVARINT_B
     memcpy(out + n, s->path, STATE_HASH_BYTES);
     n += STATE_HASH_BYTES;
   }
-  return n + put_uvarint(out + n, s->version);
+  return n + state_uvarint_put(out + n, s->version);
 }
 
 static int slot_decode(state_slot_t *s, ve_slice_t in) {
@@ -242,7 +194,7 @@ static int node_read(store_txn_t *t, bool committed, uint64_t version,
                      const uint8_t path[STATE_HASH_BYTES], unsigned nibbles, ve_slice_t *val) {
   if (nibbles >= STATE_NIBBLES) return VE_ERR_CORRUPT;
   uint8_t key[STATE_NODE_KEY_BYTES_MAX];
-  size_t key_len = node_key(key, version, path, nibbles);
+  size_t key_len = state_node_key(key, version, path, nibbles);
   int rc = VE_ERR_NOT_FOUND;
   if (committed) rc = store_get_committed(t, STORE_T_STATE_NODES, ve_slice(key, key_len), val);
   if (rc == VE_ERR_NOT_FOUND) rc = store_get(t, STORE_T_STATE_NODES, ve_slice(key, key_len), val);
@@ -260,7 +212,7 @@ static int node_load(store_txn_t *t, uint64_t version, const uint8_t path[STATE_
 static int root_load(store_txn_t *t, uint64_t version, state_slot_t *root,
                      uint64_t *found_version) {
   uint8_t key[STATE_HIST_ROOT_KEY_BYTES];
-  root_key(key, version);
+  state_root_key(key, version);
   store_cursor_t *c;
   VE_TRY(store_cursor_open(t, STORE_T_STATE_HIST, &c));
   ve_slice_t k, v;
@@ -281,9 +233,18 @@ int state_get(store_txn_t *t, ve_slice_t key, ve_slice_t *val_out) {
   return store_get(t, STORE_T_STATE, key, val_out);
 }
 
+/* Root slot of the latest version <= version, if version is not pruned. */
+static int root_load_retained(store_txn_t *t, uint64_t version, state_slot_t *root) {
+  bool pruning;
+  uint64_t floor;
+  VE_TRY(state_prune_record_get(t, &pruning, &floor));
+  if (version < floor) return VE_ERR_NOT_FOUND; /* pruned (state_prune.c, I2) */
+  return root_load(t, version, root, NULL);
+}
+
 int state_root_at(store_txn_t *t, uint64_t version, uint8_t root_out[STATE_HASH_BYTES]) {
   state_slot_t root;
-  VE_TRY(root_load(t, version, &root, NULL));
+  VE_TRY(root_load_retained(t, version, &root));
   memcpy(root_out, root.hash, STATE_HASH_BYTES);
   return VE_OK;
 }
@@ -305,6 +266,7 @@ typedef struct {
 typedef struct {
   store_txn_t *t;
   bool cached; /* this commit holds the cache of upper nodes (state_cache.c) */
+  state_stale_log_t *stale; /* pruning enabled: what this commit makes stale; else NULL */
   uint64_t version;
   const state_change_t *changes;
   const state_item_t *items;
@@ -404,9 +366,15 @@ static int items_prepare(state_item_t *items, state_item_t *scratch,
 static int leaf_create(state_commit_ctx_t *c, size_t i, state_slot_t *out) {
   const state_item_t *it = &c->items[i];
   uint8_t key[STATE_HIST_VALUE_KEY_BYTES];
-  value_key(key, c->version, it->path);
-  VE_TRY(store_put_append(c->t, STORE_T_STATE_HIST, ve_slice(key, sizeof key),
-                          c->changes[it->idx].val));
+  state_value_key(key, c->version, it->path);
+  /* In a pruned store the stale log sorts after the value history, so an
+   * append would always fall back to a put: go there directly. */
+  if (c->stale) {
+    VE_TRY(store_put(c->t, STORE_T_STATE_HIST, ve_slice(key, sizeof key), c->changes[it->idx].val));
+  } else {
+    VE_TRY(store_put_append(c->t, STORE_T_STATE_HIST, ve_slice(key, sizeof key),
+                            c->changes[it->idx].val));
+  }
   out->kind = SLOT_LEAF;
   memcpy(out->hash, it->leaf_hash, STATE_HASH_BYTES);
   memcpy(out->path, it->path, STATE_HASH_BYTES);
@@ -483,7 +451,7 @@ static int node_finish(state_commit_ctx_t *c, state_node_t *node, unsigned chang
   node_rehash(node, changed, &top);
   VE_ASSERT(top.kind == SLOT_NODE);
   uint8_t key[STATE_NODE_KEY_BYTES_MAX];
-  size_t key_len = node_key(key, c->version, path, nibbles);
+  size_t key_len = state_node_key(key, c->version, path, nibbles);
   size_t enc_len = node_encode(c->enc, node);
   VE_TRY(store_put_append(c->t, STORE_T_STATE_NODES, ve_slice(key, key_len),
                           ve_slice(c->enc, enc_len)));
@@ -496,6 +464,14 @@ static int node_finish(state_commit_ctx_t *c, state_node_t *node, unsigned chang
   memcpy(out->hash, top.hash, STATE_HASH_BYTES);
   out->version = c->version;
   return VE_OK;
+}
+
+/* In a pruned store, logs the value entry of `old` as stale if it is a leaf:
+ * called where an old leaf's key was deleted or set to another value (a leaf
+ * that only moves up or down keeps its version and its value entry). */
+static int old_value_stale(state_commit_ctx_t *c, const state_slot_t *old) {
+  if (!c->stale || old->kind != SLOT_LEAF) return VE_OK;
+  return state_stale_value(c->stale, old->version, old->path);
 }
 
 /* The subtree at depth `nibbles` along items[lo].path was `old`; apply
@@ -522,7 +498,7 @@ static int subtree_update(state_commit_ctx_t *c, unsigned nibbles, const state_s
     }
     if (live + old_stays == 0) {
       memset(out, 0, sizeof *out);
-      return VE_OK;
+      return old_value_stale(c, old); /* an old leaf was deleted */
     }
     if (live + old_stays == 1) {
       if (old_stays) {
@@ -535,6 +511,7 @@ static int subtree_update(state_commit_ctx_t *c, unsigned nibbles, const state_s
         *out = *old;
         return VE_OK;
       }
+      VE_TRY(old_value_stale(c, old)); /* an old leaf was deleted or changed */
       return leaf_create(c, last, out);
     }
     /* Two or more distinct paths here, so they part before the last nibble. */
@@ -567,6 +544,10 @@ static int subtree_update(state_commit_ctx_t *c, unsigned nibbles, const state_s
   if (loaded && !changed) {
     *out = *old;
     return VE_OK;
+  }
+  if (loaded && c->stale) {
+    /* The old node is rewritten under this version, or collapses. */
+    VE_TRY(state_stale_node(c->stale, old->version, items[lo].path, nibbles));
   }
   return node_finish(c, node, changed, nibbles, items[lo].path, out);
 }
@@ -639,18 +620,27 @@ static int commit_run(store_txn_t *t, bool cached, uint64_t version, const state
     return VE_ERR_HEIGHT;
   }
 
+  bool prune;
+  uint64_t floor;
+  VE_TRY(state_prune_record_get(t, &prune, &floor));
+
   state_item_t *items = NULL;
+  state_stale_log_t *stale = NULL;
   state_commit_ctx_t *c = malloc(sizeof *c);
   if (n > 0) items = malloc(2 * n * sizeof *items); /* items, then scratch */
-  if (!c || (n > 0 && !items)) {
+  if (prune) stale = malloc(sizeof *stale);
+  if (!c || (n > 0 && !items) || (prune && !stale)) {
     free(items);
+    free(stale);
     free(c);
     return VE_ERR_NOMEM;
   }
+  if (stale) state_stale_init(stale, t, version);
   size_t m = 0;
   rc = items_prepare(items, items + n, changes, n, &m);
   c->t = t;
   c->cached = cached;
+  c->stale = stale;
   c->version = version;
   c->changes = changes;
   c->items = items;
@@ -663,16 +653,18 @@ static int commit_run(store_txn_t *t, bool cached, uint64_t version, const state
     rc = subtree_update(c, 0, &root, 0, m, &new_root);
     root = new_root;
   }
+  if (rc == 0 && stale) rc = state_stale_flush(stale);
   if (rc == 0) rc = current_values_write(t, changes, items, m);
   if (rc == 0) {
     uint8_t key[STATE_HIST_ROOT_KEY_BYTES];
     uint8_t rec[1 + 2 * STATE_HASH_BYTES + CODEC_UVARINT_BYTES_MAX];
-    root_key(key, version);
+    state_root_key(key, version);
     size_t rec_len = slot_encode(rec, &root);
     rc = store_put(t, STORE_T_STATE_HIST, ve_slice(key, sizeof key), ve_slice(rec, rec_len));
   }
   if (rc == 0) memcpy(root_out, root.hash, STATE_HASH_BYTES);
   free(items);
+  free(stale);
   free(c);
   return rc;
 }
@@ -755,7 +747,7 @@ static int path_walk(store_txn_t *t, const state_slot_t *root, const uint8_t pat
 static int leaf_value(store_txn_t *t, const state_slot_t *leaf, ve_buf_t *value_out,
                       uint8_t vhash_out[STATE_HASH_BYTES]) {
   uint8_t key[STATE_HIST_VALUE_KEY_BYTES];
-  value_key(key, leaf->version, leaf->path);
+  state_value_key(key, leaf->version, leaf->path);
   ve_slice_t val;
   int rc = store_get(t, STORE_T_STATE_HIST, ve_slice(key, sizeof key), &val);
   if (rc == VE_ERR_NOT_FOUND) return VE_ERR_CORRUPT;
@@ -775,7 +767,7 @@ int state_prove(store_txn_t *t, uint64_t version, ve_slice_t key, bool *present,
   if (value_out) ve_buf_reset(value_out);
   ve_buf_reset(proof_out);
   state_slot_t root;
-  VE_TRY(root_load(t, version, &root, NULL));
+  VE_TRY(root_load_retained(t, version, &root));
 
   uint8_t path[STATE_HASH_BYTES];
   state_key_path(path, key);

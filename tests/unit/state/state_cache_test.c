@@ -6,9 +6,10 @@
  * byte-identical state tables (current values, nodes, history). Also: an
  * aborted cached commit (alone, or two in one transaction) followed by a
  * different commit of the same versions; two stores with different histories
- * taking turns; and a caller that names the wrong history, which the per-node
- * version and hash check must still survive. Prints its seed; replay with
- * VECHE_SEED=<seed>. */
+ * taking turns; a caller that names the wrong history, which the per-node
+ * version and hash check must still survive; and two stores with pruning
+ * enabled and pruned alike, whose stale logs must be identical too. Prints
+ * its seed; replay with VECHE_SEED=<seed>. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -221,6 +222,57 @@ static void test_aborted_commits(void **st) {
   state_cache_reset();
 }
 
+/* Commits (cached or not) and prunes to keep_from in one txn. */
+static void commit_prune(store_t *s, bool cached, uint64_t version, const batch_t *b,
+                         uint64_t keep_from, size_t max, uint8_t root[32]) {
+  uint8_t before[32], after[32];
+  history(before, "main", version - 1);
+  history(after, "main", version);
+  store_txn_t *t;
+  assert_int_equal(store_txn_begin(s, true, &t), 0);
+  if (version == 1) assert_int_equal(state_prune_enable(t), 0);
+  if (cached) {
+    assert_int_equal(state_commit_cached(t, before, after, version, b->ch, b->n, root), 0);
+  } else {
+    assert_int_equal(state_commit(t, version, b->ch, b->n, root), 0);
+  }
+  size_t deleted;
+  assert_int_equal(state_prune(t, keep_from, max, &deleted), 0);
+  assert_true(deleted <= max);
+  assert_int_equal(store_txn_commit(t), 0);
+}
+
+static void test_cached_writes_identical_pruned(void **st) {
+  (void)st;
+  tu_rng_seed(tu_seed("state_cache_test/pruned"));
+  state_cache_reset();
+  store_t *a, *b;
+  assert_int_equal(store_open_mem(&a), 0);
+  assert_int_equal(store_open_mem(&b), 0);
+  batch_t *bt = malloc(sizeof *bt);
+  assert_non_null(bt);
+  state_cache_stats_t cs0, cs;
+  state_cache_stats_get(&cs0);
+  uint64_t keep_from = 1;
+  for (uint64_t v = 1; v <= 45; v++) {
+    batch_random(bt, v < 6 ? BATCH_MAX : 1 + (size_t)tu_rng_below(BATCH_MAX));
+    if (v > 4) keep_from = v - 4 + (uint64_t)tu_rng_below(3);
+    size_t max = tu_rng_below(2) ? 1 + (size_t)tu_rng_below(3000) : (size_t)1 << 30;
+    uint8_t ra[32], rb[32];
+    commit_prune(a, false, v, bt, keep_from, max, ra);
+    commit_prune(b, true, v, bt, keep_from, max, rb);
+    assert_memory_equal(ra, rb, 32);
+    if (v % 15 == 0) state_tables_equal(a, b);
+  }
+  state_cache_stats_get(&cs);
+  assert_true(cs.hits - cs0.hits > 1000); /* the cache did serve */
+  assert_int_equal(cs.stale - cs0.stale, 0);
+  free(bt);
+  store_close(a);
+  store_close(b);
+  state_cache_reset();
+}
+
 static void test_two_histories_alternating(void **st) {
   (void)st;
   tu_rng_seed(tu_seed("state_cache_test/alternating"));
@@ -260,6 +312,7 @@ int main(void) {
       cmocka_unit_test(test_cached_writes_identical),
       cmocka_unit_test(test_aborted_commits),
       cmocka_unit_test(test_two_histories_alternating),
+      cmocka_unit_test(test_cached_writes_identical_pruned),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
