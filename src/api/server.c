@@ -160,6 +160,8 @@ int api_status_from_err(int ve_err) {
     case VE_ERR_STALE_SEQ: case VE_ERR_DUPLICATE: case VE_ERR_EXISTS: case VE_ERR_STATE:
     case VE_ERR_EXPIRED: case VE_ERR_TOO_EARLY: case VE_ERR_TOO_LATE:
       return 409;
+    case VE_ERR_PRUNED:
+      return 410;
     case VE_ERR_TOO_BIG: case VE_ERR_LIMIT:
       return 413;
     case VE_ERR_FULL: case VE_ERR_NOMEM: case VE_ERR_CLOSED: case VE_ERR_QUORUM:

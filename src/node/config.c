@@ -139,6 +139,12 @@ static int config_key(node_config_t *c, const char *k, json_t *v) {
   UINT_KEY("mempool_backlog_s", mempool_backlog_s, NODE_MEMPOOL_BACKLOG_S_MAX)
   UINT_KEY("block_target_ms", block_target_ms, NODE_BLOCK_TARGET_MS_MAX)
   UINT_KEY("map_bytes", map_bytes, (uint64_t)1 << 44)
+  if (!strcmp(k, "state_keep_blocks")) {
+    VE_TRY(get_uint(v, NODE_STATE_KEEP_BLOCKS_MAX, &u));
+    if (u != 0 && u < NODE_STATE_KEEP_BLOCKS_MIN) return VE_ERR_CONFIG;
+    c->state_keep_blocks = (uint32_t)u;
+    return VE_OK;
+  }
 #undef UINT_KEY
   if (!strcmp(k, "log_level")) {
     static const char *lv[] = {"debug", "info", "warn", "error", "off"};
@@ -210,6 +216,7 @@ int node_config_write(const char *path, const node_config_t *c) {
   json_object_set_new(j, "block_fill_ms", json_integer((json_int_t)c->block_fill_ms));
   json_object_set_new(j, "mempool_backlog_s", json_integer((json_int_t)c->mempool_backlog_s));
   json_object_set_new(j, "block_target_ms", json_integer((json_int_t)c->block_target_ms));
+  json_object_set_new(j, "state_keep_blocks", json_integer((json_int_t)c->state_keep_blocks));
   if (c->key_path[0]) json_object_set_new(j, "key", json_string(c->key_path));
   json_t *peers = json_array();
   for (size_t i = 0; i < c->n_peers; i++)

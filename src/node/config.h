@@ -34,6 +34,14 @@
 #define NODE_BLOCK_TARGET_MS_DEFAULT 500
 #define NODE_BLOCK_TARGET_MS_MAX 10000
 
+/* state_keep_blocks: how many of the latest heights' state this node keeps
+ * provable (docs/state.md §5.1, docs/operations.md "Pruning"); 0: all of
+ * them (an archive node, the default). A pruning node enables the state's
+ * stale log at its first start and, after each block, deletes what only the
+ * heights before the window needed. The minimum leaves the proof API's
+ * default height (the tip's parent) and a few before it provable. */
+#define NODE_STATE_KEEP_BLOCKS_MIN 16
+#define NODE_STATE_KEEP_BLOCKS_MAX 1000000000
 typedef struct {
   char host[64];
   uint16_t port;
@@ -65,6 +73,7 @@ typedef struct {
   uint32_t sync_group_blocks;  /* observers: blocks per durable commit while behind */
   uint32_t mempool_backlog_s;  /* back-pressure: pending beyond this many seconds of commits is busy */
   uint32_t block_target_ms;    /* adaptive block size: aimed time to validate+execute+commit */
+  uint32_t state_keep_blocks;  /* 0: keep every height's state; else only the latest this many */
   size_t map_bytes;            /* LMDB map size */
   int log_level;
 } node_config_t;

@@ -52,6 +52,7 @@
 #include "node/node_int.h"
 #include "node/node_verify.h"
 #include "proof/proof.h"
+#include "state/state.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -115,6 +116,45 @@ static int open_store(node_t *n, char *err, size_t err_len) {
   return rc;
 }
 
+/* A pruning node (cfg.state_keep_blocks > 0) has the state log what each
+ * commit makes stale, from its first start on (docs/operations.md
+ * "Pruning"). Enabled on a store that already holds heights, it can delete
+ * only what becomes stale from now on; what the earlier heights alone needed
+ * stays, as on an archive node. Enabling is for good: a later config of 0
+ * stops the deleting, not the log. */
+static int open_pruning(node_t *n, char *err, size_t err_len) {
+  if (!n->cfg.state_keep_blocks) return VE_OK;
+  store_txn_t *t;
+  VE_TRY(store_txn_begin(n->store, true, &t));
+  bool on = false;
+  int rc = state_prune_enabled(t, &on);
+  if (rc == VE_OK && !on) {
+    rc = state_prune_enable(t);
+    if (rc == VE_OK) rc = store_txn_commit(t);
+    else store_txn_abort(t);
+    if (rc == VE_OK && n->applied > 0)
+      VE_WARN(LOG, "pruning enabled at height %llu: the state of earlier heights is never deleted",
+              (unsigned long long)n->applied);
+  } else {
+    store_txn_abort(t);
+  }
+  if (rc) snprintf(err, err_len, "cannot enable state pruning: %s", ve_strerror(rc));
+  else VE_INFO(LOG, "keeping the state of the latest %u heights", n->cfg.state_keep_blocks);
+  return rc;
+}
+
+/* After block h in t: what only heights below the window needed goes, at
+ * most NODE_PRUNE_ENTRIES_PER_BLOCK entries per block (the rest with the next
+ * blocks, which each delete more than one block makes stale on average). */
+static int prune_after(node_t *n, store_txn_t *t, uint64_t h) {
+  uint64_t keep = n->cfg.state_keep_blocks;
+  if (!keep || h < keep) return VE_OK;
+  size_t deleted = 0;
+  int rc = state_prune(t, h + 1 - keep, NODE_PRUNE_ENTRIES_PER_BLOCK, &deleted);
+  if (rc == VE_OK) api_metric_add(n->m_pruned, deleted);
+  return rc;
+}
+
 /* The peer-link key: a validator's own key (validators admit each other by
  * their genesis keys), otherwise node.key, created at first start. */
 static int load_node_key(node_t *n, char *err, size_t err_len) {
@@ -158,6 +198,7 @@ int node_open(const node_config_t *cfg, node_t **out, char *err, size_t err_len)
   }
   if (rc == VE_OK) rc = load_node_key(n, err, err_len);
   if (rc == VE_OK) rc = open_store(n, err, err_len);
+  if (rc == VE_OK) rc = open_pruning(n, err, err_len);
   mempool_config_t mc = {cfg->mempool_txs_max, cfg->mempool_bytes_max, 100000};
   if (rc == VE_OK) rc = mempool_new(&mc, node_registry(), &n->mempool);
   if (rc == VE_OK) {
@@ -362,6 +403,7 @@ int node_pipeline_commit(node_t *n, ve_slice_t block, ve_slice_t cert) {
   if (rc == VE_OK) rc = ledger_block_commit_decoded(t, node_registry(), &b, block, cert, NULL);
   if (rc == VE_OK) rc = node_docs_block_txn(n, t, &b);
   if (rc == VE_OK) rc = node_cons_block_txn(n, t);
+  if (rc == VE_OK) rc = prune_after(n, t, h);
   if (rc == VE_OK) rc = ve_buf_append(&n->group_ids, b.ids, b.tx_count * LEDGER_HASH_BYTES);
   if (rc) {
     VE_ERROR(LOG, "commit of height %llu failed: %s; heights %llu..%llu dropped", (unsigned long long)h,
@@ -441,6 +483,9 @@ static int register_metrics(node_t *n) {
   VE_TRY(api_metrics_histogram(n->metrics, "veche_block_commit_seconds", NULL,
                                "time to store and execute one block", block_bounds,
                                sizeof block_bounds / sizeof block_bounds[0], &n->m_block_ms));
+  VE_TRY(api_metrics_counter(n->metrics, "veche_state_pruned_entries_total", NULL,
+                             "state tree nodes, value entries and log records deleted by pruning "
+                             "(config state_keep_blocks)", &n->m_pruned));
   VE_TRY(api_metrics_counter(n->metrics, "veche_store_block_commits_total", NULL,
                              "durable write transactions that carried blocks (an observer catching up "
                              "commits several blocks in one)", &n->m_store_commits));

@@ -435,7 +435,12 @@ static int h_status(void *ctx, const api_request_t *req, api_response_t *resp) {
   store_txn_t *t;
   VE_TRY(node_api_begin_read(n, &t, resp));
   ledger_tip_t tip;
+  uint64_t oldest = 0; /* first height whose state this node can prove */
   int rc = ledger_tip_get(t, &tip);
+  if (rc == VE_OK) {
+    rc = state_version_oldest(t, &oldest);
+    if (rc == VE_ERR_NOT_FOUND) rc = VE_OK;
+  }
   store_txn_abort(t);
   VE_TRY(rc);
   json_t *o = json_object();
@@ -455,6 +460,8 @@ static int h_status(void *ctx, const api_request_t *req, api_response_t *resp) {
   json_object_set_new(o, "last_block_hash", node_api_hex(tip.last_hash, 32));
   json_object_set_new(o, "last_block_time_ms", json_integer((json_int_t)tip.last_time_ms));
   json_object_set_new(o, "state_root", node_api_hex(tip.state_root, 32));
+  json_object_set_new(o, "state_oldest_height", json_integer((json_int_t)oldest));
+  json_object_set_new(o, "state_keep_blocks", json_integer((json_int_t)n->cfg.state_keep_blocks));
   mempool_stats_t ms; /* one snapshot under one lock */
   mempool_stats_get(n->mempool, &ms);
   json_object_set_new(o, "mempool_txs", json_integer((json_int_t)ms.txs));
@@ -489,31 +496,39 @@ static int h_health(void *ctx, const api_request_t *req, api_response_t *resp) {
 
 /* ---- proofs ---- */
 
-/* Bundle for key at ?height= (default: the latest state with a certified
- * header, i.e. after tip - 1). */
-int node_proof_response(node_t *n, const api_request_t *req, api_response_t *resp, ve_slice_t key) {
-  uint64_t tip = atomic_load(&n->height);
+int node_proof_bundle(node_t *n, const api_request_t *req, api_response_t *resp, ve_slice_t key,
+                      proof_bundle_t *b) {
+  uint64_t tip = atomic_load(&n->height), h;
   if (tip < 1) {
     api_error(resp, 409, "too_early", "no block has certified a state root yet");
     return VE_ERR_TOO_EARLY;
   }
-  uint64_t h;
   if (api_request_query_u64(req, "height", tip - 1, UINT64_MAX, &h) != VE_OK) {
     api_error(resp, 400, "malformed", "height must be a decimal number");
     return VE_ERR_MALFORMED;
   }
   store_txn_t *t;
   VE_TRY(node_api_begin_read(n, &t, resp));
-  proof_bundle_t b;
-  proof_bundle_init(&b);
-  int rc = proof_bundle_build(t, node_chain_id(n), h, key, &b);
+  int rc = proof_bundle_build(t, node_chain_id(n), h, key, b);
+  uint64_t oldest = 0;
+  if (rc == VE_ERR_PRUNED) (void)state_version_oldest(t, &oldest);
   store_txn_abort(t);
-  if (rc == VE_ERR_HEIGHT) {
+  if (rc == VE_ERR_HEIGHT)
     api_error(resp, 409, "too_early", "state after height %llu is certified only once block %llu exists",
               (unsigned long long)h, (unsigned long long)h + 1);
-  } else if (rc == VE_OK) {
-    api_respond_json(resp, 200, proof_bundle_to_json(&b));
-  }
+  else if (rc == VE_ERR_PRUNED)
+    api_error(resp, 410, "pruned",
+              "this node keeps the state of heights %llu and later only (state_keep_blocks); "
+              "ask an archive node for height %llu",
+              (unsigned long long)oldest, (unsigned long long)h);
+  return rc;
+}
+
+int node_proof_response(node_t *n, const api_request_t *req, api_response_t *resp, ve_slice_t key) {
+  proof_bundle_t b;
+  proof_bundle_init(&b);
+  int rc = node_proof_bundle(n, req, resp, key, &b);
+  if (rc == VE_OK) api_respond_json(resp, 200, proof_bundle_to_json(&b));
   proof_bundle_free(&b);
   return rc;
 }

@@ -272,29 +272,6 @@ static int h_ballots(void *ctx, const api_request_t *req, api_response_t *resp) 
   return VE_OK;
 }
 
-/* A proof bundle for key at ?height= (default: the latest certified state,
- * after tip - 1). Out: *bundle (caller frees) or an error response. */
-static int bundle_for(node_t *n, const api_request_t *req, api_response_t *resp, ve_slice_t key,
-                      proof_bundle_t *b) {
-  uint64_t tip = atomic_load(&n->height), h;
-  if (tip < 1) {
-    api_error(resp, 409, "too_early", "no block has certified a state root yet");
-    return VE_ERR_TOO_EARLY;
-  }
-  if (api_request_query_u64(req, "height", tip - 1, UINT64_MAX, &h) != VE_OK) {
-    api_error(resp, 400, "malformed", "height must be a decimal number");
-    return VE_ERR_MALFORMED;
-  }
-  store_txn_t *t;
-  VE_TRY(node_api_begin_read(n, &t, resp));
-  int rc = proof_bundle_build(t, node_chain_id(n), h, key, b);
-  store_txn_abort(t);
-  if (rc == VE_ERR_HEIGHT)
-    api_error(resp, 409, "too_early", "state after height %llu is certified only once block %llu exists",
-              (unsigned long long)h, (unsigned long long)h + 1);
-  return rc;
-}
-
 /* GET /v1/polls/:id/ballots/:voter[?height=H] — a voter's receipt: the counted
  * ballot record as of H, with the proof bundle that shows it (or its absence). */
 static int h_receipt(void *ctx, const api_request_t *req, api_response_t *resp) {
@@ -310,7 +287,7 @@ static int h_receipt(void *ctx, const api_request_t *req, api_response_t *resp) 
   if (rc == VE_ERR_NOT_FOUND) api_error(resp, 404, "not_found", "no poll with this id");
   proof_bundle_t b;
   proof_bundle_init(&b);
-  if (rc == VE_OK) rc = bundle_for(n, req, resp, ve_slice(key, voting_ballot_key(key, poll, voter)), &b);
+  if (rc == VE_OK) rc = node_proof_bundle(n, req, resp, ve_slice(key, voting_ballot_key(key, poll, voter)), &b);
   if (rc == VE_OK) {
     json_t *o = json_pack("{s:o, s:o, s:I, s:b}", "poll", node_api_hex(poll, 32), "voter", node_api_hex(voter, 32), "as_of_height",
                           (json_int_t)b.height, "counted", b.present);
@@ -337,7 +314,7 @@ static int h_poll_proof(void *ctx, const api_request_t *req, api_response_t *res
   proof_bundle_t a, b;
   proof_bundle_init(&a);
   proof_bundle_init(&b);
-  int rc = bundle_for(n, req, resp, ve_slice(k1, voting_poll_key(k1, poll)), &a);
+  int rc = node_proof_bundle(n, req, resp, ve_slice(k1, voting_poll_key(k1, poll)), &a);
   if (rc == VE_OK && !a.present) {
     api_error(resp, 404, "not_found", "no poll with this id at height %llu", (unsigned long long)a.height);
     rc = VE_ERR_NOT_FOUND;

@@ -13,6 +13,7 @@
 #include "mempool/mempool.h"
 #include "node/config.h"
 #include "node/node.h"
+#include "proof/proof.h"
 #include "store/store.h"
 
 #define NODE_ROUTES_MAX 96 /* routes of all tables together */
@@ -43,6 +44,13 @@
  * a misjudged live block is shown at most NODE_GROUP_IDLE_MS late (or
  * NODE_GROUP_AGE_MS_MAX if blocks come faster than that). */
 #define NODE_GROUP_BEHIND_MS 2000
+
+/* Pruning (config state_keep_blocks): at most this many state entries deleted
+ * after each block, so that a backlog (a window made shorter, a node back
+ * from a long stop) costs each block a bounded time. A full block of
+ * identity registrations makes fewer stale (docs/state.md §5.1), so the
+ * deletions keep up with any sustained load and catch up when it eases. */
+#define NODE_PRUNE_ENTRIES_PER_BLOCK 131072
 
 /* Flow control (node_cons.c; docs/mempool.md "Back-pressure", docs/operations.md).
  * The rules are pure functions of numbers the node measures, so that a unit
@@ -149,6 +157,7 @@ struct node {
   /* metrics */
   api_metric_t *m_height, *m_txs, *m_blocks, *m_mempool, *m_rejected, *m_block_ms;
   api_metric_t *m_store_commits;    /* durable write txns that carried blocks */
+  api_metric_t *m_pruned;           /* state entries deleted by pruning */
   /* consensus (node_cons.c): timers that fired, the round each height was
    * decided in, commits decided after round 0, time between commits */
   api_metric_t *m_cons_timeouts, *m_cons_round, *m_cons_late, *m_cons_height_s;
@@ -223,8 +232,6 @@ json_t *node_api_hex(const uint8_t *p, size_t n);  /* a JSON hex string; json_nu
 int node_api_param_hash(const api_request_t *req, const char *name, uint8_t out[32], api_response_t *resp);
 /* A read transaction; else a 5xx answer. */
 int node_api_begin_read(node_t *n, store_txn_t **t, api_response_t *resp);
-/* Answers with the proof bundle (docs/proofs.md) for state key at ?height=H
- * (default: the latest state a block certifies); 409 too_early before that. */
 /* Local wall-clock time (ms) at which height was committed here; 0 if unknown
  * (before this process started, or out of the ring). Any thread. */
 uint64_t node_commit_time(node_t *n, uint64_t height);
@@ -234,6 +241,13 @@ uint64_t node_commit_time(node_t *n, uint64_t height);
  * took_ms: since the previous commit (0 if none); work_ms: what the committed
  * height (n->last_block_txs txs) cost this node on the loop thread. */
 void node_flow_update(node_t *n, bool committed, uint64_t took_ms, uint64_t work_ms);
+/* The proof bundle (docs/proofs.md) for state key at ?height=H (default: the
+ * latest state a block certifies) into *b (initialised by the caller, who
+ * frees it); else an error answer: 409 too_early before a block certifies
+ * that height, 410 pruned below the oldest height this node keeps. */
+int node_proof_bundle(node_t *n, const api_request_t *req, api_response_t *resp, ve_slice_t key,
+                      proof_bundle_t *b);
+/* node_proof_bundle, answered as the bundle itself. */
 int node_proof_response(node_t *n, const api_request_t *req, api_response_t *resp, ve_slice_t key);
 
 #endif

@@ -42,7 +42,8 @@ void proof_bundle_init(proof_bundle_t *b);
 void proof_bundle_free(proof_bundle_t *b);
 
 /* Builds the bundle for key at height from a node's store (read txn). Returns
- * VE_ERR_HEIGHT when height + 1 has no block yet. */
+ * VE_ERR_HEIGHT when height + 1 has no block yet, VE_ERR_PRUNED when the node
+ * no longer keeps the state of that height (state_version_oldest). */
 int proof_bundle_build(store_txn_t *t, ve_slice_t chain_id, uint64_t height, ve_slice_t key,
                        proof_bundle_t *out);
 

@@ -39,17 +39,10 @@
 static const char *g_veche;
 static uint32_t g_identity;
 
-/* Rewrites n's config.json with the keys of this test. */
+/* This test's keys in n's config.json. */
 static void configure(h_node_t *n) {
-  char path[400];
-  snprintf(path, sizeof path, "%s/config.json", n->conf);
-  json_error_t je;
-  json_t *c = json_load_file(path, 0, &je);
-  if (!c) fail_msg("%s: %s", path, je.text);
-  json_object_set_new(c, "block_txs_max", json_integer(4));
-  json_object_set_new(c, "mempool_backlog_s", json_integer(1));
-  assert_int_equal(json_dump_file(c, path, JSON_INDENT(2)), 0);
-  json_decref(c);
+  h_config_set(n, "block_txs_max", json_integer(4));
+  h_config_set(n, "mempool_backlog_s", json_integer(1));
 }
 
 /* A signed registration of a fresh key (hex, caller frees). */
@@ -75,19 +68,6 @@ static void expect_busy_answer(const http_response_t *r, const json_t *j) {
   assert_non_null(j);
   assert_string_equal(str(j, "error"), "busy");
   assert_true(r->retry_after_s >= 1);
-}
-
-/* The value of an unlabelled metric in the /metrics text, or -1. */
-static double metric(h_node_t *n, const char *name) {
-  http_response_t r;
-  assert_int_equal(http_request("127.0.0.1", n->port, "GET", "/metrics", NULL, NULL, 0, HTTP_MS, &r), 0);
-  assert_int_equal(r.status, 200);
-  char pat[128];
-  snprintf(pat, sizeof pat, "\n%s ", name);
-  const char *at = strstr((const char *)r.body.ptr, pat);
-  double v = at ? strtod(at + strlen(pat), NULL) : -1;
-  http_response_free(&r);
-  return v;
 }
 
 /* One single submission: 202 accepted (its id kept in ids[*accepted]) or
@@ -157,9 +137,9 @@ static void test_busy_refusals(void **state) {
   assert_non_null(ids);
 
   /* Nothing commits yet: node 0 admits exactly its floor, then refuses. */
-  size_t limit = (size_t)metric(n, "veche_mempool_admit_limit");
+  size_t limit = (size_t)h_metric(n, "veche_mempool_admit_limit");
   assert_true(limit >= 1 && limit < SINGLES_MAX);
-  assert_int_equal(metric(n, "veche_block_txs_cap"), 4);
+  assert_int_equal(h_metric(n, "veche_block_txs_cap"), 4);
   size_t accepted = 0, busy = 0;
   while (accepted < SINGLES_MAX && submit_one(n, ids, &accepted)) {
   }
@@ -187,7 +167,7 @@ static void test_busy_refusals(void **state) {
   assert_true(submit_one(n, ids, &accepted));
 
   /* A batch four times the limit: admitted up to the limit, the rest busy. */
-  limit = (size_t)metric(n, "veche_mempool_admit_limit");
+  limit = (size_t)h_metric(n, "veche_mempool_admit_limit");
   size_t k = 4 * limit + 100 < BATCH_TXS_MAX ? 4 * limit + 100 : BATCH_TXS_MAX;
   assert_int_equal(submit_batch(n, k, ids, &accepted, &batch_busy), 200);
   printf("# batch of %zu at admit limit %zu: %zu busy\n", k, limit, batch_busy);
@@ -196,7 +176,7 @@ static void test_busy_refusals(void **state) {
   t0 = h_now_ms();
   assert_int_equal(h_wait_final(n, ids + before, accepted - before), accepted - before);
   assert_true(h_now_ms() - t0 < FINAL_TIMEOUT_MS);
-  assert_int_equal((size_t)metric(n, "veche_mempool_busy_total"), busy);
+  assert_int_equal((size_t)h_metric(n, "veche_mempool_busy_total"), busy);
   assert_int_equal(h_get(n, "/v1/status", &st), 200); /* the same count, whole batches included */
   assert_int_equal(json_integer_value(json_object_get(st, "mempool_busy_total")), busy);
   json_decref(st);

@@ -174,10 +174,40 @@ void h_net_cleanup(h_net_t *net) {
   if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", net->dir);
 }
 
+/* The directory holding n's config.json. */
+static void conf_dir(const h_node_t *n, char *dir, size_t cap) {
+  if (n->conf[0]) snprintf(dir, cap, "%s", n->conf);
+  else snprintf(dir, cap, "%s/net", n->dir);
+}
+
+void h_config_set(h_node_t *n, const char *key, json_t *value) {
+  char dir[300], path[320];
+  conf_dir(n, dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/config.json", dir);
+  json_error_t je;
+  json_t *c = json_load_file(path, 0, &je);
+  if (!c) fail_msg("%s: %s", path, je.text);
+  json_object_set_new(c, key, value);
+  assert_int_equal(json_dump_file(c, path, JSON_INDENT(2)), 0);
+  json_decref(c);
+}
+
+double h_metric(h_node_t *n, const char *name) {
+  http_response_t r;
+  assert_int_equal(http_request("127.0.0.1", n->port, "GET", "/metrics", NULL, NULL, 0, 5000, &r), 0);
+  assert_int_equal(r.status, 200);
+  char pat[128];
+  snprintf(pat, sizeof pat, "\n%s ", name);
+  const char *at = r.body.len ? strstr((const char *)r.body.ptr, pat) : NULL;
+  double v = at ? strtod(at + strlen(pat), NULL) : 0;
+  http_response_free(&r);
+  if (!at) fail_msg("no metric %s in /metrics", name);
+  return v;
+}
+
 void h_node_start(h_node_t *n) {
   char dir[300], log[300];
-  if (n->conf[0]) snprintf(dir, sizeof dir, "%s", n->conf);
-  else snprintf(dir, sizeof dir, "%s/net", n->dir);
+  conf_dir(n, dir, sizeof dir);
   snprintf(log, sizeof log, "%s/node.log", n->dir);
   pid_t pid = fork();
   if (pid == 0) {

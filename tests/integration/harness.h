@@ -32,6 +32,9 @@ typedef struct {
 void h_node_init(h_node_t *n, const char *veche);
 /* Starts `veche start` and waits until /health answers. */
 void h_node_start(h_node_t *n);
+/* Sets key to value (a reference stolen) in n's config.json; takes effect at
+ * the next start. */
+void h_config_set(h_node_t *n, const char *key, json_t *value);
 /* SIGTERM and wait (clean stop), or SIGKILL. */
 void h_node_stop(h_node_t *n);
 void h_node_kill9(h_node_t *n);
@@ -58,6 +61,8 @@ int h_get(h_node_t *n, const char *path, json_t **out);
 /* POSTs body (a reference taken, released here) as JSON; *out the answer. */
 int h_post(h_node_t *n, const char *path, json_t *body, json_t **out);
 uint64_t h_height(h_node_t *n);
+/* The value of an unlabelled metric in n's /metrics; fails the test if absent. */
+double h_metric(h_node_t *n, const char *name);
 /* Waits until n shows height >= want; fails the test after timeout_ms. */
 void h_wait_height(h_node_t *n, uint64_t want, int timeout_ms);
 /* Heights 1..top (top 0: every height both show): the whole header of each

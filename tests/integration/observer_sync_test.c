@@ -67,32 +67,6 @@ static uint64_t shown_height(h_node_t *n) {
   return a > b ? a : b;
 }
 
-/* A counter from GET /metrics (Prometheus text). */
-static uint64_t metric(h_node_t *n, const char *name) {
-  http_response_t r;
-  assert_int_equal(http_request("127.0.0.1", n->port, "GET", "/metrics", NULL, NULL, 0, 5000, &r), 0);
-  assert_int_equal(r.status, 200);
-  char pat[128];
-  snprintf(pat, sizeof pat, "\n%s ", name);
-  const char *at = r.body.len ? strstr((const char *)r.body.ptr, pat) : NULL;
-  if (!at) fail_msg("no metric %s", name);
-  uint64_t v = strtoull(at + strlen(pat), NULL, 10);
-  http_response_free(&r);
-  return v;
-}
-
-/* Rewrites n's config.json with empty_block_ms = ms. */
-static void set_heartbeat(h_node_t *n, uint32_t ms) {
-  char path[400];
-  snprintf(path, sizeof path, "%s/config.json", n->conf);
-  json_error_t je;
-  json_t *c = json_load_file(path, 0, &je);
-  assert_non_null(c);
-  json_object_set_new(c, "empty_block_ms", json_integer(ms));
-  assert_int_equal(json_dump_file(c, path, JSON_INDENT(2)), 0);
-  json_decref(c);
-}
-
 /* The validator builds at least CHAIN_BLOCKS_MIN blocks, most with a
  * registration; returns its height once frozen (restarted with a one-hour
  * heartbeat). */
@@ -109,7 +83,7 @@ static uint64_t build_chain(h_node_t *v) {
   }
   assert_int_equal(h_wait_final(v, ids, 2), 2);
   h_node_stop(v);
-  set_heartbeat(v, 3600000);
+  h_config_set(v, "empty_block_ms", json_integer(3600000));
   h_node_start(v);
   uint64_t top = h_height(v);
   print_message("chain: %llu blocks, %zu registrations\n", (unsigned long long)top, txs);
@@ -152,8 +126,8 @@ static void test_observer_sync(void **state) {
   assert_true(back <= top);
   t0 = h_now_ms();
   h_wait_height(o, top, SYNC_TIMEOUT_MS);
-  uint64_t blocks = metric(o, "veche_blocks_committed_total");
-  uint64_t commits = metric(o, "veche_store_block_commits_total");
+  uint64_t blocks = (uint64_t)h_metric(o, "veche_blocks_committed_total");
+  uint64_t commits = (uint64_t)h_metric(o, "veche_store_block_commits_total");
   print_message("step 2: restarted at %llu; synced to %llu in %llu ms: %llu blocks in %llu durable commits\n",
                 (unsigned long long)back, (unsigned long long)top, (unsigned long long)(h_now_ms() - t0),
                 (unsigned long long)blocks, (unsigned long long)commits);

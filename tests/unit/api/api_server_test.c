@@ -406,6 +406,7 @@ static void test_status_mapping(void **state) {
   assert_int_equal(api_status_from_err(VE_ERR_STALE_SEQ), 409);
   assert_int_equal(api_status_from_err(VE_ERR_EXISTS), 409);
   assert_int_equal(api_status_from_err(VE_ERR_TOO_BIG), 413);
+  assert_int_equal(api_status_from_err(VE_ERR_PRUNED), 410);
   assert_int_equal(api_status_from_err(VE_ERR_FULL), 503);
   assert_int_equal(api_status_from_err(VE_ERR_STORE), 500);
   assert_int_equal(api_status_from_err(VE_ERR_IO), 500);

@@ -1,0 +1,110 @@
+/* config_test.c — config.json as the node reads and writes it (src/node/config.c):
+ * every key written is read back to the same value, unknown keys and values out
+ * of range are refused with a message naming the key, and state_keep_blocks
+ * takes 0 (keep everything) or a window of at least NODE_STATE_KEEP_BLOCKS_MIN. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "base/err.h"
+#include "node/config.h"
+
+static char g_dir[64];
+
+static int setup(void **state) {
+  (void)state;
+  snprintf(g_dir, sizeof g_dir, "/tmp/veche-config-XXXXXX");
+  return mkdtemp(g_dir) ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  char path[128];
+  snprintf(path, sizeof path, "%s/config.json", g_dir);
+  unlink(path);
+  return rmdir(g_dir);
+}
+
+/* Writes text as config.json and loads it; err gets the loader's message. */
+static int load_text(const char *text, node_config_t *c, char *err, size_t cap) {
+  char path[128];
+  snprintf(path, sizeof path, "%s/config.json", g_dir);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+  err[0] = 0;
+  return node_config_load(path, c, err, cap);
+}
+
+static void test_round_trip(void **state) {
+  (void)state;
+  node_config_t a, b;
+  node_config_defaults(&a);
+  assert_int_equal(a.state_keep_blocks, 0); /* archive by default */
+  a.state_keep_blocks = 100000;
+  a.block_target_ms = 250;
+  a.empty_block_ms = 123;
+  snprintf(a.key_path, sizeof a.key_path, "validator.key");
+  char path[128];
+  snprintf(path, sizeof path, "%s/config.json", g_dir);
+  assert_int_equal(node_config_write(path, &a), 0);
+  char err[256];
+  assert_int_equal(node_config_load(path, &b, err, sizeof err), 0);
+  assert_int_equal(b.state_keep_blocks, 100000);
+  assert_int_equal(b.block_target_ms, 250);
+  assert_int_equal(b.empty_block_ms, 123);
+  assert_string_equal(b.key_path, "validator.key");
+  assert_string_equal(b.api_host, a.api_host);
+  assert_int_equal(b.api_port, a.api_port);
+}
+
+static void test_state_keep_blocks_range(void **state) {
+  (void)state;
+  node_config_t c;
+  char err[256], text[128];
+  assert_int_equal(load_text("{\"state_keep_blocks\": 0}", &c, err, sizeof err), 0);
+  assert_int_equal(c.state_keep_blocks, 0);
+  snprintf(text, sizeof text, "{\"state_keep_blocks\": %d}", NODE_STATE_KEEP_BLOCKS_MIN);
+  assert_int_equal(load_text(text, &c, err, sizeof err), 0);
+  assert_int_equal(c.state_keep_blocks, NODE_STATE_KEEP_BLOCKS_MIN);
+  snprintf(text, sizeof text, "{\"state_keep_blocks\": %d}", NODE_STATE_KEEP_BLOCKS_MAX);
+  assert_int_equal(load_text(text, &c, err, sizeof err), 0);
+  assert_int_equal(c.state_keep_blocks, NODE_STATE_KEEP_BLOCKS_MAX);
+  /* Too short a window, too long, negative, not a number: refused, named. */
+  const char *bad[] = {"{\"state_keep_blocks\": 1}", "{\"state_keep_blocks\": 15}",
+                       "{\"state_keep_blocks\": 1000000001}", "{\"state_keep_blocks\": -16}",
+                       "{\"state_keep_blocks\": \"16\"}", "{\"state_keep_blocks\": 16.5}"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    assert_int_equal(load_text(bad[i], &c, err, sizeof err), VE_ERR_CONFIG);
+    if (!strstr(err, "state_keep_blocks")) fail_msg("%s: message %s", bad[i], err);
+  }
+}
+
+static void test_unknown_and_malformed(void **state) {
+  (void)state;
+  node_config_t c;
+  char err[256];
+  assert_int_equal(load_text("{\"state_keep_block\": 100}", &c, err, sizeof err), VE_ERR_CONFIG);
+  assert_non_null(strstr(err, "unknown key \"state_keep_block\""));
+  assert_int_equal(load_text("[1, 2]", &c, err, sizeof err), VE_ERR_CONFIG);
+  assert_int_equal(load_text("{\"api_port\": 70000}", &c, err, sizeof err), VE_ERR_CONFIG);
+  assert_non_null(strstr(err, "api_port"));
+  assert_int_equal(load_text("{\"api_port\": ", &c, err, sizeof err), VE_ERR_CONFIG);
+  assert_true(err[0] != 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_round_trip),
+      cmocka_unit_test(test_state_keep_blocks_range),
+      cmocka_unit_test(test_unknown_and_malformed),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
