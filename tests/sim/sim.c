@@ -600,11 +600,16 @@ static void ledger_check_end(sim_t *s) {
       fail(s, "DISK: node %d's store is not at its chain height %zu", n->idx, n->chain_len);
       return;
     }
+    const char *why;
+    if (n->idx % 2 == 1 && sim_ledger_check_pruned(n->store, n->chain_len, &why) != 0) {
+      fail(s, "PRUNE: pruning node %d at h=%zu: %s", n->idx, n->chain_len, why ? why : "store error");
+      return;
+    }
     if (!best || n->chain_len > best->chain_len) best = n;
   }
   if (!best) return;
   store_t *fresh;
-  VE_ASSERT(sim_ledger_store_new(s->ledger, &fresh) == 0);
+  VE_ASSERT(sim_ledger_store_new(s->ledger, false, &fresh) == 0);
   uint64_t next = 0;
   for (size_t j = 0; j < best->chain_len && !s->failed; j++) {
     const block_t *b = &best->chain[j];
@@ -1320,7 +1325,7 @@ static void setup(sim_t *s) {
   if (!c->ledger) return;
   VE_ASSERT(sim_ledger_new(&s->ledger, s->seed, &s->changes[0].vs) == 0);
   for (int i = 0; i < s->nnodes; i++)
-    VE_ASSERT(sim_ledger_store_new(s->ledger, &s->nodes[i].store) == 0);
+    VE_ASSERT(sim_ledger_store_new(s->ledger, i % 2 == 1, &s->nodes[i].store) == 0); /* odd: pruning */
 }
 
 /* ================= main loop ================= */

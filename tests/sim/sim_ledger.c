@@ -10,6 +10,7 @@
 #include "apps/documents/documents.h"
 #include "apps/identity/identity.h"
 #include "base/err.h"
+#include "state/state.h"
 
 #define SL_CITIZENS_MAX 1024
 #define SL_EXPIRY 1000000 /* far beyond any run's height */
@@ -176,13 +177,14 @@ void sim_ledger_free(sim_ledger_t *L) {
   free(L);
 }
 
-int sim_ledger_store_new(sim_ledger_t *L, store_t **out) {
+int sim_ledger_store_new(sim_ledger_t *L, bool prune, store_t **out) {
   store_t *st;
   VE_TRY(store_open_mem(&st));
   store_txn_t *t;
   int rc = store_txn_begin(st, true, &t);
   if (rc == VE_OK) {
     rc = ledger_init_store(t, &SL_REG, &L->g);
+    if (rc == VE_OK && prune) rc = state_prune_enable(t);
     if (rc == VE_OK) rc = store_txn_commit(t);
     else store_txn_abort(t);
   }
@@ -420,6 +422,37 @@ int sim_ledger_validate(sim_ledger_t *L, store_t *st, uint64_t height,
   return rc;
 }
 
+/* As a pruning node does after each block, in the block's transaction. */
+static int sl_prune(store_txn_t *t, uint64_t height) {
+  bool on = false;
+  VE_TRY(state_prune_enabled(t, &on));
+  if (!on || height < SIM_LEDGER_KEEP_BLOCKS) return VE_OK;
+  size_t deleted;
+  return state_prune(t, height + 1 - SIM_LEDGER_KEEP_BLOCKS, SIM_LEDGER_PRUNE_MAX, &deleted);
+}
+
+int sim_ledger_check_pruned(store_t *st, uint64_t height, const char **why) {
+  *why = NULL;
+  if (height < SIM_LEDGER_KEEP_BLOCKS) return VE_OK;
+  store_txn_t *t;
+  VE_TRY(store_txn_begin(st, false, &t));
+  uint64_t oldest = 0, first = height + 1 - SIM_LEDGER_KEEP_BLOCKS;
+  uint8_t root[STATE_HASH_BYTES];
+  ledger_tip_t tip;
+  int rc = state_version_oldest(t, &oldest);
+  if (rc == VE_OK && oldest != first) *why = "the oldest provable height is not the window's first";
+  if (rc == VE_OK && !*why) rc = ledger_tip_get(t, &tip);
+  if (rc == VE_OK && !*why) {
+    rc = state_root_at(t, height, root);
+    if (rc == VE_OK && memcmp(root, tip.state_root, sizeof root) != 0) *why = "the tip's root is gone";
+  }
+  if (rc == VE_OK && !*why && first > 0 && state_root_at(t, first - 1, root) != VE_ERR_NOT_FOUND)
+    *why = "a height below the window still answers";
+  store_txn_abort(t);
+  if (rc == VE_OK && *why) rc = VE_ERR_STATE;
+  return rc;
+}
+
 int sim_ledger_commit(sim_ledger_t *L, store_t *st, uint64_t height,
                       const uint8_t id[LEDGER_HASH_BYTES], ve_slice_t block, ve_slice_t cert,
                       const cons_valset_t *vs, uint64_t *next, int *valid_rc,
@@ -434,6 +467,7 @@ int sim_ledger_commit(sim_ledger_t *L, store_t *st, uint64_t height,
   if (rc == VE_OK) {
     *valid_rc = sl_check(L, t, height, id, &b, vs);
     rc = ledger_block_commit_decoded(t, &SL_REG, &b, block, cert, res);
+    if (rc == VE_OK) rc = sl_prune(t, height);
     if (rc == VE_OK) rc = store_txn_commit(t);
     else store_txn_abort(t);
   }

@@ -66,8 +66,22 @@ typedef struct sim_ledger sim_ledger_t;
 int sim_ledger_new(sim_ledger_t **out, uint64_t seed, const cons_valset_t *vs);
 void sim_ledger_free(sim_ledger_t *L);
 
-/* A fresh memory store holding the genesis state. */
-int sim_ledger_store_new(sim_ledger_t *L, store_t **out);
+/* Pruning nodes (a node's config state_keep_blocks, docs/operations.md): a
+ * store made with prune keeps the state of its latest SIM_LEDGER_KEEP_BLOCKS
+ * heights, and each commit deletes at most SIM_LEDGER_PRUNE_MAX entries, so
+ * that pruning lags and resumes across blocks, crashes and tail losses. */
+#define SIM_LEDGER_KEEP_BLOCKS 4
+#define SIM_LEDGER_PRUNE_MAX 24
+
+/* A fresh memory store holding the genesis state; prune: with the state's
+ * pruning enabled (sim_ledger_commit then prunes after each block). */
+int sim_ledger_store_new(sim_ledger_t *L, bool prune, store_t **out);
+
+/* PRUNE check of a pruning store whose tip is at height: the oldest provable
+ * version is exactly the window's first, the tip's state root is still there,
+ * and the version below the window answers VE_ERR_NOT_FOUND. Returns 0, or an
+ * error with why (a static string). */
+int sim_ledger_check_pruned(store_t *st, uint64_t height, const char **why);
 
 /* Builds the block for height on store st's tip: proposer pk, valset_hash of
  * the set deciding height, time max(tip time + 1, SIM_LEDGER_GENESIS_MS +
