@@ -13,7 +13,9 @@
  *      the kill (what it showed was durable), and syncs to the top;
  *   3. its blocks (header hash, state root) equal the validator's at every
  *      height, and its metrics show fewer durable block commits than blocks
- *      (the catch-up was grouped);
+ *      (the catch-up was grouped); it prunes its state (state_keep_blocks),
+ *      so this also holds for deletions inside groups and across the kill,
+ *      and it keeps exactly the window;
  *   4. live: a transaction submitted to the validator reaches the observer's
  *      API promptly (a fresh block is durable and shown at once).
  * Without the grouping right this fails: validating block h+1 outside the
@@ -38,6 +40,7 @@
 #define SYNC_TIMEOUT_MS 60000
 #define BEHIND_WAIT_MS 2200 /* > NODE_GROUP_BEHIND_MS: every block is old */
 #define LIVE_LAG_MS_MAX 1500
+#define KEEP 16 /* the observer's state_keep_blocks */
 
 static const char *g_veche;
 static uint32_t g_next_identity;
@@ -96,6 +99,9 @@ static void test_observer_sync(void **state) {
   h_net_init(&net, g_veche, 1, 1, 10);
   h_node_t *v = &net.node[0], *o = &net.node[1];
   uint64_t top = build_chain(v);
+  /* The observer prunes (docs/operations.md "Pruning"): deletions inside its
+   * groups, and across the kill, must leave every root equal (step 3). */
+  h_config_set(o, "state_keep_blocks", json_integer(KEEP));
   h_sleep_ms(BEHIND_WAIT_MS);
 
   /* 1. Sync from genesis, killed a third of the way. */
@@ -138,7 +144,13 @@ static void test_observer_sync(void **state) {
   if (commits * 4 > blocks)
     fail_msg("%llu durable commits for %llu blocks: not grouped", (unsigned long long)commits,
              (unsigned long long)blocks);
-  print_message("step 3: %llu heights identical to the validator's\n", (unsigned long long)top);
+  json_t *st;
+  assert_int_equal(h_get(o, "/v1/status", &st), 200);
+  assert_int_equal(json_integer_value(json_object_get(st, "state_oldest_height")), top + 1 - KEEP);
+  json_decref(st);
+  assert_true(h_metric(o, "veche_state_pruned_entries_total") > 0);
+  print_message("step 3: %llu heights identical to the validator's; the observer keeps the state of the last %d\n",
+                (unsigned long long)top, KEEP);
 
   /* 4. Live: a fresh block is shown at once. */
   uint8_t ids[1][32];
