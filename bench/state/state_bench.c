@@ -25,6 +25,17 @@
  * untimed update blocks first (with --reuse, they fill the cache of upper
  * nodes, as a long-running node has it). --report N prints the CPU time of
  * state_commit, the txn commit time and the file size every N timed blocks.
+ *
+ * Pruning (docs/state.md §5.1): --prune-window W enables pruning on the store
+ * (on a fresh one before the load; with --reuse, late) and after every commit,
+ * in the same transaction as the ledger would, calls state_prune with
+ * keep_from = version - W + 1 and max_entries --prune-max (default 1,000,000);
+ * --prune-every K calls it only every K blocks (then with K times the
+ * budget). It reports the bytes of stale log each block wrote, the CPU time
+ * of state_prune per block and the entries it deleted; compare state_commit's
+ * CPU time, the txn commit time, the bytes written and the store size with a
+ * run without --prune-window. Bytes written are the process's write(2) bytes
+ * (/proc/self/io wchar: LMDB writes its dirty pages with pwrite at commit).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +68,47 @@ typedef struct {
   uint64_t report; /* --report N: a line every N timed blocks */
   uint64_t map_mb; /* LMDB map size, 0: the store's default (small under valgrind) */
 } bench_opts_t;
+
+/* --prune-window: 0 off; else state_prune after every commit. */
+static uint64_t g_prune_window = 0;
+static uint64_t g_prune_max = 1000000;
+static uint64_t g_prune_every = 1;
+typedef struct {
+  double cpu_s;      /* state_prune CPU time */
+  double wall_s;     /* and wall time */
+  uint64_t deleted;  /* entries it deleted */
+  uint64_t log_bytes, log_chunks; /* stale log the commits wrote */
+} prune_stats_t;
+static prune_stats_t g_prune;
+
+/* Bytes and chunks of stale log that the commit of version wrote (the keys
+ * 0x03 || be64(version) || be32(i) of STATE_HIST; docs/state.md §5.1). */
+static void stale_log_count(store_txn_t *t, uint64_t version) {
+  uint8_t start[9] = {0x03};
+  ve_be64_put(start + 1, version);
+  store_cursor_t *c;
+  if (store_cursor_open(t, STORE_T_STATE_HIST, &c)) return;
+  ve_slice_t k, v;
+  for (int rc = store_cursor_seek(c, ve_slice(start, 9), &k, &v);
+       rc == 0 && k.len == 13 && memcmp(k.ptr, start, 9) == 0; rc = store_cursor_next(c, &k, &v)) {
+    g_prune.log_bytes += v.len + k.len;
+    g_prune.log_chunks++;
+  }
+  store_cursor_close(c);
+}
+
+/* Bytes this process passed to write(2) and friends so far (/proc/self/io). */
+static uint64_t bytes_written(void) {
+  FILE *f = fopen("/proc/self/io", "r");
+  if (!f) return 0;
+  char line[128];
+  unsigned long long v = 0;
+  while (fgets(line, sizeof line, f)) {
+    if (sscanf(line, "wchar: %llu", &v) == 1) break;
+  }
+  fclose(f);
+  return v;
+}
 
 static long minor_faults(void) {
   struct rusage ru;
@@ -123,9 +175,23 @@ static void block_commit(store_t *s, uint64_t version, const state_change_t *ch,
   if (rc) die("state_commit", rc);
   double t1 = bench_now_s();
   *state_cpu_s += bench_cpu_s() - c0;
+  *state_s += t1 - t0;
+  if (g_prune_window) {
+    stale_log_count(t, version);
+    if (version % g_prune_every == 0) {
+      uint64_t keep_from = version + 1 > g_prune_window ? version + 1 - g_prune_window : 0;
+      size_t deleted;
+      double p0 = bench_cpu_s(), w0 = bench_now_s();
+      rc = state_prune(t, keep_from, (size_t)(g_prune_max * g_prune_every), &deleted);
+      if (rc) die("state_prune", rc);
+      g_prune.cpu_s += bench_cpu_s() - p0;
+      g_prune.wall_s += bench_now_s() - w0;
+      g_prune.deleted += deleted;
+    }
+  }
+  t1 = bench_now_s();
   rc = store_txn_commit(t);
   if (rc) die("txn commit", rc);
-  *state_s += t1 - t0;
   *txn_s += bench_now_s() - t1;
 }
 
@@ -133,7 +199,8 @@ static void usage(void) {
   fprintf(stderr,
           "usage: state_bench [--keys N] [--load-block N] [--block N] [--blocks N]\n"
           "                   [--proofs N] [--dir DIR] [--keep] [--reuse DIR] [--cache 0|1]\n"
-          "                   [--warm 0|1] [--warm-blocks N] [--map-mb N] [--report N]\n");
+          "                   [--warm 0|1] [--warm-blocks N] [--map-mb N] [--report N]\n"
+          "                   [--prune-window W] [--prune-max N] [--prune-every K]\n");
   exit(2);
 }
 
@@ -177,6 +244,9 @@ static void opts_parse(bench_opts_t *o, int argc, char **argv) {
     else if (!strcmp(a, "--warm-blocks")) o->warm_blocks = n;
     else if (!strcmp(a, "--report")) o->report = n;
     else if (!strcmp(a, "--map-mb")) o->map_mb = n;
+    else if (!strcmp(a, "--prune-window")) g_prune_window = n;
+    else if (!strcmp(a, "--prune-max")) g_prune_max = n;
+    else if (!strcmp(a, "--prune-every")) g_prune_every = n ? n : 1;
     else usage();
   }
   if (!o->keys || !o->load_block || !o->block || o->block > STATE_COMMIT_CHANGES_MAX ||
@@ -206,6 +276,15 @@ int main(int argc, char **argv) {
   if (rc) die("store_open_lmdb", rc);
   printf("state_bench: dir %s, %llu keys of %d bytes, values of %d bytes\n", dir,
          (unsigned long long)o.keys, KEY_BYTES, VALUE_BYTES);
+  if (g_prune_window) {
+    store_txn_t *t;
+    if ((rc = store_txn_begin(s, true, &t)) || (rc = state_prune_enable(t)) ||
+        (rc = store_txn_commit(t))) {
+      die("state_prune_enable", rc);
+    }
+    printf("pruning: window %llu versions, at most %llu deletions per block\n",
+           (unsigned long long)g_prune_window, (unsigned long long)g_prune_max);
+  }
 
   size_t cap = o.load_block > o.block ? o.load_block : o.block;
   state_change_t *ch = calloc(cap, sizeof *ch);
@@ -245,6 +324,11 @@ int main(int argc, char **argv) {
          "txn commit %.1f s), %.0f keys/s, db %.2f GiB\n",
          (unsigned long long)o.keys, (unsigned long long)o.load_block, load_s, load_state_s,
          load_cpu_s, load_txn_s, (double)o.keys / load_s, (double)file_bytes(dir, "data.mdb") / (1 << 30));
+  if (g_prune_window && !o.reuse) {
+    printf("  pruning during the load: stale log %.1f MiB in %llu chunks, state_prune %.1f s CPU, "
+           "%llu entries deleted\n", (double)g_prune.log_bytes / (1 << 20),
+           (unsigned long long)g_prune.log_chunks, g_prune.cpu_s, (unsigned long long)g_prune.deleted);
+  }
 
   /* ---- 1b. warm-up (--warm 1): touch every page of the state tables once, as
    * a long-running node has, so that the update figures are not inflated by
@@ -274,12 +358,15 @@ int main(int argc, char **argv) {
   /* ---- 2. updates (after --warm-blocks untimed ones) ---- */
   double upd_state_s = 0, upd_cpu_s = 0, upd_txn_s = 0, rep_cpu_s = 0, rep_txn_s = 0;
   long faults0 = minor_faults();
+  uint64_t written0 = bytes_written();
   uint64_t rng = 42;
   state_cache_stats_t cs0 = {0};
   for (uint64_t b = 0; b < o.warm_blocks + o.blocks; b++) {
     if (b == o.warm_blocks) {
+      memset(&g_prune, 0, sizeof g_prune);
       upd_state_s = upd_cpu_s = upd_txn_s = rep_cpu_s = rep_txn_s = 0;
       faults0 = minor_faults();
+      written0 = bytes_written();
       state_cache_stats_get(&cs0);
     }
     ++version;
@@ -307,6 +394,9 @@ int main(int argc, char **argv) {
   double updates = (double)(o.blocks * o.block);
   printf("page faults during the updates: %.2f per update (first touches of LMDB's map)\n",
          (double)(minor_faults() - faults0) / updates);
+  printf("bytes written during the updates: %.1f MiB per block (%.0f per update)\n",
+         (double)(bytes_written() - written0) / (double)o.blocks / (1 << 20),
+         (double)(bytes_written() - written0) / updates);
   state_cache_stats_t cs;
   state_cache_stats_get(&cs);
   printf("cache of upper nodes: %s; node reads served %llu, from the store %llu, stale %llu, "
@@ -322,6 +412,19 @@ int main(int argc, char **argv) {
          updates / upd_cpu_s, 1000 * upd_cpu_s / (double)o.blocks, updates / upd_state_s, 1000 * upd_state_s / (double)o.blocks,
          updates / (upd_state_s + upd_txn_s),
          1000 * (upd_state_s + upd_txn_s) / (double)o.blocks);
+  if (g_prune_window) {
+    printf("  with state_prune and durable txn commit: %.0f updates/s (%.1f ms per block)\n",
+           updates / (upd_state_s + g_prune.wall_s + upd_txn_s),
+           1000 * (upd_state_s + g_prune.wall_s + upd_txn_s) / (double)o.blocks);
+    printf("  pruning: stale log %.0f bytes per block (%.1f per update, %.1f chunks per block); "
+           "state_prune %.2f ms CPU (%.2f ms wall) per block, %.0f entries deleted per block "
+           "(%.2f per update, %.0f ns each)\n",
+           (double)g_prune.log_bytes / (double)o.blocks, (double)g_prune.log_bytes / updates,
+           (double)g_prune.log_chunks / (double)o.blocks, 1000 * g_prune.cpu_s / (double)o.blocks,
+           1000 * g_prune.wall_s / (double)o.blocks,
+           (double)g_prune.deleted / (double)o.blocks, (double)g_prune.deleted / updates,
+           g_prune.deleted ? 1e9 * g_prune.cpu_s / (double)g_prune.deleted : 0.0);
+  }
 
   /* ---- 2b. the current-value table alone ---- */
   double table_cpu_s = 0;
@@ -394,6 +497,21 @@ int main(int argc, char **argv) {
          (double)sum[0] / (double)o.proofs, max[0], (double)sum[1] / (double)o.proofs, max[1],
          1e6 * prove_s / (double)np, 1e6 * verify_s / (double)np);
   printf("db size at the end: %.2f GiB\n", (double)file_bytes(dir, "data.mdb") / (1 << 30));
+  {
+    uint64_t counts[3] = {0, 0, 0};
+    store_table_t tables[3] = {STORE_T_STATE, STORE_T_STATE_NODES, STORE_T_STATE_HIST};
+    uint64_t oldest = 0;
+    if ((rc = store_txn_begin(s, false, &t))) die("txn begin", rc);
+    for (int k = 0; k < 3; k++) {
+      if ((rc = store_count(t, tables[k], &counts[k]))) die("store_count", rc);
+    }
+    if ((rc = state_version_oldest(t, &oldest))) die("state_version_oldest", rc);
+    store_txn_abort(t);
+    printf("entries at the end: current values %llu, tree nodes %llu, history %llu; "
+           "versions %llu..%llu provable\n", (unsigned long long)counts[0],
+           (unsigned long long)counts[1], (unsigned long long)counts[2],
+           (unsigned long long)oldest, (unsigned long long)version);
+  }
 
   for (size_t j = 0; j < np; j++) {
     ve_buf_free(&proofs[j]);

@@ -138,11 +138,15 @@ int state_prove(store_txn_t *t, uint64_t version, ve_slice_t key, bool *present,
 /* ---- pruning (docs/state.md §5.1) ----
  *
  * Opt-in per store. Once enabled, every commit also logs the stored nodes and
- * value-history entries that it took out of the latest tree (about 10 bytes
- * each, in STORE_T_STATE_HIST); state_prune then deletes those no version
- * >= keep_from needs. A store that never enables pruning writes exactly what
- * it always wrote (archive nodes). Pruning is local housekeeping: roots, proofs
- * and every result at versions >= the oldest provable one are unchanged. */
+ * value-history entries that it took out of the latest tree (about 43 bytes of
+ * log per key update, in STORE_T_STATE_HIST); state_prune then deletes those
+ * no version >= keep_from needs. A store that never enables pruning writes
+ * exactly what it always wrote (archive nodes). Pruning is local housekeeping:
+ * roots, proofs and every result at versions >= the oldest provable one are
+ * unchanged. Recommended use, once per block in the block's txn, after the
+ * commit: state_prune(t, height + 1 > window ? height + 1 - window : 0, 50000,
+ * &n), window >= 1 the versions kept (docs/state.md §5.1: costs, and why a
+ * budget). */
 
 /* Enables pruning for the store t writes to: writes the prune record if it is
  * not there (enabling twice is a no-op). Allowed on an empty state or at any

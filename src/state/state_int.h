@@ -193,10 +193,10 @@ void state_cache_forget(const uint8_t path[STATE_HASH_BYTES], unsigned nibbles);
 
 #define STATE_PRUNE_FORMAT 1 /* first byte of the prune record */
 #define STATE_STALE_FORMAT 1 /* first byte of a stale chunk */
-/* A stale chunk holds whole entries up to this many bytes: about 500 node
- * entries or 100 value entries. Chunks rather than one record per entry make
- * the log ~10 bytes an entry and one append per ~4 KB; 4,000 bytes fit one
- * LMDB overflow page of 4 KiB. */
+/* A stale chunk holds whole entries up to this many bytes: about 600 node
+ * entries (4-8 bytes each) or 100 value entries (37 bytes). Chunks rather than
+ * one record per entry make the log one append per ~4 KB instead of one B-tree
+ * insert per entry; 4,000 bytes fit one LMDB overflow page of 4 KiB. */
 #define STATE_STALE_CHUNK_BYTES_MAX 4000
 /* One entry: u8 tag (0..63: a node of that many nibbles; STATE_STALE_VALUE: a
  * value-history entry), uvarint version, then the node's nibbles packed two a

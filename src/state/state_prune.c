@@ -16,8 +16,8 @@
  * An entry names one stored key that the commit of version v took out of the
  * latest tree: a node (w, path prefix) that v rewrote or removed, or a value
  * entry (w, path) whose key v changed or deleted. Entries are packed into
- * chunks (state_int.h has the entry format), so the log costs about 10 bytes
- * an entry and one append per chunk; chunks are appended, and nothing in
+ * chunks (state_int.h has the entry format): 4-8 bytes a node, 37 a value,
+ * one append per chunk; chunks are appended, and nothing in
  * STATE_HIST sorts after them (the prune record, written in place, sorts
  * before).
  *
@@ -47,6 +47,9 @@
 #include "base/err.h"
 #include "state/state_int.h"
 
+/* Keys deleted together in one round of state_prune (about 1.2 MiB of keys). */
+#define STATE_PRUNE_ROUND_MAX 16384
+
 static const uint8_t PRUNE_KEY[1] = {STATE_HIST_PRUNE};
 
 /* ---- the prune record ---- */
@@ -65,9 +68,9 @@ int state_prune_record_get(store_txn_t *t, bool *enabled, uint64_t *floor) {
   int rc = store_get(t, STORE_T_STATE_HIST, ve_slice(PRUNE_KEY, 1), &v);
   if (rc == VE_ERR_NOT_FOUND) return VE_OK;
   if (rc) return rc;
+  if (v.len < 2 || v.ptr[0] != STATE_PRUNE_FORMAT) return VE_ERR_CORRUPT;
   const uint8_t *p = v.ptr + 1, *end = v.ptr + v.len;
-  if (v.len < 2 || v.ptr[0] != STATE_PRUNE_FORMAT || !state_uvarint_get(&p, end, floor) ||
-      p != end) {
+  if (!state_uvarint_get(&p, end, floor) || p != end) {
     *floor = 0;
     return VE_ERR_CORRUPT;
   }
@@ -180,67 +183,142 @@ static int entry_next(const uint8_t **p, const uint8_t *end, uint64_t chunk_vers
   return VE_OK;
 }
 
-/* The oldest stale chunk, if its version is <= floor: copied into chunk
- * (STATE_STALE_CHUNK_BYTES_MAX), its key into key. *found false: none. */
-static int chunk_oldest(store_txn_t *t, uint64_t floor, uint8_t key[STATE_HIST_STALE_KEY_BYTES],
-                        uint8_t *chunk, size_t *len, bool *found) {
-  *found = false;
+/* One round of pruning: up to STATE_PRUNE_ROUND_MAX keys gathered from the
+ * oldest chunks (reading only), then deleted in key order, table by table, as
+ * store batches: neighbouring keys share their pages, and LMDB keeps the
+ * pages a batch dirties in short lists (store_write_batch). */
+typedef struct {
+  uint8_t key[STATE_NODE_KEY_BYTES_MAX];
+  uint8_t len;
+  uint8_t table; /* store_table_t */
+} prune_key_t;
+
+typedef struct {
+  prune_key_t *keys; /* STATE_PRUNE_ROUND_MAX */
+  store_write_t *w;  /* STATE_PRUNE_ROUND_MAX */
+  size_t n;
+  bool partial;      /* the last chunk gathered was not used up: rewrite it */
+  uint8_t partial_key[STATE_HIST_STALE_KEY_BYTES];
+  uint8_t *rest;     /* its format byte and the entries left (STATE_STALE_CHUNK_BYTES_MAX) */
+  size_t rest_len;
+  bool done;         /* no chunk of a version <= floor is left after this round */
+} prune_round_t;
+
+static void round_add(prune_round_t *r, store_table_t table, const uint8_t *key, size_t len) {
+  VE_ASSERT(r->n < STATE_PRUNE_ROUND_MAX && len <= STATE_NODE_KEY_BYTES_MAX);
+  prune_key_t *k = &r->keys[r->n++];
+  memcpy(k->key, key, len);
+  k->len = (uint8_t)len;
+  k->table = (uint8_t)table;
+}
+
+/* Gathers the entries of one chunk (key ck, value cv, version) and then the
+ * chunk itself into the round while room and *budget last; *used_up false:
+ * it stopped inside the chunk, whose rest the round keeps to rewrite. */
+static int round_chunk(prune_round_t *r, ve_slice_t ck, ve_slice_t cv, uint64_t version,
+                       size_t *budget, bool *used_up) {
+  const uint8_t *p = cv.ptr + 1, *end = cv.ptr + cv.len;
+  *used_up = false;
+  while (p < end) {
+    if (r->n == STATE_PRUNE_ROUND_MAX || *budget == 0) break;
+    store_table_t table;
+    uint8_t key[STATE_NODE_KEY_BYTES_MAX];
+    size_t key_len;
+    VE_TRY(entry_next(&p, end, version, &table, key, &key_len));
+    round_add(r, table, key, key_len);
+    --*budget;
+  }
+  if (p == end && r->n < STATE_PRUNE_ROUND_MAX && *budget > 0) {
+    round_add(r, STORE_T_STATE_HIST, ck.ptr, ck.len); /* the chunk itself */
+    --*budget;
+    *used_up = true;
+    return VE_OK;
+  }
+  r->partial = true;
+  memcpy(r->partial_key, ck.ptr, STATE_HIST_STALE_KEY_BYTES);
+  r->rest[0] = STATE_STALE_FORMAT;
+  memcpy(r->rest + 1, p, (size_t)(end - p));
+  r->rest_len = 1 + (size_t)(end - p);
+  return VE_OK;
+}
+
+/* Reads chunks oldest first (versions <= floor) into the round. */
+static int round_gather(store_txn_t *t, uint64_t floor, prune_round_t *r, size_t *budget) {
+  r->n = 0;
+  r->partial = false;
+  r->done = false;
   store_cursor_t *c;
   VE_TRY(store_cursor_open(t, STORE_T_STATE_HIST, &c));
   uint8_t start[1] = {STATE_HIST_STALE};
   ve_slice_t k, v;
   int rc = store_cursor_seek(c, ve_slice(start, 1), &k, &v);
-  if (rc == VE_ERR_NOT_FOUND) {
-    rc = VE_OK;
-  } else if (rc == VE_OK) {
+  while (rc == VE_OK) {
     if (k.len != STATE_HIST_STALE_KEY_BYTES || k.ptr[0] != STATE_HIST_STALE || v.len < 1 ||
         v.len > STATE_STALE_CHUNK_BYTES_MAX || v.ptr[0] != STATE_STALE_FORMAT) {
       rc = VE_ERR_CORRUPT;
-    } else if (ve_be64_get(k.ptr + 1) <= floor) {
-      memcpy(key, k.ptr, STATE_HIST_STALE_KEY_BYTES);
-      memcpy(chunk, v.ptr, v.len);
-      *len = v.len;
-      *found = true;
+      break;
     }
+    uint64_t version = ve_be64_get(k.ptr + 1);
+    if (version > floor) {
+      r->done = true;
+      break;
+    }
+    bool used_up;
+    rc = round_chunk(r, k, v, version, budget, &used_up);
+    if (rc || !used_up) break;
+    rc = store_cursor_next(c, &k, &v);
   }
   store_cursor_close(c);
+  if (rc == VE_ERR_NOT_FOUND) {
+    r->done = true;
+    rc = VE_OK;
+  }
   return rc;
+}
+
+static int prune_key_cmp(const void *a, const void *b) {
+  const prune_key_t *x = a, *y = b;
+  if (x->table != y->table) return x->table < y->table ? -1 : 1;
+  size_t n = x->len < y->len ? x->len : y->len;
+  int c = memcmp(x->key, y->key, n);
+  return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* Deletes the round's keys, in key order, one batch per table; then rewrites
+ * the partly used chunk. */
+static int round_delete(store_txn_t *t, prune_round_t *r) {
+  qsort(r->keys, r->n, sizeof *r->keys, prune_key_cmp);
+  for (size_t i = 0; i < r->n;) {
+    size_t j = i;
+    for (; j < r->n && r->keys[j].table == r->keys[i].table; j++) {
+      r->w[j - i].key = ve_slice(r->keys[j].key, r->keys[j].len);
+      r->w[j - i].val = ve_slice(NULL, 0);
+      r->w[j - i].del = true;
+    }
+    VE_TRY(store_write_batch(t, (store_table_t)r->keys[i].table, r->w, j - i));
+    i = j;
+  }
+  if (!r->partial) return VE_OK;
+  return store_put(t, STORE_T_STATE_HIST, ve_slice(r->partial_key, STATE_HIST_STALE_KEY_BYTES),
+                   ve_slice(r->rest, r->rest_len));
 }
 
 /* Deletes what the chunks of versions <= floor name, and the chunks, oldest
  * first, while *budget lasts (one per deletion). */
 static int prune_chunks(store_txn_t *t, uint64_t floor, size_t *budget) {
-  uint8_t *chunk = malloc(STATE_STALE_CHUNK_BYTES_MAX);
-  if (!chunk) return VE_ERR_NOMEM;
-  int rc = VE_OK;
+  prune_round_t r;
+  r.keys = malloc(STATE_PRUNE_ROUND_MAX * sizeof *r.keys);
+  r.w = malloc(STATE_PRUNE_ROUND_MAX * sizeof *r.w);
+  r.rest = malloc(STATE_STALE_CHUNK_BYTES_MAX);
+  int rc = r.keys && r.w && r.rest ? VE_OK : VE_ERR_NOMEM;
   while (rc == VE_OK && *budget > 0) {
-    uint8_t ckey[STATE_HIST_STALE_KEY_BYTES];
-    size_t len;
-    bool found;
-    rc = chunk_oldest(t, floor, ckey, chunk, &len, &found);
-    if (rc || !found) break;
-    uint64_t version = ve_be64_get(ckey + 1);
-    const uint8_t *p = chunk + 1, *end = chunk + len;
-    while (rc == VE_OK && p < end && *budget > 0) {
-      store_table_t table;
-      uint8_t key[STATE_NODE_KEY_BYTES_MAX];
-      size_t key_len;
-      rc = entry_next(&p, end, version, &table, key, &key_len);
-      if (rc == VE_OK) rc = store_del(t, table, ve_slice(key, key_len));
-      if (rc == VE_OK) --*budget;
-    }
-    if (rc) break;
-    if (*budget == 0) {
-      /* Out of budget: keep what is left (maybe no entry) for the next call. */
-      size_t rest = (size_t)(end - p);
-      memmove(chunk + 1, p, rest);
-      rc = store_put(t, STORE_T_STATE_HIST, ve_slice(ckey, sizeof ckey), ve_slice(chunk, 1 + rest));
-      break;
-    }
-    rc = store_del(t, STORE_T_STATE_HIST, ve_slice(ckey, sizeof ckey));
-    if (rc == VE_OK) --*budget;
+    rc = round_gather(t, floor, &r, budget);
+    if (rc == VE_OK) rc = round_delete(t, &r);
+    if (r.done) break;
   }
-  free(chunk);
+  free(r.keys);
+  free(r.w);
+  free(r.rest);
   return rc;
 }
 

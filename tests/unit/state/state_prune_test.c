@@ -1,9 +1,20 @@
 /* state_prune_test.c — pruning of old state versions (state_prune_enable,
- * state_prune, state_version_oldest; docs/state.md §5.1).
+ * state_prune, state_version_oldest; docs/state.md §5.1, §7).
  *
- * The golden test: a store that never enabled pruning writes byte for byte
- * what state_commit wrote before pruning existed (a digest of the three state
- * tables after a fixed sequence of batches, taken from the code of 9801b22).
+ * The property test runs the same random batches into two stores, one pruned
+ * with a sliding window after every commit (sometimes with a small budget, so
+ * that pruning lags), one not: equal roots, equal proofs at every retained
+ * version, the pruned answer below the window, and, walking the stored trees
+ * with a decoder of its own, exactly the retained versions' nodes and values
+ * left in the pruned store (this is what fails if the stale log misses or
+ * over-reports anything). The keys include pairs whose paths share 27+ bits,
+ * so that leaves move down into chains of new nodes and chains collapse.
+ * Also: a store that never enabled pruning writes byte for byte what
+ * state_commit wrote before pruning existed (a digest of the three state
+ * tables after a fixed sequence of batches, taken from the code of 9801b22);
+ * enabling late; the entries logged in small cases; the API's errors, gaps in
+ * versions, aborts; corrupt records. Random runs print their seed; replay
+ * with VECHE_SEED=<seed>.
  */
 #include <setjmp.h>
 #include <stdarg.h>
