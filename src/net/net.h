@@ -73,6 +73,7 @@
 #define NET_RATE_FRAMES_BURST 40000    /* bucket size; exceeding it is a flood: ban */
 #define NET_RATE_BYTES_PER_S ((uint64_t)128 * 1024 * 1024) /* received bytes per peer */
 #define NET_RATE_BYTES_BURST ((uint64_t)2 * NET_FRAME_BYTES_MAX) /* over it: reading pauses */
+#define NET_RATE_CONFIG_MAX ((uint64_t)1 << 40) /* largest rate or burst net_start accepts */
 #define NET_CONNS_MAX 256              /* connections in any state */
 #define NET_HANDSHAKES_MAX 64          /* connections still in the handshake */
 #define NET_HANDSHAKES_PER_IP_MAX 8    /* of those, from one address */

@@ -124,8 +124,6 @@ typedef struct {
   uint64_t last_ms;
 } net_bucket_t;
 
-#define NET_RATE_CONFIG_MAX ((uint64_t)1 << 40)
-
 void net_bucket_init(net_bucket_t *b, uint64_t rate_per_s, uint64_t burst, uint64_t now_ms);
 /* Takes n tokens if there are that many; false (and nothing taken) otherwise. */
 bool net_bucket_take(net_bucket_t *b, uint64_t n, uint64_t now_ms);
@@ -284,15 +282,9 @@ struct net_peer {
   /* handshake */
   uint8_t esk[NET_KEY_BYTES]; /* secret; wiped once the session is derived */
   uint8_t epk[NET_KEY_BYTES], peer_epk[NET_KEY_BYTES];
-  uint8_t hs[NET_AUTH_CT_BYTES]; /* HELLO or AUTH being read */
-  size_t hs_have;
   net_session_t sess;
   uint8_t pk[VCRYPTO_PK_BYTES]; /* valid once authed */
-  /* reader: length prefix, then body */
-  uint8_t hdr[NET_LEN_BYTES];
-  size_t hdr_have, body_len;
-  ve_buf_t body;
-  net_reader_t rd;
+  net_reader_t rd;              /* the received stream cut into records */
   /* sender */
   size_t q_bytes, q_frames;
   net_bucket_t frames_in, bytes_in;
