@@ -226,6 +226,11 @@ int cons_start(cons_engine_t *e);
  * and friends, VE_ERR_BAD_SIG, VE_ERR_INVALID mean the peer sent garbage. */
 int cons_on_message(cons_engine_t *e, uint64_t peer, ve_slice_t msg);
 int cons_on_timeout(cons_engine_t *e, uint64_t token);
+/* Whether msg is a well-formed STATUS, and its height (a peer at that height;
+ * below ours it asks us for that height's decision). Decodes only a STATUS;
+ * for any other message returns VE_ERR_NOT_FOUND after reading its 2-byte
+ * header. Lets the caller drop repeated catch-up requests (node_net.c). */
+int cons_msg_status_height(ve_slice_t msg, uint64_t *height_out);
 /* Answer to REQUEST_PROPOSAL. value is copied. VE_ERR_STATE if no longer wanted. */
 int cons_on_proposal(cons_engine_t *e, uint64_t height, uint32_t round,
                      const uint8_t id[CONS_ID_BYTES], ve_slice_t value);

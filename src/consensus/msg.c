@@ -323,3 +323,11 @@ int cons_record_decode(ve_slice_t in, cons_record_t *out) {
   if (!r.err && out->type != CONS_TYPE_PROPOSAL && pol1 != 0) codec_fail(&r, VE_ERR_MALFORMED);
   return codec_reader_finish(&r);
 }
+
+int cons_msg_status_height(ve_slice_t msg, uint64_t *height_out) {
+  if (msg.len < 2 || msg.ptr[0] != CONS_WIRE_VERSION || msg.ptr[1] != CONS_MSG_STATUS) return VE_ERR_NOT_FOUND;
+  cons_msg_t m;
+  VE_TRY(cons_msg_decode(msg, &m, NULL));
+  *height_out = m.status.height;
+  return VE_OK;
+}

@@ -456,6 +456,7 @@ static int h_status(void *ctx, const api_request_t *req, api_response_t *resp) {
                                              "txs_out", (json_int_t)ns.gossip_out, "txs_dropped",
                                              (json_int_t)ns.gossip_dropped));
   json_object_set_new(o, "peers_banned", json_integer((json_int_t)ns.banned));
+  json_object_set_new(o, "catchup_repeats_dropped", json_integer((json_int_t)ns.catchup_repeats));
   json_object_set_new(o, "height", json_integer((json_int_t)tip.height));
   json_object_set_new(o, "last_block_hash", node_api_hex(tip.last_hash, 32));
   json_object_set_new(o, "last_block_time_ms", json_integer((json_int_t)tip.last_time_ms));

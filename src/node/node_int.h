@@ -212,6 +212,7 @@ void node_net_flush(node_t *n);
 typedef struct {
   uint64_t gossip_in, gossip_out, gossip_dropped;
   uint64_t banned; /* peers banned: bad frames at the transport or above, floods */
+  uint64_t catchup_repeats; /* a peer's catch-up request for a height it just asked: dropped */
 } node_net_stats_t;
 void node_net_stats(const node_t *n, node_net_stats_t *out); /* any thread */
 /* Documents' blob store (node_blobs.c). Called inside a block's write

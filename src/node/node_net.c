@@ -74,6 +74,13 @@
 #define NODE_BLOB_MISSING_MAX 16
 /* Catch-up read-ahead: blocks pushed beyond the decision a peer asked for. */
 #define NODE_SYNC_AHEAD_BLOCKS 4
+/* A STATUS below our height asks us for that height's decision (a block and
+ * its certificate: a few bytes in, up to megabytes out). A peer catching up
+ * asks for each height once and then the next, so the same height again from
+ * the same peer within this long is dropped: a flood of them would otherwise
+ * make us read and send the block once per message. Later it is answered (the
+ * first answer may have been dropped by a full send queue). */
+#define NODE_CATCHUP_REPEAT_MS 500
 enum { SYNC_BLOB_WANT = 1, SYNC_BLOB_PART = 2, SYNC_BLOB_NONE = 3, SYNC_BLOCK_AHEAD = 4 };
 
 typedef struct {
@@ -81,6 +88,7 @@ typedef struct {
   net_peer_t *p;
   bool validator;
   uint64_t pushed; /* highest height pushed to this peer ahead of its decisions */
+  uint64_t asked_height, asked_ms; /* its last catch-up request let through, and when */
 } peer_slot_t;
 
 struct node_net {
@@ -96,6 +104,7 @@ struct node_net {
   size_t inflight_bytes;
   size_t inflight_n;
   bool stopping;
+  _Atomic uint64_t catchup_repeats; /* repeated catch-up requests dropped */
   /* blob fetch in progress (loop thread) */
   struct {
     bool active;
@@ -507,12 +516,27 @@ static void on_sync_frame(node_t *n, net_peer_t *p, ve_slice_t payload) {
 
 /* ---- consensus ---- */
 
+/* A catch-up request this peer made moments ago (NODE_CATCHUP_REPEAT_MS)? */
+static bool catchup_repeated(node_t *n, peer_slot_t *s, ve_slice_t msg) {
+  uint64_t h;
+  if (cons_msg_status_height(msg, &h) != VE_OK || h > n->applied) return false;
+  uint64_t now = uv_now(&n->loop);
+  if (h == s->asked_height && now - s->asked_ms < NODE_CATCHUP_REPEAT_MS) {
+    n->net->catchup_repeats++;
+    return true;
+  }
+  s->asked_height = h;
+  s->asked_ms = now;
+  return false;
+}
+
 static void on_frame(void *ctx, net_peer_t *p, uint8_t channel, ve_slice_t payload) {
   node_t *n = ctx;
   peer_slot_t *s = net_peer_user(p);
   if (!s || n->net->stopping) return;
   switch (channel) {
     case NET_CH_CONSENSUS: {
+      if (catchup_repeated(n, s, payload)) return;
       int rc = node_cons_on_message(n, s->id, payload);
       if (peer_fault(rc)) ban(n, p, "a bad consensus message", rc);
       return;
@@ -645,6 +669,7 @@ void node_net_stats(const node_t *n, node_net_stats_t *out) {
   out->gossip_in = nn->gossip_in;
   out->gossip_out = nn->gossip_out;
   out->gossip_dropped = nn->gossip_dropped;
+  out->catchup_repeats = nn->catchup_repeats;
   out->banned = atomic_load(&nn->net_bans);
   if (out->banned < nn->banned) out->banned = nn->banned; /* a tick has not run since */
 }

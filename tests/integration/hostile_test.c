@@ -28,7 +28,8 @@
 #include "net/net.h"
 
 #define NV 4
-#define NO 5 /* observer keys used as attackers; those nodes never start */
+#define NO 6 /* observer keys used as attackers; those nodes never start */
+#define CATCHUP_ASKS 300 /* the same catch-up request, repeated */
 #define UP_WAIT_MS 5000
 #define DOWN_WAIT_MS 10000
 
@@ -39,7 +40,17 @@ typedef struct {
   net_t *net;
   net_peer_t *peer;
   int ups, downs, last_reason;
+  int decisions_h1; /* DECISION messages for height 1 received */
 } attacker_t;
+
+static void a_frame(void *ctx, net_peer_t *p, uint8_t channel, ve_slice_t payload) {
+  (void)p;
+  attacker_t *a = ctx;
+  cons_msg_t m;
+  if (channel == NET_CH_CONSENSUS && cons_msg_decode(payload, &m, NULL) == VE_OK &&
+      m.type == CONS_MSG_DECISION && m.height == 1)
+    a->decisions_h1++;
+}
 
 static void a_up(void *ctx, net_peer_t *p, const uint8_t pk[VCRYPTO_PK_BYTES]) {
   (void)pk;
@@ -81,7 +92,7 @@ static void attacker_start(attacker_t *a, const vcrypto_keypair_t *key, const ch
    * attacker could ban v0 for those answers before v0 bans it (a race that
    * failed this test now and then under ASan). */
   net_config_t c = {.loop = &a->loop, .key = key, .chain_id = chain, .on_peer_up = a_up,
-                    .on_peer_down = a_down, .ctx = a, .send_queue_frames_max = 200000,
+                    .on_peer_down = a_down, .on_frame = a_frame, .ctx = a, .send_queue_frames_max = 200000,
                     .send_queue_bytes_max = 64u * 1024 * 1024, .dial_backoff_min_ms = 200,
                     .rate_frames_per_s = 1u << 30, .rate_frames_burst = 1u << 30,
                     .rate_bytes_per_s = NET_RATE_CONFIG_MAX, .rate_bytes_burst = NET_RATE_CONFIG_MAX};
@@ -228,6 +239,34 @@ static void test_hostile_peers(void **state) {
     assert_true(banned_count(v0) > banned0);
     print_message("%s: disconnected and refused on return\n", BAD_NAMES[kind]);
   }
+  /* An admitted peer repeating one catch-up request (a STATUS at height 1,
+   * CATCHUP_ASKS times in about a second, well under the flood limit) gets
+   * height 1's block about once per NODE_CATCHUP_REPEAT_MS, not once per
+   * request: a few bytes in must not buy a block out each time. */
+  load_observer_key(&net, NO - 1, &kp);
+  attacker_start(&a, &kp, net.node[0].chain, p2p);
+  if (!RUN_UNTIL(&a, a.ups > 0, UP_WAIT_MS)) fail_msg("catch-up: admitted key not admitted");
+  {
+    ve_buf_t b;
+    ve_buf_init(&b, 0);
+    cons_status_msg_t st = {.height = 1, .round = 0};
+    assert_int_equal(cons_status_encode(&b, &st), 0);
+    uint64_t t0 = mono_ms();
+    for (int i = 0; i < CATCHUP_ASKS && a.peer; i++) {
+      assert_int_equal(net_send(a.net, a.peer, NET_CH_CONSENSUS, ve_buf_slice(&b)), 0);
+      RUN_UNTIL(&a, false, 1);
+    }
+    RUN_UNTIL(&a, false, 500);
+    uint64_t ms = mono_ms() - t0;
+    ve_buf_free(&b);
+    assert_non_null(a.peer); /* asking is no offence */
+    if (a.decisions_h1 < 1 || (uint64_t)a.decisions_h1 > 1 + ms / 500)
+      fail_msg("%d requests in %llu ms answered %d times", CATCHUP_ASKS, (unsigned long long)ms,
+               a.decisions_h1);
+    print_message("%d catch-up requests for one height in %llu ms: answered %d times\n", CATCHUP_ASKS,
+                  (unsigned long long)ms, a.decisions_h1);
+  }
+  attacker_stop(&a);
   vcrypto_keypair_wipe(&kp);
   vcrypto_keypair_wipe(&stranger);
 

@@ -255,6 +255,13 @@ static void test_status_and_decision(void **state) {
   ve_buf_init(&b, 0);
   assert_int_equal(cons_status_encode(&b, &st), 0);
   expect_reencode(sl(&b));
+  /* The node's peek at catch-up requests: a STATUS gives its height; a cut
+   * one is refused; any other message is "not a STATUS". */
+  uint64_t h = 0;
+  assert_int_equal(cons_msg_status_height(sl(&b), &h), 0);
+  assert_int_equal(h, 123456789);
+  assert_true(cons_msg_status_height(ve_slice(b.ptr, b.len - 1), &h) < 0);
+  assert_int_equal(cons_msg_status_height(ve_slice(b.ptr, 1), &h), VE_ERR_NOT_FOUND);
   ve_buf_reset(&b);
   uint8_t id[32], value[50], cert[90];
   fill(id, 32, 3);
@@ -266,6 +273,7 @@ static void test_status_and_decision(void **state) {
   cons_msg_t m;
   assert_int_equal(cons_msg_decode(sl(&b), &m, NULL), 0);
   assert_int_equal(m.decision.height, 9);
+  assert_int_equal(cons_msg_status_height(sl(&b), &h), VE_ERR_NOT_FOUND);
   assert_int_equal(m.decision.cert.len, sizeof cert);
   assert_int_equal(cons_decision_encode(&b, 0, id, ve_slice(NULL, 0), ve_slice(NULL, 0)),
                    VE_ERR_INVALID);
