@@ -30,13 +30,7 @@ size_t codec_uvarint_size(uint64_t v) {
 
 void codec_put_uvarint(codec_writer_t *w, uint64_t v) {
   uint8_t tmp[CODEC_UVARINT_BYTES_MAX];
-  size_t n = 0;
-  while (v >= 0x80) {
-    tmp[n++] = (uint8_t)(v | 0x80);
-    v >>= 7;
-  }
-  tmp[n++] = (uint8_t)v;
-  put_raw(w, tmp, n);
+  put_raw(w, tmp, codec_uvarint_encode(tmp, v));
 }
 
 void codec_put_bool(codec_writer_t *w, bool v) { codec_put_u8(w, v ? 1 : 0); }
@@ -82,27 +76,16 @@ uint8_t codec_get_u8(codec_reader_t *r) {
 }
 
 uint64_t codec_get_uvarint(codec_reader_t *r) {
-  uint64_t v = 0;
-  for (unsigned i = 0; i < CODEC_UVARINT_BYTES_MAX; i++) {
-    if (!need(r, 1)) return 0;
-    uint8_t b = r->p[r->pos++];
-    /* The 10th byte may only carry the top bit of a 64-bit value. */
-    if (i == CODEC_UVARINT_BYTES_MAX - 1 && b > 1) {
-      codec_fail(r, VE_ERR_MALFORMED);
-      return 0;
-    }
-    v |= (uint64_t)(b & 0x7f) << (7 * i);
-    if (!(b & 0x80)) {
-      /* Minimal: a multi-byte encoding may not end in a zero group. */
-      if (i > 0 && b == 0) {
-        codec_fail(r, VE_ERR_NONCANONICAL);
-        return 0;
-      }
-      return v;
-    }
+  if (!need(r, 1)) return 0; /* also keeps a NULL input out of the pointer sums */
+  const uint8_t *p = r->p + r->pos;
+  uint64_t v;
+  int rc = codec_uvarint_decode(&p, r->p + r->len, &v);
+  if (rc) {
+    codec_fail(r, rc);
+    return 0;
   }
-  codec_fail(r, VE_ERR_MALFORMED);
-  return 0;
+  r->pos = (size_t)(p - r->p);
+  return v;
 }
 
 uint64_t codec_get_uvarint_max(codec_reader_t *r, uint64_t max) {

@@ -25,8 +25,48 @@
 #include <stdbool.h>
 
 #include "base/bytes.h"
+#include "base/err.h"
 
 #define CODEC_UVARINT_BYTES_MAX 10
+
+/* The uvarint on raw memory, for fixed buffers on hot paths (the consensus
+ * engine's signed bytes, the state tree's stored nodes); codec_put_uvarint and
+ * codec_get_uvarint are these on a writer and a reader, so there is one rule.
+ *
+ * Writes the minimal encoding of v to out (room for CODEC_UVARINT_BYTES_MAX
+ * bytes); returns its length. */
+static inline size_t codec_uvarint_encode(uint8_t *out, uint64_t v) {
+  size_t n = 0;
+  while (v >= 0x80) {
+    out[n++] = (uint8_t)(v | 0x80);
+    v >>= 7;
+  }
+  out[n++] = (uint8_t)v;
+  return n;
+}
+
+/* Reads one uvarint from [*p, end): 0, *v_out set and *p past it; or
+ * VE_ERR_MALFORMED (cut short, longer than 10 bytes or above 2^64-1) or
+ * VE_ERR_NONCANONICAL (not minimal), *p unchanged. */
+static inline int codec_uvarint_decode(const uint8_t **p, const uint8_t *end, uint64_t *v_out) {
+  uint64_t v = 0;
+  const uint8_t *q = *p;
+  for (unsigned i = 0; i < CODEC_UVARINT_BYTES_MAX; i++) {
+    if (q == end) return VE_ERR_MALFORMED;
+    uint8_t b = *q++;
+    /* The 10th byte may only carry the top bit of a 64-bit value. */
+    if (i == CODEC_UVARINT_BYTES_MAX - 1 && b > 1) return VE_ERR_MALFORMED;
+    v |= (uint64_t)(b & 0x7f) << (7 * i);
+    if (!(b & 0x80)) {
+      /* Minimal: a multi-byte encoding may not end in a zero group. */
+      if (i > 0 && b == 0) return VE_ERR_NONCANONICAL;
+      *p = q;
+      *v_out = v;
+      return VE_OK;
+    }
+  }
+  return VE_ERR_MALFORMED;
+}
 
 /* ---- writing ---- */
 

@@ -14,20 +14,10 @@
 
 /* ---- signed bytes (fixed buffer, no allocation on the hot path) ---- */
 
-static size_t put_uvarint_raw(uint8_t *out, uint64_t v) {
-  size_t n = 0;
-  while (v >= 0x80) {
-    out[n++] = (uint8_t)(v | 0x80);
-    v >>= 7;
-  }
-  out[n++] = (uint8_t)v;
-  return n;
-}
-
 static size_t put_chain(uint8_t *out, const char *chain_id) {
   size_t len = strlen(chain_id);
   VE_ASSERT(len >= 1 && len <= VE_CHAIN_ID_BYTES_MAX);
-  size_t n = put_uvarint_raw(out, len);
+  size_t n = codec_uvarint_encode(out, len);
   memcpy(out + n, chain_id, len);
   return n + len;
 }
@@ -37,8 +27,8 @@ size_t cons_vote_sign_bytes(uint8_t *out, const char *chain_id, uint8_t type, ui
   size_t n = 0;
   out[n++] = type;
   n += put_chain(out + n, chain_id);
-  n += put_uvarint_raw(out + n, height);
-  n += put_uvarint_raw(out + n, round);
+  n += codec_uvarint_encode(out + n, height);
+  n += codec_uvarint_encode(out + n, round);
   out[n++] = has_id ? 1 : 0;
   if (has_id) {
     memcpy(out + n, id, CONS_ID_BYTES);
@@ -54,9 +44,9 @@ size_t cons_proposal_sign_bytes(uint8_t *out, const char *chain_id, uint64_t hei
   size_t n = 0;
   out[n++] = CONS_TYPE_PROPOSAL;
   n += put_chain(out + n, chain_id);
-  n += put_uvarint_raw(out + n, height);
-  n += put_uvarint_raw(out + n, round);
-  n += put_uvarint_raw(out + n, (uint64_t)(pol_round + 1));
+  n += codec_uvarint_encode(out + n, height);
+  n += codec_uvarint_encode(out + n, round);
+  n += codec_uvarint_encode(out + n, (uint64_t)(pol_round + 1));
   memcpy(out + n, id, CONS_ID_BYTES);
   n += CONS_ID_BYTES;
   VE_ASSERT(n <= CONS_SIGN_BYTES_MAX);

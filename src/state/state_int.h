@@ -112,35 +112,6 @@ static inline void state_value_key(uint8_t out[STATE_HIST_VALUE_KEY_BYTES], uint
   memcpy(out + 9, path, STATE_HASH_BYTES);
 }
 
-/* Minimal uvarint into out (at most CODEC_UVARINT_BYTES_MAX bytes); its length. */
-static inline size_t state_uvarint_put(uint8_t *out, uint64_t v) {
-  size_t n = 0;
-  while (v >= 0x80) {
-    out[n++] = (uint8_t)(v | 0x80);
-    v >>= 7;
-  }
-  out[n++] = (uint8_t)v;
-  return n;
-}
-
-/* A minimal uvarint (as codec_get_uvarint reads it) from [*p, end). */
-static inline bool state_uvarint_get(const uint8_t **p, const uint8_t *end, uint64_t *v_out) {
-  uint64_t v = 0;
-  const uint8_t *q = *p;
-  for (unsigned i = 0; i < CODEC_UVARINT_BYTES_MAX && q < end; i++) {
-    uint8_t b = *q++;
-    if (i == CODEC_UVARINT_BYTES_MAX - 1 && b > 1) return false;
-    v |= (uint64_t)(b & 0x7f) << (7 * i);
-    if (!(b & 0x80)) {
-      if (i > 0 && b == 0) return false;
-      *p = q;
-      *v_out = v;
-      return true;
-    }
-  }
-  return false;
-}
-
 /* ---- hashing (state_proof.c) ---- */
 
 void state_value_hash(uint8_t out[STATE_HASH_BYTES], ve_slice_t value);

@@ -57,7 +57,7 @@ static const uint8_t PRUNE_KEY[1] = {STATE_HIST_PRUNE};
 static int record_put(store_txn_t *t, uint64_t floor) {
   uint8_t rec[1 + CODEC_UVARINT_BYTES_MAX];
   rec[0] = STATE_PRUNE_FORMAT;
-  size_t n = 1 + state_uvarint_put(rec + 1, floor);
+  size_t n = 1 + codec_uvarint_encode(rec + 1, floor);
   return store_put(t, STORE_T_STATE_HIST, ve_slice(PRUNE_KEY, 1), ve_slice(rec, n));
 }
 
@@ -70,7 +70,7 @@ int state_prune_record_get(store_txn_t *t, bool *enabled, uint64_t *floor) {
   if (rc) return rc;
   if (v.len < 2 || v.ptr[0] != STATE_PRUNE_FORMAT) return VE_ERR_CORRUPT;
   const uint8_t *p = v.ptr + 1, *end = v.ptr + v.len;
-  if (!state_uvarint_get(&p, end, floor) || p != end) {
+  if (codec_uvarint_decode(&p, end, floor) != VE_OK || p != end) {
     *floor = 0;
     return VE_ERR_CORRUPT;
   }
@@ -134,7 +134,7 @@ int state_stale_node(state_stale_log_t *log, uint64_t version, const uint8_t pat
   uint8_t e[STATE_STALE_ENTRY_BYTES_MAX];
   size_t n = 0;
   e[n++] = (uint8_t)nibbles;
-  n += state_uvarint_put(e + n, version);
+  n += codec_uvarint_encode(e + n, version);
   memcpy(e + n, path, nibbles / 2);
   n += nibbles / 2;
   if (nibbles & 1) e[n++] = path[nibbles / 2] & 0xf0;
@@ -146,7 +146,7 @@ int state_stale_value(state_stale_log_t *log, uint64_t version, const uint8_t pa
   uint8_t e[STATE_STALE_ENTRY_BYTES_MAX];
   size_t n = 0;
   e[n++] = STATE_STALE_VALUE;
-  n += state_uvarint_put(e + n, version);
+  n += codec_uvarint_encode(e + n, version);
   memcpy(e + n, path, STATE_HASH_BYTES);
   n += STATE_HASH_BYTES;
   return stale_add(log, e, n);
@@ -161,8 +161,8 @@ static int entry_next(const uint8_t **p, const uint8_t *end, uint64_t chunk_vers
   const uint8_t *q = *p;
   uint8_t tag = *q++;
   uint64_t version;
-  if ((tag >= STATE_NIBBLES && tag != STATE_STALE_VALUE) || !state_uvarint_get(&q, end, &version) ||
-      version >= chunk_version) {
+  if ((tag >= STATE_NIBBLES && tag != STATE_STALE_VALUE) ||
+      codec_uvarint_decode(&q, end, &version) != VE_OK || version >= chunk_version) {
     return VE_ERR_CORRUPT;
   }
   uint8_t path[STATE_HASH_BYTES] = {0};

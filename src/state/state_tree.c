@@ -81,7 +81,7 @@ static size_t node_encode(uint8_t out[STATE_NODE_BYTES_MAX], const state_node_t 
       memcpy(out + n, s->path, STATE_HASH_BYTES);
       n += STATE_HASH_BYTES;
     }
-    n += state_uvarint_put(out + n, s->version);
+    n += codec_uvarint_encode(out + n, s->version);
   }
   const state_bin_t *cached[6] = {&node->half[0], &node->half[1], &node->quarter[0],
                                   &node->quarter[1], &node->quarter[2], &node->quarter[3]};
@@ -126,7 +126,7 @@ static int node_decode(state_node_t *node, ve_slice_t in) {
       memset(s->path, 0, STATE_HASH_BYTES);
     }
     p += fixed;
-    if (!state_uvarint_get(&p, end, &s->version)) return VE_ERR_CORRUPT;
+    if (codec_uvarint_decode(&p, end, &s->version) != VE_OK) return VE_ERR_CORRUPT;
   }
   state_bin_t *cached[6] = {&node->half[0], &node->half[1], &node->quarter[0],
                             &node->quarter[1], &node->quarter[2], &node->quarter[3]};
@@ -153,7 +153,7 @@ static size_t slot_encode(uint8_t out[1 + 2 * STATE_HASH_BYTES + CODEC_UVARINT_B
     memcpy(out + n, s->path, STATE_HASH_BYTES);
     n += STATE_HASH_BYTES;
   }
-  return n + state_uvarint_put(out + n, s->version);
+  return n + codec_uvarint_encode(out + n, s->version);
 }
 
 static int slot_decode(state_slot_t *s, ve_slice_t in) {
