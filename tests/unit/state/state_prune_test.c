@@ -28,6 +28,7 @@
 
 #include "base/err.h"
 #include "crypto/crypto.h"
+#include "codec/codec.h"
 #include "state/state.h"
 #include "state_test_util.h"
 
@@ -300,14 +301,8 @@ static void skeys_sort_unique(skeys_t *s) {
 
 static uint64_t uvarint_read(const uint8_t **p, const uint8_t *end) {
   uint64_t v = 0;
-  for (unsigned shift = 0; shift < 64; shift += 7) {
-    assert_true(*p < end);
-    uint8_t b = *(*p)++;
-    v |= (uint64_t)(b & 0x7f) << shift;
-    if (!(b & 0x80)) return v;
-  }
-  fail_msg("uvarint too long");
-  return 0;
+  assert_int_equal(codec_uvarint_decode(p, end, &v), VE_OK);
+  return v;
 }
 
 static void value_skey(skeys_t *values, uint64_t version, const uint8_t path[32]) {
@@ -653,38 +648,24 @@ typedef struct {
   uint64_t check_every;
 } prop_cfg_t;
 
-static void rm_dir(const char *dir) {
-  char path[512];
-  const char *files[] = {"data.mdb", "lock.mdb"};
-  for (unsigned i = 0; i < 2; i++) {
-    snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-    unlink(path);
-  }
-  rmdir(dir);
-}
-
-static store_t *store_new(bool lmdb, char dir[64]) {
+static store_t *store_new(bool lmdb, char dir[TU_LMDB_DIR_BYTES]) {
   store_t *s = NULL;
-  if (lmdb) {
-    strcpy(dir, "/tmp/veche-prune-test-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    assert_int_equal(store_open_lmdb(&s, dir, (size_t)1 << 30), 0);
-  } else {
-    dir[0] = 0;
-    assert_int_equal(store_open_mem(&s), 0);
-  }
+  dir[0] = 0;
+  if (lmdb) s = tu_lmdb_open(dir);
+  else assert_int_equal(store_open_mem(&s), 0);
+  assert_non_null(s);
   return s;
 }
 
 static void store_done(store_t *s, const char *dir) {
-  store_close(s);
-  if (dir[0]) rm_dir(dir);
+  if (dir[0]) tu_lmdb_close(s, dir);
+  else store_close(s);
 }
 
 static void prop_run(const prop_cfg_t *cfg) {
   universe_build();
   tu_rng_seed(tu_seed(cfg->name));
-  char dir_a[64], dir_b[64];
+  char dir_a[TU_LMDB_DIR_BYTES], dir_b[TU_LMDB_DIR_BYTES];
   store_t *a = store_new(cfg->lmdb, dir_a), *b = store_new(cfg->lmdb, dir_b);
   assert_int_equal(prune_enable(a), 0);
   model_t *m = malloc(sizeof *m);

@@ -728,23 +728,12 @@ static void test_invalid_changes(void **st) {
 
 /* ---- LMDB ---- */
 
-static void rm_dir(const char *dir) {
-  char path[512];
-  const char *files[] = {"data.mdb", "lock.mdb"};
-  for (unsigned i = 0; i < 2; i++) {
-    snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-    unlink(path);
-  }
-  rmdir(dir);
-}
-
 static void test_lmdb(void **st) {
   (void)st;
   tu_rng_seed(tu_seed("lmdb"));
-  char dir[] = "/tmp/veche-state-test-XXXXXX";
-  assert_non_null(mkdtemp(dir));
-  store_t *s = NULL;
-  assert_int_equal(store_open_lmdb(&s, dir, (size_t)1 << 30), 0);
+  char dir[TU_LMDB_DIR_BYTES];
+  store_t *s = tu_lmdb_open(dir);
+  assert_non_null(s);
   enum { KEYS = 3000, VERSIONS = 5 };
   static char names[KEYS][16], vals[KEYS][24];
   static bool has[KEYS];
@@ -786,8 +775,7 @@ static void test_lmdb(void **st) {
   uint8_t want_root[32];
   tu_ref_root(want_root, ref, nref);
   assert_memory_equal(want_root, roots[VERSIONS], 32);
-  store_close(s);
-  rm_dir(dir);
+  tu_lmdb_close(s, dir);
   free(ch);
   free(ref);
 }

@@ -117,3 +117,25 @@ long tu_prove_check(store_t *s, uint64_t version, const uint8_t root[32], ve_sli
   ve_buf_free(&proof);
   return res;
 }
+
+store_t *tu_lmdb_open(char dir[TU_LMDB_DIR_BYTES]) {
+  snprintf(dir, TU_LMDB_DIR_BYTES, "/tmp/veche-state-test-XXXXXX");
+  if (!mkdtemp(dir)) return NULL;
+  store_t *s = NULL;
+  if (store_open_lmdb(&s, dir, (size_t)1 << 30) != VE_OK) {
+    rmdir(dir);
+    return NULL;
+  }
+  return s;
+}
+
+void tu_lmdb_close(store_t *s, const char *dir) {
+  store_close(s);
+  char path[TU_LMDB_DIR_BYTES + 16];
+  const char *files[] = {"data.mdb", "lock.mdb"};
+  for (unsigned i = 0; i < 2; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+    unlink(path);
+  }
+  rmdir(dir);
+}

@@ -1,7 +1,8 @@
 /* state_test_util.h — helpers shared by the state tests: a seeded PRNG, a
  * reference implementation of the tree's root written straight from the
  * definition in docs/state.md (recursive, unoptimised, independent of the stored
- * radix-16 layout), and a one-call commit in its own transaction. */
+ * radix-16 layout), a one-call commit in its own transaction, and LMDB stores
+ * in throwaway directories. */
 #ifndef VECHE_TESTS_STATE_TEST_UTIL_H
 #define VECHE_TESTS_STATE_TEST_UTIL_H
 
@@ -40,5 +41,12 @@ int tu_commit(store_t *s, uint64_t version, const state_change_t *ch, size_t n, 
  * Returns the proof length, or -1 on any mismatch (printed). */
 long tu_prove_check(store_t *s, uint64_t version, const uint8_t root[32], ve_slice_t key,
                     const ve_slice_t *want);
+
+/* A fresh LMDB store (1 GiB map) in a new directory under /tmp, whose path is
+ * written to dir; NULL on failure. tu_lmdb_close closes it and removes the
+ * directory. */
+#define TU_LMDB_DIR_BYTES 64
+store_t *tu_lmdb_open(char dir[TU_LMDB_DIR_BYTES]);
+void tu_lmdb_close(store_t *s, const char *dir);
 
 #endif
