@@ -43,8 +43,15 @@ int proof_bundle_build(store_txn_t *t, ve_slice_t chain_id, uint64_t height, ve_
   memcpy(out->chain_id, chain_id.ptr, chain_id.len);
   out->chain_id[chain_id.len] = 0;
   out->height = height;
+  /* A node that prunes (config state_keep_blocks) no longer holds the trees of
+   * versions below its oldest provable one: say so, rather than "not found",
+   * before reading the block. */
+  uint64_t oldest;
+  int rc = state_version_oldest(t, &oldest);
+  if (rc == VE_OK && height < oldest) return VE_ERR_PRUNED;
+  if (rc != VE_OK && rc != VE_ERR_NOT_FOUND) return rc;
   ve_slice_t block, cert;
-  int rc = ledger_block_get(t, height + 1, &block);
+  rc = ledger_block_get(t, height + 1, &block);
   if (rc == VE_ERR_NOT_FOUND) return VE_ERR_HEIGHT;
   VE_TRY(rc);
   ledger_block_t b;
@@ -55,12 +62,6 @@ int proof_bundle_build(store_txn_t *t, ve_slice_t chain_id, uint64_t height, ve_
   VE_TRY(ledger_cert_get(t, height + 1, &cert));
   VE_TRY(ve_buf_append(&out->cert, cert.ptr, cert.len));
   VE_TRY(ve_buf_append(&out->key, key.ptr, key.len));
-  /* A node that prunes (config state_keep_blocks) no longer holds the trees of
-   * versions below its oldest provable one: say so, rather than "not found". */
-  uint64_t oldest;
-  rc = state_version_oldest(t, &oldest);
-  if (rc == VE_OK && height < oldest) return VE_ERR_PRUNED;
-  if (rc != VE_OK && rc != VE_ERR_NOT_FOUND) return rc;
   return state_prove(t, height, key, &out->present, &out->value, &out->proof);
 }
 
