@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "state/state.h"
 
 const ledger_registry_t FVC_REG = {&identity_auth, {&identity_app, &voting_app}, 2};
 
@@ -22,19 +23,13 @@ static void key_make(vcrypto_keypair_t *kp, uint8_t id[32], uint8_t a, uint8_t b
 
 /* ---- one committed block ---- */
 
-typedef struct {
-  store_txn_t *t;
-  ledger_exec_t *ex;
-} block_t;
-
-static void block_begin(fvchain_t *c, block_t *b, uint64_t height) {
+void fvchain_block_begin(fvchain_t *c, fvchain_block_t *b, uint64_t height) {
   VE_ASSERT(store_txn_begin(c->store, true, &b->t) == VE_OK);
   VE_ASSERT(ledger_exec_begin(&b->ex, &FVC_REG, b->t, fvchain_id(), height, 1000 * height) == VE_OK);
 }
 
-/* Executes a set-up transaction, which must succeed. Returns its sequence. */
-static uint64_t block_tx(fvchain_t *c, block_t *b, const vcrypto_keypair_t *kp, uint32_t type,
-                         const ve_buf_t *payload) {
+uint64_t fvchain_block_tx(fvchain_t *c, fvchain_block_t *b, const vcrypto_keypair_t *kp, uint32_t type,
+                          const ve_buf_t *payload) {
   uint64_t seq = c->seq++;
   VE_ASSERT(seq < FVC_SEQ_RUN);
   ledger_tx_t tx = {.version = 1, .chain_id = fvchain_id(), .seq = seq, .expiry = UINT32_MAX,
@@ -44,7 +39,7 @@ static uint64_t block_tx(fvchain_t *c, block_t *b, const vcrypto_keypair_t *kp, 
   return seq;
 }
 
-static void block_end(block_t *b) {
+void fvchain_block_end(fvchain_block_t *b) {
   uint8_t root[LEDGER_HASH_BYTES];
   VE_ASSERT(ledger_exec_finish(b->ex, root) == VE_OK);
   ledger_exec_free(b->ex);
@@ -83,8 +78,8 @@ static void genesis(fvchain_t *c) {
 
 /* Block 1: voters and trustee keys. */
 static void block1(fvchain_t *c, ve_buf_t *p) {
-  block_t b;
-  block_begin(c, &b, 1);
+  fvchain_block_t b;
+  fvchain_block_begin(c, &b, 1);
   uint8_t digest[32];
   memset(digest, 0xab, sizeof digest);
   for (uint32_t v = 0; v < FVC_VOTERS; v++) {
@@ -94,16 +89,16 @@ static void block1(fvchain_t *c, ve_buf_t *p) {
     strcpy(a.value, v < 2 ? "d1" : "d2");
     ve_buf_reset(p);
     VE_ASSERT(identity_payload_register(p, c->voter[v].pk, digest, &a, 1) == VE_OK);
-    block_tx(c, &b, &c->admin, TX_TYPE_IDENTITY_REGISTER, p);
+    fvchain_block_tx(c, &b, &c->admin, TX_TYPE_IDENTITY_REGISTER, p);
   }
   for (uint32_t j = 0; j < FVC_TRUSTEES; j++) {
     uint8_t seed[VOTE_SEED_BYTES];
     memset(seed, 0x20 + (int)j, sizeof seed);
     ve_buf_reset(p);
     VE_ASSERT(voting_payload_trustee_key(p, fvchain_id(), c->trustee_id[j], &c->enc[j], seed) == VE_OK);
-    block_tx(c, &b, &c->trustee[j], TX_TYPE_POLL_TRUSTEE_KEY, p);
+    fvchain_block_tx(c, &b, &c->trustee[j], TX_TYPE_POLL_TRUSTEE_KEY, p);
   }
-  block_end(&b);
+  fvchain_block_end(&b);
 }
 
 void fvchain_def(fvchain_t *c, voting_def_t *d, uint64_t deal_end, uint64_t complaint_end, uint64_t open,
@@ -132,39 +127,56 @@ void fvchain_def(fvchain_t *c, voting_def_t *d, uint64_t deal_end, uint64_t comp
 static void block2(fvchain_t *c, ve_buf_t *p) {
   voting_def_t *d = malloc(sizeof *d);
   VE_ASSERT(d);
-  block_t b;
-  block_begin(c, &b, 2);
-  c->seq = FVC_SEQ_OPEN;
+  fvchain_block_t b;
+  fvchain_block_begin(c, &b, 2);
   fvchain_def(c, d, 3, 4, FVC_OPEN_OPEN, FVC_OPEN_CLOSE, true);
   ve_buf_reset(p);
   VE_ASSERT(voting_payload_create(p, d) == VE_OK);
-  voting_poll_id(c->poll_open, c->organizer.pk, block_tx(c, &b, &c->organizer, TX_TYPE_POLL_CREATE, p));
+  voting_poll_id(c->poll_open, c->organizer.pk, fvchain_block_tx(c, &b, &c->organizer, TX_TYPE_POLL_CREATE, p));
   fvchain_def(c, d, FVC_DKG_DEAL_END, FVC_DKG_COMPLAINT_END, FVC_DKG_OPEN, FVC_DKG_CLOSE, false);
   ve_buf_reset(p);
   VE_ASSERT(voting_payload_create(p, d) == VE_OK);
-  voting_poll_id(c->poll_dkg, c->organizer.pk, block_tx(c, &b, &c->organizer, TX_TYPE_POLL_CREATE, p));
-  block_end(&b);
+  voting_poll_id(c->poll_dkg, c->organizer.pk, fvchain_block_tx(c, &b, &c->organizer, TX_TYPE_POLL_CREATE, p));
+  fvchain_block_end(&b);
   free(d);
 }
 
 /* See the header. */
-void fvchain_dealing(const voting_poll_t *pl, uint32_t j, ve_buf_t *out) {
+void fvchain_dealing_bad(const voting_poll_t *pl, uint32_t j, uint32_t victim, ve_buf_t *out) {
   vote_dkg_params_t dp = {pl->def.n_trustees, pl->def.threshold};
-  uint8_t ctx[32], seed[VOTE_SEED_BYTES];
+  uint8_t ctx[32], seed[VOTE_SEED_BYTES], enc_pk[VOTING_TRUSTEES_MAX][VOTE_POINT_BYTES];
   voting_poll_context(ctx, fvchain_id(), pl->id);
   memset(seed, 0x30 + (int)j, sizeof seed);
   seed[1] = pl->id[0]; /* each poll its own coefficients */
+  memcpy(enc_pk, pl->enc_pk, sizeof enc_pk);
+  if (victim) { /* the victim's share sealed to a key nobody on the chain holds */
+    VE_ASSERT(victim <= pl->def.n_trustees);
+    uint8_t wseed[VOTE_SEED_BYTES];
+    vote_keypair_t wrong;
+    memset(wseed, 0xee, sizeof wseed);
+    vote_keypair_from_seed(&wrong, wseed);
+    memcpy(enc_pk[victim - 1], wrong.pk, VOTE_POINT_BYTES);
+    vote_keypair_wipe(&wrong);
+  }
   ve_buf_reset(out);
-  VE_ASSERT(vote_dkg_deal(out, &dp, j, (const uint8_t(*)[32])pl->enc_pk, ctx, sizeof ctx, seed) == VE_OK);
+  VE_ASSERT(vote_dkg_deal(out, &dp, j, (const uint8_t(*)[32])enc_pk, ctx, sizeof ctx, seed) == VE_OK);
 }
 
-void fvchain_deal_payload(const voting_poll_t *pl, uint32_t j, ve_buf_t *p) {
+void fvchain_dealing(const voting_poll_t *pl, uint32_t j, ve_buf_t *out) {
+  fvchain_dealing_bad(pl, j, 0, out);
+}
+
+void fvchain_deal_payload_bad(const voting_poll_t *pl, uint32_t j, uint32_t victim, ve_buf_t *p) {
   ve_buf_t d;
   ve_buf_init(&d, 0);
-  fvchain_dealing(pl, j, &d);
+  fvchain_dealing_bad(pl, j, victim, &d);
   ve_buf_reset(p);
   VE_ASSERT(voting_payload_deal(p, pl->id, ve_buf_slice(&d)) == VE_OK);
   ve_buf_free(&d);
+}
+
+void fvchain_deal_payload(const voting_poll_t *pl, uint32_t j, ve_buf_t *p) {
+  fvchain_deal_payload_bad(pl, j, 0, p);
 }
 
 /* Block 3: dealings (all three for OPEN, 1 and 2 for DKG); block 5: OPEN's
@@ -174,38 +186,38 @@ static void blocks_dkg_and_ballot(fvchain_t *c, ve_buf_t *p) {
   VE_ASSERT(pl && pd);
   fvchain_poll(c, c->poll_open, pl); /* read before the block's write txn */
   fvchain_poll(c, c->poll_dkg, pd);
-  block_t b;
-  block_begin(c, &b, 3);
+  fvchain_block_t b;
+  fvchain_block_begin(c, &b, 3);
   for (uint32_t j = 1; j <= FVC_TRUSTEES; j++) {
     fvchain_deal_payload(pl, j, p);
-    block_tx(c, &b, &c->trustee[j - 1], TX_TYPE_POLL_DKG_DEAL, p);
+    fvchain_block_tx(c, &b, &c->trustee[j - 1], TX_TYPE_POLL_DKG_DEAL, p);
   }
   for (uint32_t j = 1; j <= 2; j++) {
     fvchain_deal_payload(pd, j, p);
-    block_tx(c, &b, &c->trustee[j - 1], TX_TYPE_POLL_DKG_DEAL, p);
+    fvchain_block_tx(c, &b, &c->trustee[j - 1], TX_TYPE_POLL_DKG_DEAL, p);
   }
-  block_end(&b);
+  fvchain_block_end(&b);
   free(pd);
 
-  block_begin(c, &b, 5);
+  fvchain_block_begin(c, &b, 5);
   ve_buf_reset(p);
   VE_ASSERT(voting_payload_finish(p, c->poll_open) == VE_OK);
-  block_tx(c, &b, &c->organizer, TX_TYPE_POLL_DKG_FINISH, p);
-  block_end(&b);
+  fvchain_block_tx(c, &b, &c->organizer, TX_TYPE_POLL_DKG_FINISH, p);
+  fvchain_block_end(&b);
 
   fvchain_poll(c, c->poll_open, pl);
   VE_ASSERT(pl->status == VOTING_READY);
-  block_begin(c, &b, FVC_TIP);
+  fvchain_block_begin(c, &b, FVC_TIP);
   uint8_t choices[2] = {0, 1}, seed[VOTE_SEED_BYTES];
   memset(seed, 0x44, sizeof seed);
   ve_buf_reset(p);
   VE_ASSERT(voting_ballot_build(p, NULL, pl, fvchain_id(), c->voter_id[0], choices, 2, seed) == VE_OK);
-  block_tx(c, &b, &c->voter[0], TX_TYPE_POLL_BALLOT, p);
-  block_end(&b);
+  fvchain_block_tx(c, &b, &c->voter[0], TX_TYPE_POLL_BALLOT, p);
+  fvchain_block_end(&b);
   free(pl);
 }
 
-void fvchain_build(fvchain_t *c) {
+void fvchain_start(fvchain_t *c) {
   memset(c, 0, sizeof *c);
   VE_ASSERT(vcrypto_init() == VE_OK);
   VE_ASSERT(vote_init() == VE_OK);
@@ -225,6 +237,14 @@ void fvchain_build(fvchain_t *c) {
   ve_buf_t p;
   ve_buf_init(&p, 0);
   block1(c, &p);
+  ve_buf_free(&p);
+  c->seq = FVC_SEQ_OPEN;
+}
+
+void fvchain_build(fvchain_t *c) {
+  fvchain_start(c);
+  ve_buf_t p;
+  ve_buf_init(&p, 0);
   block2(c, &p);
   blocks_dkg_and_ballot(c, &p);
   ve_buf_free(&p);
@@ -235,8 +255,8 @@ void fvchain_free(fvchain_t *c) {
   c->store = NULL;
 }
 
-int fvchain_exec(fvchain_t *c, uint64_t height, const uint8_t signer_pk[VCRYPTO_PK_BYTES], uint32_t type,
-                 ve_slice_t payload) {
+int fvchain_exec_read(fvchain_t *c, uint64_t height, const uint8_t signer_pk[VCRYPTO_PK_BYTES], uint32_t type,
+                      ve_slice_t payload, const uint8_t poll[VOTING_ID_BYTES], voting_poll_t *after) {
   store_txn_t *t;
   VE_ASSERT(store_txn_begin(c->store, false, &t) == VE_OK);
   ledger_exec_t *ex;
@@ -245,9 +265,52 @@ int fvchain_exec(fvchain_t *c, uint64_t height, const uint8_t signer_pk[VCRYPTO_
                     .type = type, .payload = payload};
   memcpy(tx.signer, signer_pk, VCRYPTO_PK_BYTES);
   int rc = ledger_exec_tx(ex, &tx);
+  if (rc == VE_OK && poll) { /* the record as the transaction left it, in the block's overlay */
+    uint8_t key[VOTING_POLL_KEY_BYTES];
+    ve_slice_t v;
+    VE_ASSERT(ledger_state_get(ex, ve_slice(key, voting_poll_key(key, poll)), &v) == VE_OK);
+    VE_ASSERT(voting_poll_decode(v, poll, after) == VE_OK);
+  }
   ledger_exec_free(ex);
   store_txn_abort(t);
   return rc;
+}
+
+int fvchain_exec(fvchain_t *c, uint64_t height, const uint8_t signer_pk[VCRYPTO_PK_BYTES], uint32_t type,
+                 ve_slice_t payload) {
+  return fvchain_exec_read(c, height, signer_pk, type, payload, NULL, NULL);
+}
+
+/* See the header: the dealings as committed ("vpd/" records), not recomputed. */
+void fvchain_secret(fvchain_t *c, const voting_poll_t *pl, uint32_t j, uint8_t x[VOTE_SCALAR_BYTES]) {
+  VE_ASSERT(pl->has_key && j >= 1 && j <= FVC_TRUSTEES);
+  store_txn_t *t;
+  VE_ASSERT(store_txn_begin(c->store, false, &t) == VE_OK);
+  uint8_t *buf = malloc((size_t)FVC_TRUSTEES * VOTE_DKG_DEALING_BYTES_MAX);
+  VE_ASSERT(buf);
+  ve_slice_t dealings[FVC_TRUSTEES];
+  for (uint32_t i = 1; i <= FVC_TRUSTEES; i++) {
+    dealings[i - 1] = ve_slice(NULL, 0);
+    if (!(pl->dealt & (1u << (i - 1)))) continue;
+    uint8_t key[VOTING_DEALING_KEY_BYTES];
+    ve_slice_t v;
+    VE_ASSERT(state_get(t, ve_slice(key, voting_dealing_key(key, pl->id, i)), &v) == VE_OK);
+    VE_ASSERT(v.len <= VOTE_DKG_DEALING_BYTES_MAX);
+    uint8_t *slot = buf + (size_t)(i - 1) * VOTE_DKG_DEALING_BYTES_MAX;
+    memcpy(slot, v.ptr, v.len);
+    dealings[i - 1] = ve_slice(slot, v.len);
+  }
+  store_txn_abort(t);
+  vote_dkg_result_t res;
+  memset(&res, 0, sizeof res);
+  res.n = pl->def.n_trustees, res.t = pl->def.threshold;
+  res.qualified = pl->qualified;
+  memcpy(res.pk, pl->pk, sizeof res.pk);
+  memcpy(res.vk, pl->vk, sizeof res.vk);
+  uint8_t ctx[32];
+  voting_poll_context(ctx, fvchain_id(), pl->id);
+  VE_ASSERT(vote_dkg_secret_share(x, &res, j, &c->enc[j - 1], ctx, sizeof ctx, dealings) == VE_OK);
+  free(buf);
 }
 
 void fvchain_poll(fvchain_t *c, const uint8_t id[VOTING_ID_BYTES], voting_poll_t *out) {
