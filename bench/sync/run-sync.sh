@@ -29,13 +29,21 @@
 # of durable block commits (observer_durable_commits; null if the build has no
 # such metric). BUILD_DIR (scenarios/lib.sh, default build-bench) is the build
 # measured: set it to compare builds.
-# Writes $RESULTS_DIR/sync-<TXS>tx[-docsP].json (and sync-build-*.{json,svg}).
+# OBSERVER_CONFIG='{"state_keep_blocks": 16}' merges config keys into the
+# syncing observer's config.json only (here: a pruning observer, docs/operations.md);
+# the result records it and its file name gets "-obs".
+# Writes $RESULTS_DIR/sync-<TXS>tx[-docsP][-obs].json (and sync-build-*.{json,svg}).
 source "$(dirname "$0")/../scenarios/lib.sh"
 BLOCKS=${1:-0} TXS=${2:-1000000}
 CHAIN=${CHAIN:-}
 DOCS_PERCENT=${DOCS_PERCENT:-0}
 [[ "$DOCS_PERCENT" =~ ^[0-9]+$ ]] && [ "$DOCS_PERCENT" -le 100 ] || { echo "DOCS_PERCENT must be 0..100" >&2; exit 2; }
 SUFFIX=$([ "$DOCS_PERCENT" -gt 0 ] && echo "-docs$DOCS_PERCENT" || true)
+OBSERVER_CONFIG=${OBSERVER_CONFIG:-}
+if [ -n "$OBSERVER_CONFIG" ]; then
+  jq -e 'type == "object"' <<<"$OBSERVER_CONFIG" >/dev/null || { echo "OBSERVER_CONFIG must be a JSON object" >&2; exit 2; }
+  SUFFIX+=-obs
+fi
 sc_build
 sc_log "machine: $(sc_machine)"
 height() { curl -sf --max-time 5 "http://$1/v1/status" | jq -r .height; }
@@ -78,6 +86,10 @@ if [ -n "$CHAIN" ] && [ -d "$CHAIN/tn" ]; then
 else
   build_chain
 fi
+if [ -n "$OBSERVER_CONFIG" ]; then
+  jq --argjson o "$OBSERVER_CONFIG" '. + $o' "$SC_DIR/tn/o0/config.json" >"$SC_DIR/c.json" &&
+    mv "$SC_DIR/c.json" "$SC_DIR/tn/o0/config.json"
+fi
 # Freeze the chain (one heartbeat an hour), so the figure is pure catch-up.
 jq '.empty_block_ms = 3600000' "$SC_DIR/tn/v0/config.json" >"$SC_DIR/c.json" && mv "$SC_DIR/c.json" "$SC_DIR/tn/v0/config.json"
 sc_start v0 "$SC_DIR/tn/v0"
@@ -100,13 +112,17 @@ V_HASH=$(curl -sf "http://$(sc_api 0)/v1/blocks/$TOP" | jq -r .header.hash)
 O_HASH=$(curl -sf "http://$(sc_api 1)/v1/blocks/$TOP" | jq -r .header.hash)
 [ "$V_HASH" = "$O_HASH" ] || { echo "block $TOP differs: $V_HASH vs $O_HASH" >&2; exit 1; }
 # Durable block commits of the observer (group commit), before it stops.
-O_COMMITS=$(curl -sf --max-time 5 "http://$(sc_api 1)/metrics" | awk '$1 == "veche_store_block_commits_total" {print $2}' || true)
+O_METRICS=$(curl -sf --max-time 5 "http://$(sc_api 1)/metrics" || true)
+O_COMMITS=$(awk '$1 == "veche_store_block_commits_total" {print $2}' <<<"$O_METRICS")
+O_PRUNED=$(awk '$1 == "veche_state_pruned_entries_total" {print $2}' <<<"$O_METRICS")
 # The observer's own account of its pre-checks (logged at stop, if it has them).
 sc_stop_nodes
+O_DISK=$(du -sb "$SC_DIR/tn/o0/data" | cut -f1)
 POOL=$(grep -ho 'verify pool: .*' "$SC_DIR/tn/o0/node.log" | tail -1 || true)
 jq -n --argjson b "$TOP" --argjson t "$TXS" --argjson t1 "$T1" --argjson t2 "$T2" --arg cpu "$SC_CPU_LINE" --argjson cj "$SC_CPU_JSON" \
   --arg machine "$(sc_machine)" --argjson cores "$(nproc)" --argjson l1 "$LIMIT1" --argjson l2 "$LIMIT2" \
-  --argjson p "$DOCS_PERCENT" --arg load1 "$LOAD1" --arg load2 "$LOAD2" --arg pool "$POOL" --arg oc "${O_COMMITS:-}" '
+  --argjson p "$DOCS_PERCENT" --arg load1 "$LOAD1" --arg load2 "$LOAD2" --arg pool "$POOL" --arg oc "${O_COMMITS:-}" \
+  --arg ocfg "${OBSERVER_CONFIG:-}" --arg opruned "${O_PRUNED:-}" --arg odisk "${O_DISK:-}" '
   def ceil(l): $cores / (1 / l.ed25519_tx_verify_per_s_per_core
                           + (1 - $p / 100) / l.key_subgroup_checks_per_s_per_core);
   ($t2 - $t1) as $s | ((ceil($l1) + ceil($l2)) / 2) as $ceil |
@@ -121,5 +137,8 @@ jq -n --argjson b "$TOP" --argjson t "$TXS" --argjson t1 "$T1" --argjson t2 "$T2
    achieved_over_ceiling: (if $ceil > 0 then ($t / $s / $ceil * 1000 | round / 1000) else null end),
    head_hash_equal: true, load_average_start: $load1, load_average_end: $load2,
    observer_verify_pool: $pool,
-   observer_durable_commits: (if $oc == "" then null else ($oc | tonumber) end), cpu_during_sync: $cpu, machine: $machine,
+   observer_durable_commits: (if $oc == "" then null else ($oc | tonumber) end),
+   observer_config: (if $ocfg == "" then null else ($ocfg | fromjson) end),
+   observer_state_pruned_entries: (if $opruned == "" then null else ($opruned | tonumber) end),
+   observer_data_bytes: (if $odisk == "" then null else ($odisk | tonumber) end), cpu_during_sync: $cpu, machine: $machine,
    cpu: $cj}' | tee "$RESULTS/sync-${TXS}tx$SUFFIX.json"
