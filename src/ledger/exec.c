@@ -258,6 +258,11 @@ static int write_entry(ledger_exec_t *ex, ve_slice_t key, const ve_slice_t *val)
   return VE_OK;
 }
 
+int ledger_reader_get(const ledger_reader_t *rd, ve_slice_t key, ve_slice_t *val_out) {
+  VE_ASSERT((rd->ex == NULL) != (rd->txn == NULL));
+  return rd->ex ? ledger_state_get(rd->ex, key, val_out) : state_get(rd->txn, key, val_out);
+}
+
 int ledger_state_put(ledger_exec_t *ex, ve_slice_t key, ve_slice_t val) {
   return write_entry(ex, key, &val);
 }

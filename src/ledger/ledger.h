@@ -260,6 +260,17 @@ int ledger_state_get(ledger_exec_t *ex, ve_slice_t key, ve_slice_t *val_out);
 int ledger_state_put(ledger_exec_t *ex, ve_slice_t key, ve_slice_t val);
 int ledger_state_del(ledger_exec_t *ex, ve_slice_t key);
 
+/* Where an app's code reads state from: the block's overlay while it executes
+ * (ex set: reads see the block's earlier writes), or a store transaction when
+ * it answers a query (txn set, reading the committed state). Exactly one is
+ * set; both readers take the same keys and give the same answers. */
+typedef struct {
+  ledger_exec_t *ex;
+  store_txn_t *txn;
+} ledger_reader_t;
+
+int ledger_reader_get(const ledger_reader_t *rd, ve_slice_t key, ve_slice_t *val_out);
+
 /* Ends a block: writes the state changes as version `height`; out: state root. */
 int ledger_exec_finish(ledger_exec_t *ex, uint8_t state_root_out[LEDGER_HASH_BYTES]);
 

@@ -48,19 +48,10 @@ documents_verdict_t documents_verdict(const documents_record_t *rec, uint64_t no
 
 /* ---- state access over the ledger overlay (execution) or a store txn (reads) ---- */
 
-typedef struct {
-  ledger_exec_t *ex;
-  store_txn_t *txn;
-} reader_t;
-
-static int rd_get(const reader_t *rd, ve_slice_t key, ve_slice_t *val) {
-  return rd->ex ? ledger_state_get(rd->ex, key, val) : state_get(rd->txn, key, val);
-}
-
-static int load_doc(const reader_t *rd, const uint8_t id[LEDGER_HASH_BYTES], documents_record_t *out) {
+static int load_doc(const ledger_reader_t *rd, const uint8_t id[LEDGER_HASH_BYTES], documents_record_t *out) {
   uint8_t key[DOCUMENTS_STATE_KEY_BYTES];
   ve_slice_t v;
-  VE_TRY(rd_get(rd, ve_slice(key, documents_state_key(key, id)), &v));
+  VE_TRY(ledger_reader_get(rd, ve_slice(key, documents_state_key(key, id)), &v));
   return documents_decode(v, id, out);
 }
 
@@ -75,10 +66,10 @@ static int store_doc(ledger_exec_t *ex, const documents_record_t *rec) {
   return ledger_state_put(ex, ve_slice(key, documents_state_key(key, rec->id)), ve_buf_slice(&b));
 }
 
-static int load_index(const reader_t *rd, const documents_digest_t *d, uint8_t doc[LEDGER_HASH_BYTES]) {
+static int load_index(const ledger_reader_t *rd, const documents_digest_t *d, uint8_t doc[LEDGER_HASH_BYTES]) {
   uint8_t key[DOCUMENTS_INDEX_KEY_BYTES_MAX];
   ve_slice_t v;
-  VE_TRY(rd_get(rd, ve_slice(key, documents_index_key(key, d)), &v));
+  VE_TRY(ledger_reader_get(rd, ve_slice(key, documents_index_key(key, d)), &v));
   return documents_index_decode(v, doc);
 }
 
@@ -110,11 +101,11 @@ static int list_decode(ve_slice_t v, grant_list_t *l) {
   return codec_reader_finish(&r) ? VE_ERR_CORRUPT : VE_OK;
 }
 
-static int list_load(const reader_t *rd, const uint8_t doc[LEDGER_HASH_BYTES], grant_list_t *l) {
+static int list_load(const ledger_reader_t *rd, const uint8_t doc[LEDGER_HASH_BYTES], grant_list_t *l) {
   uint8_t key[DOCUMENTS_GRANTS_KEY_BYTES];
   ve_slice_t v;
   l->n = 0;
-  int rc = rd_get(rd, ve_slice(key, documents_grants_key(key, doc)), &v);
+  int rc = ledger_reader_get(rd, ve_slice(key, documents_grants_key(key, doc)), &v);
   if (rc == VE_ERR_NOT_FOUND) return VE_OK;
   VE_TRY(rc);
   return list_decode(v, l);
@@ -180,7 +171,7 @@ static int create_record(ledger_exec_t *ex, const ledger_signer_t *s, const docu
                          const uint8_t *prev, documents_record_t *rec) {
   identity_t subject;
   VE_TRY(identity_active(ex, spec->subject, &subject));
-  reader_t rd = {ex, NULL};
+  ledger_reader_t rd = {ex, NULL};
   uint8_t other[LEDGER_HASH_BYTES];
   int rc = load_index(&rd, &spec->digest, other);
   if (rc == VE_OK) return VE_ERR_EXISTS; /* one record per (algorithm, digest) on the chain */
@@ -221,7 +212,7 @@ static int apply_supersede(ledger_exec_t *ex, codec_reader_t *r, const ledger_si
   documents_record_t *recs = malloc(2 * sizeof *recs);
   if (!recs) return VE_ERR_NOMEM;
   documents_record_t *old = &recs[0], *rec = &recs[1];
-  reader_t rd = {ex, NULL};
+  ledger_reader_t rd = {ex, NULL};
   int rc = load_doc(&rd, old_id, old);
   if (rc == VE_OK && !may_manage(s, old)) rc = VE_ERR_PERMISSION;
   if (rc == VE_OK && old->status != DOCUMENTS_CURRENT) rc = VE_ERR_STATE;
@@ -249,7 +240,7 @@ static int apply_revoke(ledger_exec_t *ex, codec_reader_t *r, const ledger_signe
   ve_slice_t reason;
   get_doc_reason(r, doc, &reason);
   VE_TRY(codec_reader_finish(r));
-  reader_t rd = {ex, NULL};
+  ledger_reader_t rd = {ex, NULL};
   VE_TRY(load_doc(&rd, doc, rec));
   if (!may_manage(s, rec)) return VE_ERR_PERMISSION;
   if (rec->status == DOCUMENTS_REVOKED) return VE_ERR_STATE;
@@ -297,7 +288,7 @@ static int apply_grant(ledger_exec_t *ex, codec_reader_t *r, const ledger_signer
   codec_get_fixed(r, g.recipient_pk, VCRYPTO_PK_BYTES);
   codec_get_fixed(r, g.wrapped, DOCUMENTS_WRAPPED_KEY_BYTES);
   VE_TRY(codec_reader_finish(r));
-  reader_t rd = {ex, NULL};
+  ledger_reader_t rd = {ex, NULL};
   VE_TRY(load_doc(&rd, doc, rec));
   VE_TRY(grant_checks(ex, s, rec, &g));
   VE_TRY(list_load(&rd, doc, l));
@@ -321,7 +312,7 @@ static int apply_grant_revoke(ledger_exec_t *ex, codec_reader_t *r, const ledger
   codec_get_fixed(r, doc, sizeof doc);
   codec_get_fixed(r, who, sizeof who);
   VE_TRY(codec_reader_finish(r));
-  reader_t rd = {ex, NULL};
+  ledger_reader_t rd = {ex, NULL};
   VE_TRY(load_doc(&rd, doc, rec));
   if (!may_manage(s, rec)) return VE_ERR_PERMISSION;
   VE_TRY(list_load(&rd, doc, l));
@@ -342,7 +333,7 @@ static int apply_erase(ledger_exec_t *ex, codec_reader_t *r, const ledger_signer
   get_doc_reason(r, doc, &reason);
   VE_TRY(codec_reader_finish(r));
   (void)reason; /* kept in the transaction itself; the tx index serves it */
-  reader_t rd = {ex, NULL};
+  ledger_reader_t rd = {ex, NULL};
   VE_TRY(load_doc(&rd, doc, rec));
   if (!may_manage(s, rec)) return VE_ERR_PERMISSION;
   if (rec->key_erased) return VE_ERR_STATE;
@@ -386,7 +377,7 @@ static int apply_renew(ledger_exec_t *ex, codec_reader_t *r, const ledger_signer
   rn.anchor_height = codec_get_uvarint(r);
   codec_get_fixed(r, rn.anchor_root, LEDGER_HASH_BYTES);
   VE_TRY(codec_reader_finish(r));
-  reader_t rd = {ex, NULL};
+  ledger_reader_t rd = {ex, NULL};
   VE_TRY(load_doc(&rd, doc, rec));
   if (!may_renew(s, rec)) return VE_ERR_PERMISSION;
   if (rec->n_renewals == DOCUMENTS_RENEWALS_MAX) return VE_ERR_LIMIT;
@@ -455,13 +446,13 @@ const ledger_app_t documents_app = {
 /* ---- reads ---- */
 
 int documents_get(store_txn_t *t, const uint8_t id[LEDGER_HASH_BYTES], documents_record_t *out) {
-  reader_t rd = {NULL, t};
+  ledger_reader_t rd = {NULL, t};
   return load_doc(&rd, id, out);
 }
 
 int documents_get_by_digest(store_txn_t *t, const documents_digest_t *d, documents_record_t *out) {
   if (documents_alg_digest_bytes(d->alg) == 0) return VE_ERR_UNSUPPORTED;
-  reader_t rd = {NULL, t};
+  ledger_reader_t rd = {NULL, t};
   uint8_t id[LEDGER_HASH_BYTES];
   VE_TRY(load_index(&rd, d, id));
   return load_doc(&rd, id, out);
@@ -480,7 +471,7 @@ int documents_grants_list(store_txn_t *t, const uint8_t doc[LEDGER_HASH_BYTES],
   *n = 0;
   grant_list_t *l = malloc(sizeof *l);
   if (!l) return VE_ERR_NOMEM;
-  reader_t rd = {NULL, t};
+  ledger_reader_t rd = {NULL, t};
   int rc = list_load(&rd, doc, l);
   if (rc == VE_OK && l->n > cap) rc = VE_ERR_LIMIT;
   if (rc == VE_OK) {

@@ -227,29 +227,20 @@ int identity_decode(ve_slice_t in, const uint8_t id[LEDGER_HASH_BYTES], identity
   return codec_reader_finish(&r) ? VE_ERR_CORRUPT : VE_OK;
 }
 
-/* A reader over either the ledger overlay (during execution) or a store txn. */
-typedef struct {
-  ledger_exec_t *ex;
-  store_txn_t *txn;
-} reader_t;
-
-static int rd_get(const reader_t *rd, ve_slice_t key, ve_slice_t *val) {
-  return rd->ex ? ledger_state_get(rd->ex, key, val) : state_get(rd->txn, key, val);
-}
-
-static int load(const reader_t *rd, const uint8_t id[LEDGER_HASH_BYTES], identity_t *out) {
+/* Records read through a ledger_reader_t: the block's overlay or a store txn. */
+static int load(const ledger_reader_t *rd, const uint8_t id[LEDGER_HASH_BYTES], identity_t *out) {
   uint8_t key[3 + LEDGER_HASH_BYTES];
   ve_slice_t v;
-  VE_TRY(rd_get(rd, ve_slice(key, identity_state_key(key, id)), &v));
+  VE_TRY(ledger_reader_get(rd, ve_slice(key, identity_state_key(key, id)), &v));
   return identity_decode(v, id, out);
 }
 
 /* Key record: u8 state (active/retired) || fixed32 identity id. */
-static int load_key(const reader_t *rd, const uint8_t pk[VCRYPTO_PK_BYTES],
+static int load_key(const ledger_reader_t *rd, const uint8_t pk[VCRYPTO_PK_BYTES],
                     uint8_t id[LEDGER_HASH_BYTES], bool *active) {
   uint8_t key[4 + VCRYPTO_PK_BYTES];
   ve_slice_t v;
-  VE_TRY(rd_get(rd, ve_slice(key, key_state_key(key, pk)), &v));
+  VE_TRY(ledger_reader_get(rd, ve_slice(key, key_state_key(key, pk)), &v));
   if (v.len != 1 + LEDGER_HASH_BYTES || v.ptr[0] > KEY_RETIRED) return VE_ERR_CORRUPT;
   memcpy(id, v.ptr + 1, LEDGER_HASH_BYTES);
   *active = v.ptr[0] == KEY_ACTIVE;
@@ -273,13 +264,13 @@ static int store_key(ledger_exec_t *ex, const uint8_t pk[VCRYPTO_PK_BYTES],
 }
 
 int identity_get(store_txn_t *t, const uint8_t id[LEDGER_HASH_BYTES], identity_t *out) {
-  reader_t rd = {NULL, t};
+  ledger_reader_t rd = {NULL, t};
   return load(&rd, id, out);
 }
 
 int identity_get_by_key(store_txn_t *t, const uint8_t pk[VCRYPTO_PK_BYTES], identity_t *out,
                         bool *current) {
-  reader_t rd = {NULL, t};
+  ledger_reader_t rd = {NULL, t};
   uint8_t id[LEDGER_HASH_BYTES];
   VE_TRY(load_key(&rd, pk, id, current));
   return load(&rd, id, out);
@@ -288,7 +279,7 @@ int identity_get_by_key(store_txn_t *t, const uint8_t pk[VCRYPTO_PK_BYTES], iden
 /* ---- authoriser ---- */
 
 static int auth_resolve(ledger_exec_t *ex, const uint8_t pk[VCRYPTO_PK_BYTES], ledger_signer_t *out) {
-  reader_t rd = {ex, NULL};
+  ledger_reader_t rd = {ex, NULL};
   uint8_t id[LEDGER_HASH_BYTES];
   bool active;
   int rc = load_key(&rd, pk, id, &active);
@@ -318,7 +309,7 @@ static int apply_register(ledger_exec_t *ex, codec_reader_t *r, const ledger_sig
   VE_TRY(codec_reader_finish(r));
   if (!(s->roles & ROLE_REGISTRAR)) return VE_ERR_PERMISSION;
   if (!pk_valid(rec.pk)) return VE_ERR_BAD_KEY;
-  reader_t rd = {ex, NULL};
+  ledger_reader_t rd = {ex, NULL};
   uint8_t other[LEDGER_HASH_BYTES];
   bool active;
   int rc = load_key(&rd, rec.pk, other, &active);
@@ -356,7 +347,7 @@ static int apply_rotate(ledger_exec_t *ex, codec_reader_t *r, const ledger_signe
   size_t len;
   rotate_message(msg, &len, ledger_exec_chain_id(ex), s->identity_id, new_pk);
   if (rotate_verify(proof, new_pk, msg, len) != VE_OK) return VE_ERR_BAD_SIG;
-  reader_t rd = {ex, NULL};
+  ledger_reader_t rd = {ex, NULL};
   uint8_t other[LEDGER_HASH_BYTES];
   bool active;
   int rc = load_key(&rd, new_pk, other, &active);
@@ -386,7 +377,7 @@ static int apply_status(ledger_exec_t *ex, codec_reader_t *r, const ledger_signe
   ve_slice_t reason = codec_get_bytes(r, IDENTITY_REASON_BYTES_MAX);
   VE_TRY(codec_reader_finish(r));
   (void)reason; /* recorded in the transaction itself; the index serves it */
-  reader_t rd = {ex, NULL};
+  ledger_reader_t rd = {ex, NULL};
   identity_t rec;
   VE_TRY(load(&rd, target, &rec));
   if (!may_manage(s, &rec)) return VE_ERR_PERMISSION;
@@ -414,7 +405,7 @@ static int apply_set_roles(ledger_exec_t *ex, codec_reader_t *r, const ledger_si
   uint32_t roles = (uint32_t)codec_get_uvarint_max(r, ROLE_ALL_MASK);
   VE_TRY(codec_reader_finish(r));
   if (!(s->roles & ROLE_ADMIN)) return VE_ERR_PERMISSION;
-  reader_t rd = {ex, NULL};
+  ledger_reader_t rd = {ex, NULL};
   identity_t rec;
   VE_TRY(load(&rd, target, &rec));
   if (rec.status != IDENTITY_ACTIVE) return VE_ERR_STATE;

@@ -16,62 +16,53 @@
 
 /* ---- state access over the ledger overlay (execution) or a store txn (reads) ---- */
 
-typedef struct {
-  ledger_exec_t *ex;
-  store_txn_t *txn;
-} reader_t;
-
-static int rd_get(const reader_t *rd, ve_slice_t key, ve_slice_t *val) {
-  return rd->ex ? ledger_state_get(rd->ex, key, val) : state_get(rd->txn, key, val);
-}
-
-static int load_poll(const reader_t *rd, const uint8_t id[32], voting_poll_t *p) {
+static int load_poll(const ledger_reader_t *rd, const uint8_t id[32], voting_poll_t *p) {
   uint8_t key[VOTING_POLL_KEY_BYTES];
   ve_slice_t v;
-  VE_TRY(rd_get(rd, ve_slice(key, voting_poll_key(key, id)), &v));
+  VE_TRY(ledger_reader_get(rd, ve_slice(key, voting_poll_key(key, id)), &v));
   return voting_poll_decode(v, id, p);
 }
 
-static int load_tally(const reader_t *rd, const voting_poll_t *p, voting_tally_rec_t *t) {
+static int load_tally(const ledger_reader_t *rd, const voting_poll_t *p, voting_tally_rec_t *t) {
   uint8_t key[VOTING_TALLY_KEY_BYTES];
   ve_slice_t v;
-  VE_TRY(rd_get(rd, ve_slice(key, voting_tally_key(key, p->id)), &v));
+  VE_TRY(ledger_reader_get(rd, ve_slice(key, voting_tally_key(key, p->id)), &v));
   return voting_tally_decode(v, p->def.n_options, t);
 }
 
-static int load_ballot(const reader_t *rd, const voting_poll_t *p, const uint8_t voter[32],
+static int load_ballot(const ledger_reader_t *rd, const voting_poll_t *p, const uint8_t voter[32],
                        voting_ballot_rec_t *b) {
   uint8_t key[VOTING_BALLOT_KEY_BYTES];
   ve_slice_t v;
-  VE_TRY(rd_get(rd, ve_slice(key, voting_ballot_key(key, p->id, voter)), &v));
+  VE_TRY(ledger_reader_get(rd, ve_slice(key, voting_ballot_key(key, p->id, voter)), &v));
   return voting_ballot_rec_decode(v, voter, p->def.n_options, b);
 }
 
-static int load_trustee_key(const reader_t *rd, const uint8_t identity[32], voting_trustee_key_t *k) {
+static int load_trustee_key(const ledger_reader_t *rd, const uint8_t identity[32], voting_trustee_key_t *k) {
   uint8_t key[VOTING_TRUSTEE_KEY_BYTES];
   ve_slice_t v;
-  VE_TRY(rd_get(rd, ve_slice(key, voting_trustee_key(key, identity)), &v));
+  VE_TRY(ledger_reader_get(rd, ve_slice(key, voting_trustee_key(key, identity)), &v));
   return voting_trustee_key_decode(v, k);
 }
 
 int voting_poll_get(store_txn_t *t, const uint8_t poll[32], voting_poll_t *out) {
-  reader_t rd = {NULL, t};
+  ledger_reader_t rd = {NULL, t};
   return load_poll(&rd, poll, out);
 }
 
 int voting_tally_get(store_txn_t *t, const voting_poll_t *p, voting_tally_rec_t *out) {
-  reader_t rd = {NULL, t};
+  ledger_reader_t rd = {NULL, t};
   return load_tally(&rd, p, out);
 }
 
 int voting_ballot_get(store_txn_t *t, const voting_poll_t *p, const uint8_t voter[32],
                       voting_ballot_rec_t *out) {
-  reader_t rd = {NULL, t};
+  ledger_reader_t rd = {NULL, t};
   return load_ballot(&rd, p, voter, out);
 }
 
 int voting_trustee_key_get(store_txn_t *t, const uint8_t identity[32], voting_trustee_key_t *out) {
-  reader_t rd = {NULL, t};
+  ledger_reader_t rd = {NULL, t};
   return load_trustee_key(&rd, identity, out);
 }
 
@@ -237,7 +228,7 @@ static int trustee_check(op_t *op, uint32_t j) {
   if (id.status == IDENTITY_REVOKED) return VE_ERR_REVOKED;
   if (id.status == IDENTITY_SUSPENDED) return VE_ERR_SUSPENDED;
   if (!(id.roles & ROLE_TRUSTEE)) return VE_ERR_INVALID;
-  reader_t rd = {op->ex, NULL};
+  ledger_reader_t rd = {op->ex, NULL};
   voting_trustee_key_t k;
   VE_TRY(load_trustee_key(&rd, tid, &k));
   for (uint32_t m = 0; m < j; m++)
@@ -252,7 +243,7 @@ static int apply_create(op_t *op) {
   if (!(op->s->roles & ROLE_POLL_ORGANIZER)) return VE_ERR_PERMISSION;
   if (p->def.deal_end <= op->h) return VE_ERR_HEIGHT; /* the dealing phase must lie ahead */
   voting_poll_id(p->id, op->tx->signer, op->tx->seq);
-  reader_t rd = {op->ex, NULL};
+  ledger_reader_t rd = {op->ex, NULL};
   voting_poll_t *other = malloc(sizeof *other);
   if (!other) return VE_ERR_NOMEM;
   int rc = load_poll(&rd, p->id, other);
@@ -268,7 +259,7 @@ static int apply_create(op_t *op) {
 
 /* Loads the poll a payload names (after the caller decoded the payload). */
 static int op_load(op_t *op, const uint8_t poll[32]) {
-  reader_t rd = {op->ex, NULL};
+  ledger_reader_t rd = {op->ex, NULL};
   return load_poll(&rd, poll, op->p);
 }
 
@@ -508,7 +499,7 @@ typedef struct {
 
 static int ballot_commit(op_t *op, const voting_ballot_payload_t *b, ballot_work_t *w) {
   voting_poll_t *p = op->p;
-  reader_t rd = {op->ex, NULL};
+  ledger_reader_t rd = {op->ex, NULL};
   uint32_t n = p->def.n_options;
   VE_TRY(load_tally(&rd, p, &w->tally));
   int rc = load_ballot(&rd, p, b->voter, &w->prev);
@@ -610,7 +601,7 @@ static int apply_decrypt(op_t *op) {
   if (op->h <= p->def.close_height) return VE_ERR_TOO_EARLY;
   if (p->decrypted & (1u << (j - 1))) return VE_ERR_EXISTS;
   if (d.n != p->def.n_questions) return VE_ERR_WRONG_POLL;
-  reader_t rd = {op->ex, NULL};
+  ledger_reader_t rd = {op->ex, NULL};
   voting_tally_rec_t *tally = malloc(sizeof *tally);
   if (!tally) return VE_ERR_NOMEM;
   int rc = load_tally(&rd, p, tally);
