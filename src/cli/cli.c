@@ -54,6 +54,26 @@ int cli_http_json(const cli_node_t *n, const char *method, const char *path, jso
   return status;
 }
 
+json_t *cli_wait_final(const cli_node_t *n, const char *id) {
+  char path[128];
+  snprintf(path, sizeof path, "/v1/txs/%s", id);
+  const struct timespec step = {0, CLI_WAIT_POLL_MS * 1000L * 1000L};
+  for (int waited = 0; waited < CLI_WAIT_MS_MAX; waited += CLI_WAIT_POLL_MS) {
+    json_t *j = NULL;
+    int st = cli_http_json(n, "GET", path, NULL, &j);
+    const char *s = j ? json_string_value(json_object_get(j, "status")) : NULL;
+    if (st == 200 && s && strcmp(s, "pending") != 0) return j;
+    json_decref(j);
+    nanosleep(&step, NULL);
+  }
+  cli_die("transaction %s not final within %d s", id, CLI_WAIT_MS_MAX / 1000);
+}
+
+bool cli_tx_committed(const json_t *answer) {
+  const char *s = json_string_value(json_object_get(answer, "status"));
+  return s && !strcmp(s, "committed");
+}
+
 void cli_print_json(const json_t *j) {
   char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   if (s) puts(s);

@@ -11,6 +11,7 @@
 #define CLI_NODE_DEFAULT "127.0.0.1:8645"
 #define CLI_HTTP_TIMEOUT_MS 30000
 #define CLI_WAIT_MS_MAX 60000
+#define CLI_WAIT_POLL_MS 50
 
 typedef struct {
   char host[64];
@@ -27,6 +28,13 @@ void cli_node_parse(cli_node_t *n, const char *s);
 /* GET/POST JSON; dies if the node cannot be reached. Returns the HTTP status. */
 int cli_http_json(const cli_node_t *n, const char *method, const char *path, json_t *body,
                   json_t **out);
+/* Polls GET /v1/txs/<id> every CLI_WAIT_POLL_MS until the transaction is no
+ * longer pending, for at most CLI_WAIT_MS_MAX; dies if it stays pending (or
+ * unknown) that long. Returns the node's final answer (status "committed" or a
+ * refusal with error and message); the caller owns it. */
+json_t *cli_wait_final(const cli_node_t *n, const char *id);
+/* The "status" string of a /v1/txs answer is "committed". */
+bool cli_tx_committed(const json_t *answer);
 /* Prints JSON pretty to stdout. */
 void cli_print_json(const json_t *j);
 void cli_load_key(const char *path, vcrypto_keypair_t *kp);

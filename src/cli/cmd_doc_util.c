@@ -17,7 +17,6 @@
 
 #define DOC_READ_CHUNK_BYTES (64 * 1024)
 #define DOC_TX_EXPIRY_BLOCKS 1000
-#define DOC_POLL_MS 50
 
 const char *doc_hex(char *out, const uint8_t *p, size_t n) {
   ve_hex_encode(out, p, n);
@@ -67,33 +66,18 @@ void doc_ctx_open(doc_ctx_t *c, const doc_opts_t *o, bool signing) {
 
 void doc_ctx_close(doc_ctx_t *c) { vcrypto_keypair_wipe(&c->kp); }
 
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
-
-/* Polls /v1/txs/id until the tx is final; returns the height or dies. */
+/* Waits for the tx to be final; returns its height, or dies naming what failed. */
 static uint64_t wait_final(const cli_node_t *node, const char *id, const char *what) {
-  char path[128];
-  snprintf(path, sizeof path, "/v1/txs/%s", id);
-  for (int waited = 0; waited < CLI_WAIT_MS_MAX; waited += DOC_POLL_MS) {
-    json_t *j = NULL;
-    int st = cli_http_json(node, "GET", path, NULL, &j);
-    const char *s = j ? json_string_value(json_object_get(j, "status")) : NULL;
-    if (st == 200 && s && !strcmp(s, "committed")) {
-      uint64_t h = (uint64_t)json_integer_value(json_object_get(j, "height"));
-      json_decref(j);
-      return h;
-    }
-    if (st == 200 && s && strcmp(s, "pending") != 0) {
-      const char *e = json_string_value(json_object_get(j, "error"));
-      const char *m = json_string_value(json_object_get(j, "message"));
-      cli_die("%s %s (tx %s): %s: %s", what, s, id, e ? e : "?", m ? m : "");
-    }
-    json_decref(j);
-    sleep_ms(DOC_POLL_MS);
+  json_t *j = cli_wait_final(node, id);
+  if (!cli_tx_committed(j)) {
+    const char *e = json_string_value(json_object_get(j, "error"));
+    const char *m = json_string_value(json_object_get(j, "message"));
+    cli_die("%s %s (tx %s): %s: %s", what, json_string_value(json_object_get(j, "status")), id, e ? e : "?",
+            m ? m : "");
   }
-  cli_die("%s: transaction %s not final within %d s", what, id, CLI_WAIT_MS_MAX / 1000);
+  uint64_t h = (uint64_t)json_integer_value(json_object_get(j, "height"));
+  json_decref(j);
+  return h;
 }
 
 uint64_t doc_submit(doc_ctx_t *c, uint32_t type, const ve_buf_t *payload, const char *what) {

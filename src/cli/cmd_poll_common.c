@@ -58,23 +58,12 @@ void pc_signer_open(pc_signer_t *s, const pc_txopts_t *o) {
 void pc_signer_close(pc_signer_t *s) { vcrypto_keypair_wipe(&s->kp); }
 
 static int wait_tx(const cli_node_t *node, const char *id) {
-  char path[128];
-  snprintf(path, sizeof path, "/v1/txs/%s", id);
-  struct timespec step = {0, 100 * 1000 * 1000};
-  for (int waited = 0; waited < CLI_WAIT_MS_MAX; waited += 100) {
-    json_t *j = NULL;
-    int st = cli_http_json(node, "GET", path, NULL, &j);
-    const char *s = j ? json_string_value(json_object_get(j, "status")) : NULL;
-    if (st == 200 && s && strcmp(s, "pending") != 0) {
-      int ok = !strcmp(s, "committed");
-      if (!ok) fprintf(stderr, "veche: transaction %s %s: %s: %s\n", id, s, jstr(j, "error"), jstr(j, "message"));
-      json_decref(j);
-      return ok ? 0 : 1;
-    }
-    json_decref(j);
-    nanosleep(&step, NULL);
-  }
-  cli_die("transaction %s not committed within %d s", id, CLI_WAIT_MS_MAX / 1000);
+  json_t *j = cli_wait_final(node, id);
+  bool ok = cli_tx_committed(j);
+  if (!ok)
+    fprintf(stderr, "veche: transaction %s %s: %s: %s\n", id, jstr(j, "status"), jstr(j, "error"), jstr(j, "message"));
+  json_decref(j);
+  return ok ? 0 : 1;
 }
 
 int pc_submit(pc_signer_t *s, const pc_txopts_t *o, uint32_t type, ve_slice_t payload, char id_out[65]) {

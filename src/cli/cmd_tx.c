@@ -125,24 +125,13 @@ static void fetch_context(const cli_node_t *node, const vcrypto_keypair_t *kp, c
   json_decref(j);
 }
 
+/* Waits for the tx to be final and prints the node's answer; 0 iff committed. */
 static int wait_for(const cli_node_t *node, const char *id) {
-  char path[128];
-  snprintf(path, sizeof path, "/v1/txs/%s", id);
-  struct timespec step = {0, 100 * 1000 * 1000};
-  for (int waited = 0; waited < CLI_WAIT_MS_MAX; waited += 100) {
-    json_t *j = NULL;
-    int st = cli_http_json(node, "GET", path, NULL, &j);
-    const char *s = j ? json_string_value(json_object_get(j, "status")) : NULL;
-    if (st == 200 && s && strcmp(s, "pending") != 0) {
-      cli_print_json(j);
-      int ok = !strcmp(s, "committed");
-      json_decref(j);
-      return ok ? 0 : 1;
-    }
-    json_decref(j);
-    nanosleep(&step, NULL);
-  }
-  cli_die("transaction %s not committed within %d s", id, CLI_WAIT_MS_MAX / 1000);
+  json_t *j = cli_wait_final(node, id);
+  cli_print_json(j);
+  int rc = cli_tx_committed(j) ? 0 : 1;
+  json_decref(j);
+  return rc;
 }
 
 int cmd_tx(int argc, char **argv) {
