@@ -85,7 +85,6 @@ enum {
 #define VOTING_RECORD_BYTES_MAX (60 * 1024)
 /* Distinct voters of one poll: every count must stay decodable. */
 #define VOTING_VOTERS_MAX VOTE_DLOG_MAX
-#define VOTING_DECSHARES_BYTES_MAX (16 + VOTING_QUESTIONS_MAX * 4 + VOTING_OPTIONS_MAX * VOTE_PARTIAL_BYTES)
 
 #define VOTING_ID_BYTES 32
 #define VOTING_PAYLOAD_VERSION 1
