@@ -709,9 +709,19 @@ static void chain_compare(kconn_t kc[NN], uint64_t from, uint64_t top) {
     json_t *hdr0 = json_object_get(b[0], "header"), *txs0 = json_object_get(b[0], "txs");
     assert_non_null(json_object_get(hdr0, "hash"));
     for (size_t k = 1; k < NN; k++) {
-      if (json_equal(hdr0, json_object_get(b[k], "header")) && json_equal(txs0, json_object_get(b[k], "txs"))) continue;
-      char *a = json_dumps(hdr0, JSON_COMPACT), *o = json_dumps(json_object_get(b[k], "header"), JSON_COMPACT);
-      fail_msg("height %llu differs: v0 %s, %s %s", (unsigned long long)h, a, node_name(k), o);
+      json_t *hdr = json_object_get(b[k], "header");
+      if (json_equal(hdr0, hdr) && json_equal(txs0, json_object_get(b[k], "txs"))) continue;
+      const char *key = "txs";
+      json_t *v0 = txs0, *vk = json_object_get(b[k], "txs"), *v;
+      json_object_foreach(hdr0, key, v) {
+        if (!json_equal(v, json_object_get(hdr, key))) {
+          v0 = v, vk = json_object_get(hdr, key);
+          break;
+        }
+      }
+      char *a = json_dumps(v0, JSON_COMPACT | JSON_ENCODE_ANY), *o = json_dumps(vk, JSON_COMPACT | JSON_ENCODE_ANY);
+      fail_msg("height %llu differs (%s): v0 %s, %s %s", (unsigned long long)h, key ? key : "txs", a ? a : "null",
+               node_name(k), o ? o : "null");
     }
     uint64_t t_ms = json_u64(hdr0, "time_ms");
     if (g_block_time[h] && g_block_time[h] != t_ms)
@@ -959,12 +969,12 @@ static void test_chaos(void **state) {
   }
   kconns_close(kc);
 
-  for (size_t k = 0; k < NN; k++) {
-    int st = proc_term(k);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-      fail_msg("%s did not exit cleanly on SIGTERM (wait status %d)", node_name(k), st);
-  }
-  logs_check();
+  int exit_st[NN];
+  for (size_t k = 0; k < NN; k++) exit_st[k] = proc_term(k);
+  logs_check(); /* first: a sanitizer report at exit names the cause */
+  for (size_t k = 0; k < NN; k++)
+    if (!WIFEXITED(exit_st[k]) || WEXITSTATUS(exit_st[k]) != 0)
+      fail_msg("%s did not exit cleanly on SIGTERM (wait status %d)", node_name(k), exit_st[k]);
   printf("end: every node exited 0 on SIGTERM; no sanitizer report or assertion in any log; %llu ms in all\n",
          (unsigned long long)(h_now_ms() - t_begin));
   g_passed = true;
