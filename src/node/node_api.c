@@ -452,9 +452,10 @@ static int h_status(void *ctx, const api_request_t *req, api_response_t *resp) {
   json_object_set_new(o, "peers", json_integer((json_int_t)atomic_load(&n->peers)));
   node_net_stats_t ns;
   node_net_stats(n, &ns);
-  json_object_set_new(o, "gossip", json_pack("{s:I, s:I, s:I}", "txs_in", (json_int_t)ns.gossip_in,
+  json_object_set_new(o, "gossip", json_pack("{s:I, s:I, s:I, s:I}", "txs_in", (json_int_t)ns.gossip_in,
                                              "txs_out", (json_int_t)ns.gossip_out, "txs_dropped",
-                                             (json_int_t)ns.gossip_dropped));
+                                             (json_int_t)ns.gossip_dropped, "txs_resent",
+                                             (json_int_t)ns.gossip_resent));
   json_object_set_new(o, "peers_banned", json_integer((json_int_t)ns.banned));
   json_object_set_new(o, "catchup_repeats_dropped", json_integer((json_int_t)ns.catchup_repeats));
   json_object_set_new(o, "height", json_integer((json_int_t)tip.height));

@@ -211,6 +211,7 @@ void node_net_gossip_tx(node_t *n, ve_slice_t tx);
 void node_net_flush(node_t *n);
 typedef struct {
   uint64_t gossip_in, gossip_out, gossip_dropped;
+  uint64_t gossip_resent; /* pending txs re-sent to validators whose link came up (observers) */
   uint64_t banned; /* peers banned: bad frames at the transport or above, floods */
   uint64_t catchup_repeats; /* a peer's catch-up request for a height it just asked: dropped */
 } node_net_stats_t;

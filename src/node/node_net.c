@@ -62,6 +62,10 @@
 /* Transactions admitted locally but not yet flushed to peers. Beyond this a
  * transaction is not gossiped (it stays in our mempool and is proposed by us). */
 #define NODE_GOSSIP_PENDING_BYTES_MAX (16 * 1024 * 1024)
+/* What a node without a validator key re-sends to a validator whose link comes
+ * up (on_peer_up): at most this much of its mempool, oldest first. */
+#define NODE_GOSSIP_RESEND_BYTES_MAX (16 * 1024 * 1024)
+#define NODE_GOSSIP_RESEND_TXS_MAX 65536
 /* Received batches waiting for, or in, admission on worker threads. Beyond
  * this a batch is dropped: gossip is best effort, the sender still holds it. */
 #define NODE_GOSSIP_INFLIGHT_BYTES_MAX (64 * 1024 * 1024)
@@ -117,7 +121,7 @@ struct node_net {
     uint64_t last_scan_ms;
   } fetch;
   /* counters: written on the loop (dropped also by HTTP threads), read by the API */
-  _Atomic uint64_t gossip_dropped, gossip_in, gossip_out, banned;
+  _Atomic uint64_t gossip_dropped, gossip_in, gossip_out, gossip_resent, banned;
   _Atomic uint64_t net_bans; /* src/net's ban events (ours and its own), as of the last tick */
 };
 
@@ -143,6 +147,8 @@ static peer_slot_t *slot_by_id(struct node_net *nn, uint64_t id) {
   return NULL;
 }
 
+static void resend_pending(node_t *n, peer_slot_t *s);
+
 static void on_peer_up(void *ctx, net_peer_t *p, const uint8_t pk[VCRYPTO_PK_BYTES]) {
   node_t *n = ctx;
   struct node_net *nn = n->net;
@@ -158,6 +164,7 @@ static void on_peer_up(void *ctx, net_peer_t *p, const uint8_t pk[VCRYPTO_PK_BYT
   s->validator = cons_valset_find(&n->valset, pk) >= 0;
   net_peer_set_user(p, s);
   atomic_store(&n->peers, net_peer_count(nn->net));
+  resend_pending(n, s);
   /* src/net logs links going up and down; nothing to add here. */
 }
 
@@ -205,9 +212,11 @@ void node_net_gossip_tx(node_t *n, ve_slice_t tx) {
   pthread_mutex_unlock(&nn->mu);
 }
 
-/* Sends frame = count || items (items already encoded) to every peer but
- * `except` (0: none); only validators when validators_only. */
-static void send_batch(node_t *n, ve_slice_t items, size_t count, uint64_t except, bool validators_only) {
+/* Sends frame = count || items (items already encoded) to `only` if given,
+ * else to every peer but `except` (0: none), only validators when
+ * validators_only. */
+static void send_batch(node_t *n, ve_slice_t items, size_t count, peer_slot_t *only, uint64_t except,
+                       bool validators_only) {
   struct node_net *nn = n->net;
   ve_buf_reset(&nn->frame);
   codec_writer_t w;
@@ -217,9 +226,51 @@ static void send_batch(node_t *n, ve_slice_t items, size_t count, uint64_t excep
   if (codec_writer_finish(&w)) return;
   for (size_t i = 0; i < NODE_PEER_SLOTS; i++) {
     peer_slot_t *s = &nn->peers[i];
-    if (!s->id || s->id == except || (validators_only && !s->validator)) continue;
+    if (!s->id || (only && s != only) || s->id == except || (validators_only && !s->validator)) continue;
     if (net_send(nn->net, s->p, NET_CH_TX, ve_buf_slice(&nn->frame)) == VE_OK) nn->gossip_out += count;
   }
+}
+
+/* Sends count encoded items in frames of at most NODE_GOSSIP_FRAME_* (items
+ * are whole), to `only` or, if NULL, to every peer. */
+static void send_split(node_t *n, ve_slice_t items, size_t count, peer_slot_t *only) {
+  codec_reader_t r;
+  codec_reader_init(&r, items);
+  size_t start = 0, k = 0;
+  for (size_t i = 0; i < count; i++) {
+    size_t before = r.pos;
+    (void)codec_get_bytes(&r, VE_TX_BYTES_MAX);
+    if (k && (r.pos - start > NODE_GOSSIP_FRAME_BYTES_MAX || k == NODE_GOSSIP_FRAME_TXS_MAX)) {
+      send_batch(n, ve_slice(items.ptr + start, before - start), k, only, 0, false);
+      start = before;
+      k = 0;
+    }
+    k++;
+  }
+  if (k) send_batch(n, ve_slice(items.ptr + start, r.pos - start), k, only, 0, false);
+}
+
+/* Gossip reaches the links that are up when a transaction is admitted. A
+ * validator proposes what it holds itself; a node without a validator key
+ * cannot, so what it admitted while no validator link was up (just started,
+ * or cut off) would wait in its mempool until it expired. It therefore re-sends
+ * its pending transactions to each validator whose link comes up; the
+ * validator drops the ones it already holds. */
+static void resend_pending(node_t *n, peer_slot_t *s) {
+  if (n->has_key || !s->validator || mempool_size(n->mempool) == 0) return;
+  mempool_batch_t b;
+  if (mempool_reap(n->mempool, NODE_GOSSIP_RESEND_TXS_MAX, NODE_GOSSIP_RESEND_BYTES_MAX, &b)) return;
+  ve_buf_t items;
+  ve_buf_init(&items, 0);
+  codec_writer_t w;
+  codec_writer_init(&w, &items);
+  for (size_t i = 0; i < b.n; i++) codec_put_bytes(&w, b.txs[i].ptr, b.txs[i].len, VE_TX_BYTES_MAX);
+  if (codec_writer_finish(&w) == VE_OK && b.n) {
+    send_split(n, ve_buf_slice(&items), b.n, s);
+    n->net->gossip_resent += b.n;
+  }
+  ve_buf_free(&items);
+  mempool_batch_free(&b);
 }
 
 void node_net_flush(node_t *n) {
@@ -237,21 +288,7 @@ void node_net_flush(node_t *n) {
   ve_buf_init(&nn->pending, NODE_GOSSIP_PENDING_BYTES_MAX);
   nn->pending_n = 0;
   pthread_mutex_unlock(&nn->mu);
-  /* Split into frames of at most NODE_GOSSIP_FRAME_* (items are whole). */
-  codec_reader_t r;
-  codec_reader_init(&r, ve_buf_slice(&take));
-  size_t start = 0, k = 0;
-  for (size_t i = 0; i < count; i++) {
-    size_t before = r.pos;
-    (void)codec_get_bytes(&r, VE_TX_BYTES_MAX);
-    if (k && (r.pos - start > NODE_GOSSIP_FRAME_BYTES_MAX || k == NODE_GOSSIP_FRAME_TXS_MAX)) {
-      send_batch(n, ve_slice(take.ptr + start, before - start), k, 0, false);
-      start = before;
-      k = 0;
-    }
-    k++;
-  }
-  if (k) send_batch(n, ve_slice(take.ptr + start, r.pos - start), k, 0, false);
+  send_split(n, ve_buf_slice(&take), count, NULL);
   ve_buf_free(&take);
 }
 
@@ -282,7 +319,7 @@ static void gossip_done(uv_work_t *req, int status) {
     for (size_t i = 0; i < gw->count; i++)
       if (gw->accepted[i]) codec_put_bytes(&w, gw->txs[i].ptr, gw->txs[i].len, VE_TX_BYTES_MAX);
     if (codec_writer_finish(&w) == VE_OK)
-      send_batch(n, ve_buf_slice(&items), accepted, gw->from, true);
+      send_batch(n, ve_buf_slice(&items), accepted, NULL, gw->from, true);
     ve_buf_free(&items);
   }
   free(gw->txs);
@@ -669,6 +706,7 @@ void node_net_stats(const node_t *n, node_net_stats_t *out) {
   out->gossip_in = nn->gossip_in;
   out->gossip_out = nn->gossip_out;
   out->gossip_dropped = nn->gossip_dropped;
+  out->gossip_resent = nn->gossip_resent;
   out->catchup_repeats = nn->catchup_repeats;
   out->banned = atomic_load(&nn->net_bans);
   if (out->banned < nn->banned) out->banned = nn->banned; /* a tick has not run since */

@@ -12,7 +12,10 @@
  *   6. a second observer that knows only the genesis file and one peer (the
  *      first observer) syncs from genesis to the same blocks;
  *   7. an encrypted document blob uploaded to one validator is replicated to
- *      the other validators and the observer.
+ *      the other validators and the observer;
+ *   8. a transaction given to the observer while every validator is down
+ *      commits once they are back (the observer re-sends what it holds to a
+ *      validator whose link comes up: it never proposes itself).
  * Certificates are not compared: each node keeps the precommits it gathered,
  * any 2/3+ subset; headers, hence state roots, must be identical. */
 #include <setjmp.h>
@@ -57,11 +60,11 @@ static uint64_t max_height(h_net_t *net, const size_t *idx, size_t k) {
   return m;
 }
 
-/* A counter of GET /v1/status "consensus". */
-static uint64_t cons_stat(h_node_t *n, const char *name) {
+/* A number of GET /v1/status: `name` at the top, or inside object `group`. */
+static uint64_t status_int(h_node_t *n, const char *group, const char *name) {
   json_t *j;
   assert_int_equal(h_get(n, "/v1/status", &j), 200);
-  json_t *v = json_object_get(json_object_get(j, "consensus"), name);
+  json_t *v = json_object_get(group ? json_object_get(j, group) : j, name);
   assert_true(json_is_integer(v));
   uint64_t x = (uint64_t)json_integer_value(v);
   json_decref(j);
@@ -125,7 +128,7 @@ static void test_network(void **state) {
   print_message("step 3: v3 restarted and caught up; %llu heights identical to v0\n", (unsigned long long)cmp);
 
   /* 4. Two of four stopped: 20 of 40 power left, below the 2/3 quorum. */
-  uint64_t timeouts0 = cons_stat(&v[0], "timeouts"), late0 = cons_stat(&v[0], "late_commits");
+  uint64_t timeouts0 = status_int(&v[0], "consensus", "timeouts"), late0 = status_int(&v[0], "consensus", "late_commits");
   h_node_stop(&v[2]);
   h_node_stop(&v[3]);
   size_t live[] = {0, 1};
@@ -144,13 +147,13 @@ static void test_network(void **state) {
   json_decref(j);
   h_same_chain(&v[0], &v[1], 0);
   /* The stall is visible in the consensus metrics: steps timed out. */
-  assert_true(cons_stat(&v[0], "timeouts") > timeouts0);
+  assert_true(status_int(&v[0], "consensus", "timeouts") > timeouts0);
   print_message("step 4: two validators stopped; no commit for %d ms at height %llu\n", HALT_OBSERVE_MS,
                 (unsigned long long)h_halt);
   h_node_start(&v[2]);
   h_wait_height(&v[0], h_halt + 2, CATCHUP_TIMEOUT_MS);
   assert_int_equal(h_wait_final(&v[2], waiting, 1), 1);
-  assert_true(cons_stat(&v[0], "late_commits") > late0); /* decided after round 0 */
+  assert_true(status_int(&v[0], "consensus", "late_commits") > late0); /* decided after round 0 */
   h_same_chain(&v[0], &v[2], 0);
   h_same_chain(&v[1], &v[2], 0);
   print_message("step 4: v2 restarted; commits resumed (height %llu), the waiting tx committed\n",
@@ -216,6 +219,34 @@ static void test_network(void **state) {
     }
   }
   print_message("step 7: encrypted blob uploaded to v0 replicated to v1, v2 and the observer\n");
+
+  /* 8. Given to the observer while no validator is up: gossip has nobody to
+   * go to, and the observer never proposes. */
+  for (size_t i = 0; i < 3; i++) h_node_stop(&v[i]); /* v3 is stopped since step 4 */
+  h_sleep_ms(300);
+  assert_int_equal(status_int(obs, NULL, "peers"), 0);
+  uint64_t resent0 = status_int(obs, "gossip", "txs_resent");
+  /* Step 7's `veche doc register` signed with the authority too. */
+  char signer[128], pkhex[65];
+  ve_hex_encode(pkhex, v[0].authority.pk, 32);
+  snprintf(signer, sizeof signer, "/v1/signers/%s", pkhex);
+  assert_int_equal(h_get(obs, signer, &j), 200);
+  v[0].seq = (uint64_t)json_integer_value(json_object_get(j, "next_seq"));
+  json_decref(j);
+  assert_true(v[0].seq > 0);
+  uint8_t alone[1][32];
+  submit_register(&net, obs, alone[0]);
+  ve_hex_encode(hex, alone[0], 32);
+  snprintf(path, sizeof path, "/v1/txs/%s", hex);
+  assert_int_equal(h_get(obs, path, &j), 200);
+  assert_string_equal(json_string_value(json_object_get(j, "status")), "pending");
+  json_decref(j);
+  for (size_t i = 0; i < 3; i++) h_node_start(&v[i]);
+  assert_int_equal(h_wait_final(obs, alone, 1), 1);
+  assert_int_equal(h_wait_final(&v[0], alone, 1), 1);
+  assert_true(status_int(obs, "gossip", "txs_resent") > resent0);
+  print_message("step 8: a tx given to the observer with every validator down committed once they returned "
+                "(%llu re-sent)\n", (unsigned long long)(status_int(obs, "gossip", "txs_resent") - resent0));
 
   for (size_t i = 0; i < NV + NO; i++)
     if (net.node[i].pid) h_node_stop(&net.node[i]);
