@@ -20,18 +20,18 @@ void pf_tx(pf_chain_t *c, ve_buf_t *out, const vcrypto_keypair_t *kp, uint32_t t
   tchain_tx(&c->tc, out, kp, type, payload);
 }
 
-void pf_commit(pf_chain_t *c, ve_buf_t *txs, size_t n, int32_t *results) {
+void pf_log_commit(pf_log_t *log, tchain_t *tc, const ve_buf_t *txs, size_t n, int32_t *results) {
   int32_t *res = calloc(n ? n : 1, sizeof *res);
   assert_non_null(res);
-  tchain_commit(&c->tc, txs, n, res);
-  uint64_t height = tchain_height(&c->tc);
+  tchain_commit(tc, txs, n, res);
+  uint64_t height = tchain_height(tc);
   for (size_t i = 0; i < n; i++) {
-    if (c->n_log == c->cap_log) {
-      c->cap_log = c->cap_log ? 2 * c->cap_log : 256;
-      c->log = realloc(c->log, c->cap_log * sizeof *c->log);
-      assert_non_null(c->log);
+    if (log->n == log->cap) {
+      log->cap = log->cap ? 2 * log->cap : 256;
+      log->at = realloc(log->at, log->cap * sizeof *log->at);
+      assert_non_null(log->at);
     }
-    pf_logged_t *l = &c->log[c->n_log++];
+    pf_logged_t *l = &log->at[log->n++];
     l->height = height;
     l->code = res[i];
     ve_buf_init(&l->tx, 0);
@@ -39,6 +39,31 @@ void pf_commit(pf_chain_t *c, ve_buf_t *txs, size_t n, int32_t *results) {
     if (results) results[i] = res[i];
   }
   free(res);
+}
+
+void pf_log_free(pf_log_t *log) {
+  for (size_t i = 0; i < log->n; i++) ve_buf_free(&log->at[i].tx);
+  free(log->at);
+  memset(log, 0, sizeof *log);
+}
+
+int pf_log_audit(const pf_log_t *log, voting_audit_t *a, voting_audit_report_t *rep, char *reason, size_t rl) {
+  int rc = 0;
+  for (size_t i = 0; rc == 0 && i < log->n; i++) {
+    ledger_tx_t tx;
+    assert_int_equal(ledger_tx_decode(ve_buf_slice(&log->at[i].tx), &tx), 0);
+    int pre = 1;
+    if (tx.type == TX_TYPE_POLL_BALLOT && voting_audit_wants(a, &tx) && log->at[i].code == 0) {
+      pre = voting_audit_ballot_check(a, &tx);
+      if (pre == VE_ERR_STATE) pre = 1;
+    }
+    rc = voting_audit_tx(a, log->at[i].height, &tx, log->at[i].code, pre, reason, rl);
+  }
+  return rc ? rc : voting_audit_finish(a, rep, reason, rl);
+}
+
+void pf_commit(pf_chain_t *c, ve_buf_t *txs, size_t n, int32_t *results) {
+  pf_log_commit(&c->log, &c->tc, txs, n, results);
 }
 
 int32_t pf_run_raw(pf_chain_t *c, const ve_buf_t *tx) {
@@ -125,8 +150,7 @@ void pf_init(pf_chain_t *c) {
 }
 
 void pf_free(pf_chain_t *c) {
-  for (size_t i = 0; i < c->n_log; i++) ve_buf_free(&c->log[i].tx);
-  free(c->log);
+  pf_log_free(&c->log);
   tchain_free(&c->tc);
 }
 
@@ -295,17 +319,7 @@ int pf_audit(pf_chain_t *c, const uint8_t id[32], const voting_poll_t *p_overrid
   if (t_override) *tr = *t_override, have_tally = true;
   voting_audit_t *a;
   int rc = voting_audit_new(&a, pf_chain_id(), p, have_tally ? tr : NULL, reason, rl);
-  for (size_t i = 0; rc == 0 && i < c->n_log; i++) {
-    ledger_tx_t tx;
-    assert_int_equal(ledger_tx_decode(ve_buf_slice(&c->log[i].tx), &tx), 0);
-    int pre = 1;
-    if (tx.type == TX_TYPE_POLL_BALLOT && voting_audit_wants(a, &tx) && c->log[i].code == 0) {
-      pre = voting_audit_ballot_check(a, &tx);
-      if (pre == VE_ERR_STATE) pre = 1;
-    }
-    rc = voting_audit_tx(a, c->log[i].height, &tx, c->log[i].code, pre, reason, rl);
-  }
-  if (rc == 0) rc = voting_audit_finish(a, rep, reason, rl);
+  if (rc == 0) rc = pf_log_audit(&c->log, a, rep, reason, rl);
   voting_audit_free(a);
   free(p);
   free(tr);

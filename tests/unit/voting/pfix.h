@@ -25,6 +25,22 @@ typedef struct {
   int32_t code;
 } pf_logged_t;
 
+/* The committed transactions of a test chain, each with its height and result
+ * code, in order: what the audit engine replays. */
+typedef struct {
+  pf_logged_t *at;
+  size_t n, cap;
+} pf_log_t;
+
+/* tchain_commit of a block of n txs, each logged; results (may be NULL) get
+ * the codes. */
+void pf_log_commit(pf_log_t *log, tchain_t *tc, const ve_buf_t *txs, size_t n, int32_t *results);
+void pf_log_free(pf_log_t *log);
+/* Replays every logged transaction into the audit engine `a` (a ballot that
+ * committed gets the proof pre-check a node's admission runs) and finishes it.
+ * Returns the engine's verdict, with its reason. */
+int pf_log_audit(const pf_log_t *log, voting_audit_t *a, voting_audit_report_t *rep, char *reason, size_t rl);
+
 typedef struct {
   tchain_t tc; /* the chain: store, genesis, validator, next sequence number */
   vcrypto_keypair_t admin, registrar, organizer, stranger;
@@ -35,8 +51,7 @@ typedef struct {
   vcrypto_keypair_t voter[PF_VOTERS];
   uint8_t voter_id[PF_VOTERS][32];
   uint64_t rng_seed, rng_ctr; /* ballot randomness: H(rng_seed || rng_ctr++) */
-  pf_logged_t *log;
-  size_t n_log, cap_log;
+  pf_log_t log;
 } pf_chain_t;
 
 extern const ledger_registry_t PF_REG;

@@ -25,7 +25,7 @@ static uint8_t g_id[32];
 static uint64_t g_want[5];
 static size_t g_bad_ballot, g_bad_share, g_good_ballot, g_good_share, g_replaced_first;
 
-static void log_last(size_t *where) { *where = g_c.n_log - 1; }
+static void log_last(size_t *where) { *where = g_c.log.n - 1; }
 
 static int setup(void **state) {
   (void)state;
@@ -145,15 +145,15 @@ static void test_certified_records_tampered(void **state) {
 
 /* Runs the audit with log entry i changed by fn, then restores it. */
 static void with_log(size_t i, void (*fn)(pf_logged_t *), const char *what) {
-  pf_logged_t saved = g_c.log[i];
+  pf_logged_t saved = g_c.log.at[i];
   ve_buf_t copy;
   ve_buf_init(&copy, 0);
   assert_int_equal(ve_buf_append(&copy, saved.tx.ptr, saved.tx.len), 0);
-  fn(&g_c.log[i]);
+  fn(&g_c.log.at[i]);
   audit_expect(false, NULL, NULL, what);
-  ve_buf_free(&g_c.log[i].tx);
-  g_c.log[i] = saved;
-  g_c.log[i].tx = copy;
+  ve_buf_free(&g_c.log.at[i].tx);
+  g_c.log.at[i] = saved;
+  g_c.log.at[i].tx = copy;
 }
 
 static void mark_ok(pf_logged_t *l) { l->code = 0; }

@@ -52,6 +52,7 @@
 #include "base/limits.h"
 #include "codec/codec.h"
 #include "state/state.h"
+#include "pfix.h"
 #include "tchain.h"
 #include "vtest.h"
 
@@ -219,12 +220,6 @@ static void test_worst_case_bounds(void **state) {
 static const ledger_registry_t PL_REG = {&identity_auth, {&identity_app, &voting_app}, 2};
 
 typedef struct {
-  uint64_t height;
-  ve_buf_t tx;
-  int32_t code;
-} pl_logged_t;
-
-typedef struct {
   char chain_id[VE_CHAIN_ID_BYTES_MAX + 1]; /* at its limit: the largest tx envelope */
   tchain_t tc;
   vcrypto_keypair_t admin, registrar, organizer;
@@ -235,8 +230,7 @@ typedef struct {
   vcrypto_keypair_t voter[PL_VOTERS];
   uint8_t voter_id[PL_VOTERS][32];
   uint64_t rng_ctr;
-  pl_logged_t *log; /* every committed tx, for the audit */
-  size_t n_log, cap_log;
+  pf_log_t log; /* every committed tx, for the audit */
 } pl_chain_t;
 
 static ve_slice_t pl_chain(const pl_chain_t *c) { return ve_slice(c->chain_id, strlen(c->chain_id)); }
@@ -273,24 +267,7 @@ static void gen_value(char *out, size_t len, int other) {
 /* ---- the fixture ---- */
 
 static void pl_commit(pl_chain_t *c, const ve_buf_t *txs, size_t n, int32_t *results) {
-  int32_t *res = calloc(n ? n : 1, sizeof *res);
-  assert_non_null(res);
-  tchain_commit(&c->tc, txs, n, res);
-  uint64_t h = tchain_height(&c->tc);
-  for (size_t i = 0; i < n; i++) {
-    if (c->n_log == c->cap_log) {
-      c->cap_log = c->cap_log ? 2 * c->cap_log : 256;
-      c->log = realloc(c->log, c->cap_log * sizeof *c->log);
-      assert_non_null(c->log);
-    }
-    pl_logged_t *l = &c->log[c->n_log++];
-    l->height = h;
-    l->code = res[i];
-    ve_buf_init(&l->tx, 0);
-    assert_int_equal(ve_buf_append(&l->tx, txs[i].ptr, txs[i].len), 0);
-    if (results) results[i] = res[i];
-  }
-  free(res);
+  pf_log_commit(&c->log, &c->tc, txs, n, results);
 }
 
 static void pl_tx(pl_chain_t *c, ve_buf_t *out, const vcrypto_keypair_t *kp, uint32_t type, ve_slice_t payload) {
@@ -383,8 +360,7 @@ static void pl_init(pl_chain_t *c) {
 }
 
 static void pl_free(pl_chain_t *c) {
-  for (size_t i = 0; i < c->n_log; i++) ve_buf_free(&c->log[i].tx);
-  free(c->log);
+  pf_log_free(&c->log);
   tchain_free(&c->tc);
   for (uint32_t j = 0; j < PL_TRUSTEES; j++) vote_keypair_wipe(&c->enc[j]);
 }
@@ -491,15 +467,7 @@ static void pl_audit(pl_chain_t *c, const uint8_t id[32], voting_audit_report_t 
   char reason[VOTING_AUDIT_REASON_BYTES] = "";
   voting_audit_t *a;
   int rc = voting_audit_new(&a, pl_chain(c), p, tr, reason, sizeof reason);
-  for (size_t i = 0; rc == 0 && i < c->n_log; i++) {
-    ledger_tx_t tx;
-    assert_int_equal(ledger_tx_decode(ve_buf_slice(&c->log[i].tx), &tx), 0);
-    int pre = 1;
-    if (tx.type == TX_TYPE_POLL_BALLOT && c->log[i].code == 0 && voting_audit_wants(a, &tx))
-      pre = voting_audit_ballot_check(a, &tx);
-    rc = voting_audit_tx(a, c->log[i].height, &tx, c->log[i].code, pre, reason, sizeof reason);
-  }
-  if (rc == 0) rc = voting_audit_finish(a, rep, reason, sizeof reason);
+  if (rc == 0) rc = pf_log_audit(&c->log, a, rep, reason, sizeof reason);
   if (rc) fail_msg("audit: %s (%s)", reason, ve_err_name(rc));
   voting_audit_free(a);
   free(tr);
