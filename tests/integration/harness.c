@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -211,6 +212,7 @@ void h_node_start(h_node_t *n) {
   snprintf(log, sizeof log, "%s/node.log", n->dir);
   pid_t pid = fork();
   if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* a test that dies takes its nodes with it */
     int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
     dup2(fd, 1);
     dup2(fd, 2);
@@ -233,25 +235,34 @@ void h_node_start(h_node_t *n) {
   fail_msg("node did not answer /health within %d ms", H_START_TIMEOUT_MS);
 }
 
-static void reap(h_node_t *n, int sig, int timeout_ms) {
+/* Signals the node and waits (bounded) for it to end; returns its wait status. */
+static int reap(h_node_t *n, int sig, int timeout_ms) {
   kill(n->pid, sig);
+  int status = 0;
   for (int waited = 0; waited < timeout_ms; waited += 20) {
-    if (waitpid(n->pid, NULL, WNOHANG) == n->pid) {
+    if (waitpid(n->pid, &status, WNOHANG) == n->pid) {
       track(n->pid, false);
       n->pid = 0;
-      return;
+      return status;
     }
     h_sleep_ms(20);
   }
   kill(n->pid, SIGKILL);
-  waitpid(n->pid, NULL, 0);
+  waitpid(n->pid, &status, 0);
   track(n->pid, false);
   n->pid = 0;
   if (sig != SIGKILL) fail_msg("node did not stop within %d ms of signal %d", timeout_ms, sig);
+  return status;
 }
 
-void h_node_stop(h_node_t *n) { reap(n, SIGTERM, 15000); }
-void h_node_kill9(h_node_t *n) { reap(n, SIGKILL, 5000); }
+void h_node_stop(h_node_t *n) {
+  /* A clean stop is part of the contract (SIGTERM: finish, close the store,
+   * exit 0); under the sanitizers a leak or a report at exit fails it too. */
+  int status = reap(n, SIGTERM, 15000);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    fail_msg("%s did not exit cleanly on SIGTERM (wait status 0x%x); see its node.log", n->dir, status);
+}
+void h_node_kill9(h_node_t *n) { (void)reap(n, SIGKILL, 5000); }
 
 void h_node_cleanup(h_node_t *n) {
   if (n->pid) h_node_kill9(n);

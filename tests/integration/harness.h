@@ -35,7 +35,8 @@ void h_node_start(h_node_t *n);
 /* Sets key to value (a reference stolen) in n's config.json; takes effect at
  * the next start. */
 void h_config_set(h_node_t *n, const char *key, json_t *value);
-/* SIGTERM and wait (clean stop), or SIGKILL. */
+/* SIGTERM and wait for a clean stop (exit status 0, else the test fails), or
+ * SIGKILL. Nodes get SIGKILL if the test process dies. */
 void h_node_stop(h_node_t *n);
 void h_node_kill9(h_node_t *n);
 /* Removes the node's directory. */
