@@ -69,6 +69,7 @@
 #include "apps/identity/identity.h"
 #include "base/err.h"
 #include "harness.h"
+#include "trng.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define CHAOS_SCALE 3
@@ -263,14 +264,8 @@ static bool node_usable(size_t k) { return g_ns[k].running && !g_ns[k].frozen; }
 
 /* ---- the seeded random streams ---- */
 
-static uint64_t rng_next(uint64_t *s) {
-  uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
 
-static uint64_t rng_range(uint64_t *s, uint64_t lo, uint64_t hi) { return lo + rng_next(s) % (hi - lo + 1); }
+static uint64_t rng_range(uint64_t *s, uint64_t lo, uint64_t hi) { return lo + trng_step(s) % (hi - lo + 1); }
 
 static uint64_t g_client_rng;
 
@@ -280,7 +275,7 @@ static size_t random_usable(void) {
   for (size_t k = 0; k < NN; k++)
     if (node_usable(k)) pick[n++] = k;
   assert_true(n > 0);
-  return pick[rng_next(&g_client_rng) % n];
+  return pick[trng_step(&g_client_rng) % n];
 }
 
 /* ---- what the client sent and what the nodes said about it ---- */
@@ -477,7 +472,7 @@ static void watch(void) {
   }
   json_decref(c);
   for (int q = 0; q < OBSERVE_TXS && g_ntx; q++) {
-    tx_t *t = &g_tx[rng_next(&g_client_rng) % g_ntx];
+    tx_t *t = &g_tx[trng_step(&g_client_rng) % g_ntx];
     char hex[65];
     ve_hex_encode(hex, t->id, 32);
     snprintf(path, sizeof path, "/v1/txs/%s", hex);
@@ -522,8 +517,8 @@ static size_t schedule_make(uint64_t *rng, fault_t *f, bool validators) {
   for (size_t i = 0; i < n; i++) {
     memset(&f[i], 0, sizeof f[i]);
     if (validators) {
-      f[i].node = (size_t)rng_next(rng) % NV;
-      f[i].kind = rng_next(rng) % 2 ? F_FREEZE : F_KILL;
+      f[i].node = (size_t)trng_step(rng) % NV;
+      f[i].kind = trng_step(rng) % 2 ? F_FREEZE : F_KILL;
       f[i].gap_ms = rng_range(rng, V_GAP_MS_MIN, V_GAP_MS_MAX);
       f[i].down_ms = rng_range(rng, V_DOWN_MS_MIN, V_DOWN_MS_MAX);
     } else {
@@ -837,7 +832,7 @@ static size_t resubmit(void) {
       int st = api_call(k, "POST", "/v1/txs", body, &r, SCALED(HTTP_MS));
       if (st != 202) fail_msg("a lost tx resubmitted to %s: HTTP %d %s", node_name(k), st,
                               json_string_value(json_object_get(r, "error")));
-    } else if (t->chain_height && dup < DUPLICATE_SAMPLE && rng_next(&g_client_rng) % 8 == 0) {
+    } else if (t->chain_height && dup < DUPLICATE_SAMPLE && trng_step(&g_client_rng) % 8 == 0) {
       size_t k = dup++ % NN;
       int st = api_call(k, "POST", "/v1/txs", body, &r, SCALED(HTTP_MS));
       const char *e = json_string_value(json_object_get(r, "error"));

@@ -23,6 +23,7 @@
 #include "apps/identity/identity.h"
 #include "base/err.h"
 #include "harness.h"
+#include "trng.h"
 
 #define ROUNDS 6
 #define BATCH 200
@@ -39,12 +40,6 @@ typedef struct {
 static sent_t g_sent[TXS_MAX];
 static size_t g_n_sent;
 
-static uint64_t rng_next(uint64_t *s) {
-  uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
 
 static void submit_batch(h_node_t *n, ve_buf_t *p) {
   json_t *arr = json_array();
@@ -142,12 +137,12 @@ static void test_kill9_under_load(void **state) {
   for (int round = 0; round < ROUNDS; round++) {
     /* Load for a random number of batches, observing commits as we go; then
      * one more batch is submitted and the node is killed while it works on it. */
-    int batches = 1 + (int)(rng_next(&rng) % 6);
+    int batches = 1 + (int)(trng_step(&rng) % 6);
     for (int b = 0; b < batches; b++) submit_batch(&n, &p);
     observe(&n);
     last_seen = h_height(&n);
     submit_batch(&n, &p);
-    struct timespec ts = {0, (long)(rng_next(&rng) % 40) * 1000000L};
+    struct timespec ts = {0, (long)(trng_step(&rng) % 40) * 1000000L};
     nanosleep(&ts, NULL);
     h_node_kill9(&n);
     h_node_start(&n);

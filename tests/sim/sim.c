@@ -34,6 +34,7 @@
 #include "base/log.h"
 #include "consensus/cons_int.h"
 #include "sim_ledger.h"
+#include "trng.h"
 
 #define SIM_CHAIN_ID "veche-sim"
 #define SIM_NODES_MAX 24
@@ -56,15 +57,8 @@ typedef struct {
   uint64_t s[4];
 } prng_t;
 
-static uint64_t splitmix64(uint64_t *x) {
-  uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
 static void prng_seed(prng_t *p, uint64_t seed) {
-  for (int i = 0; i < 4; i++) p->s[i] = splitmix64(&seed);
+  for (int i = 0; i < 4; i++) p->s[i] = trng_step(&seed);
 }
 
 static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }

@@ -11,6 +11,7 @@
 #include "apps/identity/identity.h"
 #include "base/err.h"
 #include "state/state.h"
+#include "trng.h"
 
 #define SL_CITIZENS_MAX 1024
 #define SL_EXPIRY 1000000 /* far beyond any run's height */
@@ -128,12 +129,7 @@ int sim_ledger_new(sim_ledger_t **out, uint64_t seed, const cons_valset_t *vs) {
     return VE_ERR_NOMEM;
   }
   uint64_t x = seed ^ 0x6c65646765727331ull; /* splitmix64 from the run seed */
-  for (int i = 0; i < 4; i++) {
-    uint64_t z = (x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    L->rng[i] = z ^ (z >> 31);
-  }
+  for (int i = 0; i < 4; i++) L->rng[i] = trng_step(&x);
   sl_key(&L->registrar, "sim-registrar", 0);
   sl_key(&L->notary, "sim-notary", 0);
   identity_id_from_pk(L->registrar_id, L->registrar.pk);

@@ -17,6 +17,7 @@
 
 #include "base/bytes.h"
 #include "base/err.h"
+#include "trng.h"
 
 /* ---- allocator watch ---- */
 
@@ -45,12 +46,7 @@ static void alloc_watch_reset(void) {
 /* ---- seeded PRNG (splitmix64) ---- */
 
 static uint64_t g_rng;
-static uint64_t rng_next(void) {
-  uint64_t z = (g_rng += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
+static uint64_t rng_next(void) { return trng_step(&g_rng); }
 
 static int seed_setup(void **state) {
   (void)state;

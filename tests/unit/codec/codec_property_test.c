@@ -22,16 +22,12 @@
 #include "base/limits.h"
 #include "codec/codec.h"
 #include "codec_schema.h"
+#include "trng.h"
 
 #define ROUNDS 20000
 
 static uint64_t g_seed, g_rng;
-static uint64_t rng_next(void) {
-  uint64_t z = (g_rng += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
+static uint64_t rng_next(void) { return trng_step(&g_rng); }
 
 static schema_values_t *g_a, *g_b;
 static ve_buf_t g_enc, g_re;

@@ -16,12 +16,14 @@ uint64_t trng_seed(const char *name) {
   return g_state;
 }
 
-uint64_t trng_next(void) { /* splitmix64 */
-  uint64_t z = (g_state += 0x9e3779b97f4a7c15ull);
+uint64_t trng_step(uint64_t *state) { /* splitmix64 */
+  uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
   return z ^ (z >> 31);
 }
+
+uint64_t trng_next(void) { return trng_step(&g_state); }
 
 void trng_bytes(uint8_t *out, size_t n) {
   for (size_t i = 0; i < n; i += 8) {

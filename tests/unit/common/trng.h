@@ -14,6 +14,10 @@
  * "<name>: seed S (replay with VECHE_SEED=S)". Returns the seed. */
 uint64_t trng_seed(const char *name);
 uint64_t trng_next(void);
+/* One splitmix64 step on a caller's own state (what trng_next runs on the
+ * process's): for tests that keep several independent streams or seed them
+ * their own way. */
+uint64_t trng_step(uint64_t *state);
 /* n pseudo-random bytes. */
 void trng_bytes(uint8_t *out, size_t n);
 

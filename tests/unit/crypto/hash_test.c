@@ -21,18 +21,14 @@
 #include "base/bytes.h"
 #include "base/err.h"
 #include "crypto/crypto.h"
+#include "trng.h"
 
 #ifndef VECHE_VECTORS_DIR
 #error "VECHE_VECTORS_DIR must name tests/vectors"
 #endif
 
 static uint64_t g_rng;
-static uint64_t rng_next(void) {
-  uint64_t z = (g_rng += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
+static uint64_t rng_next(void) { return trng_step(&g_rng); }
 
 static int group_setup(void **state) {
   (void)state;

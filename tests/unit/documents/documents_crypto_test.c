@@ -17,20 +17,15 @@
 
 #include "apps/documents/documents.h"
 #include "base/err.h"
+#include "trng.h"
 
 static uint64_t g_seed;
 
-static uint64_t rng_next(uint64_t *s) { /* splitmix64 */
-  uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
 
 static void fill(uint8_t *p, size_t n, uint64_t seed) {
   uint64_t s = seed;
   for (size_t i = 0; i < n; i += 8) {
-    uint64_t v = rng_next(&s);
+    uint64_t v = trng_step(&s);
     memcpy(p + i, &v, n - i < 8 ? n - i : 8);
   }
 }
@@ -99,7 +94,7 @@ static void test_digest_incremental(void **state) {
       assert_int_equal(documents_hasher_init(&h, a), 0);
       size_t at = 0;
       while (at < sizeof buf) {
-        size_t n = rng_next(&rs) % 700;
+        size_t n = trng_step(&rs) % 700;
         if (n > sizeof buf - at) n = sizeof buf - at;
         documents_hasher_update(&h, buf + at, n);
         at += n;

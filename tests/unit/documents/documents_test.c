@@ -23,6 +23,7 @@
 #include "ledger/ledger.h"
 #include "state/state.h"
 #include "tchain.h"
+#include "trng.h"
 
 #define CHAIN "veche-doc-test-1"
 
@@ -910,12 +911,6 @@ static void test_renewal_chain(void **state) {
 /* ---- strict decoding and a seeded mutation loop ---- */
 
 static uint64_t g_seed;
-static uint64_t rng_next(uint64_t *s) { /* splitmix64 */
-  uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
 
 /* Executes (type, payload) signed by kp in a throwaway overlay over the tip. */
 static int dry_run(chain_t *c, ledger_exec_t *ex, const vcrypto_keypair_t *kp, uint32_t type, ve_slice_t payload) {
@@ -1013,31 +1008,31 @@ static void test_strict_payloads(void **state) {
   const vcrypto_keypair_t *signers[4] = {&c.notary, &c.admin, &c.alice, &c.registrar};
   size_t accepted = 0;
   for (int round = 0; round < 4000; round++) {
-    int i = (int)(rng_next(&rs) % N);
+    int i = (int)(trng_step(&rs) % N);
     ve_buf_reset(&m);
-    if (rng_next(&rs) % 8 == 0) {
-      size_t len = rng_next(&rs) % 300;
+    if (trng_step(&rs) % 8 == 0) {
+      size_t len = trng_step(&rs) % 300;
       for (size_t j = 0; j < len; j++) {
-        uint8_t b = (uint8_t)rng_next(&rs);
+        uint8_t b = (uint8_t)trng_step(&rs);
         ve_buf_append(&m, &b, 1);
       }
     } else {
       ve_buf_append(&m, p[i].ptr, p[i].len);
-      int edits = 1 + (int)(rng_next(&rs) % 4);
+      int edits = 1 + (int)(trng_step(&rs) % 4);
       for (int e = 0; e < edits && m.len > 0; e++) {
-        size_t at = rng_next(&rs) % m.len;
-        switch (rng_next(&rs) % 4) {
-          case 0: m.ptr[at] ^= (uint8_t)(1u << (rng_next(&rs) % 8)); break;
-          case 1: m.ptr[at] = (uint8_t)rng_next(&rs); break;
+        size_t at = trng_step(&rs) % m.len;
+        switch (trng_step(&rs) % 4) {
+          case 0: m.ptr[at] ^= (uint8_t)(1u << (trng_step(&rs) % 8)); break;
+          case 1: m.ptr[at] = (uint8_t)trng_step(&rs); break;
           case 2: m.len = at; break;
           default: {
-            uint8_t b = (uint8_t)rng_next(&rs);
+            uint8_t b = (uint8_t)trng_step(&rs);
             ve_buf_append(&m, &b, 1);
           }
         }
       }
     }
-    const vcrypto_keypair_t *kp = signers[rng_next(&rs) % 4];
+    const vcrypto_keypair_t *kp = signers[trng_step(&rs) % 4];
     int rc = dry_run(&c, ex, kp, types[i], ve_buf_slice(&m));
     if (rc < VE_ERR_MIN || rc > 0) fail_msg("round %d (seed %llu): code %d", round, (unsigned long long)g_seed, rc);
     assert_true(rc != VE_ERR_CORRUPT && rc != VE_ERR_NOMEM);

@@ -15,6 +15,7 @@
 
 #include "base/err.h"
 #include "mempool/pool.h"
+#include "trng.h"
 
 #define STEPS 40000
 #define TXS_MAX 64
@@ -27,12 +28,7 @@
 static uint64_t g_seed;
 static uint64_t rng_state;
 
-static uint64_t rnd(void) { /* splitmix64 */
-  uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
+static uint64_t rnd(void) { return trng_step(&rng_state); }
 static uint64_t below(uint64_t n) { return rnd() % n; }
 
 typedef struct {

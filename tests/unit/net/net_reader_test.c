@@ -19,19 +19,13 @@
 
 #include "base/err.h"
 #include "net/net_int.h"
+#include "trng.h"
 
 static uint64_t g_seed;
 
-static uint64_t rng_next(uint64_t *x) {
-  /* splitmix64 */
-  uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
 
 static size_t rng_range(uint64_t *x, size_t lo, size_t hi) {
-  return lo + (size_t)(rng_next(x) % (uint64_t)(hi - lo + 1));
+  return lo + (size_t)(trng_step(x) % (uint64_t)(hi - lo + 1));
 }
 
 /* Feeds p[0..len) in one call and returns the event, asserting how much was taken. */
@@ -279,7 +273,7 @@ typedef struct {
 } stream_t;
 
 static void put_random(stream_t *s, uint64_t *x, size_t n) {
-  for (size_t i = 0; i < n; i++) s->p[s->n++] = (uint8_t)rng_next(x);
+  for (size_t i = 0; i < n; i++) s->p[s->n++] = (uint8_t)trng_step(x);
 }
 
 static void add_rec(stream_t *s, int phase, int kind, size_t len, int err) {

@@ -9,6 +9,7 @@
 
 #include "base/err.h"
 #include "crypto/crypto.h"
+#include "trng.h"
 
 static uint64_t g_rng;
 
@@ -29,12 +30,7 @@ uint64_t tu_seed(const char *test_name) {
 
 void tu_rng_seed(uint64_t seed) { g_rng = seed; }
 
-uint64_t tu_rng(void) { /* splitmix64 */
-  uint64_t z = (g_rng += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
+uint64_t tu_rng(void) { return trng_step(&g_rng); }
 
 uint64_t tu_rng_below(uint64_t n) { return n ? tu_rng() % n : 0; }
 

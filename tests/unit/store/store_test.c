@@ -27,6 +27,7 @@
 #include "base/log.h"
 #include "store/store.h"
 #include "store/store_backend.h"
+#include "trng.h"
 
 /* ---- Helpers ---------------------------------------------------------------- */
 
@@ -54,13 +55,7 @@ typedef struct {
 
 static uint64_t g_seed;
 
-static uint64_t rng_next(uint64_t *st) { /* splitmix64 */
-  uint64_t z = (*st += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-static uint32_t rng_below(uint64_t *st, uint32_t n) { return (uint32_t)(rng_next(st) % n); }
+static uint32_t rng_below(uint64_t *st, uint32_t n) { return (uint32_t)(trng_step(st) % n); }
 
 static ve_slice_t S(const char *s) { return ve_slice(s, strlen(s)); }
 
@@ -1505,13 +1500,13 @@ static void model_step(model_run_t *r) {
   if (op < 35) { /* put, a quarter of them as appends */
     uint8_t val[64], after[STORE_KEY_BYTES_MAX];
     size_t vlen = rng_below(&r->rng, sizeof val);
-    for (size_t i = 0; i < vlen; i++) val[i] = (uint8_t)rng_next(&r->rng);
+    for (size_t i = 0; i < vlen; i++) val[i] = (uint8_t)trng_step(&r->rng);
     if (r->work.n[t] >= MODEL_KEYS_MAX - 1) return;
     bool append = rng_below(&r->rng, 4) == 0;
     const mkv_t *last = r->work.n[t] ? &r->work.e[t][r->work.n[t] - 1] : NULL;
     if (append && last && last->klen < STORE_KEY_BYTES_MAX && rng_below(&r->rng, 2)) {
       memcpy(after, last->k, last->klen); /* a key right after the table's last */
-      after[last->klen] = (uint8_t)rng_next(&r->rng);
+      after[last->klen] = (uint8_t)trng_step(&r->rng);
       key = ve_slice(after, last->klen + 1);
     }
     for (int s = 0; s < MODEL_STORES; s++) {
