@@ -49,18 +49,16 @@
  *      a refusal is only ever `busy` or `full`;
  *   6. every node exits 0 on SIGTERM, and no node's log (all its lives) holds
  *      a sanitizer report or an assertion failure.
- * Bounds grow by CHAOS_SCALE in sanitizer builds. On failure every process is
- * killed and the network's directory is kept (its path is printed). */
-#include <fcntl.h>
+ * Bounds grow by H_SCALE in sanitizer builds. The processes are started,
+ * killed, frozen, thawed and stopped by the harness (harness.h). On failure
+ * every process is killed and the network's directory is kept (its path is
+ * printed). */
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -71,17 +69,7 @@
 #include "harness.h"
 #include "trng.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define CHAOS_SCALE 3
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define CHAOS_SCALE 3
-#endif
-#endif
-#ifndef CHAOS_SCALE
-#define CHAOS_SCALE 1
-#endif
-#define SCALED(ms) ((uint64_t)(ms) * CHAOS_SCALE)
+#define SCALED(ms) ((uint64_t)(ms) * H_SCALE)
 
 #define NV 4
 #define NO 1
@@ -117,10 +105,9 @@
 #define HEIGHTS_MAX 100000
 #define TX_INDEX_SLOTS 8192   /* power of two, > 2 × TXS_MAX */
 
-/* Bounds (× CHAOS_SCALE). */
+/* Bounds (× H_SCALE; starting and stopping a node: the harness's). */
 #define HTTP_MS 10000
 #define START_MS_MAX 20000
-#define STOP_MS_MAX 15000
 #define CATCHUP_MS_MAX 30000
 #define CHAOS_MS_MAX 120000
 #define SETTLE_MS_MAX 60000
@@ -154,16 +141,10 @@ static uint64_t now_rt_ms(void) {
   return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
-/* One JSON request to node k on a fresh connection; the status, or -1 when no
- * answer came. body is not taken; *out (may be NULL) owned by the caller. */
-static int api_call(size_t k, const char *method, const char *path, const json_t *body, json_t **out,
-                    uint64_t timeout_ms) {
-  int status = 0;
-  json_t *j = NULL;
-  int rc = http_request_json("127.0.0.1", g_net.node[k].port, method, path, body, (int)timeout_ms, &status, &j);
-  if (out) *out = j;
-  else json_decref(j);
-  return rc ? -1 : status;
+/* One JSON request to node k within SCALED(HTTP_MS); the status, or
+ * H_NO_ANSWER when k is down, frozen or too slow (harness.h h_call). */
+static int api_call(size_t k, const char *method, const char *path, const json_t *body, json_t **out) {
+  return h_call(&g_net.node[k], method, path, body, out, (int)SCALED(HTTP_MS));
 }
 
 static uint64_t json_u64(const json_t *o, const char *key) {
@@ -173,91 +154,39 @@ static uint64_t json_u64(const json_t *o, const char *key) {
 /* Node k's height as /health (published) and /v1/status (store tip) show it;
  * the larger one, recorded as shown. Fails if k does not answer. */
 static uint64_t node_height(size_t k) {
-  json_t *a = NULL, *b = NULL;
-  int sa = api_call(k, "GET", "/health", NULL, &a, SCALED(HTTP_MS));
-  int sb = api_call(k, "GET", "/v1/status", NULL, &b, SCALED(HTTP_MS));
-  uint64_t ha = json_u64(a, "height"), hb = json_u64(b, "height");
-  json_decref(a);
-  json_decref(b);
-  if (sa != 200 || sb != 200) fail_msg("%s: /health %d, /v1/status %d", node_name(k), sa, sb);
-  uint64_t h = ha > hb ? ha : hb;
+  uint64_t h = h_shown_height(&g_net.node[k]);
   if (h > g_ns[k].shown) g_ns[k].shown = h;
   return h;
 }
 
+/* The processes, through the harness; g_ns keeps what the checks need. */
 static void proc_start(size_t k) {
-  h_node_t *n = &g_net.node[k];
-  char log[300];
-  snprintf(log, sizeof log, "%s/node.log", n->dir);
-  fflush(stdout);
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the test */
-    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (fd < 0) _exit(126);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    execl(n->veche, n->veche, "start", "--dir", n->conf, (char *)NULL);
-    _exit(127);
-  }
-  n->pid = pid;
   g_ns[k].running = true;
   g_ns[k].frozen = false;
-  uint64_t end = h_now_ms() + SCALED(START_MS_MAX);
-  for (;;) {
-    if (api_call(k, "GET", "/health", NULL, NULL, 1000) == 200) return;
-    int st;
-    if (waitpid(pid, &st, WNOHANG) == pid) {
-      n->pid = 0;
-      g_ns[k].running = false;
-      fail_msg("%s exited during start (wait status %d); see %s", node_name(k), st, log);
-    }
-    if (h_now_ms() > end) fail_msg("%s did not answer /health within %llu ms", node_name(k),
-                                   (unsigned long long)SCALED(START_MS_MAX));
-    h_sleep_ms(50);
-  }
-}
-
-/* Waits (bounded) for k's process to change state; the wait status. */
-static int proc_wait(size_t k, int options, uint64_t timeout_ms, const char *what) {
-  pid_t pid = g_net.node[k].pid;
-  uint64_t end = h_now_ms() + timeout_ms;
-  for (;;) {
-    int st;
-    if (waitpid(pid, &st, WNOHANG | options) == pid) return st;
-    if (h_now_ms() > end) fail_msg("%s: no %s within %llu ms", node_name(k), what, (unsigned long long)timeout_ms);
-    h_sleep_ms(5);
-  }
+  h_node_start(&g_net.node[k]);
 }
 
 static void proc_kill9(size_t k) {
-  kill(g_net.node[k].pid, SIGKILL);
-  (void)proc_wait(k, 0, SCALED(STOP_MS_MAX), "death after SIGKILL");
-  g_net.node[k].pid = 0;
+  h_node_kill9(&g_net.node[k]);
   g_ns[k].running = g_ns[k].frozen = false;
   g_ns[k].kills++;
 }
 
 static void proc_freeze(size_t k) {
-  kill(g_net.node[k].pid, SIGSTOP);
-  int st = proc_wait(k, WUNTRACED, SCALED(STOP_MS_MAX), "stop after SIGSTOP");
-  if (!WIFSTOPPED(st)) fail_msg("%s ended instead of stopping (wait status %d)", node_name(k), st);
+  h_node_freeze(&g_net.node[k]);
   g_ns[k].frozen = true;
 }
 
 static void proc_thaw(size_t k) {
-  kill(g_net.node[k].pid, SIGCONT);
+  h_node_thaw(&g_net.node[k]);
   g_ns[k].frozen = false;
 }
 
-/* SIGTERM; the exit status (fails if the node does not end in time). */
-static int proc_term(size_t k) {
-  kill(g_net.node[k].pid, SIGTERM);
-  int st = proc_wait(k, 0, SCALED(STOP_MS_MAX), "exit after SIGTERM");
-  g_net.node[k].pid = 0;
+/* SIGTERM; the test fails unless the node exits 0 (naming a sanitizer report
+ * in its log, if there is one). */
+static void proc_stop(size_t k) {
+  h_node_stop(&g_net.node[k]);
   g_ns[k].running = false;
-  return st;
 }
 
 static bool node_usable(size_t k) { return g_ns[k].running && !g_ns[k].frozen; }
@@ -418,7 +347,7 @@ static void submit_batch(size_t k) {
     body = json_pack("{s:o}", "txs", txs);
   }
   json_t *r = NULL;
-  int st = api_call(k, "POST", "/v1/txs", body, &r, SCALED(HTTP_MS));
+  int st = api_call(k, "POST", "/v1/txs", body, &r);
   json_decref(body);
   json_t *results = json_object_get(r, "results");
   for (size_t i = 0; i < count; i++) {
@@ -426,7 +355,7 @@ static void submit_batch(size_t k) {
     t->node = (uint8_t)k;
     t->node_kills = g_ns[k].kills;
     const char *error = json_string_value(json_object_get(r, "error"));
-    if (st < 0) {
+    if (st == H_NO_ANSWER) {
       t->fate = TX_UNKNOWN;
     } else if (count == 1 && st == 202) {
       t->fate = TX_ACCEPTED;
@@ -453,7 +382,7 @@ static void watch(void) {
   char path[128];
   snprintf(path, sizeof path, "/v1/commits?from=%llu&limit=256", (unsigned long long)g_ns[k].watched + 1);
   json_t *c = NULL;
-  if (api_call(k, "GET", path, NULL, &c, SCALED(HTTP_MS)) == 200) {
+  if (api_call(k, "GET", path, NULL, &c) == 200) {
     uint64_t tip = json_u64(c, "height");
     if (tip > g_ns[k].shown) g_ns[k].shown = tip;
     size_t i;
@@ -478,7 +407,7 @@ static void watch(void) {
     snprintf(path, sizeof path, "/v1/txs/%s", hex);
     json_t *j = NULL;
     const char *code;
-    if (api_call(k, "GET", path, NULL, &j, SCALED(HTTP_MS)) == 200 && (code = tx_answer_code(j)))
+    if (api_call(k, "GET", path, NULL, &j) == 200 && (code = tx_answer_code(j)))
       tx_report(k, t, json_u64(j, "height"), (uint32_t)json_u64(j, "index"), code);
     json_decref(j);
   }
@@ -666,7 +595,7 @@ static uint64_t settle(void) {
     size_t pending = 0, where = 0;
     for (size_t k = 0; k < NN; k++) {
       json_t *j = NULL;
-      if (api_call(k, "GET", "/v1/status", NULL, &j, SCALED(HTTP_MS)) != 200) fail_msg("%s: no status", node_name(k));
+      if (api_call(k, "GET", "/v1/status", NULL, &j) != 200) fail_msg("%s: no status", node_name(k));
       size_t p = (size_t)json_u64(j, "mempool_txs");
       json_decref(j);
       if (p) pending += p, where = k;
@@ -829,12 +758,12 @@ static size_t resubmit(void) {
     json_t *body = json_pack("{s:s}", "tx", t->hex), *r = NULL;
     if (!t->chain_height && t->fate != TX_REFUSED) {
       size_t k = lost++ % NV;
-      int st = api_call(k, "POST", "/v1/txs", body, &r, SCALED(HTTP_MS));
+      int st = api_call(k, "POST", "/v1/txs", body, &r);
       if (st != 202) fail_msg("a lost tx resubmitted to %s: HTTP %d %s", node_name(k), st,
                               json_string_value(json_object_get(r, "error")));
     } else if (t->chain_height && dup < DUPLICATE_SAMPLE && trng_step(&g_client_rng) % 8 == 0) {
       size_t k = dup++ % NN;
-      int st = api_call(k, "POST", "/v1/txs", body, &r, SCALED(HTTP_MS));
+      int st = api_call(k, "POST", "/v1/txs", body, &r);
       const char *e = json_string_value(json_object_get(r, "error"));
       if (st != 409 || !e || strcmp(e, "duplicate") != 0)
         fail_msg("a committed tx resubmitted to %s: HTTP %d %s, want 409 duplicate", node_name(k), st, e ? e : "");
@@ -848,23 +777,7 @@ static size_t resubmit(void) {
 
 /* Check 6, logs: no sanitizer report or assertion failure in any life. */
 static void logs_check(void) {
-  static const char *bad[] = {"AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer",
-                              "runtime error:", "assertion failed", "Assertion `", "SUMMARY: "};
-  for (size_t k = 0; k < NN; k++) {
-    char path[300];
-    snprintf(path, sizeof path, "%s/node.log", g_net.node[k].dir);
-    FILE *f = fopen(path, "r");
-    if (!f) fail_msg("no log %s", path);
-    char *line = NULL;
-    size_t cap = 0, n = 0;
-    while (getline(&line, &cap, f) > 0) {
-      n++;
-      for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++)
-        if (strstr(line, bad[b])) fail_msg("%s line %zu: %s", path, n, line);
-    }
-    free(line);
-    fclose(f);
-  }
+  for (size_t k = 0; k < NN; k++) h_log_check(&g_net.node[k]);
 }
 
 static void reasons_check(void) {
@@ -915,7 +828,7 @@ static void test_chaos(void **state) {
   const char *env = getenv("VECHE_SEED");
   if (env) seed = strtoull(env, NULL, 10);
   printf("chaos_test seed=%llu (replay with VECHE_SEED=%llu), scale %d\n", (unsigned long long)seed,
-         (unsigned long long)seed, CHAOS_SCALE);
+         (unsigned long long)seed, H_SCALE);
   uint64_t rng = seed;
   size_t nvf = schedule_make(&rng, g_vf, true), nof = schedule_make(&rng, g_of, false);
   printf("schedule: %zu validator faults, %zu observer faults\n", nvf, nof);
@@ -930,10 +843,7 @@ static void test_chaos(void **state) {
   g_net_made = true;
   uint64_t t_begin = h_now_ms();
   for (size_t k = 0; k < NN; k++) proc_start(k);
-  while (node_height(0) < 2) {
-    if (h_now_ms() - t_begin > SCALED(START_MS_MAX)) fail_msg("no block 2 within %d ms", START_MS_MAX);
-    h_sleep_ms(20);
-  }
+  h_wait_height(&g_net.node[0], 2, (int)SCALED(START_MS_MAX));
 
   uint64_t t0, t1;
   run_chaos(seed, g_vf, nvf, g_of, nof, &t0, &t1);
@@ -964,12 +874,8 @@ static void test_chaos(void **state) {
   }
   kconns_close(kc);
 
-  int exit_st[NN];
-  for (size_t k = 0; k < NN; k++) exit_st[k] = proc_term(k);
-  logs_check(); /* first: a sanitizer report at exit names the cause */
-  for (size_t k = 0; k < NN; k++)
-    if (!WIFEXITED(exit_st[k]) || WEXITSTATUS(exit_st[k]) != 0)
-      fail_msg("%s did not exit cleanly on SIGTERM (wait status %d)", node_name(k), exit_st[k]);
+  for (size_t k = 0; k < NN; k++) proc_stop(k); /* a sanitizer report at exit names the cause */
+  logs_check();
   printf("end: every node exited 0 on SIGTERM; no sanitizer report or assertion in any log; %llu ms in all\n",
          (unsigned long long)(h_now_ms() - t_begin));
   g_passed = true;
@@ -981,10 +887,8 @@ static int teardown(void **state) {
   (void)state;
   for (size_t i = 0; i < g_ntx; i++) free(g_tx[i].hex);
   if (!g_net_made) return 0;
-  for (size_t k = 0; k < NN; k++) {
-    pid_t pid = g_net.node[k].pid;
-    if (pid) kill(pid, SIGKILL), waitpid(pid, NULL, 0), g_net.node[k].pid = 0;
-  }
+  for (size_t k = 0; k < NN; k++)
+    if (g_net.node[k].pid) h_node_kill9(&g_net.node[k]);
   if (g_passed) {
     h_net_cleanup(&g_net);
   } else {

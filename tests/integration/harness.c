@@ -1,4 +1,7 @@
-/* harness.c — see harness.h. */
+/* harness.c — see harness.h. Every process a node runs as is a child of the
+ * test: started by h_node_start, reaped by h_node_stop/h_node_kill9 (or at
+ * exit), and watched with waitpid, so that a node that dies or fails to stop
+ * is seen at once. */
 #include "harness.h"
 
 #include <errno.h>
@@ -22,6 +25,10 @@
 #include "base/err.h"
 
 #define H_CHILDREN_MAX 16
+#define PROC_POLL_MS 5     /* how often a wait for a process looks */
+#define HEALTH_POLL_MS 50  /* how often a starting node is asked /health */
+#define HEALTH_ASK_MS 1000 /* one /health request of a starting node */
+#define METRICS_TIMEOUT_MS (5000 * H_SCALE)
 static pid_t g_children[H_CHILDREN_MAX];
 
 static void kill_leftovers(void) {
@@ -195,7 +202,7 @@ void h_config_set(h_node_t *n, const char *key, json_t *value) {
 
 double h_metric(h_node_t *n, const char *name) {
   http_response_t r;
-  assert_int_equal(http_request("127.0.0.1", n->port, "GET", "/metrics", NULL, NULL, 0, 5000, &r), 0);
+  assert_int_equal(http_request("127.0.0.1", n->port, "GET", "/metrics", NULL, NULL, 0, METRICS_TIMEOUT_MS, &r), 0);
   assert_int_equal(r.status, 200);
   char pat[128];
   snprintf(pat, sizeof pat, "\n%s ", name);
@@ -206,14 +213,33 @@ double h_metric(h_node_t *n, const char *name) {
   return v;
 }
 
+/* Waits (bounded) for n's process to change state as waitpid's options ask
+ * (0: ended; WUNTRACED: ended or stopped). True with *status if it did. */
+static bool proc_wait(const h_node_t *n, int options, int timeout_ms, int *status) {
+  uint64_t end = h_now_ms() + (uint64_t)timeout_ms;
+  for (;;) {
+    if (waitpid(n->pid, status, WNOHANG | options) == n->pid) return true;
+    if (h_now_ms() > end) return false;
+    h_sleep_ms(PROC_POLL_MS);
+  }
+}
+
+/* n's process ended (reaped): forget it. */
+static void proc_gone(h_node_t *n) {
+  track(n->pid, false);
+  n->pid = 0;
+}
+
 void h_node_start(h_node_t *n) {
   char dir[300], log[300];
   conf_dir(n, dir, sizeof dir);
   snprintf(log, sizeof log, "%s/node.log", n->dir);
   pid_t pid = fork();
+  assert_true(pid >= 0);
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL); /* a test that dies takes its nodes with it */
     int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (fd < 0) _exit(126);
     dup2(fd, 1);
     dup2(fd, 2);
     execl(n->veche, n->veche, "start", "--dir", dir, (char *)NULL);
@@ -221,48 +247,86 @@ void h_node_start(h_node_t *n) {
   }
   n->pid = pid;
   track(pid, true);
-  for (int waited = 0; waited < H_START_TIMEOUT_MS; waited += 50) {
-    http_response_t r;
-    if (http_request("127.0.0.1", n->port, "GET", "/health", NULL, NULL, 0, 1000, &r) == 0) {
-      int st = r.status;
-      http_response_free(&r);
-      if (st == 200) return;
-    }
+  uint64_t end = h_now_ms() + H_START_TIMEOUT_MS;
+  for (;;) {
+    if (h_call(n, "GET", "/health", NULL, NULL, HEALTH_ASK_MS) == 200) return;
     int status;
-    if (waitpid(pid, &status, WNOHANG) == pid) fail_msg("node exited during start; see %s", log);
-    h_sleep_ms(50);
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      proc_gone(n);
+      fail_msg("%s exited during start (wait status 0x%x); see %s", n->dir, status, log);
+    }
+    if (h_now_ms() > end) fail_msg("%s did not answer /health within %d ms; see %s", n->dir, H_START_TIMEOUT_MS, log);
+    h_sleep_ms(HEALTH_POLL_MS);
   }
-  fail_msg("node did not answer /health within %d ms", H_START_TIMEOUT_MS);
 }
 
-/* Signals the node and waits (bounded) for it to end; returns its wait status. */
+/* Signals the node and waits (bounded) for it to end; returns its wait
+ * status. One that does not end in time is killed, and fails the test unless
+ * sig was SIGKILL already. */
 static int reap(h_node_t *n, int sig, int timeout_ms) {
   kill(n->pid, sig);
   int status = 0;
-  for (int waited = 0; waited < timeout_ms; waited += 20) {
-    if (waitpid(n->pid, &status, WNOHANG) == n->pid) {
-      track(n->pid, false);
-      n->pid = 0;
-      return status;
-    }
-    h_sleep_ms(20);
+  bool ended = proc_wait(n, 0, timeout_ms, &status);
+  if (!ended) {
+    kill(n->pid, SIGKILL);
+    waitpid(n->pid, &status, 0);
   }
-  kill(n->pid, SIGKILL);
-  waitpid(n->pid, &status, 0);
-  track(n->pid, false);
-  n->pid = 0;
-  if (sig != SIGKILL) fail_msg("node did not stop within %d ms of signal %d", timeout_ms, sig);
+  proc_gone(n);
+  if (!ended && sig != SIGKILL) fail_msg("%s did not stop within %d ms of signal %d", n->dir, timeout_ms, sig);
   return status;
+}
+
+/* Reads n's node.log: the first line that reports a sanitizer finding or a
+ * failed assertion fails the test, named with its place. Returns whether
+ * there is a log (then a clean one). */
+static bool log_scan(const h_node_t *n) {
+  static const char *bad[] = {"AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer",
+                              "runtime error:", "assertion failed", "Assertion `", "SUMMARY: "};
+  char path[300];
+  snprintf(path, sizeof path, "%s/node.log", n->dir);
+  FILE *f = fopen(path, "r");
+  if (!f) return false;
+  char *line = NULL;
+  size_t cap = 0, no = 0;
+  while (getline(&line, &cap, f) > 0) {
+    no++;
+    for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++)
+      if (strstr(line, bad[b])) fail_msg("%s line %zu: %s", path, no, line);
+  }
+  free(line);
+  fclose(f);
+  return true;
+}
+
+void h_log_check(const h_node_t *n) {
+  if (!log_scan(n)) fail_msg("no log %s/node.log", n->dir);
 }
 
 void h_node_stop(h_node_t *n) {
   /* A clean stop is part of the contract (SIGTERM: finish, close the store,
-   * exit 0); under the sanitizers a leak or a report at exit fails it too. */
-  int status = reap(n, SIGTERM, 15000);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+   * exit 0); under the sanitizers a leak or a report at exit fails it too,
+   * and the log names that cause better than the status does. */
+  int status = reap(n, SIGTERM, H_STOP_TIMEOUT_MS);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    (void)log_scan(n); /* fails naming the report, if any */
     fail_msg("%s did not exit cleanly on SIGTERM (wait status 0x%x); see its node.log", n->dir, status);
+  }
 }
-void h_node_kill9(h_node_t *n) { (void)reap(n, SIGKILL, 5000); }
+
+void h_node_kill9(h_node_t *n) { (void)reap(n, SIGKILL, H_STOP_TIMEOUT_MS); }
+
+void h_node_freeze(h_node_t *n) {
+  kill(n->pid, SIGSTOP);
+  int status = 0;
+  if (!proc_wait(n, WUNTRACED, H_STOP_TIMEOUT_MS, &status))
+    fail_msg("%s not stopped within %d ms of SIGSTOP", n->dir, H_STOP_TIMEOUT_MS);
+  if (!WIFSTOPPED(status)) {
+    proc_gone(n);
+    fail_msg("%s ended instead of stopping (wait status 0x%x)", n->dir, status);
+  }
+}
+
+void h_node_thaw(h_node_t *n) { kill(n->pid, SIGCONT); }
 
 void h_node_cleanup(h_node_t *n) {
   if (n->pid) h_node_kill9(n);
@@ -272,33 +336,51 @@ void h_node_cleanup(h_node_t *n) {
   vcrypto_keypair_wipe(&n->authority);
 }
 
-int h_get(h_node_t *n, const char *path, json_t **out) {
+int h_call(h_node_t *n, const char *method, const char *path, const json_t *body, json_t **out,
+           int timeout_ms) {
   int status = 0;
   json_t *j = NULL;
-  int rc = http_request_json("127.0.0.1", n->port, "GET", path, NULL, 10000, &status, &j);
-  assert_int_equal(rc, 0);
+  int rc = http_request_json("127.0.0.1", n->port, method, path, body, timeout_ms, &status, &j);
   if (out) *out = j;
   else json_decref(j);
+  return rc ? H_NO_ANSWER : status;
+}
+
+int h_get(h_node_t *n, const char *path, json_t **out) {
+  int status = h_call(n, "GET", path, NULL, out, H_HTTP_TIMEOUT_MS);
+  if (status == H_NO_ANSWER) fail_msg("GET %s: no answer from %s within %d ms", path, n->dir, H_HTTP_TIMEOUT_MS);
   return status;
 }
 
 int h_post(h_node_t *n, const char *path, json_t *body, json_t **out) {
-  int status = 0;
-  json_t *j = NULL;
-  int rc = http_request_json("127.0.0.1", n->port, "POST", path, body, 30000, &status, &j);
+  int status = h_call(n, "POST", path, body, out, H_POST_TIMEOUT_MS);
   json_decref(body); /* taken: callers pass json_pack(...) inline */
-  assert_int_equal(rc, 0);
-  if (out) *out = j;
-  else json_decref(j);
+  if (status == H_NO_ANSWER) fail_msg("POST %s: no answer from %s within %d ms", path, n->dir, H_POST_TIMEOUT_MS);
   return status;
 }
 
-uint64_t h_height(h_node_t *n) {
+uint64_t h_status_u64(h_node_t *n, const char *group, const char *name) {
   json_t *j;
   assert_int_equal(h_get(n, "/v1/status", &j), 200);
-  uint64_t h = (uint64_t)json_integer_value(json_object_get(j, "height"));
+  json_t *v = json_object_get(group ? json_object_get(j, group) : j, name);
+  if (!json_is_integer(v)) fail_msg("no integer %s%s%s in /v1/status of %s", group ? group : "", group ? "." : "", name, n->dir);
+  uint64_t x = (uint64_t)json_integer_value(v);
   json_decref(j);
-  return h;
+  return x;
+}
+
+uint64_t h_height(h_node_t *n) { return h_status_u64(n, NULL, "height"); }
+
+uint64_t h_shown_height(h_node_t *n) {
+  json_t *a = NULL, *b = NULL;
+  int sa = h_call(n, "GET", "/health", NULL, &a, H_HTTP_TIMEOUT_MS);
+  int sb = h_call(n, "GET", "/v1/status", NULL, &b, H_HTTP_TIMEOUT_MS);
+  uint64_t ha = (uint64_t)json_integer_value(json_object_get(a, "height"));
+  uint64_t hb = (uint64_t)json_integer_value(json_object_get(b, "height"));
+  json_decref(a);
+  json_decref(b);
+  if (sa != 200 || sb != 200) fail_msg("%s: /health %d, /v1/status %d", n->dir, sa, sb);
+  return ha > hb ? ha : hb;
 }
 
 void h_wait_height(h_node_t *n, uint64_t want, int timeout_ms) {
