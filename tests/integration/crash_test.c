@@ -142,8 +142,7 @@ static void test_kill9_under_load(void **state) {
     observe(&n);
     last_seen = h_height(&n);
     submit_batch(&n, &p);
-    struct timespec ts = {0, (long)(trng_step(&rng) % 40) * 1000000L};
-    nanosleep(&ts, NULL);
+    h_sleep_ms((int)(trng_step(&rng) % 40));
     h_node_kill9(&n);
     h_node_start(&n);
     verify_chain(&n, last_seen);

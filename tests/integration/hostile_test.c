@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <cmocka.h>
 #include <uv.h>
 
@@ -66,20 +65,13 @@ static void a_down(void *ctx, net_peer_t *p, int reason) {
   a->last_reason = reason;
 }
 
-static uint64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Runs the attacker's loop until cond holds or ms pass; returns cond. */
 #define RUN_UNTIL(a, cond, ms)                                                   \
   ({                                                                             \
-    uint64_t end_ = mono_ms() + (ms);                                            \
-    while (!(cond) && mono_ms() < end_) {                                        \
+    uint64_t end_ = h_now_ms() + (ms);                                           \
+    while (!(cond) && h_now_ms() < end_) {                                       \
       uv_run(&(a)->loop, UV_RUN_NOWAIT);                                         \
-      struct timespec ts_ = {0, 2000000};                                        \
-      nanosleep(&ts_, NULL);                                                     \
+      h_sleep_ms(2);                                                             \
     }                                                                            \
     (cond);                                                                      \
   })
@@ -102,27 +94,13 @@ static void attacker_start(attacker_t *a, const vcrypto_keypair_t *key, const ch
 
 static void attacker_stop(attacker_t *a) {
   net_stop(a->net);
-  uint64_t end = mono_ms() + 5000;
-  while (uv_run(&a->loop, UV_RUN_NOWAIT) && mono_ms() < end) {
+  uint64_t end = h_now_ms() + 5000;
+  while (uv_run(&a->loop, UV_RUN_NOWAIT) && h_now_ms() < end) {
   }
   assert_int_equal(uv_loop_close(&a->loop), 0);
 }
 
-static uint64_t banned_count(h_node_t *n) {
-  json_t *j;
-  assert_int_equal(h_get(n, "/v1/status", &j), 200);
-  uint64_t b = (uint64_t)json_integer_value(json_object_get(j, "peers_banned"));
-  json_decref(j);
-  return b;
-}
-
-static uint64_t peers_of(h_node_t *n) {
-  json_t *j;
-  assert_int_equal(h_get(n, "/v1/status", &j), 200);
-  uint64_t b = (uint64_t)json_integer_value(json_object_get(j, "peers"));
-  json_decref(j);
-  return b;
-}
+static uint64_t banned_count(h_node_t *n) { return h_status_u64(n, NULL, "peers_banned"); }
 
 static void load_observer_key(h_net_t *net, size_t j, vcrypto_keypair_t *kp) {
   char path[400];
@@ -198,11 +176,7 @@ static void test_hostile_peers(void **state) {
   for (size_t i = 0; i < NV; i++) h_node_start(&net.node[i]);
   h_node_t *v0 = &net.node[0];
   uint16_t p2p = (uint16_t)(net.base_port + 100);
-  for (uint64_t end = mono_ms() + 30000; h_height(v0) < 2;) {
-    if (mono_ms() > end) fail_msg("network did not start");
-    struct timespec ts = {0, 100000000};
-    nanosleep(&ts, NULL);
-  }
+  h_wait_height(v0, 2, 30000); /* the network started */
   uint64_t h_start = h_height(v0);
   attacker_t a;
 
@@ -224,8 +198,8 @@ static void test_hostile_peers(void **state) {
     load_observer_key(&net, (size_t)kind, &kp);
     attacker_start(&a, &kp, net.node[0].chain, p2p);
     if (!RUN_UNTIL(&a, a.ups > 0, UP_WAIT_MS)) fail_msg("%s: admitted key not admitted", BAD_NAMES[kind]);
-    uint64_t end = mono_ms() + DOWN_WAIT_MS;
-    while (a.peer && mono_ms() < end) {
+    uint64_t end = h_now_ms() + DOWN_WAIT_MS;
+    while (a.peer && h_now_ms() < end) {
       misbehave(&a, kind, net.node[0].chain, h_height(v0));
       RUN_UNTIL(&a, a.peer == NULL, 100);
     }
@@ -234,7 +208,7 @@ static void test_hostile_peers(void **state) {
     int ups = a.ups;
     assert_false(RUN_UNTIL(&a, a.ups > ups, 2000));
     attacker_stop(&a);
-    for (uint64_t until = mono_ms() + 2000; banned_count(v0) <= banned0 && mono_ms() < until;) {
+    for (uint64_t until = h_now_ms() + 2000; banned_count(v0) <= banned0 && h_now_ms() < until;) {
     }
     assert_true(banned_count(v0) > banned0);
     print_message("%s: disconnected and refused on return\n", BAD_NAMES[kind]);
@@ -251,13 +225,13 @@ static void test_hostile_peers(void **state) {
     ve_buf_init(&b, 0);
     cons_status_msg_t st = {.height = 1, .round = 0};
     assert_int_equal(cons_status_encode(&b, &st), 0);
-    uint64_t t0 = mono_ms();
+    uint64_t t0 = h_now_ms();
     for (int i = 0; i < CATCHUP_ASKS && a.peer; i++) {
       assert_int_equal(net_send(a.net, a.peer, NET_CH_CONSENSUS, ve_buf_slice(&b)), 0);
       RUN_UNTIL(&a, false, 1);
     }
     RUN_UNTIL(&a, false, 500);
-    uint64_t ms = mono_ms() - t0;
+    uint64_t ms = h_now_ms() - t0;
     ve_buf_free(&b);
     assert_non_null(a.peer); /* asking is no offence */
     if (a.decisions_h1 < 1 || (uint64_t)a.decisions_h1 > 1 + ms / 500)
@@ -271,13 +245,9 @@ static void test_hostile_peers(void **state) {
   vcrypto_keypair_wipe(&stranger);
 
   /* Consensus went on, with every validator link intact. */
+  h_wait_height(v0, h_start + 5, 10000);
   uint64_t h_end = h_height(v0);
-  for (uint64_t end = mono_ms() + 10000; h_end < h_start + 5 && mono_ms() < end; h_end = h_height(v0)) {
-    struct timespec ts = {0, 100000000};
-    nanosleep(&ts, NULL);
-  }
-  assert_true(h_end >= h_start + 5);
-  for (size_t i = 0; i < NV; i++) assert_true(peers_of(&net.node[i]) >= NV - 1);
+  for (size_t i = 0; i < NV; i++) assert_true(h_status_u64(&net.node[i], NULL, "peers") >= NV - 1);
   print_message("validators committed %llu -> %llu meanwhile, links intact\n", (unsigned long long)h_start,
                 (unsigned long long)h_end);
   for (size_t i = 0; i < NV; i++) h_node_stop(&net.node[i]);

@@ -59,17 +59,6 @@ static void submit_batch(h_node_t *n, size_t count, uint8_t (*ids)[32]) {
   json_decref(r);
 }
 
-/* The highest height n shows: /health and /v1/commits report the published
- * height (node.c's n->height), /v1/status the store's tip. */
-static uint64_t shown_height(h_node_t *n) {
-  json_t *j;
-  assert_int_equal(h_get(n, "/health", &j), 200);
-  uint64_t a = (uint64_t)json_integer_value(json_object_get(j, "height"));
-  json_decref(j);
-  uint64_t b = h_height(n);
-  return a > b ? a : b;
-}
-
 /* The validator builds at least CHAIN_BLOCKS_MIN blocks, most with a
  * registration; returns its height once frozen (restarted with a one-hour
  * heartbeat). */
@@ -109,7 +98,7 @@ static void test_observer_sync(void **state) {
   h_node_start(o);
   uint64_t shown = 0, polls = 0;
   for (;;) {
-    uint64_t h = shown_height(o);
+    uint64_t h = h_shown_height(o); /* /health: published; /v1/status: tip */
     polls++;
     if (h < shown) fail_msg("observer height went down: %llu after %llu", (unsigned long long)h,
                             (unsigned long long)shown);
@@ -144,10 +133,7 @@ static void test_observer_sync(void **state) {
   if (commits * 4 > blocks)
     fail_msg("%llu durable commits for %llu blocks: not grouped", (unsigned long long)commits,
              (unsigned long long)blocks);
-  json_t *st;
-  assert_int_equal(h_get(o, "/v1/status", &st), 200);
-  assert_int_equal(json_integer_value(json_object_get(st, "state_oldest_height")), top + 1 - KEEP);
-  json_decref(st);
+  assert_int_equal(h_status_u64(o, NULL, "state_oldest_height"), top + 1 - KEEP);
   assert_true(h_metric(o, "veche_state_pruned_entries_total") > 0);
   print_message("step 3: %llu heights identical to the validator's; the observer keeps the state of the last %d\n",
                 (unsigned long long)top, KEEP);

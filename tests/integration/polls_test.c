@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <cmocka.h>
 #include <jansson.h>
 
@@ -32,12 +31,6 @@
 #define TX_TYPE_POLL_BALLOT 0x0307 /* docs/voting.md (this test links no voting code) */
 
 static const char *g_veche;
-
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 /* POST /v1/txs (h_post takes the body). */
 static int post_txs(h_node_t *n, json_t *body, json_t **out) { return h_post(n, "/v1/txs", body, out); }
@@ -180,9 +173,9 @@ static void test_poll_end_to_end(void **state) {
   /* The voting window in blocks (10 a second: empty_block_ms is 100 above):
    * twice what the ballots are estimated to take, from the cost of a CLI round
    * trip here (a sanitizer build is several times slower). */
-  double t_cli = now_s();
+  uint64_t t_cli = h_now_ms();
   for (int k = 0; k < 4; k++) VECHE(0, out, "poll", "list");
-  double per_vote = (now_s() - t_cli) / 4 + 0.005;
+  double per_vote = (double)(h_now_ms() - t_cli) / 4000 + 0.005; /* s */
   char close_arg[32];
   snprintf(close_arg, sizeof close_arg, "+%d", 125 + 200 + (int)(2 * per_vote * (N_VOTERS + N_REVOTES) * 10));
   fprintf(stderr, "  voting window: close at %s (%.0f ms per CLI vote estimated)\n", close_arg, per_vote * 1000);
@@ -232,7 +225,7 @@ static void test_poll_end_to_end(void **state) {
    * twice; the second ballot replaces the first. */
   static int latest[N_VOTERS];
   char vkey[400];
-  double t0 = now_s();
+  uint64_t t0 = h_now_ms();
   for (int round = 0; round < 2; round++) {
     json_t *batch = json_array();
     uint8_t(*ids)[32] = calloc(N_VOTERS, 32);
@@ -279,7 +272,7 @@ static void test_poll_end_to_end(void **state) {
     assert_int_equal(h_wait_final(&n, ids, nids), nids);
     free(ids);
   }
-  fprintf(stderr, "  %d ballots by the CLI in %.1f s\n", N_VOTERS + N_REVOTES, now_s() - t0);
+  fprintf(stderr, "  %d ballots by the CLI in %.1f s\n", N_VOTERS + N_REVOTES, (double)(h_now_ms() - t0) / 1000);
   assert_true(h_height(&n) < close);
 
   /* Refusals, each with its reason. */
