@@ -2521,9 +2521,7 @@ static void hostile_ballots_made(void) {
       {"ballot: the last proof scalar is the group order", Z, GROUP_ORDER, 32, 400, "non_canonical"},
       {"ballot: the last proof scalar's lowest bit flipped", Z, z_flip, 32, 400, "bad_proof"},
       {"ballot: ciphertexts of options 0 and 1 swapped", C1, swapped, 128, 400, "bad_proof"},
-      /* the ledger's shape check answers malformed where a share's or a
-       * payload's version answers unknown_version; §5 allows both */
-      {"ballot: version 2", 0, (const uint8_t *)"\x02", 1, 400, "malformed|unknown_version"},
+      {"ballot: version 2", 0, (const uint8_t *)"\x02", 1, 400, "unknown_version"},
       {"ballot: bounds 0..1 in its header", 2, (const uint8_t *)"\x00", 1, 400, "wrong_poll"},
       {"ballot: 2 options in its header", 1, (const uint8_t *)"\x02", 1, 400, "wrong_poll"},
   };

@@ -455,7 +455,7 @@ static int ballot_shape_check(const voting_poll_t *p, const voting_ballot_payloa
   if (b->n != p->def.n_questions) return VE_ERR_WRONG_POLL;
   for (uint32_t q = 0; q < b->n; q++) {
     uint32_t n, mn, mx;
-    if (vpoll_ballot_shape(b->ballot[q], &n, &mn, &mx) != VE_OK) return VE_ERR_MALFORMED;
+    VE_TRY(vpoll_ballot_shape(b->ballot[q], &n, &mn, &mx));
     const voting_question_t *qq = &p->def.q[q];
     if (n != qq->options || mn != qq->min || mx != qq->max) return VE_ERR_WRONG_POLL;
   }

@@ -594,10 +594,13 @@ int voting_decrypt_payload_decode(ve_slice_t payload, voting_decrypt_payload_t *
 int vpoll_ballot_shape(ve_slice_t ballot, uint32_t *options, uint32_t *min, uint32_t *max) {
   codec_reader_t r;
   codec_reader_init(&r, ballot);
-  if (codec_get_u8(&r) != 1) codec_fail(&r, VE_ERR_MALFORMED);
+  /* An unknown version answers as every other version byte does
+   * (vote_ballot_verify included), not as garbage. */
+  if (codec_get_u8(&r) != 1 && !r.err) codec_fail(&r, VE_ERR_VERSION);
   *options = (uint32_t)codec_get_uvarint_max(&r, VOTE_OPTIONS_MAX);
   *min = (uint32_t)codec_get_uvarint_max(&r, VOTE_OPTIONS_MAX);
   *max = (uint32_t)codec_get_uvarint_max(&r, VOTE_OPTIONS_MAX);
+  if (r.err == VE_ERR_VERSION) return VE_ERR_VERSION;
   return r.err ? VE_ERR_MALFORMED : VE_OK;
 }
 

@@ -21,7 +21,8 @@ int vpoll_tally_encode(const voting_tally_rec_t *t, ve_buf_t *out);
 int vpoll_ballot_rec_encode(const voting_ballot_rec_t *b, ve_buf_t *out);
 int vpoll_trustee_key_encode(const voting_trustee_key_t *k, ve_buf_t *out);
 
-/* Header of one vote_ballot: version, options, min, max. 0 or VE_ERR_MALFORMED. */
+/* Header of one vote_ballot: version, options, min, max. 0, VE_ERR_VERSION
+ * (first byte not 1) or VE_ERR_MALFORMED. */
 int vpoll_ballot_shape(ve_slice_t ballot, uint32_t *options, uint32_t *min, uint32_t *max);
 
 /* Is s well-formed UTF-8 without control characters (C0, DEL, C1)? */

@@ -396,6 +396,14 @@ static void test_rejections(void **state) {
     ve_buf_reset(&pl2);
     assert_int_equal(voting_payload_ballot(&pl2, ida, c.voter_id[2], b.ballot, 1), 0);
     EXPECT(pf_run1(&c, &c.voter[2], TX_TYPE_POLL_BALLOT, &pl2), VE_ERR_WRONG_POLL);
+    /* A question's ballot of an unknown version: unknown_version, as for
+     * every other version byte, not malformed. */
+    uint8_t *v0 = (uint8_t *)b.ballot[0].ptr; /* inside pl */
+    *v0 = 2;
+    ve_buf_reset(&pl2);
+    assert_int_equal(voting_payload_ballot(&pl2, ida, c.voter_id[2], b.ballot, b.n), 0);
+    *v0 = 1;
+    EXPECT(pf_run1(&c, &c.voter[2], TX_TYPE_POLL_BALLOT, &pl2), VE_ERR_VERSION);
     pl.len -= 1;
     EXPECT(pf_run1(&c, &c.voter[2], TX_TYPE_POLL_BALLOT, &pl), VE_ERR_MALFORMED);
   }
