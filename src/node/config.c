@@ -139,6 +139,12 @@ static int config_key(node_config_t *c, const char *k, json_t *v) {
   UINT_KEY("mempool_backlog_s", mempool_backlog_s, NODE_MEMPOOL_BACKLOG_S_MAX)
   UINT_KEY("block_target_ms", block_target_ms, NODE_BLOCK_TARGET_MS_MAX)
   UINT_KEY("map_bytes", map_bytes, (uint64_t)1 << 44)
+  if (!strcmp(k, "p2p_send_queue_bytes_max")) {
+    VE_TRY(get_uint(v, NODE_P2P_SEND_QUEUE_BYTES_MAX, &u));
+    if (u != 0 && u < NODE_P2P_SEND_QUEUE_BYTES_MIN) return VE_ERR_CONFIG;
+    c->p2p_send_queue_bytes_max = (size_t)u;
+    return VE_OK;
+  }
   if (!strcmp(k, "state_keep_blocks")) {
     VE_TRY(get_uint(v, NODE_STATE_KEEP_BLOCKS_MAX, &u));
     if (u != 0 && u < NODE_STATE_KEEP_BLOCKS_MIN) return VE_ERR_CONFIG;
@@ -232,6 +238,9 @@ int node_config_write(const char *path, const node_config_t *c) {
   if (!c->key_path[0]) json_object_set_new(j, "node_key", json_string(c->node_key_path));
   if (!c->key_path[0]) json_object_set_new(j, "sync_group_blocks", json_integer((json_int_t)c->sync_group_blocks));
   if (c->p2p_open >= 0) json_object_set_new(j, "p2p_open", json_boolean(c->p2p_open));
+  if (c->p2p_send_queue_bytes_max)
+    json_object_set_new(j, "p2p_send_queue_bytes_max",
+                        json_integer((json_int_t)c->p2p_send_queue_bytes_max));
   int rc = dump_file(path, j);
   json_decref(j);
   return rc;

@@ -42,6 +42,11 @@
  * default height (the tip's parent) and a few before it provable. */
 #define NODE_STATE_KEEP_BLOCKS_MIN 16
 #define NODE_STATE_KEEP_BLOCKS_MAX 1000000000
+/* p2p_send_queue_bytes_max: bytes queued for one peer link before sends to it
+ * are refused (src/net's send_queue_bytes_max; an empty queue still takes any
+ * one frame); 0: net's default, NET_SEND_QUEUE_BYTES_MAX. */
+#define NODE_P2P_SEND_QUEUE_BYTES_MIN (64 * 1024)
+#define NODE_P2P_SEND_QUEUE_BYTES_MAX ((uint64_t)1 << 30)
 typedef struct {
   char host[64];
   uint16_t port;
@@ -64,6 +69,7 @@ typedef struct {
   size_t n_allow;
   uint8_t allow[NODE_ALLOW_MAX][32];      /* node keys admitted besides the validators */
   int p2p_open;                           /* -1 default: open iff not a validator */
+  size_t p2p_send_queue_bytes_max;        /* per link; 0: net's default */
   size_t mempool_txs_max;
   size_t mempool_bytes_max;
   size_t block_txs_max;
