@@ -22,7 +22,11 @@
  *              peer is forwarded to the others, so a transaction given to an
  *              observer still reaches the proposers. Admission verifies
  *              signatures, so batches are admitted on libuv's worker threads,
- *              never on the loop.
+ *              never on the loop. A node without a validator key never
+ *              proposes, so what it admitted must reach a validator: it
+ *              re-sends its pending transactions to a validator whose link
+ *              comes up, and to one whose full send queue refused a gossip
+ *              frame once that queue has drained (resend_pending, resend_owed).
  *   SYNC       document blobs (content-addressed, outside the blocks). A node
  *              that lacks a blob some committed record references fetches it
  *              from its peers in turn, one blob at a time, in pieces; the bytes
@@ -63,9 +67,16 @@
  * transaction is not gossiped (it stays in our mempool and is proposed by us). */
 #define NODE_GOSSIP_PENDING_BYTES_MAX (16 * 1024 * 1024)
 /* What a node without a validator key re-sends to a validator whose link comes
- * up (on_peer_up): at most this much of its mempool, oldest first. */
+ * up (on_peer_up), or whose full send queue refused a gossip frame
+ * (resend_owed): at most this much of its mempool, oldest first. */
 #define NODE_GOSSIP_RESEND_BYTES_MAX (16 * 1024 * 1024)
 #define NODE_GOSSIP_RESEND_TXS_MAX 65536
+/* A re-send owed for a refused frame waits until the peer's send queue has at
+ * least this share of its limits free (1/NODE_GOSSIP_RESEND_DRAIN_DIV) and
+ * room for a whole gossip frame, and comes at most once per interval per peer
+ * (a queue that a re-send fills again drains before the next one). */
+#define NODE_GOSSIP_RESEND_DRAIN_DIV 2
+#define NODE_GOSSIP_RESEND_INTERVAL_MS 1000
 /* Received batches waiting for, or in, admission on worker threads. Beyond
  * this a batch is dropped: gossip is best effort, the sender still holds it. */
 #define NODE_GOSSIP_INFLIGHT_BYTES_MAX (64 * 1024 * 1024)
@@ -93,10 +104,16 @@ typedef struct {
   bool validator;
   uint64_t pushed; /* highest height pushed to this peer ahead of its decisions */
   uint64_t asked_height, asked_ms; /* its last catch-up request let through, and when */
+  /* Gossip re-send (nodes without a validator key, validator peers only):
+   * a frame to this peer was refused since the last re-send (no gossip goes
+   * to it until the re-send); when that was. */
+  bool resend_owed;
+  uint64_t resent_ms;
 } peer_slot_t;
 
 struct node_net {
   net_t *net;
+  size_t queue_bytes_max; /* each link's send queue limit (net_config_t, default applied) */
   peer_slot_t peers[NODE_PEER_SLOTS];
   uint64_t next_id;
   /* gossip out: written by HTTP threads, flushed by the loop */
@@ -214,63 +231,117 @@ void node_net_gossip_tx(node_t *n, ve_slice_t tx) {
 
 /* Sends frame = count || items (items already encoded) to `only` if given,
  * else to every peer but `except` (0: none), only validators when
- * validators_only. */
-static void send_batch(node_t *n, ve_slice_t items, size_t count, peer_slot_t *only, uint64_t except,
-                       bool validators_only) {
+ * validators_only. A node without a validator key owes a re-send to a
+ * validator that refused the frame (full queue, or no memory; a link going
+ * down gets one when it comes up again), and sends that peer nothing more
+ * until the re-send: the re-send carries what was skipped, oldest first, so
+ * the validator receives our transactions in order (a later frame that fits
+ * where an earlier one did not would let a signer's later seqs commit first,
+ * and a seq more than LEDGER_SEQ_WINDOW behind could never commit). Returns
+ * the transactions queued, summed over peers. */
+static size_t send_batch(node_t *n, ve_slice_t items, size_t count, peer_slot_t *only, uint64_t except,
+                         bool validators_only) {
   struct node_net *nn = n->net;
   ve_buf_reset(&nn->frame);
   codec_writer_t w;
   codec_writer_init(&w, &nn->frame);
   codec_put_uvarint(&w, count);
   codec_put_fixed(&w, items.ptr, items.len);
-  if (codec_writer_finish(&w)) return;
+  if (codec_writer_finish(&w)) return 0;
+  size_t queued = 0;
   for (size_t i = 0; i < NODE_PEER_SLOTS; i++) {
     peer_slot_t *s = &nn->peers[i];
-    if (!s->id || (only && s != only) || s->id == except || (validators_only && !s->validator)) continue;
-    if (net_send(nn->net, s->p, NET_CH_TX, ve_buf_slice(&nn->frame)) == VE_OK) nn->gossip_out += count;
+    if (!s->id || (only && s != only) || s->id == except || (validators_only && !s->validator) ||
+        s->resend_owed)
+      continue;
+    int rc = net_send(nn->net, s->p, NET_CH_TX, ve_buf_slice(&nn->frame));
+    if (rc == VE_OK) queued += count;
+    else if (rc != VE_ERR_CLOSED && !n->has_key && s->validator) s->resend_owed = true;
   }
+  nn->gossip_out += queued;
+  return queued;
 }
 
 /* Sends count encoded items in frames of at most NODE_GOSSIP_FRAME_* (items
- * are whole), to `only` or, if NULL, to every peer. */
-static void send_split(node_t *n, ve_slice_t items, size_t count, peer_slot_t *only) {
+ * are whole), to `only` or, if NULL, to every peer. Returns send_batch's sum. */
+static size_t send_split(node_t *n, ve_slice_t items, size_t count, peer_slot_t *only) {
   codec_reader_t r;
   codec_reader_init(&r, items);
-  size_t start = 0, k = 0;
+  size_t start = 0, k = 0, queued = 0;
   for (size_t i = 0; i < count; i++) {
     size_t before = r.pos;
     (void)codec_get_bytes(&r, VE_TX_BYTES_MAX);
     if (k && (r.pos - start > NODE_GOSSIP_FRAME_BYTES_MAX || k == NODE_GOSSIP_FRAME_TXS_MAX)) {
-      send_batch(n, ve_slice(items.ptr + start, before - start), k, only, 0, false);
+      queued += send_batch(n, ve_slice(items.ptr + start, before - start), k, only, 0, false);
       start = before;
       k = 0;
     }
     k++;
   }
-  if (k) send_batch(n, ve_slice(items.ptr + start, r.pos - start), k, only, 0, false);
+  if (k) queued += send_batch(n, ve_slice(items.ptr + start, r.pos - start), k, only, 0, false);
+  return queued;
 }
 
-/* Gossip reaches the links that are up when a transaction is admitted. A
- * validator proposes what it holds itself; a node without a validator key
- * cannot, so what it admitted while no validator link was up (just started,
- * or cut off) would wait in its mempool until it expired. It therefore re-sends
- * its pending transactions to each validator whose link comes up; the
- * validator drops the ones it already holds. */
+/* Gossip reaches the links that are up when a transaction is admitted, and
+ * only if the link's send queue takes the frame. A validator proposes what it
+ * holds itself; a node without a validator key cannot, so what it admitted
+ * while no validator link was up (just started, or cut off), or what a full
+ * send queue refused, would wait in its mempool until it expired. It therefore
+ * re-sends its pending transactions (oldest first, within the
+ * NODE_GOSSIP_RESEND_* bounds) to each validator whose link comes up, and to
+ * one it owes a re-send once that peer's queue has drained (resend_owed); the
+ * validator drops the ones it already holds. The first frame of the re-send
+ * that the queue refuses leaves the re-send owed again, and ends it. */
 static void resend_pending(node_t *n, peer_slot_t *s) {
   if (n->has_key || !s->validator || mempool_size(n->mempool) == 0) return;
+  s->resent_ms = uv_now(&n->loop);
   mempool_batch_t b;
-  if (mempool_reap(n->mempool, NODE_GOSSIP_RESEND_TXS_MAX, NODE_GOSSIP_RESEND_BYTES_MAX, &b)) return;
+  if (mempool_reap(n->mempool, NODE_GOSSIP_RESEND_TXS_MAX, NODE_GOSSIP_RESEND_BYTES_MAX, &b)) {
+    s->resend_owed = true; /* no memory: the next interval tries again */
+    return;
+  }
   ve_buf_t items;
   ve_buf_init(&items, 0);
   codec_writer_t w;
   codec_writer_init(&w, &items);
   for (size_t i = 0; i < b.n; i++) codec_put_bytes(&w, b.txs[i].ptr, b.txs[i].len, VE_TX_BYTES_MAX);
-  if (codec_writer_finish(&w) == VE_OK && b.n) {
-    send_split(n, ve_buf_slice(&items), b.n, s);
-    n->net->gossip_resent += b.n;
-  }
+  if (codec_writer_finish(&w) == VE_OK && b.n)
+    n->net->gossip_resent += send_split(n, ve_buf_slice(&items), b.n, s);
+  else if (b.n)
+    s->resend_owed = true;
   ve_buf_free(&items);
   mempool_batch_free(&b);
+}
+
+/* Can s's send queue take a re-send: at most 1/NODE_GOSSIP_RESEND_DRAIN_DIV
+ * of its limits used, and room for a whole gossip frame (or empty)? A frozen
+ * or slow peer keeps its queue full, so a re-send owed to it waits (and the
+ * link is dropped after NET_SEND_STALL_MS without progress). */
+static bool queue_drained(const struct node_net *nn, const peer_slot_t *s) {
+  net_peer_info_t info;
+  net_peer_info(s->p, &info);
+  if (info.queue_frames == 0) return true;
+  size_t bytes_max = nn->queue_bytes_max;
+  size_t room = info.queue_bytes < bytes_max ? bytes_max - info.queue_bytes : 0;
+  return info.queue_frames <= NET_SEND_QUEUE_FRAMES_MAX / NODE_GOSSIP_RESEND_DRAIN_DIV &&
+         info.queue_bytes <= bytes_max / NODE_GOSSIP_RESEND_DRAIN_DIV &&
+         room >= (size_t)NODE_GOSSIP_FRAME_BYTES_MAX + 64; /* + count, length, channel, tag */
+}
+
+/* On the tick: the re-sends owed to validators whose queue refused a frame,
+ * each once its queue has drained and NODE_GOSSIP_RESEND_INTERVAL_MS after
+ * the last re-send to it. */
+static void resend_owed(node_t *n) {
+  struct node_net *nn = n->net;
+  if (n->has_key) return;
+  uint64_t now = uv_now(&n->loop);
+  for (size_t i = 0; i < NODE_PEER_SLOTS; i++) {
+    peer_slot_t *s = &nn->peers[i];
+    if (!s->id || !s->resend_owed || now - s->resent_ms < NODE_GOSSIP_RESEND_INTERVAL_MS) continue;
+    if (!queue_drained(nn, s)) continue;
+    s->resend_owed = false;
+    resend_pending(n, s);
+  }
 }
 
 void node_net_flush(node_t *n) {
@@ -280,6 +351,7 @@ void node_net_flush(node_t *n) {
   net_stats(nn->net, &st);
   atomic_store(&nn->net_bans, st.bans);
   blobs_tick(n);
+  resend_owed(n);
   ve_buf_t take;
   size_t count;
   pthread_mutex_lock(&nn->mu);
@@ -660,7 +732,9 @@ int node_net_start(node_t *n) {
       .on_peer_down = on_peer_down,
       .on_frame = on_frame,
       .ctx = n,
+      .send_queue_bytes_max = c->p2p_send_queue_bytes_max, /* 0: NET_SEND_QUEUE_BYTES_MAX */
   };
+  nn->queue_bytes_max = nc.send_queue_bytes_max ? nc.send_queue_bytes_max : NET_SEND_QUEUE_BYTES_MAX;
   int rc = net_start(&nc, &nn->net);
   free(allow);
   if (rc) return rc;

@@ -1,0 +1,301 @@
+/* resend_test.c — an observer re-sends the gossip a full send queue refused.
+ *
+ * An observer never proposes: a transaction it admitted reaches the chain only
+ * through its gossip to a validator. When the validator's link has a full
+ * send queue, net_send refuses the frame (VE_ERR_FULL); the observer then owes
+ * that validator a re-send of its pending transactions, which it makes once
+ * the queue has drained (src/node/node_net.c, resend_owed; docs/net.md).
+ *
+ * The scenario, on a `veche testnet` of four validators and one observer whose
+ * only link is to validator v0 and whose send queues hold 1 MiB
+ * (p2p_send_queue_bytes_max):
+ *   1. all five run; the observer follows the chain through v0;
+ *   2. v0 is frozen (SIGSTOP): its socket buffers fill, then the observer's
+ *      queue to it; the other three keep committing;
+ *   3. TXS registrations (about 840 bytes each, far more than the queue and
+ *      the socket buffers hold) are submitted to the observer in raw batches
+ *      and all accepted; its gossip.txs_out shows that fewer reached the
+ *      queue: the rest was refused;
+ *   4. v0 is thawed well within src/net's idle timeout (20 s), so the link
+ *      never goes down (checked in the observer's log: no re-send at link-up
+ *      can be what saves the transactions);
+ *   5. every accepted transaction commits (read from the observer's
+ *      /v1/commits) within a bound, the last ones submitted (refused by the
+ *      queue) are "committed" in /v1/txs/:id, and gossip.txs_resent has grown.
+ * Without the re-send the refused transactions stay pending in the observer's
+ * mempool and step 5 fails on its bound. Every wait is bounded (longer under
+ * the sanitizers); every node must exit cleanly on SIGTERM. */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "api/http_client.h"
+#include "apps/identity/identity.h"
+#include "codec/codec.h"
+#include "harness.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define RS_SCALE 3
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RS_SCALE 3
+#endif
+#endif
+#ifndef RS_SCALE
+#define RS_SCALE 1
+#endif
+
+#define NV 4
+#define NO 1
+#define OBS NV                          /* node index of the observer */
+#define EMPTY_BLOCK_MS 300
+#define QUEUE_BYTES (1024 * 1024)       /* the observer's p2p_send_queue_bytes_max */
+#define TXS 12000                       /* ~10 MiB of registrations */
+#define BATCH_TXS 1000                  /* per POST /v1/txs/raw */
+#define FROZEN_MS_MAX 14000             /* below src/net's 20 s idle timeout */
+#define SETTLE_MS 300                   /* the observer's last gossip flush */
+#define COMMIT_TIMEOUT_MS (90000 * RS_SCALE)
+#define STOP_WAIT_MS (15000 * RS_SCALE)
+#define HTTP_MS (30000 * RS_SCALE)
+#define COMMITS_PAGE 256                /* NODE_API_COMMITS_MAX or less */
+#define CHECK_LAST 32                   /* txs asked about one by one at the end */
+
+static const char *g_veche;
+
+typedef struct {
+  uint8_t id[32];
+  ve_buf_t bytes;
+} rs_tx_t;
+
+/* ---- small helpers (static here: the shared harness is being reworked) ---- */
+
+static uint64_t rs_status(h_node_t *n, const char *group, const char *name) {
+  json_t *j;
+  assert_int_equal(h_get(n, "/v1/status", &j), 200);
+  json_t *v = json_object_get(group ? json_object_get(j, group) : j, name);
+  if (!json_is_integer(v)) fail_msg("no %s.%s in %s's /v1/status", group ? group : "", name, n->dir);
+  uint64_t x = (uint64_t)json_integer_value(v);
+  json_decref(j);
+  return x;
+}
+
+static void rs_freeze(h_node_t *n) {
+  assert_int_equal(kill(n->pid, SIGSTOP), 0);
+  uint64_t end = h_now_ms() + STOP_WAIT_MS;
+  for (;;) {
+    int st;
+    pid_t r = waitpid(n->pid, &st, WNOHANG | WUNTRACED);
+    if (r == n->pid && WIFSTOPPED(st)) return;
+    if (r == n->pid) fail_msg("%s ended instead of stopping (wait status 0x%x)", n->dir, st);
+    if (h_now_ms() > end) fail_msg("%s did not stop after SIGSTOP", n->dir);
+    h_sleep_ms(5);
+  }
+}
+
+static void rs_thaw(h_node_t *n) { assert_int_equal(kill(n->pid, SIGCONT), 0); }
+
+/* Lines of n's node.log that contain pat. */
+static size_t rs_log_count(const h_node_t *n, const char *pat) {
+  char path[320], line[1024];
+  snprintf(path, sizeof path, "%s/node.log", n->dir);
+  FILE *f = fopen(path, "r");
+  if (!f) fail_msg("cannot read %s: %s", path, strerror(errno));
+  size_t k = 0;
+  while (fgets(line, sizeof line, f)) k += strstr(line, pat) != NULL;
+  fclose(f);
+  return k;
+}
+
+/* A registration of a fresh key with IDENTITY_ATTRS_MAX attributes of the
+ * largest size, signed by the founding authority with seq. */
+static void rs_register(const h_net_t *net, uint32_t k, uint64_t seq, rs_tx_t *out) {
+  vcrypto_keypair_t kp;
+  h_seed_key(&kp, 0x52534e44, k);
+  identity_attr_t attrs[IDENTITY_ATTRS_MAX];
+  memset(attrs, 0, sizeof attrs);
+  for (size_t i = 0; i < IDENTITY_ATTRS_MAX; i++) {
+    snprintf(attrs[i].key, sizeof attrs[i].key, "attr%zu_%010u", i, k); /* 16 bytes, sorted by i */
+    memset(attrs[i].value, 'a' + (int)(i + k) % 26, IDENTITY_ATTR_VALUE_BYTES_MAX);
+  }
+  uint8_t digest[32] = {7};
+  ve_buf_t p;
+  ve_buf_init(&p, 0);
+  assert_int_equal(identity_payload_register(&p, kp.pk, digest, attrs, IDENTITY_ATTRS_MAX), 0);
+  const char *chain = net->node[0].chain;
+  ledger_tx_t tx = {.version = LEDGER_TX_VERSION, .chain_id = ve_slice(chain, strlen(chain)), .seq = seq,
+                    .expiry = 50000, .type = TX_TYPE_IDENTITY_REGISTER, .payload = ve_buf_slice(&p)};
+  assert_int_equal(ledger_tx_sign(&tx, &net->node[0].authority), 0);
+  ve_buf_init(&out->bytes, 0);
+  assert_int_equal(ledger_tx_encode(&tx, &out->bytes), 0);
+  ledger_tx_id(out->id, ve_buf_slice(&out->bytes));
+  ve_buf_free(&p);
+  vcrypto_keypair_wipe(&kp);
+}
+
+/* POST /v1/txs/raw of txs[0..k); requires every one accepted. */
+static void rs_submit_raw(h_node_t *n, const rs_tx_t *txs, size_t k) {
+  ve_buf_t body;
+  ve_buf_init(&body, 0);
+  codec_writer_t w;
+  codec_writer_init(&w, &body);
+  codec_put_uvarint(&w, k);
+  for (size_t i = 0; i < k; i++) codec_put_bytes(&w, txs[i].bytes.ptr, txs[i].bytes.len, VE_TX_BYTES_MAX);
+  assert_int_equal(codec_writer_finish(&w), 0);
+  http_response_t r;
+  assert_int_equal(http_request("127.0.0.1", n->port, "POST", "/v1/txs/raw", "application/octet-stream",
+                                body.ptr, body.len, HTTP_MS, &r),
+                   0);
+  ve_buf_free(&body);
+  json_t *j = r.body.len ? json_loadb((const char *)r.body.ptr, r.body.len, 0, NULL) : NULL;
+  if (r.status != 200 || !j || json_integer_value(json_object_get(j, "accepted")) != (json_int_t)k)
+    fail_msg("raw batch of %zu to the observer: HTTP %d %.*s", k, r.status,
+             (int)(r.body.len > 400 ? 400 : r.body.len), r.body.len ? (const char *)r.body.ptr : "");
+  json_decref(j);
+  http_response_free(&r);
+}
+
+static int id_cmp(const void *a, const void *b) { return memcmp(a, b, 32); }
+
+/* Reads n's /v1/commits from *from on and marks the ids of sorted[0..count)
+ * that a block holds; returns how many it marked. *from moves past the
+ * heights read. */
+static size_t rs_scan_commits(h_node_t *n, uint64_t *from, uint8_t (*sorted)[32], bool *seen, size_t count) {
+  char path[96];
+  snprintf(path, sizeof path, "/v1/commits?from=%llu&limit=%d", (unsigned long long)*from, COMMITS_PAGE);
+  json_t *c;
+  assert_int_equal(h_get(n, path, &c), 200);
+  size_t marked = 0, i;
+  json_t *blk;
+  json_array_foreach(json_object_get(c, "commits"), i, blk) {
+    size_t x;
+    json_t *tid;
+    json_array_foreach(json_object_get(blk, "txs"), x, tid) {
+      uint8_t id[32];
+      const char *hx = json_string_value(tid);
+      if (!hx || ve_hex_decode(id, 32, hx))
+        fail_msg("a tx id in /v1/commits is not 64 hex: %s", hx ? hx : "?");
+      uint8_t(*at)[32] = bsearch(id, sorted, count, 32, id_cmp);
+      if (at && !seen[at - sorted]) {
+        seen[at - sorted] = true;
+        marked++;
+      }
+    }
+  }
+  *from = (uint64_t)json_integer_value(json_object_get(c, "next"));
+  json_decref(c);
+  return marked;
+}
+
+static void rs_expect_committed(h_node_t *n, const uint8_t id[32]) {
+  char hex[65], path[96];
+  ve_hex_encode(hex, id, 32);
+  snprintf(path, sizeof path, "/v1/txs/%s", hex);
+  json_t *j;
+  assert_int_equal(h_get(n, path, &j), 200);
+  const char *s = json_string_value(json_object_get(j, "status"));
+  if (!s || strcmp(s, "committed")) fail_msg("tx %s is %s, not committed", hex, s ? s : "?");
+  json_decref(j);
+}
+
+/* ---- the scenario ---- */
+
+static void test_resend_after_full_queue(void **state) {
+  (void)state;
+  h_net_t net;
+  h_net_init(&net, g_veche, NV, NO, EMPTY_BLOCK_MS);
+  h_node_t *v0 = &net.node[0], *obs = &net.node[OBS];
+  char peer[32];
+  snprintf(peer, sizeof peer, "127.0.0.1:%u", net.base_port + 100);
+  h_config_set(obs, "peers", json_pack("[s]", peer));
+  h_config_set(obs, "p2p_send_queue_bytes_max", json_integer(QUEUE_BYTES));
+
+  /* 1. Everyone runs; the observer follows through v0, its one link. */
+  for (size_t i = 0; i < NV + NO; i++) h_node_start(&net.node[i]);
+  h_wait_height(v0, 2, 30000 * RS_SCALE);
+  h_wait_height(obs, 2, 30000 * RS_SCALE);
+  assert_int_equal(rs_status(obs, NULL, "peers"), 1);
+  uint64_t h0 = h_height(obs);
+
+  rs_tx_t *txs = calloc(TXS, sizeof *txs);
+  assert_non_null(txs);
+  size_t tx_bytes = 0;
+  for (size_t i = 0; i < TXS; i++) {
+    rs_register(&net, (uint32_t)i, i + 1, &txs[i]); /* a fresh chain: the authority's seqs start at 1 */
+    tx_bytes += txs[i].bytes.len;
+  }
+  size_t downs0 = rs_log_count(obs, ") down: ");
+  uint64_t out0 = rs_status(obs, "gossip", "txs_out"), resent0 = rs_status(obs, "gossip", "txs_resent");
+
+  /* 2-3. v0 frozen; the observer admits everything, its queue to v0 refuses the rest. */
+  uint64_t frozen_at = h_now_ms();
+  rs_freeze(v0);
+  for (size_t i = 0; i < TXS; i += BATCH_TXS)
+    rs_submit_raw(obs, &txs[i], TXS - i < BATCH_TXS ? TXS - i : BATCH_TXS);
+  h_sleep_ms(SETTLE_MS);
+  uint64_t queued = rs_status(obs, "gossip", "txs_out") - out0;
+  uint64_t frozen_ms = h_now_ms() - frozen_at;
+  print_message("v0 frozen for %llu ms: %d txs (%zu bytes) accepted by the observer, %llu of them queued "
+                "to v0\n",
+                (unsigned long long)frozen_ms, TXS, tx_bytes, (unsigned long long)queued);
+  if (queued >= TXS)
+    fail_msg("v0's link took all %d txs: the queue never refused a frame (submit more)", TXS);
+  if (frozen_ms > FROZEN_MS_MAX)
+    fail_msg("submitting took %llu ms with v0 frozen: the link may time out (max %d)",
+             (unsigned long long)frozen_ms, FROZEN_MS_MAX);
+
+  /* 4. Thawed before any idle timeout. */
+  rs_thaw(v0);
+
+  /* 5. Every accepted tx commits; the observer's blocks list them. The last
+   * ones submitted are among those the queue refused. */
+  uint8_t last[CHECK_LAST][32];
+  for (size_t i = 0; i < CHECK_LAST; i++) memcpy(last[i], txs[TXS - CHECK_LAST + i].id, 32);
+  qsort(txs, TXS, sizeof *txs, id_cmp); /* id is the first member: sorted by id */
+  uint8_t(*ids)[32] = calloc(TXS, 32);
+  bool *seen = calloc(TXS, sizeof *seen);
+  assert_non_null(ids);
+  assert_non_null(seen);
+  for (size_t i = 0; i < TXS; i++) memcpy(ids[i], txs[i].id, 32);
+  uint64_t from = h0 > 0 ? h0 : 1, start = h_now_ms(), end = start + COMMIT_TIMEOUT_MS;
+  size_t committed = 0;
+  while (committed < TXS) {
+    uint64_t before = from;
+    committed += rs_scan_commits(obs, &from, ids, seen, TXS);
+    if (committed == TXS) break;
+    if (h_now_ms() > end)
+      fail_msg("%zu of %d txs the observer accepted committed after %d ms (%llu re-sent); the others stayed "
+               "pending",
+               committed, TXS, COMMIT_TIMEOUT_MS,
+               (unsigned long long)(rs_status(obs, "gossip", "txs_resent") - resent0));
+    if (from == before) h_sleep_ms(100);
+  }
+  uint64_t resent = rs_status(obs, "gossip", "txs_resent") - resent0;
+  print_message("all %d txs committed %llu ms after the thaw (observer height %llu); %llu txs re-sent\n", TXS,
+                (unsigned long long)(h_now_ms() - start), (unsigned long long)h_height(obs),
+                (unsigned long long)resent);
+  assert_true(resent > 0);
+  for (size_t i = 0; i < CHECK_LAST; i++) rs_expect_committed(obs, last[i]);
+  /* The link stayed up: no re-send at link-up explains the commits. */
+  assert_int_equal(rs_log_count(obs, ") down: "), downs0);
+
+  for (size_t i = 0; i < NV + NO; i++) h_node_stop(&net.node[i]);
+  for (size_t i = 0; i < TXS; i++) ve_buf_free(&txs[i].bytes);
+  free(txs);
+  free(ids);
+  free(seen);
+  h_net_cleanup(&net);
+}
+
+int main(int argc, char **argv) {
+  g_veche = h_veche_arg(argc, argv);
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_resend_after_full_queue)};
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
