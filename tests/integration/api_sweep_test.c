@@ -194,7 +194,7 @@ static struct {
 
 /* ---------------------------------------------------------------- small helpers */
 
-static int64_t now_ms(void) { return (int64_t)h_now_ms(); }
+static int64_t now_ms(void) { return (int64_t)h_now_ms(); } /* signed, for deadlines */
 
 static uint64_t rnd(void) { /* xorshift64* */
   g.rng ^= g.rng >> 12;
@@ -3533,22 +3533,6 @@ static void node_healthy(const char *when) {
   facts_unchanged(when);
 }
 
-/* A sanitizer build of the node reports into its log (and leaks only at
- * exit, which no status check sees): none of that may be there. */
-static void log_clean(void) {
-  char path[320];
-  snprintf(path, sizeof path, "%s/node.log", g.n.dir);
-  FILE *f = fopen(path, "r");
-  assert_non_null(f);
-  char line[1024];
-  while (fgets(line, sizeof line, f))
-    if (strstr(line, "Sanitizer") || strstr(line, "runtime error:")) {
-      fclose(f);
-      fail_msg("the node's log reports: %s(see %s)", line, path);
-    }
-  fclose(f);
-}
-
 static void test_poll_ballots(void **state) {
   (void)state;
   int64_t t0 = now_ms();
@@ -3696,7 +3680,7 @@ static void test_concurrent(void **state) {
   if (cc.health_max_ms > SW_HEALTH_BOUND_MS)
     fail_msg("/health took %lld ms under the load (bound %d ms)", (long long)cc.health_max_ms, SW_HEALTH_BOUND_MS);
   if (metric_5xx() != 0) fail_msg("the node counted 5xx answers");
-  log_clean();
+  h_log_check(&g.n); /* a sanitizer report or assertion in any life of the node */
   phase_end("concurrent", t0);
 }
 
@@ -3706,11 +3690,11 @@ static void test_after(void **state) {
   node_alive();
   node_healthy("after the sweep");
   h_node_stop(&g.n); /* clean: fails if the node does not stop in time */
-  log_clean();
+  h_log_check(&g.n); /* a sanitizer report or assertion in any life of the node */
   h_node_start(&g.n);
   node_healthy("after a restart");
   h_node_stop(&g.n);
-  log_clean();
+  h_log_check(&g.n); /* a sanitizer report or assertion in any life of the node */
 }
 
 int main(int argc, char **argv) {
