@@ -1,7 +1,9 @@
 /* config_test.c — config.json as the node reads and writes it (src/node/config.c):
  * every key written is read back to the same value, unknown keys and values out
- * of range are refused with a message naming the key, and state_keep_blocks
- * takes 0 (keep everything) or a window of at least NODE_STATE_KEEP_BLOCKS_MIN. */
+ * of range are refused with a message naming the key, state_keep_blocks
+ * takes 0 (keep everything) or a window of at least NODE_STATE_KEEP_BLOCKS_MIN,
+ * and p2p_send_queue_bytes_max 0 (net's default) or NODE_P2P_SEND_QUEUE_BYTES_MIN
+ * to _MAX. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -87,6 +89,41 @@ static void test_state_keep_blocks_range(void **state) {
   }
 }
 
+static void test_p2p_send_queue_range(void **state) {
+  (void)state;
+  node_config_t c;
+  char err[256], text[128];
+  node_config_defaults(&c);
+  assert_int_equal(c.p2p_send_queue_bytes_max, 0); /* net's default */
+  const uint64_t good[] = {0, NODE_P2P_SEND_QUEUE_BYTES_MIN, 1 << 20, NODE_P2P_SEND_QUEUE_BYTES_MAX};
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+    snprintf(text, sizeof text, "{\"p2p_send_queue_bytes_max\": %llu}", (unsigned long long)good[i]);
+    assert_int_equal(load_text(text, &c, err, sizeof err), 0);
+    assert_int_equal(c.p2p_send_queue_bytes_max, good[i]);
+  }
+  /* Written and read back. */
+  node_config_t a, b;
+  node_config_defaults(&a);
+  a.p2p_send_queue_bytes_max = 3 << 20;
+  char path[128];
+  snprintf(path, sizeof path, "%s/config.json", g_dir);
+  assert_int_equal(node_config_write(path, &a), 0);
+  assert_int_equal(node_config_load(path, &b, err, sizeof err), 0);
+  assert_int_equal(b.p2p_send_queue_bytes_max, 3 << 20);
+  /* One below the minimum, one above the maximum, negative, not a number. */
+  const uint64_t bad[] = {1, NODE_P2P_SEND_QUEUE_BYTES_MIN - 1, NODE_P2P_SEND_QUEUE_BYTES_MAX + 1};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    snprintf(text, sizeof text, "{\"p2p_send_queue_bytes_max\": %llu}", (unsigned long long)bad[i]);
+    assert_int_equal(load_text(text, &c, err, sizeof err), VE_ERR_CONFIG);
+    if (!strstr(err, "p2p_send_queue_bytes_max")) fail_msg("%s: message %s", text, err);
+  }
+  const char *junk[] = {"{\"p2p_send_queue_bytes_max\": -65536}", "{\"p2p_send_queue_bytes_max\": \"1M\"}"};
+  for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) {
+    assert_int_equal(load_text(junk[i], &c, err, sizeof err), VE_ERR_CONFIG);
+    if (!strstr(err, "p2p_send_queue_bytes_max")) fail_msg("%s: message %s", junk[i], err);
+  }
+}
+
 static void test_unknown_and_malformed(void **state) {
   (void)state;
   node_config_t c;
@@ -104,6 +141,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_round_trip),
       cmocka_unit_test(test_state_keep_blocks_range),
+      cmocka_unit_test(test_p2p_send_queue_range),
       cmocka_unit_test(test_unknown_and_malformed),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
