@@ -60,17 +60,6 @@ static uint64_t max_height(h_net_t *net, const size_t *idx, size_t k) {
   return m;
 }
 
-/* A number of GET /v1/status: `name` at the top, or inside object `group`. */
-static uint64_t status_int(h_node_t *n, const char *group, const char *name) {
-  json_t *j;
-  assert_int_equal(h_get(n, "/v1/status", &j), 200);
-  json_t *v = json_object_get(group ? json_object_get(j, group) : j, name);
-  assert_true(json_is_integer(v));
-  uint64_t x = (uint64_t)json_integer_value(v);
-  json_decref(j);
-  return x;
-}
-
 static void test_network(void **state) {
   (void)state;
   h_net_t net;
@@ -128,7 +117,7 @@ static void test_network(void **state) {
   print_message("step 3: v3 restarted and caught up; %llu heights identical to v0\n", (unsigned long long)cmp);
 
   /* 4. Two of four stopped: 20 of 40 power left, below the 2/3 quorum. */
-  uint64_t timeouts0 = status_int(&v[0], "consensus", "timeouts"), late0 = status_int(&v[0], "consensus", "late_commits");
+  uint64_t timeouts0 = h_status_u64(&v[0], "consensus", "timeouts"), late0 = h_status_u64(&v[0], "consensus", "late_commits");
   h_node_stop(&v[2]);
   h_node_stop(&v[3]);
   size_t live[] = {0, 1};
@@ -147,13 +136,13 @@ static void test_network(void **state) {
   json_decref(j);
   h_same_chain(&v[0], &v[1], 0);
   /* The stall is visible in the consensus metrics: steps timed out. */
-  assert_true(status_int(&v[0], "consensus", "timeouts") > timeouts0);
+  assert_true(h_status_u64(&v[0], "consensus", "timeouts") > timeouts0);
   print_message("step 4: two validators stopped; no commit for %d ms at height %llu\n", HALT_OBSERVE_MS,
                 (unsigned long long)h_halt);
   h_node_start(&v[2]);
   h_wait_height(&v[0], h_halt + 2, CATCHUP_TIMEOUT_MS);
   assert_int_equal(h_wait_final(&v[2], waiting, 1), 1);
-  assert_true(status_int(&v[0], "consensus", "late_commits") > late0); /* decided after round 0 */
+  assert_true(h_status_u64(&v[0], "consensus", "late_commits") > late0); /* decided after round 0 */
   h_same_chain(&v[0], &v[2], 0);
   h_same_chain(&v[1], &v[2], 0);
   print_message("step 4: v2 restarted; commits resumed (height %llu), the waiting tx committed\n",
@@ -224,8 +213,8 @@ static void test_network(void **state) {
    * go to, and the observer never proposes. */
   for (size_t i = 0; i < 3; i++) h_node_stop(&v[i]); /* v3 is stopped since step 4 */
   h_sleep_ms(300);
-  assert_int_equal(status_int(obs, NULL, "peers"), 0);
-  uint64_t resent0 = status_int(obs, "gossip", "txs_resent");
+  assert_int_equal(h_status_u64(obs, NULL, "peers"), 0);
+  uint64_t resent0 = h_status_u64(obs, "gossip", "txs_resent");
   /* Step 7's `veche doc register` signed with the authority too. */
   char signer[128], pkhex[65];
   ve_hex_encode(pkhex, v[0].authority.pk, 32);
@@ -244,9 +233,9 @@ static void test_network(void **state) {
   for (size_t i = 0; i < 3; i++) h_node_start(&v[i]);
   assert_int_equal(h_wait_final(obs, alone, 1), 1);
   assert_int_equal(h_wait_final(&v[0], alone, 1), 1);
-  assert_true(status_int(obs, "gossip", "txs_resent") > resent0);
+  assert_true(h_status_u64(obs, "gossip", "txs_resent") > resent0);
   print_message("step 8: a tx given to the observer with every validator down committed once they returned "
-                "(%llu re-sent)\n", (unsigned long long)(status_int(obs, "gossip", "txs_resent") - resent0));
+                "(%llu re-sent)\n", (unsigned long long)(h_status_u64(obs, "gossip", "txs_resent") - resent0));
 
   for (size_t i = 0; i < NV + NO; i++)
     if (net.node[i].pid) h_node_stop(&net.node[i]);

@@ -27,13 +27,11 @@
  * the sanitizers); every node must exit cleanly on SIGTERM. */
 #include <errno.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -41,17 +39,6 @@
 #include "apps/identity/identity.h"
 #include "codec/codec.h"
 #include "harness.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define RS_SCALE 3
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define RS_SCALE 3
-#endif
-#endif
-#ifndef RS_SCALE
-#define RS_SCALE 1
-#endif
 
 #define NV 4
 #define NO 1
@@ -62,9 +49,8 @@
 #define BATCH_TXS 1000                  /* per POST /v1/txs/raw */
 #define FROZEN_MS_MAX 14000             /* below src/net's 20 s idle timeout */
 #define SETTLE_MS 300                   /* the observer's last gossip flush */
-#define COMMIT_TIMEOUT_MS (90000 * RS_SCALE)
-#define STOP_WAIT_MS (15000 * RS_SCALE)
-#define HTTP_MS (30000 * RS_SCALE)
+#define COMMIT_TIMEOUT_MS (90000 * H_SCALE)
+#define HTTP_MS (30000 * H_SCALE)
 #define COMMITS_PAGE 256                /* NODE_API_COMMITS_MAX or less */
 #define CHECK_LAST 32                   /* txs asked about one by one at the end */
 
@@ -75,32 +61,7 @@ typedef struct {
   ve_buf_t bytes;
 } rs_tx_t;
 
-/* ---- small helpers (static here: the shared harness is being reworked) ---- */
-
-static uint64_t rs_status(h_node_t *n, const char *group, const char *name) {
-  json_t *j;
-  assert_int_equal(h_get(n, "/v1/status", &j), 200);
-  json_t *v = json_object_get(group ? json_object_get(j, group) : j, name);
-  if (!json_is_integer(v)) fail_msg("no %s.%s in %s's /v1/status", group ? group : "", name, n->dir);
-  uint64_t x = (uint64_t)json_integer_value(v);
-  json_decref(j);
-  return x;
-}
-
-static void rs_freeze(h_node_t *n) {
-  assert_int_equal(kill(n->pid, SIGSTOP), 0);
-  uint64_t end = h_now_ms() + STOP_WAIT_MS;
-  for (;;) {
-    int st;
-    pid_t r = waitpid(n->pid, &st, WNOHANG | WUNTRACED);
-    if (r == n->pid && WIFSTOPPED(st)) return;
-    if (r == n->pid) fail_msg("%s ended instead of stopping (wait status 0x%x)", n->dir, st);
-    if (h_now_ms() > end) fail_msg("%s did not stop after SIGSTOP", n->dir);
-    h_sleep_ms(5);
-  }
-}
-
-static void rs_thaw(h_node_t *n) { assert_int_equal(kill(n->pid, SIGCONT), 0); }
+/* ---- small helpers ---- */
 
 /* Lines of n's node.log that contain pat. */
 static size_t rs_log_count(const h_node_t *n, const char *pat) {
@@ -219,9 +180,9 @@ static void test_resend_after_full_queue(void **state) {
 
   /* 1. Everyone runs; the observer follows through v0, its one link. */
   for (size_t i = 0; i < NV + NO; i++) h_node_start(&net.node[i]);
-  h_wait_height(v0, 2, 30000 * RS_SCALE);
-  h_wait_height(obs, 2, 30000 * RS_SCALE);
-  assert_int_equal(rs_status(obs, NULL, "peers"), 1);
+  h_wait_height(v0, 2, 30000 * H_SCALE);
+  h_wait_height(obs, 2, 30000 * H_SCALE);
+  assert_int_equal(h_status_u64(obs, NULL, "peers"), 1);
   uint64_t h0 = h_height(obs);
 
   rs_tx_t *txs = calloc(TXS, sizeof *txs);
@@ -232,15 +193,15 @@ static void test_resend_after_full_queue(void **state) {
     tx_bytes += txs[i].bytes.len;
   }
   size_t downs0 = rs_log_count(obs, ") down: ");
-  uint64_t out0 = rs_status(obs, "gossip", "txs_out"), resent0 = rs_status(obs, "gossip", "txs_resent");
+  uint64_t out0 = h_status_u64(obs, "gossip", "txs_out"), resent0 = h_status_u64(obs, "gossip", "txs_resent");
 
   /* 2-3. v0 frozen; the observer admits everything, its queue to v0 refuses the rest. */
   uint64_t frozen_at = h_now_ms();
-  rs_freeze(v0);
+  h_node_freeze(v0);
   for (size_t i = 0; i < TXS; i += BATCH_TXS)
     rs_submit_raw(obs, &txs[i], TXS - i < BATCH_TXS ? TXS - i : BATCH_TXS);
   h_sleep_ms(SETTLE_MS);
-  uint64_t queued = rs_status(obs, "gossip", "txs_out") - out0;
+  uint64_t queued = h_status_u64(obs, "gossip", "txs_out") - out0;
   uint64_t frozen_ms = h_now_ms() - frozen_at;
   print_message("v0 frozen for %llu ms: %d txs (%zu bytes) accepted by the observer, %llu of them queued "
                 "to v0\n",
@@ -252,7 +213,7 @@ static void test_resend_after_full_queue(void **state) {
              (unsigned long long)frozen_ms, FROZEN_MS_MAX);
 
   /* 4. Thawed before any idle timeout. */
-  rs_thaw(v0);
+  h_node_thaw(v0);
 
   /* 5. Every accepted tx commits; the observer's blocks list them. The last
    * ones submitted are among those the queue refused. */
@@ -274,10 +235,10 @@ static void test_resend_after_full_queue(void **state) {
       fail_msg("%zu of %d txs the observer accepted committed after %d ms (%llu re-sent); the others stayed "
                "pending",
                committed, TXS, COMMIT_TIMEOUT_MS,
-               (unsigned long long)(rs_status(obs, "gossip", "txs_resent") - resent0));
+               (unsigned long long)(h_status_u64(obs, "gossip", "txs_resent") - resent0));
     if (from == before) h_sleep_ms(100);
   }
-  uint64_t resent = rs_status(obs, "gossip", "txs_resent") - resent0;
+  uint64_t resent = h_status_u64(obs, "gossip", "txs_resent") - resent0;
   print_message("all %d txs committed %llu ms after the thaw (observer height %llu); %llu txs re-sent\n", TXS,
                 (unsigned long long)(h_now_ms() - start), (unsigned long long)h_height(obs),
                 (unsigned long long)resent);
