@@ -174,6 +174,12 @@ typedef struct {
   const cons_valset_t *valsets[CONS_VALSET_DELAY];
   const vcrypto_keypair_t *key; /* NULL for an observer; copied, wiped on free */
   uint64_t start_height;        /* first undecided height, 1..CONS_HEIGHT_MAX */
+  /* 0: sign as usual. Else sign nothing (no proposal, no vote) at heights
+   * below it, except votes `records` already hold: a validator whose records
+   * may be incomplete (its store was restored from a backup, so it may have
+   * signed at later heights than they show) abstains until a height it cannot
+   * have signed at. */
+  uint64_t sign_from_height;
   uint32_t timeout_base_ms;     /* propose/prevote/precommit timeout in round 0 */
   uint32_t timeout_delta_ms;    /* added per round */
   uint32_t rebroadcast_ms;      /* status/vote re-broadcast period; 0: timeout_base_ms */

@@ -22,6 +22,9 @@
  *     different messages for one (height, round, type): the record table, rebuilt
  *     from the persisted records at restart, is consulted before each signature.
  *     Ed25519 is deterministic, so re-signing an identical record is harmless.
+ *   - Below sign_from (cons_config_t.sign_from_height) nothing new is signed:
+ *     records that may be incomplete (a store restored from a backup) cannot
+ *     prove there is no conflicting signature, so the engine abstains there.
  *   - The lock is always the latest round in which this node precommitted a value
  *     (restored from the precommit records), so a restart cannot forget it.
  *   - A value gets a prevote or a precommit only after the application declared it
@@ -138,6 +141,7 @@ struct cons_engine {
   char chain_id[VE_CHAIN_ID_BYTES_MAX + 1];
   bool has_key;
   vcrypto_keypair_t key;
+  uint64_t sign_from; /* no new signature below this height (cons_config_t) */
   uint32_t timeout_base_ms, timeout_delta_ms, rebroadcast_ms;
   cons_verify_fn verify;
   void *verify_ctx;
@@ -367,6 +371,7 @@ static int record_add(cons_engine_t *e, const cons_record_t *rec) {
 static int record_guard(cons_engine_t *e, const cons_record_t *want) {
   const cons_record_t *have = record_find(e, want->height, want->round, want->type);
   if (have) return record_same(have, want) ? VE_OK : VE_ERR_EXISTS;
+  if (want->height < e->sign_from) return VE_ERR_PERMISSION; /* records may be incomplete there */
   int rc = record_add(e, want);
   if (rc) {
     VE_ERROR("consensus", "record table full: refusing to sign");
@@ -811,7 +816,9 @@ static void start_round(cons_engine_t *e, uint32_t round) {
   e->awaiting_proposal = false;
   emit_timer(e, CONS_TIMER_PROPOSE, round, timeout_ms(e, round));
   const vsentry_t *cur = e->cur;
-  if (cur->own < 0 || cons_cycle_proposer(&cur->cycle, e->h, round) != (uint32_t)cur->own)
+  /* Not ours to propose; below sign_from not even a value to ask for. */
+  if (cur->own < 0 || e->h < e->sign_from ||
+      cons_cycle_proposer(&cur->cycle, e->h, round) != (uint32_t)cur->own)
     return;
   value_t *vv = e->valid_round >= 0 ? value_find(e, e->valid_id) : NULL;
   if (vv) {
@@ -1438,6 +1445,7 @@ int cons_engine_new(cons_engine_t **out, const cons_config_t *cfg) {
     e->has_key = true;
     e->key = *cfg->key;
   }
+  e->sign_from = cfg->sign_from_height;
   e->timeout_base_ms = cfg->timeout_base_ms;
   e->timeout_delta_ms = cfg->timeout_delta_ms;
   e->rebroadcast_ms = cfg->rebroadcast_ms ? cfg->rebroadcast_ms : cfg->timeout_base_ms;

@@ -52,6 +52,8 @@ typedef struct {
   uint32_t want_r;
   ve_buf_t last_prevote;      /* last own prevote message broadcast */
   uint64_t max_h;             /* the application proposes up to this height */
+  uint64_t sign_from;         /* cons_config_t.sign_from_height at boot */
+  uint64_t min_signed_h;      /* lowest height of a message it signed; 0: none */
 } tnode_t;
 
 typedef struct {
@@ -142,6 +144,7 @@ static void check_persisted(tnode_t *n, int self, ve_slice_t msg) {
     return;
   }
   n->signed_msgs++;
+  if (!n->min_signed_h || m.height < n->min_signed_h) n->min_signed_h = m.height;
   if (!have_record(n, &r)) n->unpersisted_signature = true;
 }
 
@@ -254,6 +257,7 @@ static void node_boot(int i, int key, uint64_t start, const cons_valset_t *next)
       .timeout_delta_ms = 500,
       .records = recs,
       .records_count = n->nrec,
+      .sign_from_height = n->sign_from,
   };
   n->key = key;
   if (!n->max_h) n->max_h = 8;
@@ -779,6 +783,38 @@ static void test_late_node_catches_up(void **state) {
   teardown_all();
 }
 
+/* A validator whose records may be incomplete (its store restored from a
+ * backup) starts with sign_from_height 4: it signs nothing below height 4, not
+ * even its own proposal at height 3 (the others time out there), follows the
+ * three others, who are a quorum without it, and signs again from height 4. */
+static void test_sign_from_height(void **state) {
+  (void)state;
+  set_valset(4, NULL);
+  boot(4, 0);
+  assert_int_equal(cons_proposer(&vs, 3, 0), 3); /* its turn to propose falls below 4 */
+  node_free(&nodes[3]);
+  nodes[3].sign_from = 4;
+  node_boot(3, 3, 1, &vs);
+  start_all();
+  for (int k = 0; k < 100 && nodes[3].chain_len < 8; k++)
+    if (net_run() == 0) fire_all_timers();
+  for (int i = 0; i < nnodes; i++) {
+    assert_int_equal(nodes[i].chain_len, 8);
+    assert_false(nodes[i].unpersisted_signature);
+    for (size_t h = 0; h < 8; h++) assert_memory_equal(nodes[i].chain[h].id, nodes[0].chain[h].id, 32);
+  }
+  for (int i = 0; i < 3; i++) assert_int_equal(nodes[i].min_signed_h, 1);
+  assert_int_equal(nodes[3].min_signed_h, 4); /* it signed, but nothing below 4 */
+  for (size_t k = 0; k < nodes[3].nrec; k++) {
+    cons_record_t r;
+    assert_int_equal(cons_record_decode(ve_buf_slice(&nodes[3].recs[k]), &r), 0);
+    assert_true(r.height >= 4);
+  }
+  /* Its proposal at height 3 never came, so height 3 needed a second round. */
+  assert_true(nodes[0].chain[2].h == 3);
+  teardown_all();
+}
+
 static void test_bad_inputs(void **state) {
   (void)state;
   set_valset(4, NULL);
@@ -828,6 +864,7 @@ int main(void) {
       cmocka_unit_test(test_status_round_catchup),
       cmocka_unit_test(test_waits_for_unknown_valset),
       cmocka_unit_test(test_late_node_catches_up),
+      cmocka_unit_test(test_sign_from_height),
       cmocka_unit_test(test_bad_inputs),
   };
   return cmocka_run_group_tests(tests, group_setup, NULL);
