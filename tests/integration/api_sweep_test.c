@@ -2468,6 +2468,17 @@ static void decrypt_make(ve_buf_t *payload, const voting_poll_t *p, const voting
   assert_int_equal(voting_decrypt_build(payload, p, tally, ve_slice(chain, strlen(chain)), index, x, seed), 0);
 }
 
+/* A hostile variant of an honest encoding: len bytes at offset `at` replaced
+ * by `bytes`, and the status and error code(s) it must get. */
+typedef struct {
+  const char *label;
+  size_t at;
+  const uint8_t *bytes;
+  size_t len;
+  int want;
+  const char *errs;
+} patch_case_t;
+
 /* Ballots no node may count, against the READY poll. Codes: docs/voting.md
  * §5 (a bad encoding is malformed / non_canonical, a proof that does not
  * verify bad_proof, a shape other than the poll's wrong_poll, a count or
@@ -2505,14 +2516,7 @@ static void hostile_ballots_made(void) {
   memcpy(swapped, b0.ptr + C1 + 64, 64);
   memcpy(swapped + 64, b0.ptr + C1, 64);
   no_point(bad);
-  const struct {
-    const char *label;
-    size_t at;
-    const uint8_t *bytes;
-    size_t len;
-    int want;
-    const char *errs;
-  } FIELD[] = {
+  const patch_case_t FIELD[] = {
       {"ballot: C1 of option 0 is the identity", C1, ZERO, 32, 400, "malformed"},
       {"ballot: C1 of option 0 is 32 bytes of 0xff", C1, ALL_FF, 32, 400, "non_canonical"},
       {"ballot: C1 of option 0 with bit 255 set", C1, c1_high, 32, 400, "non_canonical"},
@@ -2787,14 +2791,7 @@ static void hostile_shares(const ve_buf_t *good, const voting_tally_rec_t *t, co
   const size_t D = 3, Z = 3 + 32 + 64;
   memcpy(flip, s0.ptr + Z, 32);
   flip[0] ^= 0x01;
-  const struct {
-    const char *label;
-    size_t at;
-    const uint8_t *bytes;
-    size_t len;
-    int want;
-    const char *errs;
-  } FIELD[] = {
+  const patch_case_t FIELD[] = {
       {"share: D of option 0 is 32 bytes of 0xff", D, ALL_FF, 32, 400, "non_canonical"},
       {"share: D of option 0 encodes no point", D, bad, 32, 400, "malformed"},
       {"share: option 0's proof scalar is the group order", Z, GROUP_ORDER, 32, 400, "non_canonical"},
