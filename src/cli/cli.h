@@ -58,5 +58,6 @@ int cmd_init_observer(int argc, char **argv); /* cmd_testnet.c */
 int cmd_doc(int argc, char **argv);   /* cmd_doc.c */
 int cmd_poll(int argc, char **argv);  /* cmd_poll.c */
 int cmd_audit(int argc, char **argv); /* cmd_audit.c */
+int cmd_backup(int argc, char **argv); /* cmd_backup.c */
 
 #endif

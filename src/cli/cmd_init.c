@@ -11,6 +11,7 @@
 #include "apps/identity/identity.h"
 #include "base/err.h"
 #include "cli/cli.h"
+#include "consensus/consensus.h"
 #include "node/config.h"
 #include "node/node.h"
 
@@ -100,18 +101,36 @@ int cmd_keys(int argc, char **argv) {
 }
 
 static const char START_USAGE[] =
-    "usage: veche start (--dir DIR | --config FILE)\n"
+    "usage: veche start (--dir DIR | --config FILE) [--sign-from H]\n"
     "\n"
     "Runs a node in the foreground until Ctrl-C (SIGINT) or SIGTERM. DIR holds\n"
-    "config.json as written by `veche init`.\n";
+    "config.json as written by `veche init`.\n"
+    "\n"
+    "  --sign-from H  a validator signs nothing below height H (H >= 1, above the\n"
+    "                 store's height). Required once to start a validator on a\n"
+    "                 store restored from `veche backup`: it may have signed after\n"
+    "                 the backup, and signing again there could equivocate. Give\n"
+    "                 the network's current height + 2 (GET /health of another\n"
+    "                 node). H is kept in the store, and honoured at every start,\n"
+    "                 until this node has committed height H.\n";
 
 int cmd_start(int argc, char **argv) {
-  static const struct option opts[] = {{"dir", 1, 0, 'd'}, {"config", 1, 0, 'c'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+  static const struct option opts[] = {{"dir", 1, 0, 'd'}, {"config", 1, 0, 'c'}, {"sign-from", 1, 0, 's'},
+                                       {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
   char path[NODE_PATH_BYTES_MAX] = "";
+  uint64_t sign_from = 0;
   int o;
-  while ((o = getopt_long(argc, argv, "d:c:h", opts, NULL)) != -1) {
+  while ((o = getopt_long(argc, argv, "d:c:s:h", opts, NULL)) != -1) {
     if (o == 'd') node_path_join(path, sizeof path, optarg, "config.json");
     else if (o == 'c') snprintf(path, sizeof path, "%s", optarg);
+    else if (o == 's') {
+      char *end;
+      errno = 0;
+      unsigned long long h = strtoull(optarg, &end, 10);
+      if (errno || end == optarg || *end || optarg[0] == '-' || h == 0 || h > CONS_HEIGHT_MAX)
+        cli_die("--sign-from must be a height >= 1, not \"%s\"", optarg);
+      sign_from = h;
+    }
     else if (o == 'h') cli_help(START_USAGE);
     else cli_usage(START_USAGE);
   }
@@ -119,6 +138,7 @@ int cmd_start(int argc, char **argv) {
   node_config_t cfg;
   char err[512] = "";
   if (node_config_load(path, &cfg, err, sizeof err)) cli_die("%s", err);
+  cfg.sign_from_height = sign_from;
   node_t *n;
   int rc = node_open(&cfg, &n, err, sizeof err);
   if (rc) cli_die("%s", err[0] ? err : ve_strerror(rc));

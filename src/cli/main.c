@@ -13,6 +13,7 @@ static const char USAGE[] =
     "  testnet  create (or run) a local network of validators and observers\n"
     "  init-observer  prepare an observer from a genesis file and one peer\n"
     "  start    run a node in the foreground\n"
+    "  backup   copy a node's store while it runs (hot, consistent, marked)\n"
     "  keys     generate or show an Ed25519 key file\n"
     "  tx       build, sign and submit an identity transaction\n"
     "  query    ask a node about status, blocks, transactions, identities\n"
@@ -33,7 +34,7 @@ int main(int argc, char **argv) {
     int (*fn)(int, char **);
   } cmds[] = {{"init", cmd_init}, {"testnet", cmd_testnet}, {"init-observer", cmd_init_observer}, {"start", cmd_start}, {"keys", cmd_keys}, {"tx", cmd_tx}, {"query", cmd_query},
                 {"proof", cmd_proof}, {"verify", cmd_verify}, {"doc", cmd_doc}, {"poll", cmd_poll},
-                {"audit", cmd_audit}};
+                {"audit", cmd_audit}, {"backup", cmd_backup}};
   for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
     if (!strcmp(argv[1], cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
   fprintf(stderr, "veche: unknown command \"%s\"\n", argv[1]);

@@ -81,6 +81,10 @@ typedef struct {
   uint32_t block_target_ms;    /* adaptive block size: aimed time to validate+execute+commit */
   uint32_t state_keep_blocks;  /* 0: keep every height's state; else only the latest this many */
   size_t map_bytes;            /* LMDB map size */
+  /* Not a config.json key: `veche start --sign-from H` (node_backup.c). 0, or
+   * a validator signs nothing below H; required once on a store restored
+   * from a backup, stored in the store until a block >= H is committed. */
+  uint64_t sign_from_height;
   int log_level;
 } node_config_t;
 

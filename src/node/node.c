@@ -198,6 +198,7 @@ int node_open(const node_config_t *cfg, node_t **out, char *err, size_t err_len)
   }
   if (rc == VE_OK) rc = load_node_key(n, err, err_len);
   if (rc == VE_OK) rc = open_store(n, err, err_len);
+  if (rc == VE_OK) rc = node_sign_from_open(n, err, err_len);
   if (rc == VE_OK) rc = open_pruning(n, err, err_len);
   mempool_config_t mc = {cfg->mempool_txs_max, cfg->mempool_bytes_max, 100000};
   if (rc == VE_OK) rc = mempool_new(&mc, node_registry(), &n->mempool);
@@ -310,6 +311,7 @@ int node_pipeline_validate(node_t *n, ve_slice_t block, const uint8_t id[LEDGER_
 /* Forgets the group's bookkeeping (its txn ended one way or the other). */
 static void group_reset(node_t *n) {
   n->group = NULL;
+  n->sign_from_done = false; /* published, or dropped with the txn */
   n->group_blocks = 0;
   n->group_txs = 0;
   ve_buf_reset(&n->group_ids);
@@ -329,6 +331,12 @@ static void group_publish(node_t *n, uint64_t now) {
   }
   pthread_mutex_unlock(&n->commit_mu);
   atomic_store(&n->height, last);
+  if (n->sign_from_done) {
+    VE_INFO(LOG, "height %llu committed: signing again (sign_from_height %llu reached)",
+            (unsigned long long)last, (unsigned long long)atomic_load(&n->sign_from));
+    atomic_store(&n->sign_from, 0);
+    n->sign_from_done = false;
+  }
   atomic_fetch_add(&n->txs_committed, txs);
   mempool_on_commit(n->mempool, (const uint8_t(*)[LEDGER_HASH_BYTES])n->group_ids.ptr, txs, last + 1);
   n->group_commits++;
@@ -403,6 +411,7 @@ int node_pipeline_commit(node_t *n, ve_slice_t block, ve_slice_t cert) {
   if (rc == VE_OK) rc = ledger_block_commit_decoded(t, node_registry(), &b, block, cert, NULL);
   if (rc == VE_OK) rc = node_docs_block_txn(n, t, &b);
   if (rc == VE_OK) rc = node_cons_block_txn(n, t);
+  if (rc == VE_OK) rc = node_sign_from_block_txn(n, t, h);
   if (rc == VE_OK) rc = prune_after(n, t, h);
   if (rc == VE_OK) rc = ve_buf_append(&n->group_ids, b.ids, b.tx_count * LEDGER_HASH_BYTES);
   if (rc) {

@@ -473,9 +473,10 @@ static int h_status(void *ctx, const api_request_t *req, api_response_t *resp) {
   json_object_set_new(o, "txs_committed_since_start",
                       json_integer((json_int_t)atomic_load(&n->txs_committed)));
   json_object_set_new(o, "consensus",
-                      json_pack("{s:I, s:I, s:I}", "timeouts", (json_int_t)atomic_load(&n->cons_timeouts),
+                      json_pack("{s:I, s:I, s:I, s:I}", "timeouts", (json_int_t)atomic_load(&n->cons_timeouts),
                                 "late_commits", (json_int_t)atomic_load(&n->cons_late_commits),
-                                "last_commit_round", (json_int_t)atomic_load(&n->cons_last_round)));
+                                "last_commit_round", (json_int_t)atomic_load(&n->cons_last_round),
+                                "sign_from_height", (json_int_t)atomic_load(&n->sign_from)));
   api_respond_json(resp, 200, o);
   return VE_OK;
 }

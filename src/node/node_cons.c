@@ -481,6 +481,7 @@ int node_cons_start(node_t *n) {
         .valsets = {&n->valset, &n->valset},
         .key = n->has_key ? &n->key : NULL,
         .start_height = atomic_load(&n->height) + 1,
+        .sign_from_height = atomic_load(&n->sign_from),
         .timeout_base_ms = base,
         .timeout_delta_ms = 500,
         .records = recs,

@@ -168,6 +168,11 @@ struct node {
   uint64_t fill_waited_ms;          /* fill wait inside the current height */
   _Atomic uint64_t cons_timeouts, cons_late_commits; /* the same, for /v1/status */
   _Atomic uint32_t cons_last_round;
+  /* Restored stores (node_backup.c): the engine signs nothing below this
+   * height (0: none); any thread reads it for /v1/status. sign_from_done: a
+   * commit in the open group deleted the stored height (loop thread). */
+  _Atomic uint64_t sign_from;
+  bool sign_from_done;
 };
 
 ve_slice_t node_chain_id(const node_t *n);
@@ -194,6 +199,14 @@ void node_cons_fatal(node_t *n, const char *what, int rc);
 /* Called inside a block's write transaction: the decided height's consensus
  * records become obsolete with it, so they are dropped in the same txn. */
 int node_cons_block_txn(node_t *n, store_txn_t *t);
+/* Restored stores (node_backup.c): at open, after the store, reads the
+ * backup mark and the stored sign-from height, refuses a marked validator
+ * without --sign-from (VE_ERR_STATE, err says why and what to do), and sets
+ * n->sign_from. */
+int node_sign_from_open(node_t *n, char *err, size_t err_len);
+/* In block height's write txn: deletes the stored sign-from height once
+ * height reaches it. */
+int node_sign_from_block_txn(node_t *n, store_txn_t *t, uint64_t height);
 /* A consensus message from peer: the engine's verdict (an error means the
  * message was bad; node_net.c decides about the peer). */
 int node_cons_on_message(node_t *n, uint64_t peer, ve_slice_t msg);

@@ -75,6 +75,19 @@ typedef struct store_cursor store_cursor_t;
  * with a larger map_bytes). Open a directory at most once per process.
  * Out: *out, owned by the caller, freed by store_close. */
 int store_open_lmdb(store_t **out, const char *dir, size_t map_bytes);
+/* Hot backup: copies the LMDB environment in src_dir into dst_dir, an
+ * existing empty directory, as one consistent snapshot (the last transaction
+ * committed when the copy began), compacted (free pages left out; data.mdb
+ * only, no lock file). src_dir may be held open by another process that keeps
+ * writing (a running node): it is opened read-only, and LMDB's lock file makes
+ * the two processes safe together; the writer is never blocked. This process
+ * must not hold src_dir open itself (LMDB's one-open-per-process rule).
+ * Out: *bytes_out (may be NULL): the size of the copy's data file.
+ * Returns 0; VE_ERR_NOT_FOUND (no LMDB environment in src_dir), VE_ERR_EXISTS
+ * (dst_dir already holds a data file), VE_ERR_FULL (disk full), VE_ERR_IO or
+ * VE_ERR_STORE; on failure dst_dir may hold a partial data.mdb, which the
+ * caller removes. */
+int store_lmdb_backup(const char *src_dir, const char *dst_dir, uint64_t *bytes_out);
 /* Opens an empty in-memory store (nothing survives store_close). */
 int store_open_mem(store_t **out);
 /* Closes the store. All transactions must have ended. NULL is allowed. */
