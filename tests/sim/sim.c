@@ -263,6 +263,8 @@ typedef struct {
   uint32_t interval_ms;  /* the block builder proposes at most once per interval */
   uint64_t last_propose_ms;
   uint64_t nonce;
+  uint64_t sign_from; /* restored from a backup: sign nothing new below this */
+  bool restored;      /* restored since its last start: sign_from is set at start */
   store_t *store;    /* ledger mode: the node's ledger, durable at COMMIT */
   uint64_t tx_next;  /* ledger mode: stream position after its chain's last tx */
 } node_t;
@@ -297,6 +299,7 @@ typedef struct {
   uint64_t heal_ms, goal, deadline, heal_top;
   bool healed;
   int crashes_left;
+  int restores_left;
   map_t values;  /* id → {valid} every value any application produced */
   map_t signed_; /* (key, h, r, type) → content, honest signatures seen */
   map_t vcache;  /* signature verification memo */
@@ -1097,8 +1100,19 @@ static void node_process(sim_t *s, node_t *n) {
   if (n->pq_head == n->pq_count) n->pq_head = n->pq_count = 0;
 }
 
+static uint64_t honest_max_height(const sim_t *s);
+
 static void node_start(sim_t *s, node_t *n) {
   uint64_t start = n->chain_len + 1;
+  if (n->restored) {
+    /* What its operator does: the highest height any node holds, + 2. Before
+     * the failure it signed at most at one height above its own tip, which no
+     * node's height exceeded by more than that. */
+    n->restored = false;
+    n->sign_from = honest_max_height(s) + 2;
+    sim_log(s, "node %d restarts from a backup at height %zu, signing from %llu", n->idx, n->chain_len,
+            (unsigned long long)n->sign_from);
+  }
   const cons_valset_t *sets[CONS_VALSET_DELAY];
   for (int i = 0; i < CONS_VALSET_DELAY; i++) sets[i] = valset_at(s, start + (uint64_t)i);
   /* Keep only records the engine can still need. */
@@ -1126,6 +1140,7 @@ static void node_start(sim_t *s, node_t *n) {
       .rebroadcast_ms = SIM_REBROADCAST_MS,
       .records = recs,
       .records_count = n->nrec,
+      .sign_from_height = start < n->sign_from ? n->sign_from : 0,
       .verify = memo_verify,
       .verify_ctx = s,
   };
@@ -1162,6 +1177,33 @@ static void node_crash(sim_t *s, node_t *n) {
   n->nuns = 0;
   n->fsync_busy = false;
   s->res->crashes++;
+}
+
+/* A crashed validator's store is replaced by an older backup: its chain and
+ * durable records roll back to height b (a backup taken right after b's
+ * commit), so it no longer knows what it signed above b. */
+static void node_restore_backup(sim_t *s, node_t *n) {
+  uint64_t depth = prng_between(&s->rng, 0, 6);
+  size_t b = n->chain_len > depth ? n->chain_len - (size_t)depth : 0;
+  for (size_t j = b; j < n->chain_len; j++) {
+    sblob_unref(n->chain[j].value);
+    sblob_unref(n->chain[j].cert);
+  }
+  n->chain_len = b;
+  size_t k = 0;
+  for (size_t i = 0; i < n->nrec; i++) {
+    cons_record_t r;
+    VE_ASSERT(cons_record_decode(sblob_slice(n->rec[i]), &r) == 0);
+    if (r.height > b) {
+      sblob_unref(n->rec[i]);
+      continue;
+    }
+    n->rec[k++] = n->rec[i];
+  }
+  n->nrec = k;
+  n->restored = true;
+  s->res->restores++;
+  sim_log(s, "node %d RESTORED from a backup at height %zu", n->idx, b);
 }
 
 /* ================= run setup ================= */
@@ -1261,6 +1303,7 @@ static void setup_faults(sim_t *s) {
     }
   }
   s->crashes_left = c->crashes_max ? (int)prng_between(&s->rng, 1, (uint64_t)c->crashes_max) : 0;
+  s->restores_left = c->restore_pm && !c->ledger ? 1 : 0;
   int planned = s->crashes_left ? (int)prng_between(&s->rng, 0, (uint64_t)s->crashes_left) : 0;
   for (int i = 0; i < planned; i++) {
     int who = (int)prng_below(&s->rng, (uint64_t)s->nnodes);
@@ -1354,6 +1397,10 @@ static void handle_event(sim_t *s, event_t *ev) {
   if (ev->type == EV_CRASH) {
     if (n->up && (!ev->flag || ev->inc == n->inc) && !s->healed) {
       node_crash(s, n);
+      if (s->restores_left > 0 && n->key >= 0 && honest(n) && prng_pm(&s->rng, s->cfg->restore_pm)) {
+        s->restores_left--;
+        node_restore_backup(s, n);
+      }
       event_t r = ev_make(EV_RESTART, n->idx, s->now + prng_between(&s->rng, 100, 3000));
       r.inc = n->inc;
       ev_push(s, r);

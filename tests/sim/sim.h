@@ -12,7 +12,8 @@
  *                proposal and that application's rule deems it valid;
  *   certificates every COMMIT's certificate passes cons_cert_verify;
  *   no double    no honest validator ever sends two different signed messages
- *   signing      for one (height, round, type), across crashes and restarts;
+ *   signing      for one (height, round, type), across crashes and restarts,
+ *                also after its store is restored from an older backup;
  *   evidence     every EVIDENCE verifies and names a Byzantine validator only;
  *   liveness     after the network heals (partitions over, crashed nodes back,
  *                > 2/3 honest power connected), every honest node reaches the goal
@@ -68,6 +69,11 @@ typedef struct {
   int heights_min;         /* goal height at least this */
   uint32_t chaos_ms_min, chaos_ms_max; /* faults happen before this time */
   bool control_fork;       /* the >1/3 Byzantine control run */
+  uint32_t restore_pm;     /* chance that a crash of an honest validator is a restore
+                              from a backup (abstract mode only; at most one per run):
+                              its records and chain roll back to an earlier height and
+                              it restarts with sign_from_height = the highest height
+                              any node holds + 2, as an operator would set it */
   bool ledger;             /* each node's application is the real ledger (sim_ledger.h) */
 } sim_config_t;
 
@@ -81,6 +87,7 @@ typedef struct {
   uint64_t sim_ms;          /* simulated time at the end */
   uint64_t events, messages;
   uint32_t crashes, tail_losses, evidence, valset_changes;
+  uint32_t restores;        /* validators restored from a backup (restore_pm) */
   bool fork_detected;       /* control runs */
   uint64_t txs, txs_failed; /* ledger mode: transactions committed into any store (the
                                final replay's too), and of those, the ones that failed at

@@ -31,6 +31,11 @@ static const sim_config_t CONFIGS[] = {
      .sizes = {4, 7, 10}, .unequal_power = true, .crashes_max = 4, .tail_loss_pm = 40,
      .loss_pm_max = 100, .delay_min_ms = 2, .delay_max_ms = 80, .heights_min = 6,
      .chaos_ms_min = 3000, .chaos_ms_max = 8000},
+    {.name = "restore", .about = "a validator restored from an older backup (records and chain rolled "
+                                "back) restarts with sign_from_height; crashes and tail loss too",
+     .sizes = {4, 7, 10}, .crashes_max = 4, .tail_loss_pm = 20, .restore_pm = 700,
+     .loss_pm_max = 100, .delay_min_ms = 2, .delay_max_ms = 80, .heights_min = 8,
+     .chaos_ms_min = 3000, .chaos_ms_max = 8000},
     {.name = "byz", .about = "Byzantine validators (< 1/3 power): equivocation, double votes, "
                             "withholding, invalid proposals, twins",
      .sizes = {4, 7, 10}, .unequal_power = true, .byz_max = 3, .byz_kinds = SIM_BYZ_ALL,

@@ -35,6 +35,7 @@ static int run_one(const sim_config_t *c, uint64_t seed, bool verbose) {
          (unsigned long long)seed, c->name, r.n, r.nodes, r.byz, (unsigned long long)r.heights,
          r.max_round, r.heal_rounds, (unsigned long long)r.sim_ms, (unsigned long long)r.events, r.crashes,
          r.tail_losses, r.evidence, r.valset_changes);
+  if (c->restore_pm) printf(" restores=%u", r.restores);
   if (c->ledger)
     printf(" txs=%llu txs_failed=%llu", (unsigned long long)r.txs, (unsigned long long)r.txs_failed);
   printf("%s: %s%s\n", r.fork_detected ? " fork_caught" : "", r.ok ? "ok" : "FAIL ", r.failure);
