@@ -13,7 +13,9 @@
  *      height it could have signed below H (after its restart) holds v3's
  *      precommit and v3 proposes none of those blocks, some certificate at or
  *      after H does hold it within a bound, no node holds equivocation
- *      evidence, and once v3 committed H the stored H is gone (status 0);
+ *      evidence, and once v3 committed H the stored H is gone (status 0 and
+ *      not in the store); a kill -9 before H and a restart without the flag
+ *      keep H (stored, shown);
  *   5. a restart without the flag works and v3 follows the chain.
  * H: the operator's rule is the network's height + 2. The test adds
  * SIGN_MARGIN heights, so that the abstention lasts long enough to be seen
@@ -47,7 +49,7 @@
 #define V3 3
 #define OBS NV
 #define EMPTY_BLOCK_MS 300
-#define SIGN_MARGIN 8
+#define SIGN_MARGIN 12
 #define SCALED(ms) ((int)(ms) * H_SCALE)
 #define WAIT_MS SCALED(30000)         /* a height a network of 4 should reach soon */
 #define REFUSE_MS SCALED(15000)       /* a refused start must have exited by then */
@@ -62,7 +64,9 @@ static void load(size_t i) {
   uint8_t id[32];
   char *hex = h_register_hex(&g_net.node[0], 900, ++g_reg, 1, id);
   json_t *r = NULL;
-  (void)h_call(&g_net.node[i], "POST", "/v1/txs", json_pack("{s:s}", "tx", hex), &r, SCALED(5000));
+  json_t *body = json_pack("{s:s}", "tx", hex); /* h_call does not take it */
+  (void)h_call(&g_net.node[i], "POST", "/v1/txs", body, &r, SCALED(5000));
+  json_decref(body);
   json_decref(r);
   free(hex);
 }
@@ -170,8 +174,8 @@ static void restore(size_t i, const char *dest) {
   assert_int_equal(system(cmd), 0);
 }
 
-/* The backup mark in node i's store (stopped), or 0 when absent. */
-static uint64_t stored_mark(size_t i) {
+/* META key of node i's store (stopped) as be64, or 0 when absent. */
+static uint64_t stored_u64(size_t i, const char *key) {
   char dir[400];
   snprintf(dir, sizeof dir, "%s/data", g_net.node[i].conf);
   store_t *s;
@@ -180,7 +184,7 @@ static uint64_t stored_mark(size_t i) {
   assert_int_equal(store_txn_begin(s, false, &t), 0);
   ve_slice_t v;
   uint64_t b = 0;
-  int rc = store_get(t, STORE_T_META, ve_slice("backup_height", 13), &v);
+  int rc = store_get(t, STORE_T_META, ve_slice(key, strlen(key)), &v);
   if (rc == 0) {
     assert_int_equal(v.len, 8);
     b = ve_be64_get(v.ptr);
@@ -191,6 +195,9 @@ static uint64_t stored_mark(size_t i) {
   store_close(s);
   return b;
 }
+
+/* The backup mark (node_backup.c), 0 when absent. */
+static uint64_t stored_mark(size_t i) { return stored_u64(i, "backup_height"); }
 
 /* Validator indexes in the certificate of height h as node n holds it (a
  * bit per index), and whether proposer_pk proposed it. */
@@ -281,6 +288,7 @@ static void test_backup_restore(void **state) {
   assert_int_not_equal(st, 0);
   if (!strstr(out, "--sign-from") || !strstr(out, "backup")) fail_msg("refusal does not say why: %s", out);
   assert_int_equal(stored_mark(V3), b);
+  assert_int_equal(stored_u64(V3, "sign_from_height"), 0);
 
   /* A backup into a non-empty directory fails and leaves it alone. */
   st = run_bounded(out, sizeof out, SCALED(30000), "backup", "--dir", g_net.node[0].conf, "--out", bk3, NULL);
@@ -294,6 +302,13 @@ static void test_backup_restore(void **state) {
   start_sign_from(&g_net.node[V3], H);
   uint64_t shown = h_status_u64(&g_net.node[V3], "consensus", "sign_from_height");
   if (shown != H) fail_msg("v3 shows sign_from_height %llu, want %llu", (unsigned long long)shown, (unsigned long long)H);
+  /* A crash meanwhile: restarted without the flag, it keeps abstaining (H is
+   * stored), and still shows H while below it. */
+  h_node_kill9(&g_net.node[V3]);
+  assert_int_equal(stored_u64(V3, "sign_from_height"), H);
+  h_node_start(&g_net.node[V3]);
+  if (h_shown_height(&g_net.node[V3]) < H)
+    assert_int_equal(h_status_u64(&g_net.node[V3], "consensus", "sign_from_height"), H);
   wait_loaded(&g_net.node[V3], H + 1, WAIT_MS);
   /* Below H: nothing of v3's in any certificate or proposal of the heights it
    * could have signed since its restart, as any node holds them. */
@@ -323,6 +338,7 @@ static void test_backup_restore(void **state) {
   /* 5: a restart without the flag works, and v3 keeps up. */
   h_node_stop(&g_net.node[V3]);
   assert_int_equal(stored_mark(V3), 0);
+  assert_int_equal(stored_u64(V3, "sign_from_height"), 0); /* deleted with the commit of H */
   h_node_start(&g_net.node[V3]);
   assert_int_equal(h_status_u64(&g_net.node[V3], "consensus", "sign_from_height"), 0);
   wait_loaded(&g_net.node[V3], h_height(&g_net.node[0]) + 2, WAIT_MS);
