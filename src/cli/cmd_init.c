@@ -110,9 +110,10 @@ static const char START_USAGE[] =
     "                 store's height). Required once to start a validator on a\n"
     "                 store restored from `veche backup`: it may have signed after\n"
     "                 the backup, and signing again there could equivocate. Give\n"
-    "                 the network's current height + 2 (GET /health of another\n"
-    "                 node). H is kept in the store, and honoured at every start,\n"
-    "                 until this node has committed height H.\n";
+    "                 the highest height the other nodes show (GET /health) + 2.\n"
+    "                 H is kept in the store, and honoured at every start, until\n"
+    "                 this node has committed height H; later, a stale H is\n"
+    "                 ignored (unless the store is a fresh backup).\n";
 
 int cmd_start(int argc, char **argv) {
   static const struct option opts[] = {{"dir", 1, 0, 'd'}, {"config", 1, 0, 'c'}, {"sign-from", 1, 0, 's'},

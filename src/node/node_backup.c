@@ -27,8 +27,10 @@
  *   ABSTAIN(H) sign_from_height. Every start passes max(H, --sign-from) to
  *             the engine; the block commit at height >= H deletes the key in
  *             its own write txn (node_sign_from_block_txn) -> PLAIN.
- * --sign-from H at or below the store's height is refused: the engine starts
- * above it and H would protect nothing.
+ * --sign-from H at or below the store's height protects nothing (the engine
+ * starts above it): refused on a marked store (a mistaken H), ignored with a
+ * warning otherwise (a flag left in a service file must not keep a validator
+ * down).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -112,8 +114,8 @@ static void refuse_marked(node_t *n, uint64_t backup_h, char *err, size_t err_le
            "this store was restored from a backup taken at height %llu: this validator may have "
            "signed votes after height %llu that the store does not show, and signing again there "
            "could equivocate (a fault the whole network sees as Byzantine). Start it once with "
-           "`veche start --sign-from H`, H above every height it may have signed: the network's "
-           "current height + 2 (GET /health of any other node). It then follows the chain and "
+           "`veche start --sign-from H`, H above every height it may have signed: the highest "
+           "height the other nodes show (GET /health) + 2. It then follows the chain and "
            "signs from height H on.",
            (unsigned long long)backup_h, (unsigned long long)backup_h);
   VE_ERROR(LOG, "refusing to start: %s", err);
@@ -154,6 +156,14 @@ int node_sign_from_open(node_t *n, char *err, size_t err_len) {
   } else if (marked && !flag) {
     refuse_marked(n, backup_h, err, err_len);
     return VE_ERR_STATE;
+  } else if (flag && flag <= tip && !marked) {
+    /* Left in a service file after it did its work: harmless, and refusing
+     * would keep a healthy validator down. */
+    VE_WARN(LOG, "--sign-from %llu ignored: this store is already at height %llu",
+            (unsigned long long)flag, (unsigned long long)tip);
+    uint64_t want = stored && stored > tip ? stored : 0;
+    if (want != stored) rc = sign_from_write(n, want);
+    if (rc == VE_OK) atomic_store(&n->sign_from, want);
   } else if (flag && flag <= tip) {
     snprintf(err, err_len,
              "--sign-from %llu is not above this store's height %llu: it would protect nothing (give "
