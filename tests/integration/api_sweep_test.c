@@ -229,6 +229,23 @@ static void brepeat(ve_buf_t *b, const char *s, size_t times) {
   for (size_t i = 0; i < times; i++) bputs(b, s);
 }
 
+/* A chunked body of 64 KiB chunks that passes max bytes (then the last
+ * chunk): an upload the server must drop. Returns the chunk size. */
+static size_t chunked_over(ve_buf_t *b, size_t max) {
+  const size_t chunk = 64 * 1024;
+  ve_buf_reset(b);
+  for (size_t sent = 0; sent <= max; sent += chunk) {
+    bprintf(b, "%zx\r\n", chunk);
+    size_t at = b->len;
+    assert_int_equal(ve_buf_reserve(b, chunk), 0);
+    memset(b->ptr + at, '1', chunk);
+    b->len += chunk;
+    bputs(b, "\r\n");
+  }
+  bputs(b, "0\r\n\r\n");
+  return chunk;
+}
+
 static const uint8_t *find(const uint8_t *p, size_t n, const char *needle) {
   size_t k = strlen(needle);
   for (size_t i = 0; k <= n && i <= n - k; i++)
@@ -1812,17 +1829,7 @@ static void sweep_framing(const api_route_t *r, ve_buf_t *path, ve_buf_t *req) {
     run(&c, ve_buf_slice(req));
   }
   if (max) { /* stream limit + 64 KiB in chunks: the server drops the connection */
-    ve_buf_reset(&body);
-    size_t chunk = 64 * 1024;
-    for (size_t sent = 0; sent <= max; sent += chunk) {
-      bprintf(&body, "%zx\r\n", chunk);
-      size_t at = body.len;
-      assert_int_equal(ve_buf_reserve(&body, chunk), 0);
-      memset(body.ptr + at, '1', chunk);
-      body.len += chunk;
-      bputs(&body, "\r\n");
-    }
-    bputs(&body, "0\r\n\r\n");
+    size_t chunk = chunked_over(&body, max);
     case_set(&c, r, K_DROP, 0, NULL, "chunked body over the limit (%zu bytes)", max + chunk);
     req_build(req, r->method, ve_buf_slice(path), false, extra, body.ptr, body.len);
     run(&c, ve_buf_slice(req));
@@ -3065,17 +3072,7 @@ static void pool_route(const api_route_t *r, ve_buf_t *path, ve_buf_t *req) {
       pool_add(&c, req, true);
     }
   } else {
-    ve_buf_reset(&body); /* the route's limit + 64 KiB in chunks: dropped */
-    size_t chunk = 64 * 1024;
-    for (size_t sent = 0; sent <= max; sent += chunk) {
-      bprintf(&body, "%zx\r\n", chunk);
-      size_t at = body.len;
-      assert_int_equal(ve_buf_reserve(&body, chunk), 0);
-      memset(body.ptr + at, '1', chunk);
-      body.len += chunk;
-      bputs(&body, "\r\n");
-    }
-    bputs(&body, "0\r\n\r\n");
+    size_t chunk = chunked_over(&body, max); /* the route's limit + 64 KiB: dropped */
     snprintf(extra, sizeof extra, "%sTransfer-Encoding: chunked\r\n", ct);
     case_set(&c, r, K_DROP, 0, NULL, "chunked body over the limit (%zu bytes)", max + chunk);
     req_build(req, r->method, ve_buf_slice(path), false, extra, body.ptr, body.len);
