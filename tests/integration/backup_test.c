@@ -27,16 +27,11 @@
  * and no node's log holds a sanitizer report. Bounds grow by H_SCALE.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <setjmp.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -82,83 +77,18 @@ static void wait_loaded(h_node_t *n, uint64_t want, int timeout_ms) {
   }
 }
 
-/* Runs veche with args (NULL-terminated) for at most timeout_ms; out gets
- * stdout+stderr. Returns the exit status; a run still going is killed and
- * fails the test. */
-static int run_bounded(char *out, size_t out_len, int timeout_ms, ...) {
-  char *argv[16];
-  int argc = 0;
-  argv[argc++] = (char *)g_veche;
-  va_list ap;
-  va_start(ap, timeout_ms);
-  for (char *a; argc < 15 && (a = va_arg(ap, char *)) != NULL;) argv[argc++] = a;
-  va_end(ap);
-  argv[argc] = NULL;
-  char path[320];
-  snprintf(path, sizeof path, "%s/run.out", g_net.dir);
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0) _exit(126);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    execv(argv[0], argv);
-    _exit(127);
-  }
-  uint64_t end = h_now_ms() + (uint64_t)timeout_ms;
-  int st = 0;
-  while (waitpid(pid, &st, WNOHANG) != pid) {
-    if (h_now_ms() > end) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &st, 0);
-      fail_msg("`veche %s` still running after %d ms", argv[1], timeout_ms);
-    }
-    h_sleep_ms(20);
-  }
-  FILE *f = fopen(path, "r");
-  assert_non_null(f);
-  size_t len = fread(out, 1, out_len - 1, f);
-  out[len] = 0;
-  fclose(f);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-/* `veche start --dir DIR --sign-from H` (the harness starts without flags),
- * output appended to node.log; waits for /health. */
+/* `veche start --dir DIR --sign-from H` through the harness; waits for /health. */
 static void start_sign_from(h_node_t *n, uint64_t h) {
-  char log[300], hs[24];
-  snprintf(log, sizeof log, "%s/node.log", n->dir);
+  char hs[24];
   snprintf(hs, sizeof hs, "%llu", (unsigned long long)h);
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (fd < 0) _exit(126);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    execl(n->veche, n->veche, "start", "--dir", n->conf, "--sign-from", hs, (char *)NULL);
-    _exit(127);
-  }
-  n->pid = pid;
-  uint64_t end = h_now_ms() + H_START_TIMEOUT_MS;
-  while (h_call(n, "GET", "/health", NULL, NULL, SCALED(1000)) != 200) {
-    int st;
-    if (waitpid(pid, &st, WNOHANG) == pid) {
-      n->pid = 0;
-      fail_msg("%s exited during start --sign-from (0x%x); see %s", n->dir, st, log);
-    }
-    if (h_now_ms() > end) fail_msg("%s did not answer /health; see %s", n->dir, log);
-    h_sleep_ms(50);
-  }
+  const char *extra[] = {"--sign-from", hs, NULL};
+  h_node_start_with(n, extra);
 }
 
 /* `veche backup` of node i into dest while it runs; returns the height. */
 static uint64_t backup(size_t i, const char *dest) {
   char out[2048];
-  int st = run_bounded(out, sizeof out, SCALED(30000), "backup", "--dir", g_net.node[i].conf, "--out", dest, NULL);
+  int st = h_veche_bounded(&g_net.node[i], out, sizeof out, SCALED(30000), "backup", "--dir", g_net.node[i].conf, "--out", dest, NULL);
   if (st != 0) fail_msg("veche backup of %s: exit %d: %s", g_net.node[i].dir, st, out);
   const char *at = strstr(out, " at height ");
   assert_non_null(at);
@@ -285,14 +215,14 @@ static void test_backup_restore(void **state) {
   restore(V3, bk3);
 
   /* 3: refused without --sign-from, the store unchanged. */
-  int st = run_bounded(out, sizeof out, REFUSE_MS, "start", "--dir", g_net.node[V3].conf, NULL);
+  int st = h_veche_bounded(&g_net.node[V3], out, sizeof out, REFUSE_MS, "start", "--dir", g_net.node[V3].conf, NULL);
   assert_int_not_equal(st, 0);
   if (!strstr(out, "--sign-from") || !strstr(out, "backup")) fail_msg("refusal does not say why: %s", out);
   assert_int_equal(stored_mark(V3), b);
   assert_int_equal(stored_u64(V3, "sign_from_height"), 0);
 
   /* A backup into a non-empty directory fails and leaves it alone. */
-  st = run_bounded(out, sizeof out, SCALED(30000), "backup", "--dir", g_net.node[0].conf, "--out", bk3, NULL);
+  st = h_veche_bounded(&g_net.node[0], out, sizeof out, SCALED(30000), "backup", "--dir", g_net.node[0].conf, "--out", bk3, NULL);
   assert_int_not_equal(st, 0);
   assert_non_null(strstr(out, "not empty"));
 

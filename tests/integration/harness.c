@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -230,10 +231,19 @@ static void proc_gone(h_node_t *n) {
   n->pid = 0;
 }
 
-void h_node_start(h_node_t *n) {
+void h_node_start(h_node_t *n) { h_node_start_with(n, NULL); }
+
+void h_node_start_with(h_node_t *n, const char *const *extra) {
   char dir[300], log[300];
   conf_dir(n, dir, sizeof dir);
   snprintf(log, sizeof log, "%s/node.log", n->dir);
+  char *argv[H_START_ARGS_MAX + 5] = {n->veche, "start", "--dir", dir};
+  size_t argc = 4;
+  for (size_t i = 0; extra && extra[i]; i++) {
+    VE_ASSERT(i < H_START_ARGS_MAX);
+    argv[argc++] = (char *)extra[i];
+  }
+  argv[argc] = NULL;
   pid_t pid = fork();
   assert_true(pid >= 0);
   if (pid == 0) {
@@ -242,7 +252,7 @@ void h_node_start(h_node_t *n) {
     if (fd < 0) _exit(126);
     dup2(fd, 1);
     dup2(fd, 2);
-    execl(n->veche, n->veche, "start", "--dir", dir, (char *)NULL);
+    execv(argv[0], argv);
     _exit(127);
   }
   n->pid = pid;
@@ -473,19 +483,20 @@ void h_seed_key(vcrypto_keypair_t *kp, uint32_t a, uint32_t b) {
   vcrypto_keypair_from_seed(kp, seed);
 }
 
-int h_veche(h_node_t *n, char *out, size_t out_len, ...) {
+/* Runs veche with the NULL-terminated args in ap for at most timeout_ms
+ * (then kills it and fails the test); stdout+stderr into out. */
+static int veche_run(h_node_t *n, char *out, size_t out_len, int timeout_ms, va_list ap) {
   char *argv[32];
   int argc = 0;
   argv[argc++] = n->veche;
-  va_list ap;
-  va_start(ap, out_len);
   for (char *a; argc < 31 && (a = va_arg(ap, char *)) != NULL;) argv[argc++] = a;
-  va_end(ap);
   argv[argc] = NULL;
   int pipefd[2];
   assert_int_equal(pipe(pipefd), 0);
   pid_t pid = fork();
+  assert_true(pid >= 0);
   if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     dup2(pipefd[1], 1);
     dup2(pipefd[1], 2);
     close(pipefd[0]);
@@ -496,17 +507,48 @@ int h_veche(h_node_t *n, char *out, size_t out_len, ...) {
     _exit(127);
   }
   close(pipefd[1]);
+  track(pid, true);
+  uint64_t end = h_now_ms() + (uint64_t)timeout_ms;
   size_t len = 0;
-  ssize_t r;
-  while (len + 1 < out_len && (r = read(pipefd[0], out + len, out_len - 1 - len)) > 0) len += (size_t)r;
-  out[len] = 0;
-  char sink[256];
-  while (read(pipefd[0], sink, sizeof sink) > 0) {
+  for (;;) { /* until EOF (the child and anything it left running are done) */
+    int64_t left = (int64_t)(end - h_now_ms());
+    struct pollfd pfd = {pipefd[0], POLLIN, 0};
+    if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, NULL, 0);
+      track(pid, false);
+      close(pipefd[0]);
+      fail_msg("`veche %s` still running after %d ms", argv[1], timeout_ms);
+    }
+    char sink[256];
+    char *dst = len + 1 < out_len ? out + len : sink;
+    size_t room = len + 1 < out_len ? out_len - 1 - len : sizeof sink;
+    ssize_t r = read(pipefd[0], dst, room);
+    if (r <= 0) break;
+    if (dst != sink) len += (size_t)r;
   }
+  out[len] = 0;
   close(pipefd[0]);
   int st;
   waitpid(pid, &st, 0);
+  track(pid, false);
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int h_veche(h_node_t *n, char *out, size_t out_len, ...) {
+  va_list ap;
+  va_start(ap, out_len);
+  int st = veche_run(n, out, out_len, H_VECHE_TIMEOUT_MS, ap);
+  va_end(ap);
+  return st;
+}
+
+int h_veche_bounded(h_node_t *n, char *out, size_t out_len, int timeout_ms, ...) {
+  va_list ap;
+  va_start(ap, timeout_ms);
+  int st = veche_run(n, out, out_len, timeout_ms, ap);
+  va_end(ap);
+  return st;
 }
 
 const char *h_veche_arg(int argc, char **argv) {

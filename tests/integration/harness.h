@@ -58,6 +58,10 @@ void h_node_init(h_node_t *n, const char *veche);
  * /health answers 200; fails the test if the node exits first or does not
  * answer within H_START_TIMEOUT_MS. */
 void h_node_start(h_node_t *n);
+/* h_node_start with extra arguments after `start --dir DIR` (NULL-terminated
+ * list, at most H_START_ARGS_MAX; NULL: none), e.g. {"--sign-from", "12", NULL}. */
+#define H_START_ARGS_MAX 8
+void h_node_start_with(h_node_t *n, const char *const *extra);
 /* Sets key to value (a reference stolen) in n's config.json; takes effect at
  * the next start. */
 void h_config_set(h_node_t *n, const char *key, json_t *value);
@@ -144,8 +148,11 @@ char *h_register_hex(h_node_t *n, uint32_t a, uint32_t b, uint8_t digest_byte, u
 size_t h_wait_final(h_node_t *n, uint8_t (*ids)[32], size_t count);
 void h_seed_key(vcrypto_keypair_t *kp, uint32_t a, uint32_t b);
 /* Runs `veche ARGS...` (NULL-terminated) to completion; stdout+stderr go to out
- * (truncated to out_len). Returns the exit status. */
+ * (truncated to out_len). Returns the exit status. A run still going after
+ * H_VECHE_TIMEOUT_MS (h_veche_bounded: timeout_ms) is killed and fails the test. */
+#define H_VECHE_TIMEOUT_MS (120000 * H_SCALE)
 int h_veche(h_node_t *n, char *out, size_t out_len, ...);
+int h_veche_bounded(h_node_t *n, char *out, size_t out_len, int timeout_ms, ...);
 /* The veche binary a test was given as its one argument (ctest passes it);
  * without one, prints the usage and exits with status 2. */
 const char *h_veche_arg(int argc, char **argv);
