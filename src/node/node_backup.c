@@ -156,22 +156,21 @@ int node_sign_from_open(node_t *n, char *err, size_t err_len) {
   } else if (marked && !flag) {
     refuse_marked(n, backup_h, err, err_len);
     return VE_ERR_STATE;
-  } else if (flag && flag <= tip && !marked) {
-    /* Left in a service file after it did its work: harmless, and refusing
-     * would keep a healthy validator down. */
-    VE_WARN(LOG, "--sign-from %llu ignored: this store is already at height %llu",
-            (unsigned long long)flag, (unsigned long long)tip);
-    uint64_t want = stored && stored > tip ? stored : 0;
-    if (want != stored) rc = sign_from_write(n, want);
-    if (rc == VE_OK) atomic_store(&n->sign_from, want);
-  } else if (flag && flag <= tip) {
+  } else if (flag && flag <= tip && marked) {
     snprintf(err, err_len,
              "--sign-from %llu is not above this store's height %llu: it would protect nothing (give "
-             "the network's current height + 2)",
+             "the highest height the other nodes show + 2)",
              (unsigned long long)flag, (unsigned long long)tip);
     VE_ERROR(LOG, "refusing to start: %s", err);
     return VE_ERR_CONFIG;
   } else {
+    if (flag && flag <= tip) {
+      /* Left in a service file after it did its work: harmless, and refusing
+       * would keep a healthy validator down. */
+      VE_WARN(LOG, "--sign-from %llu ignored: this store is already at height %llu",
+              (unsigned long long)flag, (unsigned long long)tip);
+      flag = 0;
+    }
     uint64_t want = flag > stored ? flag : stored;
     if (want && want <= tip) want = 0; /* a block >= H is committed: done */
     if (marked || want != stored) rc = sign_from_write(n, want);
