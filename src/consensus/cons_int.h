@@ -131,6 +131,36 @@ int cons_cert_verify_with(const cons_valset_t *vs, const char *chain_id, uint64_
                           const uint8_t id[CONS_ID_BYTES], ve_slice_t cert, cons_verify_fn fn,
                           void *ctx);
 
+/* ---- persisted lock records: what a lock needs to be re-justified ---- */
+
+/* Record type of a lock (the second byte, after the version; signing records
+ * use 1..3). Written just before the precommit that locks: the value's bytes
+ * and the quorum of prevotes for it in that round (the POL). A node persists
+ * only its own signatures otherwise, and once every copy of a locked value and
+ * of its POL is lost (all validators restart, one from a backup) the lock can
+ * never be justified again and the height stalls; with this record a restarted
+ * lock holder re-proposes the value with its POL. has_value is false when an
+ * earlier lock record of the same height already carries this id's bytes, and
+ * at most CONS_LOCK_VALUES_MAX distinct values per height carry bytes. */
+#define CONS_REC_LOCK 4
+#define CONS_LOCK_VALUES_MAX 4
+
+typedef struct {
+  uint64_t height;
+  uint32_t round;
+  uint8_t id[CONS_ID_BYTES];
+  bool has_value;
+  ve_slice_t value; /* borrowed; empty unless has_value */
+  uint32_t count;   /* prevotes for (height, round, id): 1..VE_VALIDATORS_MAX */
+  cons_cert_sig_t votes[VE_VALIDATORS_MAX]; /* strictly increasing index */
+} cons_lock_t;
+
+int cons_lock_encode(ve_buf_t *out, const cons_lock_t *l);
+int cons_lock_decode(ve_slice_t in, cons_lock_t *out);
+/* Height of any persisted record (signing or lock), for callers that prune by
+ * height; VE_ERR_MALFORMED / VE_ERR_VERSION if it is neither. */
+int cons_record_height(ve_slice_t rec, uint64_t *height);
+
 /* ---- evidence ---- */
 
 /* a and b: two votes of one validator for one (height, round, type) with different

@@ -14,7 +14,9 @@
  *                     this is how a validator's own votes are durable before they are
  *                     sent. Pass every persisted record back in cons_config_t.records
  *                     after a restart; records of heights below the restart height
- *                     may be pruned.
+ *                     may be pruned. A record is at most CONS_RECORD_BYTES_MAX bytes,
+ *                     except a lock record (a value and its prevotes, once per
+ *                     height and locked value): CONS_LOCK_RECORD_BYTES_MAX.
  *   BROADCAST         send data to every peer (consensus channel).
  *   SEND              send data to one peer.
  *   SCHEDULE_TIMEOUT  call cons_on_timeout(token) after delay_ms; timers are one-shot
@@ -67,7 +69,10 @@
 #define CONS_CERT_BYTES_MAX (64 + VE_VALIDATORS_MAX * (2 + VCRYPTO_SIG_BYTES))
 #define CONS_MSG_BYTES_MAX (CONS_VALUE_BYTES_MAX + CONS_CERT_BYTES_MAX + 1024)
 #define CONS_EVIDENCE_BYTES_MAX 512
-#define CONS_RECORD_BYTES_MAX 96
+#define CONS_RECORD_BYTES_MAX 96 /* a signing record */
+/* A lock record (cons_int.h): a value and the prevotes that locked it. */
+#define CONS_LOCK_RECORD_BYTES_MAX \
+  (CONS_VALUE_BYTES_MAX + VE_VALIDATORS_MAX * (2 + VCRYPTO_SIG_BYTES) + 128)
 #define CONS_RECORDS_MAX 65536 /* records kept for heights ≥ the current one */
 #define CONS_VALSET_BYTES_MAX (8 + VE_VALIDATORS_MAX * (VCRYPTO_PK_BYTES + 10))
 #define CONS_TIMEOUT_MS_MAX 3600000u

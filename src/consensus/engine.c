@@ -27,6 +27,11 @@
  *     prove there is no conflicting signature, so the engine abstains there.
  *   - The lock is always the latest round in which this node precommitted a value
  *     (restored from the precommit records), so a restart cannot forget it.
+ *   - Every precommit for a value is preceded by the PERSIST of a lock record
+ *     holding that value's bytes and its quorum of prevotes (the POL), so after
+ *     a restart the lock can still be justified to others: begin_height puts
+ *     them back and makes the lock this node's valid value, which it re-proposes
+ *     with that POL when it is the proposer, even if no other node kept a copy.
  *   - A value gets a prevote or a precommit only after the application declared it
  *     valid (value state VAL_VALID); own proposals come from the application.
  *   - Each validator contributes at most one vote per (round, type) to the
@@ -108,6 +113,16 @@ typedef struct {
   bool prevote_timer_set, precommit_timer_set, lock_rule_done;
 } round_t;
 
+/* A lock record loaded at start, kept until its height begins. */
+typedef struct {
+  uint64_t height;
+  uint32_t round;
+  uint8_t id[CONS_ID_BYTES];
+  blob_t *value; /* NULL: another lock record of the height carries the bytes */
+  uint32_t count;
+  cons_cert_sig_t *votes;
+} lockrec_t;
+
 typedef struct {
   uint8_t id[CONS_ID_BYTES];
   blob_t *bytes;
@@ -166,6 +181,11 @@ struct cons_engine {
 
   cons_record_t *records; /* heights ≥ h */
   size_t records_count, records_cap;
+  lockrec_t *locks; /* loaded lock records of heights ≥ h, consumed by begin_height */
+  size_t locks_count;
+  /* Values whose bytes a lock record of this height already holds. */
+  uint8_t lock_ids[CONS_LOCK_VALUES_MAX][CONS_ID_BYTES];
+  size_t lock_ids_count;
 
   future_t future[CONS_FUTURE_MSGS_MAX];
   size_t future_count, future_bytes;
@@ -381,11 +401,38 @@ static int record_guard(cons_engine_t *e, const cons_record_t *want) {
   return VE_OK;
 }
 
+static void lockrec_free(lockrec_t *l) {
+  blob_unref(l->value);
+  free(l->votes);
+  memset(l, 0, sizeof *l);
+}
+
+/* Values whose bytes a lock record of this height holds (at most
+ * CONS_LOCK_VALUES_MAX carry bytes, so a height's records stay bounded). */
+static bool lock_id_held(const cons_engine_t *e, const uint8_t id[CONS_ID_BYTES]) {
+  for (size_t i = 0; i < e->lock_ids_count; i++)
+    if (memcmp(e->lock_ids[i], id, CONS_ID_BYTES) == 0) return true;
+  return false;
+}
+
+static void lock_id_note(cons_engine_t *e, const uint8_t id[CONS_ID_BYTES]) {
+  if (lock_id_held(e, id) || e->lock_ids_count == CONS_LOCK_VALUES_MAX) return;
+  memcpy(e->lock_ids[e->lock_ids_count++], id, CONS_ID_BYTES);
+}
+
 static void records_prune(cons_engine_t *e) {
   size_t j = 0;
   for (size_t i = 0; i < e->records_count; i++)
     if (e->records[i].height >= e->h) e->records[j++] = e->records[i];
   e->records_count = j;
+  j = 0;
+  for (size_t i = 0; i < e->locks_count; i++) {
+    if (e->locks[i].height >= e->h)
+      e->locks[j++] = e->locks[i];
+    else
+      lockrec_free(&e->locks[i]);
+  }
+  e->locks_count = j;
 }
 
 /* ================= rounds and votes ================= */
@@ -821,8 +868,12 @@ static void start_round(cons_engine_t *e, uint32_t round) {
       cons_cycle_proposer(&cur->cycle, e->h, round) != (uint32_t)cur->own)
     return;
   value_t *vv = e->valid_round >= 0 ? value_find(e, e->valid_id) : NULL;
-  if (vv) {
+  if (vv && vv->state == VAL_VALID) {
     propose(e, vv, e->valid_round); /* L15–L16 */
+  } else if (vv) {
+    /* Restored from a lock record and not judged again yet (begin_height
+     * asked): proposing it would mark it valid unchecked, and anything else
+     * would not be ours to prevote. This turn passes. */
   } else if (!record_find(e, e->h, round, CONS_TYPE_PROPOSAL)) {
     e->awaiting_proposal = true; /* L18 getValue() */
     emit_request_proposal(e);
@@ -841,6 +892,48 @@ static void clear_height(cons_engine_t *e) {
   e->locked_round = e->valid_round = -1;
   e->awaiting_proposal = false;
   e->skip_dirty = e->decide_dirty = false;
+  e->lock_ids_count = 0;
+}
+
+/* Puts back what this node's lock records of height h hold: each value's bytes
+ * (judged again by the application) and each POL's prevotes (verified again).
+ * The latest POL whose value it holds becomes the valid value, so as proposer
+ * it re-proposes that value with the POL, and its re-broadcasts carry the
+ * votes. The records are consumed. */
+static void restore_locks(cons_engine_t *e) {
+  for (size_t i = 0; i < e->locks_count; i++) {
+    const lockrec_t *l = &e->locks[i];
+    if (l->height != e->h) continue;
+    if (l->value) {
+      value_t *v = value_attach(e, l->id, blob_slice(l->value), l->round);
+      if (v) value_request_validation(e, v, l->round);
+      lock_id_note(e, l->id);
+    }
+    for (uint32_t k = 0; k < l->count; k++) {
+      cons_vote_t v = {e->h, l->round, CONS_VOTE_PREVOTE, l->votes[k].index, true, {0}, {0}};
+      memcpy(v.id, l->id, CONS_ID_BYTES);
+      memcpy(v.sig, l->votes[k].sig, VCRYPTO_SIG_BYTES);
+      int rc = on_vote(e, &v, false);
+      if (rc) VE_WARN("consensus", "lock record vote %u at height %llu round %u: %s", v.index,
+                      (unsigned long long)e->h, l->round, ve_strerror(rc));
+    }
+  }
+  for (size_t i = 0; i < e->locks_count; i++) {
+    const lockrec_t *l = &e->locks[i];
+    if (l->height != e->h || (int64_t)l->round <= e->valid_round || !value_find(e, l->id)) continue;
+    const round_t *rs = round_find(e, l->round);
+    if (!rs || !cons_power_quorum(tally_power(&rs->votes[0], true, l->id), e->cur->total)) continue;
+    e->valid_round = l->round;
+    memcpy(e->valid_id, l->id, CONS_ID_BYTES);
+  }
+  size_t j = 0;
+  for (size_t i = 0; i < e->locks_count; i++) {
+    if (e->locks[i].height == e->h)
+      lockrec_free(&e->locks[i]);
+    else
+      e->locks[j++] = e->locks[i];
+  }
+  e->locks_count = j;
 }
 
 /* Resumes height h from this node's records (after a restart, or on reaching a
@@ -857,10 +950,12 @@ static void begin_height(cons_engine_t *e) {
     }
   }
   if (top < 0) {
+    restore_locks(e);
     start_round(e, 0);
     return;
   }
   e->round = (uint32_t)top;
+  restore_locks(e);
   /* Our own votes count again: re-sign them (identical bytes) into the log. */
   for (size_t i = 0; i < e->records_count && e->cur->own >= 0; i++) {
     const cons_record_t *r = &e->records[i];
@@ -1045,6 +1140,36 @@ static bool rule_propose_prevote(cons_engine_t *e) {
   return true;
 }
 
+/* Before the precommit that locks v in this round: PERSIST what justifies the
+ * lock to others, v's bytes (once per value and height) and this round's
+ * prevotes for v. Only our own signatures are persisted otherwise, and if every
+ * node restarts, nobody else may hold either any more. */
+static void persist_lock(cons_engine_t *e, const round_t *rs, const value_t *v) {
+  if (e->cur->own < 0 || e->h < e->sign_from) return; /* it will not sign */
+  if (record_find(e, e->h, e->round, CONS_VOTE_PRECOMMIT)) return; /* nothing new to sign */
+  cons_lock_t *l = xcalloc(1, sizeof *l);
+  l->height = e->h;
+  l->round = e->round;
+  memcpy(l->id, v->id, CONS_ID_BYTES);
+  if (!lock_id_held(e, v->id) && e->lock_ids_count < CONS_LOCK_VALUES_MAX) {
+    l->has_value = true;
+    l->value = blob_slice(v->bytes);
+    lock_id_note(e, v->id);
+  }
+  size_t n = collect_votes(e, rs, 1, v->id, e->batch, VE_VALIDATORS_MAX);
+  for (size_t i = 0; i < n; i++) {
+    l->votes[i].index = e->batch[i].index;
+    memcpy(l->votes[i].sig, e->batch[i].sig, VCRYPTO_SIG_BYTES);
+  }
+  l->count = (uint32_t)n;
+  ve_buf_t b;
+  ve_buf_init(&b, CONS_LOCK_RECORD_BYTES_MAX);
+  int rc = cons_lock_encode(&b, l);
+  VE_ASSERT(rc == 0);
+  free(l);
+  emit_blob(e, CONS_ACT_PERSIST, 0, blob_take(&b));
+}
+
 /* L36: proposal of this round, valid, 2f+1 prevotes for it, step ≥ prevote, once. */
 static bool rule_lock(cons_engine_t *e) {
   if (e->step < STEP_PREVOTE) return false;
@@ -1062,6 +1187,7 @@ static bool rule_lock(cons_engine_t *e) {
   if (e->step == STEP_PREVOTE) {
     e->locked_round = e->round;
     memcpy(e->locked_id, v->id, CONS_ID_BYTES);
+    persist_lock(e, rs, v);
     send_vote(e, CONS_VOTE_PRECOMMIT, true, v->id);
     e->step = STEP_PRECOMMIT;
   }
@@ -1412,9 +1538,35 @@ void cons_status(const cons_engine_t *e, cons_status_t *out) {
 
 /* ================= construction ================= */
 
+static int load_lock(cons_engine_t *e, ve_slice_t rec, uint64_t start) {
+  cons_lock_t *l = xcalloc(1, sizeof *l);
+  int rc = cons_lock_decode(rec, l) ? VE_ERR_CORRUPT : VE_OK;
+  if (rc == VE_OK && l->height >= start) {
+    lockrec_t *arr = realloc(e->locks, (e->locks_count + 1) * sizeof *arr);
+    VE_ASSERT(arr != NULL);
+    e->locks = arr;
+    lockrec_t *d = &e->locks[e->locks_count++];
+    memset(d, 0, sizeof *d);
+    d->height = l->height;
+    d->round = l->round;
+    memcpy(d->id, l->id, CONS_ID_BYTES);
+    if (l->has_value) d->value = blob_copy(l->value);
+    d->count = l->count;
+    d->votes = xcalloc(l->count, sizeof *d->votes);
+    memcpy(d->votes, l->votes, l->count * sizeof *d->votes);
+  }
+  free(l);
+  return rc;
+}
+
 static int load_records(cons_engine_t *e, const cons_config_t *cfg) {
   if (cfg->records_count > CONS_RECORDS_MAX) return VE_ERR_CONFIG;
   for (size_t i = 0; i < cfg->records_count; i++) {
+    ve_slice_t raw = cfg->records[i];
+    if (raw.len >= 2 && raw.ptr[1] == CONS_REC_LOCK) {
+      VE_TRY(load_lock(e, raw, cfg->start_height));
+      continue;
+    }
     cons_record_t r;
     if (cons_record_decode(cfg->records[i], &r)) return VE_ERR_CORRUPT;
     if (r.height < cfg->start_height) continue;
@@ -1470,6 +1622,8 @@ void cons_engine_free(cons_engine_t *e) {
   clear_height(e);
   free(e->rounds);
   free(e->records);
+  for (size_t i = 0; i < e->locks_count; i++) lockrec_free(&e->locks[i]);
+  free(e->locks);
   for (size_t i = 0; i < e->future_count; i++) blob_unref(e->future[i].msg);
   blob_unref(e->last.value);
   blob_unref(e->last.cert);

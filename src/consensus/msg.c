@@ -6,6 +6,7 @@
  * trailing bytes are refused, so decode(encode(m)) == m and encode(decode(b)) == b.
  * Layouts are in docs/consensus.md ("Encoding").
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
@@ -312,6 +313,68 @@ int cons_record_decode(ve_slice_t in, cons_record_t *out) {
   if (!r.err && out->type == CONS_TYPE_PROPOSAL && !out->has_id) codec_fail(&r, VE_ERR_MALFORMED);
   if (!r.err && out->type != CONS_TYPE_PROPOSAL && pol1 != 0) codec_fail(&r, VE_ERR_MALFORMED);
   return codec_reader_finish(&r);
+}
+
+/* Lock: version · type 4 · height · round · fixed[32] id · bool has_value ·
+ * [bytes value] · uvarint count · count × (uvarint index, fixed[64] sig),
+ * indexes strictly increasing. */
+int cons_lock_encode(ve_buf_t *out, const cons_lock_t *l) {
+  VE_ASSERT(l->count >= 1 && l->count <= VE_VALIDATORS_MAX);
+  VE_ASSERT(l->has_value || l->value.len == 0);
+  codec_writer_t w;
+  codec_writer_init(&w, out);
+  put_header(&w, CONS_REC_LOCK);
+  codec_put_uvarint(&w, l->height);
+  codec_put_uvarint(&w, l->round);
+  codec_put_fixed(&w, l->id, CONS_ID_BYTES);
+  codec_put_bool(&w, l->has_value);
+  if (l->has_value) codec_put_bytes(&w, l->value.ptr, l->value.len, CONS_VALUE_BYTES_MAX);
+  codec_put_uvarint(&w, l->count);
+  for (uint32_t i = 0; i < l->count; i++) {
+    VE_ASSERT(i == 0 || l->votes[i - 1].index < l->votes[i].index);
+    VE_ASSERT(l->votes[i].index < VE_VALIDATORS_MAX);
+    codec_put_uvarint(&w, l->votes[i].index);
+    codec_put_fixed(&w, l->votes[i].sig, VCRYPTO_SIG_BYTES);
+  }
+  return codec_writer_finish(&w);
+}
+
+int cons_lock_decode(ve_slice_t in, cons_lock_t *out) {
+  codec_reader_t r;
+  codec_reader_init(&r, in);
+  memset(out, 0, sizeof *out);
+  if (codec_get_u8(&r) != CONS_WIRE_VERSION) codec_fail(&r, VE_ERR_VERSION);
+  if (codec_get_u8(&r) != CONS_REC_LOCK && !r.err) codec_fail(&r, VE_ERR_MALFORMED);
+  out->height = get_height(&r);
+  out->round = get_round(&r);
+  codec_get_fixed(&r, out->id, CONS_ID_BYTES);
+  out->has_value = codec_get_bool(&r);
+  if (out->has_value) out->value = codec_get_bytes(&r, CONS_VALUE_BYTES_MAX);
+  uint64_t count = codec_get_uvarint_max(&r, VE_VALIDATORS_MAX);
+  if (!r.err && count == 0) codec_fail(&r, VE_ERR_MALFORMED);
+  for (uint64_t i = 0; !r.err && i < count; i++) {
+    cons_cert_sig_t *v = &out->votes[i];
+    v->index = (uint32_t)codec_get_uvarint_max(&r, VE_VALIDATORS_MAX - 1);
+    codec_get_fixed(&r, v->sig, VCRYPTO_SIG_BYTES);
+    if (!r.err && i > 0 && out->votes[i - 1].index >= v->index) codec_fail(&r, VE_ERR_NONCANONICAL);
+  }
+  out->count = r.err ? 0 : (uint32_t)count;
+  return codec_reader_finish(&r);
+}
+
+int cons_record_height(ve_slice_t rec, uint64_t *height) {
+  if (rec.len >= 2 && rec.ptr[1] == CONS_REC_LOCK) {
+    cons_lock_t *l = malloc(sizeof *l);
+    if (!l) return VE_ERR_NOMEM;
+    int rc = cons_lock_decode(rec, l);
+    *height = l->height;
+    free(l);
+    return rc;
+  }
+  cons_record_t r;
+  VE_TRY(cons_record_decode(rec, &r));
+  *height = r.height;
+  return VE_OK;
 }
 
 int cons_msg_status_height(ve_slice_t msg, uint64_t *height_out) {

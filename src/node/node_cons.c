@@ -17,7 +17,9 @@
  * losing them cannot produce a conflict anyone can observe. With no peers a
  * height costs one synced transaction (the block) instead of five.
  *
- * Records live under STORE_T_CONSENSUS keyed by a be64 counter.
+ * Records live under STORE_T_CONSENSUS keyed by a be64 counter. Most are a
+ * few dozen bytes; a lock record carries the block being locked (once per
+ * height and value), so it is written twice, here and in the commit.
  *
  * Flow control lives here too, because it is measured around the pipeline
  * calls this file makes: after each commit, node_flow_update folds the height
@@ -40,6 +42,9 @@
 #define LOG "consensus"
 #define NODE_TIMERS_MAX 4096
 #define NODE_TIMEOUT_BASE_MS_MIN 1000
+/* Pending records: a height's signing records and one lock record (a block and
+ * its prevotes); more is flushed first. */
+#define NODE_REC_PENDING_BYTES_MAX (64 * CONS_RECORD_BYTES_MAX + CONS_LOCK_RECORD_BYTES_MAX)
 
 typedef struct cons_timer {
   uv_timer_t t;
@@ -202,7 +207,8 @@ static int flush_records(node_t *n) {
 }
 
 static int persist(node_t *n, ve_slice_t rec) {
-  if (n->rec_pending_n == sizeof n->rec_pending_lens / sizeof n->rec_pending_lens[0])
+  if (n->rec_pending_n == sizeof n->rec_pending_lens / sizeof n->rec_pending_lens[0] ||
+      n->rec_pending.len + rec.len > NODE_REC_PENDING_BYTES_MAX)
     VE_TRY(flush_records(n));
   VE_TRY(ve_buf_append(&n->rec_pending, rec.ptr, rec.len));
   n->rec_pending_lens[n->rec_pending_n++] = rec.len;
@@ -461,7 +467,7 @@ static int register_metrics(node_t *n) {
 }
 
 int node_cons_start(node_t *n) {
-  ve_buf_init(&n->rec_pending, 64 * CONS_RECORD_BYTES_MAX);
+  ve_buf_init(&n->rec_pending, NODE_REC_PENDING_BYTES_MAX);
   uv_timer_init(&n->loop, &n->fill);
   n->fill.data = n;
   if (n->metrics) VE_TRY(register_metrics(n));

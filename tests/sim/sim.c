@@ -1120,9 +1120,9 @@ static void node_start(sim_t *s, node_t *n) {
   ve_slice_t *recs = calloc(n->nrec ? n->nrec : 1, sizeof *recs);
   VE_ASSERT(recs);
   for (size_t i = 0; i < n->nrec; i++) {
-    cons_record_t r;
-    VE_ASSERT(cons_record_decode(sblob_slice(n->rec[i]), &r) == 0);
-    if (r.height < start) {
+    uint64_t rh;
+    VE_ASSERT(cons_record_height(sblob_slice(n->rec[i]), &rh) == 0);
+    if (rh < start) {
       sblob_unref(n->rec[i]);
       continue;
     }
@@ -1192,9 +1192,9 @@ static void node_restore_backup(sim_t *s, node_t *n) {
   n->chain_len = b;
   size_t k = 0;
   for (size_t i = 0; i < n->nrec; i++) {
-    cons_record_t r;
-    VE_ASSERT(cons_record_decode(sblob_slice(n->rec[i]), &r) == 0);
-    if (r.height > b) {
+    uint64_t rh;
+    VE_ASSERT(cons_record_height(sblob_slice(n->rec[i]), &rh) == 0);
+    if (rh > b) {
       sblob_unref(n->rec[i]);
       continue;
     }

@@ -56,9 +56,16 @@ static void drain(cons_engine_t *e, driver_t *d) {
     cons_record_t rec;
     cons_evidence_info_t ev;
     switch (a.kind) {
-      case CONS_ACT_PERSIST:
-        VE_ASSERT(cons_record_decode(a.data, &rec) == VE_OK);
+      case CONS_ACT_PERSIST: {
+        uint64_t h = 0;
+        if (a.data.len >= 2 && a.data.ptr[1] == CONS_REC_LOCK) {
+          VE_ASSERT(a.data.len <= CONS_LOCK_RECORD_BYTES_MAX);
+        } else {
+          VE_ASSERT(cons_record_decode(a.data, &rec) == VE_OK);
+        }
+        VE_ASSERT(cons_record_height(a.data, &h) == VE_OK && h >= 1);
         break;
+      }
       case CONS_ACT_BROADCAST:
       case CONS_ACT_SEND:
         VE_ASSERT(cons_msg_decode(a.data, &m, g_votes) == VE_OK);

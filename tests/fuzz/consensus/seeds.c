@@ -124,6 +124,27 @@ static void msgs(void) {
   memset(r.id, 0, CONS_ID_BYTES);
   VE_ASSERT(cons_record_encode(&b, &r) == VE_OK);
   put("cons_record", "nil_precommit", &b);
+  ve_buf_reset(&b);
+  cons_lock_t *lk = calloc(1, sizeof *lk);
+  VE_ASSERT(lk != NULL);
+  lk->height = 5;
+  lk->round = 1;
+  memset(lk->id, 0xaa, CONS_ID_BYTES);
+  lk->has_value = true;
+  lk->value = ve_slice("block bytes", 11);
+  lk->count = 3;
+  for (uint32_t i = 0; i < 3; i++) {
+    lk->votes[i].index = i;
+    memset(lk->votes[i].sig, (int)(0x10 + i), VCRYPTO_SIG_BYTES);
+  }
+  VE_ASSERT(cons_lock_encode(&b, lk) == VE_OK);
+  put("cons_record", "lock", &b);
+  ve_buf_reset(&b);
+  lk->has_value = false;
+  lk->value = ve_slice(NULL, 0);
+  VE_ASSERT(cons_lock_encode(&b, lk) == VE_OK);
+  put("cons_record", "lock_no_value", &b);
+  free(lk);
 
   /* validator sets: the harnesses' four, and one with uneven large powers */
   cons_valset_t set;

@@ -6,6 +6,9 @@
  *   - every signature is preceded by the PERSIST of its record;
  *   - after a restart from its records a validator never signs a conflicting
  *     prevote/proposal and keeps its lock; a lost unsynced tail is harmless;
+ *   - a lock record (value bytes and POL) precedes every locking precommit, and
+ *     a restarted lock holder re-proposes its locked value with that POL even
+ *     though nobody else kept it, which a node that never saw it accepts;
  *   - double votes and double proposals produce verifiable evidence;
  *   - an invalid value gets a nil prevote; a node waits for an unknown validator
  *     set; a late node catches up through DECISION messages;
@@ -51,6 +54,8 @@ typedef struct {
   uint64_t want_h;            /* REQUEST_PROPOSAL seen and not answered (app_silent) */
   uint32_t want_r;
   ve_buf_t last_prevote;      /* last own prevote message broadcast */
+  ve_buf_t last_proposal;     /* last proposal message it broadcast */
+  ve_buf_t last_votes;        /* last VOTES batch it broadcast */
   uint64_t max_h;             /* the application proposes up to this height */
   uint64_t sign_from;         /* cons_config_t.sign_from_height at boot */
   uint64_t min_signed_h;      /* lowest height of a message it signed; 0: none */
@@ -109,8 +114,13 @@ static void q_push(int to, int from, ve_slice_t msg) {
   ve_buf_append(&m->msg, msg.ptr, msg.len);
 }
 
+static bool is_lock_record(const ve_buf_t *rec) {
+  return rec->len >= 2 && rec->ptr[1] == CONS_REC_LOCK;
+}
+
 static bool have_record(const tnode_t *n, const cons_record_t *want) {
   for (size_t i = 0; i < n->nrec; i++) {
+    if (is_lock_record(&n->recs[i])) continue;
     cons_record_t r;
     assert_int_equal(cons_record_decode(ve_buf_slice(&n->recs[i]), &r), 0);
     if (r.height == want->height && r.round == want->round && r.type == want->type &&
@@ -161,6 +171,12 @@ static void drain(int i) {
         break;
       case CONS_ACT_BROADCAST:
         if (n->key >= 0) check_persisted(n, n->key, a.data);
+        if (a.data.len >= 2 && (a.data.ptr[1] == CONS_MSG_PROPOSAL || a.data.ptr[1] == CONS_MSG_VOTES)) {
+          ve_buf_t *keep = a.data.ptr[1] == CONS_MSG_PROPOSAL ? &n->last_proposal : &n->last_votes;
+          ve_buf_free(keep);
+          ve_buf_init(keep, 0);
+          ve_buf_append(keep, a.data.ptr, a.data.len);
+        }
         for (int j = 0; j < nnodes; j++)
           if (j != i && n->connected && nodes[j].connected) q_push(j, i, a.data);
         break;
@@ -301,6 +317,8 @@ static void teardown_all(void) {
     }
     ve_buf_free(&n->last_evidence);
     ve_buf_free(&n->last_prevote);
+    ve_buf_free(&n->last_proposal);
+    ve_buf_free(&n->last_votes);
   }
   q_clear();
   free(queue);
@@ -327,7 +345,7 @@ static void test_single_validator(void **state) {
   assert_int_equal(st.height, 11);
   assert_false(nodes[0].unpersisted_signature);
   assert_int_equal(nodes[0].signed_msgs, 3 * 10); /* proposal, prevote, precommit */
-  assert_int_equal(nodes[0].persists, 3 * 10);
+  assert_int_equal(nodes[0].persists, 4 * 10); /* the three, and the lock */
   teardown_all();
 }
 
@@ -507,6 +525,126 @@ static void test_lock_survives_restart(void **state) {
   assert_false(nodes[0].unpersisted_signature);
   ve_buf_free(&vx);
   ve_buf_free(&vz);
+  teardown_all();
+}
+
+/* Node 0 (isolated, the others forged) locks on x in round 0 of height 1.
+ * Returns the index of its lock record and leaves x's bytes in *vx. */
+static size_t lock_on_x(uint8_t x[32], ve_buf_t *vx) {
+  set_valset(4, NULL);
+  boot(4, 0);
+  isolate_node0();
+  assert_int_equal(cons_start(nodes[0].e), 0);
+  drain(0);
+  value_for(x, vx, 9, 1, 0);
+  send_proposal(0, 1, 0, -1, x, ve_buf_slice(vx));
+  size_t before = nodes[0].nrec;
+  send_vote(0, 1, 1, 0, CONS_VOTE_PREVOTE, x);
+  send_vote(0, 2, 1, 0, CONS_VOTE_PREVOTE, x); /* polka: node 0 locks and precommits */
+  cons_status_t st;
+  cons_status(nodes[0].e, &st);
+  assert_int_equal(st.locked_round, 0);
+  /* exactly two new records: the lock, then the precommit it justifies */
+  assert_int_equal(nodes[0].nrec, before + 2);
+  assert_true(is_lock_record(&nodes[0].recs[before]));
+  cons_record_t r;
+  assert_int_equal(cons_record_decode(ve_buf_slice(&nodes[0].recs[before + 1]), &r), 0);
+  assert_int_equal(r.type, CONS_VOTE_PRECOMMIT);
+  assert_true(r.has_id);
+  assert_memory_equal(r.id, x, 32);
+  return before;
+}
+
+static void test_lock_record_precedes_precommit(void **state) {
+  (void)state;
+  uint8_t x[32];
+  ve_buf_t vx;
+  size_t k = lock_on_x(x, &vx);
+  cons_lock_t *l = calloc(1, sizeof *l);
+  assert_non_null(l);
+  assert_int_equal(cons_lock_decode(ve_buf_slice(&nodes[0].recs[k]), l), 0);
+  assert_int_equal(l->height, 1);
+  assert_int_equal(l->round, 0);
+  assert_memory_equal(l->id, x, 32);
+  assert_true(l->has_value);
+  assert_true(ve_slice_eq(l->value, ve_buf_slice(&vx)));
+  /* the POL: prevotes for x of validators 0, 1, 2, each a valid signature */
+  assert_int_equal(l->count, 3);
+  for (uint32_t i = 0; i < 3; i++) {
+    assert_int_equal(l->votes[i].index, i);
+    cons_vote_t v = {1, 0, CONS_VOTE_PREVOTE, i, true, {0}, {0}};
+    memcpy(v.id, x, 32);
+    memcpy(v.sig, l->votes[i].sig, 64);
+    assert_int_equal(cons_vote_verify(&v, keys[i].pk, CHAIN, NULL, NULL), 0);
+  }
+  /* a restart writes no second lock record for the same lock */
+  size_t n = nodes[0].nrec;
+  restart(0);
+  assert_int_equal(nodes[0].nrec, n);
+  free(l);
+  ve_buf_free(&vx);
+  teardown_all();
+}
+
+/* Every copy of x and of its POL is gone except node 0's records: the others
+ * restarted (one from a backup) and only re-sign their own votes. Node 0,
+ * restarted too, must still re-propose x with round 0 as its proof of lock
+ * when its turn comes, and a node that never saw x must accept that. */
+static void test_lock_rejustified_after_restart(void **state) {
+  (void)state;
+  uint8_t x[32];
+  ve_buf_t vx;
+  lock_on_x(x, &vx);
+  restart(0);
+  cons_status_t st;
+  cons_status(nodes[0].e, &st);
+  assert_int_equal(st.locked_round, 0);
+  assert_int_equal(st.valid_round, 0); /* the POL is back */
+  uint32_t R = 1;
+  while (cons_proposer(&vs, 1, R) != 0) R++;
+  /* validators 1 and 2 (> 1/3) are in round R: node 0 skips there and proposes */
+  send_vote(0, 1, 1, R, CONS_VOTE_PREVOTE, NULL);
+  send_vote(0, 2, 1, R, CONS_VOTE_PREVOTE, NULL);
+  cons_status(nodes[0].e, &st);
+  assert_int_equal(st.round, R);
+  cons_msg_t m;
+  assert_int_equal(cons_msg_decode(ve_buf_slice(&nodes[0].last_proposal), &m, NULL), 0);
+  assert_int_equal(m.proposal.round, R);
+  assert_int_equal(m.proposal.pol_round, 0);
+  assert_memory_equal(m.proposal.id, x, 32);
+  assert_true(ve_slice_eq(m.proposal.value, ve_buf_slice(&vx)));
+  assert_false(nodes[0].unpersisted_signature);
+  /* with it went the POL: three prevotes for x in round 0 */
+  static cons_vote_t pol[CONS_BATCH_VOTES_MAX];
+  assert_int_equal(cons_msg_decode(ve_buf_slice(&nodes[0].last_votes), &m, pol), 0);
+  size_t for_x = 0;
+  for (size_t i = 0; i < m.votes_count; i++)
+    if (pol[i].round == 0 && pol[i].type == CONS_VOTE_PREVOTE && pol[i].has_id &&
+        memcmp(pol[i].id, x, 32) == 0)
+      for_x++;
+  assert_int_equal(for_x, 3);
+
+  /* Validator 3, fresh (restored with no records of height 1), never saw x:
+   * given the proposal, the POL and one more validator in round R, it prevotes x. */
+  ve_buf_t prop, votes;
+  ve_buf_init(&prop, 0);
+  ve_buf_init(&votes, 0);
+  ve_buf_append(&prop, nodes[0].last_proposal.ptr, nodes[0].last_proposal.len);
+  ve_buf_append(&votes, nodes[0].last_votes.ptr, nodes[0].last_votes.len);
+  nodes[3].connected = false; /* the test hands it messages itself */
+  node_boot(3, 3, 1, &vs);
+  nodes[3].connected = false;
+  assert_int_equal(cons_start(nodes[3].e), 0);
+  drain(3);
+  assert_int_equal(cons_on_message(nodes[3].e, 0, ve_buf_slice(&votes)), 0);
+  drain(3);
+  send_vote(3, 1, 1, R, CONS_VOTE_PREVOTE, NULL); /* > 1/3 in round R with node 0 */
+  assert_int_equal(cons_on_message(nodes[3].e, 0, ve_buf_slice(&prop)), 0);
+  drain(3);
+  assert_true(last_prevote_is(&nodes[3], R, x));
+  ve_buf_free(&prop);
+  ve_buf_free(&votes);
+  ve_buf_free(&vx);
   teardown_all();
 }
 
@@ -806,9 +944,9 @@ static void test_sign_from_height(void **state) {
   for (int i = 0; i < 3; i++) assert_int_equal(nodes[i].min_signed_h, 1);
   assert_int_equal(nodes[3].min_signed_h, 4); /* it signed, but nothing below 4 */
   for (size_t k = 0; k < nodes[3].nrec; k++) {
-    cons_record_t r;
-    assert_int_equal(cons_record_decode(ve_buf_slice(&nodes[3].recs[k]), &r), 0);
-    assert_true(r.height >= 4);
+    uint64_t rh;
+    assert_int_equal(cons_record_height(ve_buf_slice(&nodes[3].recs[k]), &rh), 0);
+    assert_true(rh >= 4);
   }
   /* Its proposal at height 3 never came, so height 3 needed a second round. */
   assert_true(nodes[0].chain[2].h == 3);
@@ -856,6 +994,8 @@ int main(void) {
       cmocka_unit_test(test_four_validators_message_driven),
       cmocka_unit_test(test_no_double_prevote_after_restart),
       cmocka_unit_test(test_lock_survives_restart),
+      cmocka_unit_test(test_lock_record_precedes_precommit),
+      cmocka_unit_test(test_lock_rejustified_after_restart),
       cmocka_unit_test(test_lost_tail_is_harmless),
       cmocka_unit_test(test_conflicting_records_refused),
       cmocka_unit_test(test_equivocation_evidence),
