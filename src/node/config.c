@@ -139,18 +139,20 @@ static int config_key(node_config_t *c, const char *k, json_t *v) {
   UINT_KEY("mempool_backlog_s", mempool_backlog_s, NODE_MEMPOOL_BACKLOG_S_MAX)
   UINT_KEY("block_target_ms", block_target_ms, NODE_BLOCK_TARGET_MS_MAX)
   UINT_KEY("map_bytes", map_bytes, (uint64_t)1 << 44)
-  if (!strcmp(k, "p2p_send_queue_bytes_max")) {
-    VE_TRY(get_uint(v, NODE_P2P_SEND_QUEUE_BYTES_MAX, &u));
-    if (u != 0 && u < NODE_P2P_SEND_QUEUE_BYTES_MIN) return VE_ERR_CONFIG;
-    c->p2p_send_queue_bytes_max = (size_t)u;
-    return VE_OK;
+  /* 0 (the default) or within [min, max]. */
+#define ZERO_OR_RANGE_KEY(name, field, min, max) \
+  if (!strcmp(k, name)) {                        \
+    VE_TRY(get_uint(v, max, &u));                \
+    if (u != 0 && u < (min)) return VE_ERR_CONFIG; \
+    c->field = (__typeof__(c->field))u;          \
+    return VE_OK;                                \
   }
-  if (!strcmp(k, "state_keep_blocks")) {
-    VE_TRY(get_uint(v, NODE_STATE_KEEP_BLOCKS_MAX, &u));
-    if (u != 0 && u < NODE_STATE_KEEP_BLOCKS_MIN) return VE_ERR_CONFIG;
-    c->state_keep_blocks = (uint32_t)u;
-    return VE_OK;
-  }
+  ZERO_OR_RANGE_KEY("p2p_send_queue_bytes_max", p2p_send_queue_bytes_max, NODE_P2P_SEND_QUEUE_BYTES_MIN,
+                    NODE_P2P_SEND_QUEUE_BYTES_MAX)
+  ZERO_OR_RANGE_KEY("gossip_pending_bytes_max", gossip_pending_bytes_max, NODE_GOSSIP_PENDING_BYTES_MIN,
+                    NODE_GOSSIP_PENDING_BYTES_MAX)
+  ZERO_OR_RANGE_KEY("state_keep_blocks", state_keep_blocks, NODE_STATE_KEEP_BLOCKS_MIN, NODE_STATE_KEEP_BLOCKS_MAX)
+#undef ZERO_OR_RANGE_KEY
 #undef UINT_KEY
   if (!strcmp(k, "log_level")) {
     static const char *lv[] = {"debug", "info", "warn", "error", "off"};
@@ -241,6 +243,9 @@ int node_config_write(const char *path, const node_config_t *c) {
   if (c->p2p_send_queue_bytes_max)
     json_object_set_new(j, "p2p_send_queue_bytes_max",
                         json_integer((json_int_t)c->p2p_send_queue_bytes_max));
+  if (c->gossip_pending_bytes_max)
+    json_object_set_new(j, "gossip_pending_bytes_max",
+                        json_integer((json_int_t)c->gossip_pending_bytes_max));
   int rc = dump_file(path, j);
   json_decref(j);
   return rc;

@@ -47,6 +47,13 @@
  * one frame); 0: net's default, NET_SEND_QUEUE_BYTES_MAX. */
 #define NODE_P2P_SEND_QUEUE_BYTES_MIN (64 * 1024)
 #define NODE_P2P_SEND_QUEUE_BYTES_MAX ((uint64_t)1 << 30)
+/* gossip_pending_bytes_max: transactions admitted here and waiting for the
+ * loop to gossip them; beyond it they are not queued, and a node without a
+ * validator key re-sends them from its mempool instead (node_net.c);
+ * 0: 16 MiB (NODE_GOSSIP_PENDING_BYTES_DEFAULT). */
+#define NODE_GOSSIP_PENDING_BYTES_MIN (64 * 1024)
+#define NODE_GOSSIP_PENDING_BYTES_MAX ((uint64_t)1 << 30)
+#define NODE_GOSSIP_PENDING_BYTES_DEFAULT (16 * 1024 * 1024)
 typedef struct {
   char host[64];
   uint16_t port;
@@ -70,6 +77,7 @@ typedef struct {
   uint8_t allow[NODE_ALLOW_MAX][32];      /* node keys admitted besides the validators */
   int p2p_open;                           /* -1 default: open iff not a validator */
   size_t p2p_send_queue_bytes_max;        /* per link; 0: net's default */
+  size_t gossip_pending_bytes_max;        /* 0: NODE_GOSSIP_PENDING_BYTES_DEFAULT */
   size_t mempool_txs_max;
   size_t mempool_bytes_max;
   size_t block_txs_max;

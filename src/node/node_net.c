@@ -26,7 +26,8 @@
  *              proposes, so what it admitted must reach a validator: it
  *              re-sends its pending transactions to a validator whose link
  *              comes up, and to one whose full send queue refused a gossip
- *              frame once that queue has drained (resend_pending, resend_owed).
+ *              frame, or to every validator when its own gossip buffer was
+ *              full, once that queue has drained (resend_pending, resend_owed).
  *   SYNC       document blobs (content-addressed, outside the blocks). A node
  *              that lacks a blob some committed record references fetches it
  *              from its peers in turn, one blob at a time, in pieces; the bytes
@@ -63,9 +64,10 @@
 /* A gossip frame is flushed at this size (or at the next loop wake-up). */
 #define NODE_GOSSIP_FRAME_BYTES_MAX (1024 * 1024)
 #define NODE_GOSSIP_FRAME_TXS_MAX 8192
-/* Transactions admitted locally but not yet flushed to peers. Beyond this a
- * transaction is not gossiped (it stays in our mempool and is proposed by us). */
-#define NODE_GOSSIP_PENDING_BYTES_MAX (16 * 1024 * 1024)
+/* Transactions admitted locally but not yet flushed to peers are bounded by
+ * gossip_pending_bytes_max (config.h). Beyond it a transaction is not queued
+ * for gossip: a validator proposes it itself; a node without a validator key
+ * owes every validator link a re-send (drop_owed), which carries it. */
 /* What a node without a validator key re-sends to a validator whose link comes
  * up (on_peer_up), or whose full send queue refused a gossip frame
  * (resend_owed): at most this much of its mempool, oldest first. */
@@ -120,6 +122,8 @@ struct node_net {
   pthread_mutex_t mu;
   ve_buf_t pending;   /* concatenated codec_put_bytes(tx) */
   size_t pending_n;
+  size_t pending_max; /* gossip_pending_bytes_max, default applied */
+  bool drop_owed;     /* a tx was left out of pending since the last flush */
   ve_buf_t frame;     /* loop thread scratch */
   /* gossip in */
   size_t inflight_bytes;
@@ -218,13 +222,17 @@ void node_net_gossip_tx(node_t *n, ve_slice_t tx) {
   struct node_net *nn = n->net;
   if (!nn) return;
   pthread_mutex_lock(&nn->mu);
-  if (nn->pending.len + tx.len + 8 <= NODE_GOSSIP_PENDING_BYTES_MAX) {
+  bool queued = false;
+  if (nn->pending.len + tx.len + 8 <= nn->pending_max) {
     codec_writer_t w;
     codec_writer_init(&w, &nn->pending);
     codec_put_bytes(&w, tx.ptr, tx.len, VE_TX_BYTES_MAX);
-    if (codec_writer_finish(&w) == VE_OK) nn->pending_n++;
-  } else {
+    queued = codec_writer_finish(&w) == VE_OK;
+    if (queued) nn->pending_n++;
+  }
+  if (!queued) {
     nn->gossip_dropped++;
+    if (!n->has_key) nn->drop_owed = true; /* it is in our mempool: the re-send carries it */
   }
   pthread_mutex_unlock(&nn->mu);
 }
@@ -357,9 +365,17 @@ void node_net_flush(node_t *n) {
   pthread_mutex_lock(&nn->mu);
   take = nn->pending;
   count = nn->pending_n;
-  ve_buf_init(&nn->pending, NODE_GOSSIP_PENDING_BYTES_MAX);
+  ve_buf_init(&nn->pending, nn->pending_max);
   nn->pending_n = 0;
+  bool dropped = nn->drop_owed;
+  nn->drop_owed = false;
   pthread_mutex_unlock(&nn->mu);
+  /* Transactions were left out: every validator link gets a re-send (oldest
+   * first, from the mempool) instead of what was taken, so it still receives
+   * them in admission order. */
+  if (dropped)
+    for (size_t i = 0; i < NODE_PEER_SLOTS; i++)
+      if (nn->peers[i].id && nn->peers[i].validator) nn->peers[i].resend_owed = true;
   send_split(n, ve_buf_slice(&take), count, NULL);
   ve_buf_free(&take);
 }
@@ -708,7 +724,8 @@ int node_net_start(node_t *n) {
   struct node_net *nn = calloc(1, sizeof *nn);
   if (!nn) return VE_ERR_NOMEM;
   pthread_mutex_init(&nn->mu, NULL);
-  ve_buf_init(&nn->pending, NODE_GOSSIP_PENDING_BYTES_MAX);
+  nn->pending_max = c->gossip_pending_bytes_max ? c->gossip_pending_bytes_max : NODE_GOSSIP_PENDING_BYTES_DEFAULT;
+  ve_buf_init(&nn->pending, nn->pending_max);
   ve_buf_init(&nn->frame, NET_PAYLOAD_BYTES_MAX);
   n->net = nn;
   bool open = c->p2p_open >= 0 ? c->p2p_open : !n->has_key;

@@ -23,8 +23,13 @@
  *      /v1/commits) within a bound, the last ones submitted (refused by the
  *      queue) are "committed" in /v1/txs/:id, and gossip.txs_resent has grown.
  * Without the re-send the refused transactions stay pending in the observer's
- * mempool and step 5 fails on its bound. Every wait is bounded (longer under
- * the sanitizers); every node must exit cleanly on SIGTERM. */
+ * mempool and step 5 fails on its bound.
+ *
+ * A second scenario (test_resend_after_full_gossip_buffer) covers the step
+ * before the queue: an observer whose gossip buffer is full leaves admitted
+ * transactions out of its gossip, and the re-send it then owes every
+ * validator must carry them. Every wait is bounded (longer under the
+ * sanitizers); every node must exit cleanly on SIGTERM. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -53,6 +58,8 @@
 #define HTTP_MS (30000 * H_SCALE)
 #define COMMITS_PAGE 256                /* NODE_API_COMMITS_MAX or less */
 #define CHECK_LAST 32                   /* txs asked about one by one at the end */
+#define GOSSIP_PENDING_BYTES (64 * 1024) /* second test: the observer's gossip_pending_bytes_max */
+#define DROP_TXS 4000                   /* second test: ~3.4 MB in batches of BATCH_TXS */
 
 static const char *g_veche;
 
@@ -155,6 +162,33 @@ static size_t rs_scan_commits(h_node_t *n, uint64_t *from, uint8_t (*sorted)[32]
   return marked;
 }
 
+/* Waits until every one of txs[0..count) shows in n's /v1/commits from height
+ * h0 on (sorts txs by id); fails after COMMIT_TIMEOUT_MS naming how many did
+ * and how many the observer re-sent since resent0. */
+static void rs_wait_committed(h_node_t *n, uint64_t h0, rs_tx_t *txs, size_t count, uint64_t resent0) {
+  qsort(txs, count, sizeof *txs, id_cmp); /* id is the first member: sorted by id */
+  uint8_t(*ids)[32] = calloc(count, 32);
+  bool *seen = calloc(count, sizeof *seen);
+  assert_non_null(ids);
+  assert_non_null(seen);
+  for (size_t i = 0; i < count; i++) memcpy(ids[i], txs[i].id, 32);
+  uint64_t from = h0 > 0 ? h0 : 1, end = h_now_ms() + COMMIT_TIMEOUT_MS;
+  size_t committed = 0;
+  while (committed < count) {
+    uint64_t before = from;
+    committed += rs_scan_commits(n, &from, ids, seen, count);
+    if (committed == count) break;
+    if (h_now_ms() > end)
+      fail_msg("%zu of %zu txs the observer accepted committed after %d ms (%llu re-sent); the others stayed "
+               "pending",
+               committed, count, COMMIT_TIMEOUT_MS,
+               (unsigned long long)(h_status_u64(n, "gossip", "txs_resent") - resent0));
+    if (from == before) h_sleep_ms(100);
+  }
+  free(ids);
+  free(seen);
+}
+
 static void rs_expect_committed(h_node_t *n, const uint8_t id[32]) {
   char hex[65], path[96];
   ve_hex_encode(hex, id, 32);
@@ -219,25 +253,8 @@ static void test_resend_after_full_queue(void **state) {
    * ones submitted are among those the queue refused. */
   uint8_t last[CHECK_LAST][32];
   for (size_t i = 0; i < CHECK_LAST; i++) memcpy(last[i], txs[TXS - CHECK_LAST + i].id, 32);
-  qsort(txs, TXS, sizeof *txs, id_cmp); /* id is the first member: sorted by id */
-  uint8_t(*ids)[32] = calloc(TXS, 32);
-  bool *seen = calloc(TXS, sizeof *seen);
-  assert_non_null(ids);
-  assert_non_null(seen);
-  for (size_t i = 0; i < TXS; i++) memcpy(ids[i], txs[i].id, 32);
-  uint64_t from = h0 > 0 ? h0 : 1, start = h_now_ms(), end = start + COMMIT_TIMEOUT_MS;
-  size_t committed = 0;
-  while (committed < TXS) {
-    uint64_t before = from;
-    committed += rs_scan_commits(obs, &from, ids, seen, TXS);
-    if (committed == TXS) break;
-    if (h_now_ms() > end)
-      fail_msg("%zu of %d txs the observer accepted committed after %d ms (%llu re-sent); the others stayed "
-               "pending",
-               committed, TXS, COMMIT_TIMEOUT_MS,
-               (unsigned long long)(h_status_u64(obs, "gossip", "txs_resent") - resent0));
-    if (from == before) h_sleep_ms(100);
-  }
+  uint64_t start = h_now_ms();
+  rs_wait_committed(obs, h0, txs, TXS, resent0);
   uint64_t resent = h_status_u64(obs, "gossip", "txs_resent") - resent0;
   print_message("all %d txs committed %llu ms after the thaw (observer height %llu); %llu txs re-sent\n", TXS,
                 (unsigned long long)(h_now_ms() - start), (unsigned long long)h_height(obs),
@@ -250,13 +267,52 @@ static void test_resend_after_full_queue(void **state) {
   for (size_t i = 0; i < NV + NO; i++) h_node_stop(&net.node[i]);
   for (size_t i = 0; i < TXS; i++) ve_buf_free(&txs[i].bytes);
   free(txs);
-  free(ids);
-  free(seen);
+  h_net_cleanup(&net);
+}
+
+/* An observer whose gossip buffer (gossip_pending_bytes_max, 64 KiB here) is
+ * full leaves further admitted transactions out of its gossip
+ * (gossip.txs_dropped). They are in its mempool, so it owes every validator a
+ * re-send, which carries them: every accepted transaction must commit.
+ * Without the re-send the left-out ones stay pending in the observer and the
+ * test fails on its bound. Each raw batch (~840 KB) is far more than the
+ * buffer, so some are always left out (checked). */
+static void test_resend_after_full_gossip_buffer(void **state) {
+  (void)state;
+  h_net_t net;
+  h_net_init(&net, g_veche, NV, NO, EMPTY_BLOCK_MS);
+  h_node_t *v0 = &net.node[0], *obs = &net.node[OBS];
+  h_config_set(obs, "gossip_pending_bytes_max", json_integer(GOSSIP_PENDING_BYTES));
+  for (size_t i = 0; i < NV + NO; i++) h_node_start(&net.node[i]);
+  h_wait_height(v0, 2, 30000 * H_SCALE);
+  h_wait_height(obs, 2, 30000 * H_SCALE);
+  uint64_t h0 = h_height(obs);
+  rs_tx_t *txs = calloc(DROP_TXS, sizeof *txs);
+  assert_non_null(txs);
+  for (size_t i = 0; i < DROP_TXS; i++) rs_register(&net, (uint32_t)(TXS + i), i + 1, &txs[i]);
+  uint64_t dropped0 = h_status_u64(obs, "gossip", "txs_dropped"),
+           resent0 = h_status_u64(obs, "gossip", "txs_resent");
+  for (size_t i = 0; i < DROP_TXS; i += BATCH_TXS)
+    rs_submit_raw(obs, &txs[i], DROP_TXS - i < BATCH_TXS ? DROP_TXS - i : BATCH_TXS);
+  uint64_t dropped = h_status_u64(obs, "gossip", "txs_dropped") - dropped0;
+  print_message("%d txs accepted by the observer, %llu of them left out of its gossip\n", DROP_TXS,
+                (unsigned long long)dropped);
+  if (dropped == 0) fail_msg("the observer's gossip buffer never overflowed (submit larger batches)");
+  uint64_t start = h_now_ms();
+  rs_wait_committed(obs, h0, txs, DROP_TXS, resent0);
+  uint64_t resent = h_status_u64(obs, "gossip", "txs_resent") - resent0;
+  print_message("all %d committed %llu ms after the last batch; %llu txs re-sent\n", DROP_TXS,
+                (unsigned long long)(h_now_ms() - start), (unsigned long long)resent);
+  assert_true(resent >= dropped);
+  for (size_t i = 0; i < NV + NO; i++) h_node_stop(&net.node[i]);
+  for (size_t i = 0; i < DROP_TXS; i++) ve_buf_free(&txs[i].bytes);
+  free(txs);
   h_net_cleanup(&net);
 }
 
 int main(int argc, char **argv) {
   g_veche = h_veche_arg(argc, argv);
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_resend_after_full_queue)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_resend_after_full_queue),
+                                     cmocka_unit_test(test_resend_after_full_gossip_buffer)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
  * every key written is read back to the same value, unknown keys and values out
  * of range are refused with a message naming the key, state_keep_blocks
  * takes 0 (keep everything) or a window of at least NODE_STATE_KEEP_BLOCKS_MIN,
- * and p2p_send_queue_bytes_max 0 (net's default) or NODE_P2P_SEND_QUEUE_BYTES_MIN
+ * p2p_send_queue_bytes_max 0 (net's default) or NODE_P2P_SEND_QUEUE_BYTES_MIN
+ * to _MAX, gossip_pending_bytes_max 0 (16 MiB) or NODE_GOSSIP_PENDING_BYTES_MIN
  * to _MAX. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -89,39 +90,52 @@ static void test_state_keep_blocks_range(void **state) {
   }
 }
 
-static void test_p2p_send_queue_range(void **state) {
-  (void)state;
+/* A size key that is 0 (the default) or within [min, max]: accepted at the
+ * bounds, written and read back, refused with its name below, above, negative
+ * or not a number. */
+static void check_zero_or_range(const char *key, size_t off, uint64_t min, uint64_t max) {
   node_config_t c;
   char err[256], text[128];
   node_config_defaults(&c);
-  assert_int_equal(c.p2p_send_queue_bytes_max, 0); /* net's default */
-  const uint64_t good[] = {0, NODE_P2P_SEND_QUEUE_BYTES_MIN, 1 << 20, NODE_P2P_SEND_QUEUE_BYTES_MAX};
+  assert_int_equal(*(size_t *)((char *)&c + off), 0); /* the default */
+  const uint64_t good[] = {0, min, 1 << 20, max};
   for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-    snprintf(text, sizeof text, "{\"p2p_send_queue_bytes_max\": %llu}", (unsigned long long)good[i]);
+    snprintf(text, sizeof text, "{\"%s\": %llu}", key, (unsigned long long)good[i]);
     assert_int_equal(load_text(text, &c, err, sizeof err), 0);
-    assert_int_equal(c.p2p_send_queue_bytes_max, good[i]);
+    assert_int_equal(*(size_t *)((char *)&c + off), good[i]);
   }
-  /* Written and read back. */
   node_config_t a, b;
   node_config_defaults(&a);
-  a.p2p_send_queue_bytes_max = 3 << 20;
+  *(size_t *)((char *)&a + off) = 3 << 20;
   char path[128];
   snprintf(path, sizeof path, "%s/config.json", g_dir);
   assert_int_equal(node_config_write(path, &a), 0);
   assert_int_equal(node_config_load(path, &b, err, sizeof err), 0);
-  assert_int_equal(b.p2p_send_queue_bytes_max, 3 << 20);
-  /* One below the minimum, one above the maximum, negative, not a number. */
-  const uint64_t bad[] = {1, NODE_P2P_SEND_QUEUE_BYTES_MIN - 1, NODE_P2P_SEND_QUEUE_BYTES_MAX + 1};
+  assert_int_equal(*(size_t *)((char *)&b + off), 3 << 20);
+  const uint64_t bad[] = {1, min - 1, max + 1};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-    snprintf(text, sizeof text, "{\"p2p_send_queue_bytes_max\": %llu}", (unsigned long long)bad[i]);
+    snprintf(text, sizeof text, "{\"%s\": %llu}", key, (unsigned long long)bad[i]);
     assert_int_equal(load_text(text, &c, err, sizeof err), VE_ERR_CONFIG);
-    if (!strstr(err, "p2p_send_queue_bytes_max")) fail_msg("%s: message %s", text, err);
+    if (!strstr(err, key)) fail_msg("%s: message %s", text, err);
   }
-  const char *junk[] = {"{\"p2p_send_queue_bytes_max\": -65536}", "{\"p2p_send_queue_bytes_max\": \"1M\"}"};
+  const char *junk[] = {"-65536", "\"1M\""};
   for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) {
-    assert_int_equal(load_text(junk[i], &c, err, sizeof err), VE_ERR_CONFIG);
-    if (!strstr(err, "p2p_send_queue_bytes_max")) fail_msg("%s: message %s", junk[i], err);
+    snprintf(text, sizeof text, "{\"%s\": %s}", key, junk[i]);
+    assert_int_equal(load_text(text, &c, err, sizeof err), VE_ERR_CONFIG);
+    if (!strstr(err, key)) fail_msg("%s: message %s", text, err);
   }
+}
+
+static void test_p2p_send_queue_range(void **state) {
+  (void)state;
+  check_zero_or_range("p2p_send_queue_bytes_max", offsetof(node_config_t, p2p_send_queue_bytes_max),
+                      NODE_P2P_SEND_QUEUE_BYTES_MIN, NODE_P2P_SEND_QUEUE_BYTES_MAX);
+}
+
+static void test_gossip_pending_range(void **state) {
+  (void)state;
+  check_zero_or_range("gossip_pending_bytes_max", offsetof(node_config_t, gossip_pending_bytes_max),
+                      NODE_GOSSIP_PENDING_BYTES_MIN, NODE_GOSSIP_PENDING_BYTES_MAX);
 }
 
 static void test_unknown_and_malformed(void **state) {
@@ -142,6 +156,7 @@ int main(void) {
       cmocka_unit_test(test_round_trip),
       cmocka_unit_test(test_state_keep_blocks_range),
       cmocka_unit_test(test_p2p_send_queue_range),
+      cmocka_unit_test(test_gossip_pending_range),
       cmocka_unit_test(test_unknown_and_malformed),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
