@@ -155,6 +155,10 @@ typedef struct {
   cons_cert_sig_t votes[VE_VALIDATORS_MAX]; /* strictly increasing index */
 } cons_lock_t;
 
+/* Whether rec is a lock record (by its type byte; decode to know it is well formed). */
+static inline bool cons_record_is_lock(ve_slice_t rec) {
+  return rec.len >= 2 && rec.ptr[1] == CONS_REC_LOCK;
+}
 int cons_lock_encode(ve_buf_t *out, const cons_lock_t *l);
 int cons_lock_decode(ve_slice_t in, cons_lock_t *out);
 /* Height of any persisted record (signing or lock), for callers that prune by

@@ -415,9 +415,24 @@ static bool lock_id_held(const cons_engine_t *e, const uint8_t id[CONS_ID_BYTES]
   return false;
 }
 
-static void lock_id_note(cons_engine_t *e, const uint8_t id[CONS_ID_BYTES]) {
-  if (lock_id_held(e, id) || e->lock_ids_count == CONS_LOCK_VALUES_MAX) return;
+/* Notes that a lock record carries id's bytes; false if one already does or
+ * the height's quota is used up (then a new record carries no bytes). */
+static bool lock_id_note(cons_engine_t *e, const uint8_t id[CONS_ID_BYTES]) {
+  if (lock_id_held(e, id) || e->lock_ids_count == CONS_LOCK_VALUES_MAX) return false;
   memcpy(e->lock_ids[e->lock_ids_count++], id, CONS_ID_BYTES);
+  return true;
+}
+
+/* Drops loaded lock records of heights below `from`. */
+static void locks_prune(cons_engine_t *e, uint64_t from) {
+  size_t j = 0;
+  for (size_t i = 0; i < e->locks_count; i++) {
+    if (e->locks[i].height >= from)
+      e->locks[j++] = e->locks[i];
+    else
+      lockrec_free(&e->locks[i]);
+  }
+  e->locks_count = j;
 }
 
 static void records_prune(cons_engine_t *e) {
@@ -425,14 +440,7 @@ static void records_prune(cons_engine_t *e) {
   for (size_t i = 0; i < e->records_count; i++)
     if (e->records[i].height >= e->h) e->records[j++] = e->records[i];
   e->records_count = j;
-  j = 0;
-  for (size_t i = 0; i < e->locks_count; i++) {
-    if (e->locks[i].height >= e->h)
-      e->locks[j++] = e->locks[i];
-    else
-      lockrec_free(&e->locks[i]);
-  }
-  e->locks_count = j;
+  locks_prune(e, e->h);
 }
 
 /* ================= rounds and votes ================= */
@@ -926,14 +934,7 @@ static void restore_locks(cons_engine_t *e) {
     e->valid_round = l->round;
     memcpy(e->valid_id, l->id, CONS_ID_BYTES);
   }
-  size_t j = 0;
-  for (size_t i = 0; i < e->locks_count; i++) {
-    if (e->locks[i].height == e->h)
-      lockrec_free(&e->locks[i]);
-    else
-      e->locks[j++] = e->locks[i];
-  }
-  e->locks_count = j;
+  locks_prune(e, e->h + 1);
 }
 
 /* Resumes height h from this node's records (after a restart, or on reaching a
@@ -1151,11 +1152,8 @@ static void persist_lock(cons_engine_t *e, const round_t *rs, const value_t *v) 
   l->height = e->h;
   l->round = e->round;
   memcpy(l->id, v->id, CONS_ID_BYTES);
-  if (!lock_id_held(e, v->id) && e->lock_ids_count < CONS_LOCK_VALUES_MAX) {
-    l->has_value = true;
-    l->value = blob_slice(v->bytes);
-    lock_id_note(e, v->id);
-  }
+  l->has_value = lock_id_note(e, v->id);
+  if (l->has_value) l->value = blob_slice(v->bytes);
   size_t n = collect_votes(e, rs, 1, v->id, e->batch, VE_VALIDATORS_MAX);
   for (size_t i = 0; i < n; i++) {
     l->votes[i].index = e->batch[i].index;
@@ -1562,9 +1560,8 @@ static int load_lock(cons_engine_t *e, ve_slice_t rec, uint64_t start) {
 static int load_records(cons_engine_t *e, const cons_config_t *cfg) {
   if (cfg->records_count > CONS_RECORDS_MAX) return VE_ERR_CONFIG;
   for (size_t i = 0; i < cfg->records_count; i++) {
-    ve_slice_t raw = cfg->records[i];
-    if (raw.len >= 2 && raw.ptr[1] == CONS_REC_LOCK) {
-      VE_TRY(load_lock(e, raw, cfg->start_height));
+    if (cons_record_is_lock(cfg->records[i])) {
+      VE_TRY(load_lock(e, cfg->records[i], cfg->start_height));
       continue;
     }
     cons_record_t r;

@@ -363,7 +363,7 @@ int cons_lock_decode(ve_slice_t in, cons_lock_t *out) {
 }
 
 int cons_record_height(ve_slice_t rec, uint64_t *height) {
-  if (rec.len >= 2 && rec.ptr[1] == CONS_REC_LOCK) {
+  if (cons_record_is_lock(rec)) {
     cons_lock_t *l = malloc(sizeof *l);
     if (!l) return VE_ERR_NOMEM;
     int rc = cons_lock_decode(rec, l);

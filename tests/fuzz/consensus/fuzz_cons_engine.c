@@ -58,7 +58,7 @@ static void drain(cons_engine_t *e, driver_t *d) {
     switch (a.kind) {
       case CONS_ACT_PERSIST: {
         uint64_t h = 0;
-        if (a.data.len >= 2 && a.data.ptr[1] == CONS_REC_LOCK) {
+        if (cons_record_is_lock(a.data)) {
           VE_ASSERT(a.data.len <= CONS_LOCK_RECORD_BYTES_MAX);
         } else {
           VE_ASSERT(cons_record_decode(a.data, &rec) == VE_OK);

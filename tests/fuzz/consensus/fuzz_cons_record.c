@@ -35,7 +35,7 @@ static int lock_one(const uint8_t *data, size_t size) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  if (size >= 2 && data[1] == CONS_REC_LOCK) return lock_one(data, size);
+  if (cons_record_is_lock(ve_slice(data, size))) return lock_one(data, size);
   cons_record_t rec;
   int rc = cons_record_decode(ve_slice(data, size), &rec);
   if (rc != VE_OK) {

@@ -114,13 +114,9 @@ static void q_push(int to, int from, ve_slice_t msg) {
   ve_buf_append(&m->msg, msg.ptr, msg.len);
 }
 
-static bool is_lock_record(const ve_buf_t *rec) {
-  return rec->len >= 2 && rec->ptr[1] == CONS_REC_LOCK;
-}
-
 static bool have_record(const tnode_t *n, const cons_record_t *want) {
   for (size_t i = 0; i < n->nrec; i++) {
-    if (is_lock_record(&n->recs[i])) continue;
+    if (cons_record_is_lock(ve_buf_slice(&n->recs[i]))) continue;
     cons_record_t r;
     assert_int_equal(cons_record_decode(ve_buf_slice(&n->recs[i]), &r), 0);
     if (r.height == want->height && r.round == want->round && r.type == want->type &&
@@ -546,7 +542,7 @@ static size_t lock_on_x(uint8_t x[32], ve_buf_t *vx) {
   assert_int_equal(st.locked_round, 0);
   /* exactly two new records: the lock, then the precommit it justifies */
   assert_int_equal(nodes[0].nrec, before + 2);
-  assert_true(is_lock_record(&nodes[0].recs[before]));
+  assert_true(cons_record_is_lock(ve_buf_slice(&nodes[0].recs[before])));
   cons_record_t r;
   assert_int_equal(cons_record_decode(ve_buf_slice(&nodes[0].recs[before + 1]), &r), 0);
   assert_int_equal(r.type, CONS_VOTE_PRECOMMIT);
