@@ -98,24 +98,33 @@ void pf_root(pf_chain_t *c, uint64_t h, uint8_t root[32]) {
   store_txn_abort(t);
 }
 
+void pf_founders(tchain_t *tc, vcrypto_keypair_t *admin, vcrypto_keypair_t *registrar,
+                 vcrypto_keypair_t *organizer, uint8_t organizer_id[32], vcrypto_keypair_t *trustee,
+                 uint8_t (*trustee_id)[32], uint32_t n) {
+  tchain_key(admin, NULL, 1, 0);
+  tchain_key(registrar, NULL, 2, 0);
+  tchain_key(organizer, organizer_id, 3, 0);
+  tchain_authority(tc, "ministry", admin, ROLE_ADMIN);
+  tchain_authority(tc, "city registry", registrar, ROLE_REGISTRAR);
+  tchain_authority(tc, "city hall", organizer, ROLE_POLL_ORGANIZER);
+  for (uint32_t j = 0; j < n; j++) {
+    char name[32];
+    tchain_key(&trustee[j], trustee_id[j], 6, (uint8_t)j);
+    snprintf(name, sizeof name, "trustee %u", j + 1);
+    tchain_authority(tc, name, &trustee[j], ROLE_TRUSTEE);
+  }
+}
+
 void pf_init(pf_chain_t *c) {
   memset(c, 0, sizeof *c);
   assert_int_equal(vcrypto_init(), 0);
   assert_int_equal(vote_init(), 0);
   tchain_init(&c->tc, PF_CHAIN, &PF_REG);
-  tchain_key(&c->admin, NULL, 1, 0);
-  tchain_key(&c->registrar, NULL, 2, 0);
-  tchain_key(&c->organizer, c->organizer_id, 3, 0);
   tchain_key(&c->stranger, c->stranger_id, 5, 0);
-  tchain_authority(&c->tc, "ministry", &c->admin, ROLE_ADMIN);
-  tchain_authority(&c->tc, "city registry", &c->registrar, ROLE_REGISTRAR);
-  tchain_authority(&c->tc, "city hall", &c->organizer, ROLE_POLL_ORGANIZER);
+  pf_founders(&c->tc, &c->admin, &c->registrar, &c->organizer, c->organizer_id, c->trustee, c->trustee_id,
+              PF_TRUSTEES);
   for (uint32_t j = 0; j < PF_TRUSTEES; j++) {
-    char name[32];
     uint8_t seed[32];
-    tchain_key(&c->trustee[j], c->trustee_id[j], 6, (uint8_t)j);
-    snprintf(name, sizeof name, "trustee %u", j + 1);
-    tchain_authority(&c->tc, name, &c->trustee[j], ROLE_TRUSTEE);
     memset(seed, 0x70 + (int)j, sizeof seed);
     vote_keypair_from_seed(&c->enc[j], seed);
   }

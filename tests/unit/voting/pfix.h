@@ -56,6 +56,12 @@ typedef struct {
 
 extern const ledger_registry_t PF_REG;
 
+/* The founding authorities both poll fixtures put in genesis, in this order:
+ * ministry (admin), city registry (registrar), city hall (poll organizer) and
+ * trustees 1..n, each key from tchain_key (seeds 1, 2, 3 and 6/j). */
+void pf_founders(tchain_t *tc, vcrypto_keypair_t *admin, vcrypto_keypair_t *registrar,
+                 vcrypto_keypair_t *organizer, uint8_t organizer_id[32], vcrypto_keypair_t *trustee,
+                 uint8_t (*trustee_id)[32], uint32_t n);
 void pf_init(pf_chain_t *c);
 void pf_free(pf_chain_t *c);
 ve_slice_t pf_chain_id(void);

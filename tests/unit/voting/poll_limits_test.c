@@ -315,18 +315,10 @@ static void pl_init(pl_chain_t *c) {
   assert_int_equal(vcrypto_init(), 0);
   assert_int_equal(vote_init(), 0);
   tchain_init(&c->tc, c->chain_id, &PL_REG);
-  tchain_key(&c->admin, NULL, 1, 0);
-  tchain_key(&c->registrar, NULL, 2, 0);
-  tchain_key(&c->organizer, c->organizer_id, 3, 0);
-  tchain_authority(&c->tc, "ministry", &c->admin, ROLE_ADMIN);
-  tchain_authority(&c->tc, "city registry", &c->registrar, ROLE_REGISTRAR);
-  tchain_authority(&c->tc, "city hall", &c->organizer, ROLE_POLL_ORGANIZER);
+  pf_founders(&c->tc, &c->admin, &c->registrar, &c->organizer, c->organizer_id, c->trustee, c->trustee_id,
+              PL_TRUSTEES);
   for (uint32_t j = 0; j < PL_TRUSTEES; j++) {
-    char name[32];
     uint8_t seed[32];
-    tchain_key(&c->trustee[j], c->trustee_id[j], 6, (uint8_t)j);
-    snprintf(name, sizeof name, "trustee %u", j + 1);
-    tchain_authority(&c->tc, name, &c->trustee[j], ROLE_TRUSTEE);
     memset(seed, 0x70, sizeof seed);
     seed[0] = (uint8_t)j;
     vote_keypair_from_seed(&c->enc[j], seed);
