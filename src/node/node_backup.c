@@ -109,7 +109,7 @@ int node_backup(const char *data_dir, const char *dst_data_dir, uint64_t *height
 
 /* ---- starting on a restored store ---- */
 
-static void refuse_marked(node_t *n, uint64_t backup_h, char *err, size_t err_len) {
+static void refuse_marked(uint64_t backup_h, char *err, size_t err_len) {
   snprintf(err, err_len,
            "this store was restored from a backup taken at height %llu: this validator may have "
            "signed votes after height %llu that the store does not show, and signing again there "
@@ -119,7 +119,6 @@ static void refuse_marked(node_t *n, uint64_t backup_h, char *err, size_t err_le
            "signs from height H on.",
            (unsigned long long)backup_h, (unsigned long long)backup_h);
   VE_ERROR(LOG, "refusing to start: %s", err);
-  (void)n;
 }
 
 /* The write of a start: sets sign_from_height to want (0: delete it) and
@@ -154,7 +153,7 @@ int node_sign_from_open(node_t *n, char *err, size_t err_len) {
             (unsigned long long)backup_h);
     rc = sign_from_write(n, 0);
   } else if (marked && !flag) {
-    refuse_marked(n, backup_h, err, err_len);
+    refuse_marked(backup_h, err, err_len);
     return VE_ERR_STATE;
   } else if (flag && flag <= tip && marked) {
     snprintf(err, err_len,

@@ -64,13 +64,8 @@
 /* A gossip frame is flushed at this size (or at the next loop wake-up). */
 #define NODE_GOSSIP_FRAME_BYTES_MAX (1024 * 1024)
 #define NODE_GOSSIP_FRAME_TXS_MAX 8192
-/* Transactions admitted locally but not yet flushed to peers are bounded by
- * gossip_pending_bytes_max (config.h). Beyond it a transaction is not queued
- * for gossip: a validator proposes it itself; a node without a validator key
- * owes every validator link a re-send (drop_owed), which carries it. */
-/* What a node without a validator key re-sends to a validator whose link comes
- * up (on_peer_up), or whose full send queue refused a gossip frame
- * (resend_owed): at most this much of its mempool, oldest first. */
+/* What a node without a validator key re-sends to a validator (resend_pending
+ * says when): at most this much of its mempool, oldest first. */
 #define NODE_GOSSIP_RESEND_BYTES_MAX (16 * 1024 * 1024)
 #define NODE_GOSSIP_RESEND_TXS_MAX 65536
 /* A re-send owed for a refused frame waits until the peer's send queue has at
@@ -122,7 +117,11 @@ struct node_net {
   pthread_mutex_t mu;
   ve_buf_t pending;   /* concatenated codec_put_bytes(tx) */
   size_t pending_n;
-  size_t pending_max; /* gossip_pending_bytes_max, default applied */
+  /* gossip_pending_bytes_max (config.h), default applied. A transaction
+   * beyond it is left out of the gossip: a validator proposes it itself, a
+   * node without a validator key owes every validator a re-send (drop_owed,
+   * turned into resend_owed at the next flush), which carries it. */
+  size_t pending_max;
   bool drop_owed;     /* a tx was left out of pending since the last flush */
   ve_buf_t frame;     /* loop thread scratch */
   /* gossip in */
@@ -291,14 +290,15 @@ static size_t send_split(node_t *n, ve_slice_t items, size_t count, peer_slot_t 
 }
 
 /* Gossip reaches the links that are up when a transaction is admitted, and
- * only if the link's send queue takes the frame. A validator proposes what it
- * holds itself; a node without a validator key cannot, so what it admitted
- * while no validator link was up (just started, or cut off), or what a full
- * send queue refused, would wait in its mempool until it expired. It therefore
- * re-sends its pending transactions (oldest first, within the
- * NODE_GOSSIP_RESEND_* bounds) to each validator whose link comes up, and to
- * one it owes a re-send once that peer's queue has drained (resend_owed); the
- * validator drops the ones it already holds. The first frame of the re-send
+ * only if it fits the gossip buffer and the link's send queue takes the frame.
+ * A validator proposes what it holds itself; a node without a validator key
+ * cannot, so what it admitted while no validator link was up (just started, or
+ * cut off), what its full gossip buffer left out, or what a full send queue
+ * refused, would wait in its mempool until it expired. It therefore re-sends
+ * its pending transactions (oldest first, within the NODE_GOSSIP_RESEND_*
+ * bounds) to each validator whose link comes up, and to one it owes a re-send
+ * (resend_owed: a refused frame, or any left-out transaction) once that peer's
+ * queue has drained; the validator drops the ones it already holds. The first frame of the re-send
  * that the queue refuses leaves the re-send owed again, and ends it. */
 static void resend_pending(node_t *n, peer_slot_t *s) {
   if (n->has_key || !s->validator || mempool_size(n->mempool) == 0) return;
@@ -336,9 +336,8 @@ static bool queue_drained(const struct node_net *nn, const peer_slot_t *s) {
          room >= (size_t)NODE_GOSSIP_FRAME_BYTES_MAX + 64; /* + count, length, channel, tag */
 }
 
-/* On the tick: the re-sends owed to validators whose queue refused a frame,
- * each once its queue has drained and NODE_GOSSIP_RESEND_INTERVAL_MS after
- * the last re-send to it. */
+/* On the tick: the re-sends owed to validators, each once its queue has
+ * drained and NODE_GOSSIP_RESEND_INTERVAL_MS after the last re-send to it. */
 static void resend_owed(node_t *n) {
   struct node_net *nn = n->net;
   if (n->has_key) return;
