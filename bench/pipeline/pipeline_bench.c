@@ -58,7 +58,7 @@ typedef struct {
   double cpu_s[PB_THREADS_MAX];
 } pb_t;
 
-static void die(const char *what, int rc) {
+static _Noreturn void die(const char *what, int rc) {
   fprintf(stderr, "pipeline_bench: %s: %s\n", what, ve_strerror(rc));
   exit(1);
 }

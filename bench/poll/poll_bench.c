@@ -36,7 +36,7 @@ static uint16_t g_port;
 static char g_chain[VE_CHAIN_ID_BYTES_MAX + 1];
 static uint64_t g_expiry;
 
-static void die(const char *what, const char *detail) {
+static _Noreturn void die(const char *what, const char *detail) {
   fprintf(stderr, "poll_bench: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
   exit(1);
 }

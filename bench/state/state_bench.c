@@ -144,7 +144,7 @@ static uint64_t file_bytes(const char *dir, const char *name) {
   return stat(path, &st) == 0 ? (uint64_t)st.st_blocks * 512 : 0;
 }
 
-static void die(const char *what, int rc) {
+static _Noreturn void die(const char *what, int rc) {
   fprintf(stderr, "state_bench: %s: %s\n", what, ve_strerror(rc));
   exit(1);
 }

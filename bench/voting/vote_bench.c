@@ -34,7 +34,7 @@
 
 #define SET 256 /* distinct pre-generated ballots */
 
-static void die(const char *what, int rc) {
+static _Noreturn void die(const char *what, int rc) {
   fprintf(stderr, "vote_bench: %s: %s\n", what, ve_strerror(rc));
   exit(1);
 }
