@@ -153,8 +153,8 @@ int api_status_from_err(int ve_err) {
     case VE_ERR_BAD_SIG:
       return 401;
     case VE_ERR_PERMISSION: case VE_ERR_UNKNOWN_SIGNER: case VE_ERR_REVOKED:
-    case VE_ERR_SUSPENDED: case VE_ERR_NOT_ELIGIBLE:
-      return 403;
+    case VE_ERR_SUSPENDED: case VE_ERR_NOT_ELIGIBLE: case VE_ERR_QUORUM:
+      return 403; /* no_quorum: approved by too little voting power, as submitted */
     case VE_ERR_NOT_FOUND:
       return 404;
     case VE_ERR_STALE_SEQ: case VE_ERR_DUPLICATE: case VE_ERR_EXISTS: case VE_ERR_STATE:
@@ -164,7 +164,7 @@ int api_status_from_err(int ve_err) {
       return 410;
     case VE_ERR_TOO_BIG: case VE_ERR_LIMIT:
       return 413;
-    case VE_ERR_FULL: case VE_ERR_NOMEM: case VE_ERR_CLOSED: case VE_ERR_QUORUM:
+    case VE_ERR_FULL: case VE_ERR_NOMEM: case VE_ERR_CLOSED:
     case VE_ERR_TIMEOUT: case VE_ERR_BUSY:
       return 503;
     default: /* VE_ERR_IO, STORE, CORRUPT, CONFIG, CRYPTO, PEER, VE_OK, unknown */

@@ -8,6 +8,7 @@
 #include "apps/identity/identity.h"
 #include "base/err.h"
 #include "cli/cli.h"
+#include "cli/cmd_valset_int.h"
 #include "node/config.h"
 #include "proof/proof.h"
 
@@ -71,7 +72,7 @@ int cmd_proof(int argc, char **argv) {
 }
 
 static const char VERIFY_USAGE[] =
-    "usage: veche verify --genesis FILE --bundle FILE\n"
+    "usage: veche verify --genesis FILE --bundle FILE [--valset FILE]\n"
     "\n"
     "Checks a proof bundle offline, trusting only the genesis file: the header's\n"
     "validator set must be the genesis set, its commit certificate must carry\n"
@@ -79,8 +80,12 @@ static const char VERIFY_USAGE[] =
     "show the value (or absence) under the certified state root. Prints PROVEN\n"
     "with what was proven and exits 0, or NOT PROVEN with the reason and exits 1.\n"
     "\n"
-    "Validator-set changes: none can happen on the chain yet (the genesis set\n"
-    "governs every height), so the genesis is the whole trusted starting point.\n";
+    "Validator-set changes: a bundle (format 1) carries none, so against the\n"
+    "genesis alone it proves facts of the heights the genesis set governs. For a\n"
+    "height governed by a later set, --valset FILE names the set you trust for it\n"
+    "instead (a set file: {\"validators\": [{\"pk\", \"power\"}, ...]}, e.g. what\n"
+    "GET /v1/valset?height=H+1 answered on a node you trust); the genesis still\n"
+    "names the chain.\n";
 
 static void print_value(const proof_bundle_t *b) {
   /* Identity records get a readable summary; any other value is shown in hex. */
@@ -107,12 +112,14 @@ static void print_value(const proof_bundle_t *b) {
 }
 
 int cmd_verify(int argc, char **argv) {
-  static const struct option opts[] = {{"genesis", 1, 0, 'g'}, {"bundle", 1, 0, 'b'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
-  const char *gpath = NULL, *bpath = NULL;
+  static const struct option opts[] = {{"genesis", 1, 0, 'g'}, {"bundle", 1, 0, 'b'}, {"valset", 1, 0, 'v'},
+                                       {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+  const char *gpath = NULL, *bpath = NULL, *vpath = NULL;
   int o;
   while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     if (o == 'g') gpath = optarg;
     else if (o == 'b') bpath = optarg;
+    else if (o == 'v') vpath = optarg;
     else if (o == 'h') cli_help(VERIFY_USAGE);
     else cli_usage(VERIFY_USAGE);
   }
@@ -122,6 +129,7 @@ int cmd_verify(int argc, char **argv) {
   if (node_genesis_load(gpath, &g, err, sizeof err)) cli_die("%s", err);
   cons_valset_t vs;
   if (proof_valset_from_genesis(&g, &vs)) cli_die("%s: bad validator set", gpath);
+  if (vpath && vsc_set_load(vpath, &vs, err, sizeof err)) cli_die("%s: %s", vpath, err);
   json_error_t je;
   json_t *j = json_load_file(bpath, JSON_REJECT_DUPLICATES, &je);
   if (!j) cli_die("%s:%d:%d: %s", bpath, je.line, je.column, je.text);

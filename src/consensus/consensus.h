@@ -100,6 +100,8 @@ int cons_valset_decode(cons_valset_t *out, ve_slice_t in);
 /* H("veche/cons/valset", encoding). vs must pass cons_valset_check. */
 void cons_valset_hash(uint8_t out[VCRYPTO_HASH_BYTES], const cons_valset_t *vs);
 uint64_t cons_valset_total_power(const cons_valset_t *vs);
+/* Same validators, powers and order (so the same set hash). */
+bool cons_valset_equal(const cons_valset_t *a, const cons_valset_t *b);
 /* Index of pk in vs, or -1. */
 int cons_valset_find(const cons_valset_t *vs, const uint8_t pk[VCRYPTO_PK_BYTES]);
 /* Proposer of (height, round): smooth weighted round robin over the powers (scaled

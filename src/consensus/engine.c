@@ -349,14 +349,6 @@ static void vset_install(cons_engine_t *e, uint64_t height, const cons_valset_t 
   s->own = e->has_key ? cons_valset_find(vs, e->key.pk) : -1;
 }
 
-static bool same_valset(const cons_valset_t *a, const cons_valset_t *b) {
-  if (a->count != b->count) return false;
-  for (uint32_t i = 0; i < a->count; i++)
-    if (a->v[i].power != b->v[i].power || memcmp(a->v[i].pk, b->v[i].pk, VCRYPTO_PK_BYTES) != 0)
-      return false;
-  return true;
-}
-
 /* ================= records (no double signing) ================= */
 
 static bool record_same(const cons_record_t *a, const cons_record_t *b) {
@@ -1491,7 +1483,7 @@ int cons_on_applied(cons_engine_t *e, uint64_t height, const cons_valset_t *next
   if (target < e->h) return VE_OK; /* stale: that height is decided */
   if (target > e->h + CONS_VALSET_DELAY) return VE_ERR_HEIGHT;
   const vsentry_t *have = vset_lookup(e, target);
-  if (have) return same_valset(&have->vs, next) ? VE_OK : VE_ERR_EXISTS;
+  if (have) return cons_valset_equal(&have->vs, next) ? VE_OK : VE_ERR_EXISTS;
   vset_install(e, target, next);
   if (e->started && !e->cur && target == e->h) {
     e->cur = vset_lookup(e, target);

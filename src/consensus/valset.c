@@ -108,3 +108,11 @@ uint32_t cons_proposer(const cons_valset_t *vs, uint64_t height, uint32_t round)
   cons_cycle_build(&c, vs);
   return cons_cycle_proposer(&c, height, round);
 }
+
+bool cons_valset_equal(const cons_valset_t *a, const cons_valset_t *b) {
+  if (a->count != b->count) return false;
+  for (uint32_t i = 0; i < a->count; i++)
+    if (a->v[i].power != b->v[i].power || memcmp(a->v[i].pk, b->v[i].pk, VCRYPTO_PK_BYTES) != 0)
+      return false;
+  return true;
+}

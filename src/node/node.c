@@ -49,6 +49,7 @@
  * while it holds the group, and the group ends before the API server is
  * stopped (which joins those threads).
  */
+#include "apps/valset/valset.h"
 #include "node/node_int.h"
 #include "node/node_verify.h"
 #include "proof/proof.h"
@@ -75,6 +76,27 @@ uint64_t node_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Reads into n->vsets the sets governing the heights after `applied`, from t
+ * (the txn that applied it) or, if NULL, from the committed state. Says whether
+ * either set differs from what n->vsets held. */
+static int vsets_load(node_t *n, store_txn_t *t, uint64_t applied, bool *changed) {
+  store_txn_t *own = NULL;
+  if (!t) VE_TRY(store_txn_begin(n->store, false, &own));
+  int rc = VE_OK;
+  bool diff = false;
+  for (uint64_t i = 0; rc == VE_OK && i < CONS_VALSET_DELAY; i++) {
+    cons_valset_t vs;
+    rc = valset_governing(t ? t : own, applied + 1 + i, &vs, NULL);
+    if (rc == VE_OK && !cons_valset_equal(&vs, &n->vsets[i])) {
+      n->vsets[i] = vs;
+      diff = true;
+    }
+  }
+  if (own) store_txn_abort(own);
+  if (changed) *changed = diff;
+  return rc;
 }
 
 static int open_store(node_t *n, char *err, size_t err_len) {
@@ -112,6 +134,8 @@ static int open_store(node_t *n, char *err, size_t err_len) {
     atomic_store(&n->height, tip.height);
     n->applied = tip.height;
     VE_INFO(LOG, "chain %s at height %llu", n->genesis.chain_id, (unsigned long long)tip.height);
+    rc = vsets_load(n, NULL, tip.height, NULL);
+    if (rc) snprintf(err, err_len, "cannot read the validator sets: %s", ve_strerror(rc));
   }
   return rc;
 }
@@ -188,8 +212,6 @@ int node_open(const node_config_t *cfg, node_t **out, char *err, size_t err_len)
   node_path_join(path, sizeof path, cfg->dir, cfg->genesis_path);
   int rc = node_genesis_load(path, &n->genesis, err, err_len);
   if (rc == VE_OK) rc = ledger_genesis_hash(&n->genesis, n->genesis_hash);
-  if (rc == VE_OK) rc = proof_valset_from_genesis(&n->genesis, &n->valset);
-  if (rc == VE_OK) cons_valset_hash(n->valset_hash, &n->valset);
   if (rc == VE_OK && cfg->key_path[0]) {
     node_path_join(path, sizeof path, cfg->dir, cfg->key_path);
     rc = vcrypto_keyfile_read(path, &n->key);
@@ -260,14 +282,18 @@ int node_pipeline_propose(node_t *n, ve_buf_t *out, uint8_t id_out[LEDGER_HASH_B
   store_txn_t *t;
   VE_TRY(store_txn_begin(n->store, false, &t));
   ledger_tip_t tip;
+  cons_valset_t vs;
   int rc = ledger_tip_get(t, &tip);
+  if (rc == VE_OK) rc = valset_governing(t, tip.height + 1, &vs, NULL);
   store_txn_abort(t);
   VE_TRY(rc);
+  uint8_t vs_hash[LEDGER_HASH_BYTES];
+  cons_valset_hash(vs_hash, &vs);
   mempool_batch_t batch;
   /* block_txs_cap: block_txs_max, or fewer on a node slow to execute (node_cons.c). */
   VE_TRY(mempool_reap(n->mempool, n->block_txs_cap, VE_BLOCK_BYTES_MAX - 4096, &batch));
   ledger_header_t h;
-  ledger_header_next(&tip, node_chain_id(n), node_now_ms(), n->valset_hash, n->key.pk, &h);
+  ledger_header_next(&tip, node_chain_id(n), node_now_ms(), vs_hash, n->key.pk, &h);
   rc = ledger_block_build(&h, batch.txs, (const uint8_t(*)[LEDGER_HASH_BYTES])batch.ids, batch.n, out);
   if (rc == VE_OK) rc = ledger_header_hash(&h, id_out);
   mempool_batch_free(&batch);
@@ -285,7 +311,6 @@ int node_pipeline_validate(node_t *n, ve_slice_t block, const uint8_t id[LEDGER_
   if (rc == VE_OK && memcmp(hash, id, LEDGER_HASH_BYTES) != 0) rc = VE_ERR_HASH_MISMATCH;
   /* The clock is read here, outside the ledger, which stays deterministic. */
   if (rc == VE_OK && b.header.time_ms > node_now_ms() + NODE_CLOCK_DRIFT_MS) rc = VE_ERR_BAD_TIME;
-  if (rc == VE_OK && cons_valset_find(&n->valset, b.header.proposer) < 0) rc = VE_ERR_UNKNOWN_SIGNER;
   /* The stateless checks of the transactions on every core (node_verify.h);
    * the ledger does the rest with their verdicts. */
   int32_t *pre = NULL;
@@ -295,12 +320,16 @@ int node_pipeline_validate(node_t *n, ve_slice_t block, const uint8_t id[LEDGER_
   }
   if (pre) rc = node_verify_block(n->verify, &b, block, id, pre);
   /* Through the open group if any: the block builds on its last block. */
-  store_txn_t *t = n->group;
-  if (rc == VE_OK && !t) rc = store_txn_begin(n->store, false, &t);
-  if (rc == VE_OK) {
-    rc = ledger_block_validate_prechecked(t, &b, n->valset_hash, pre, mempool_sig_checked, n->mempool);
-    if (t != n->group) store_txn_abort(t);
-  }
+  store_txn_t *t = NULL;
+  if (rc == VE_OK && !(t = n->group) && (rc = store_txn_begin(n->store, false, &t)) != VE_OK) t = NULL;
+  /* The set of the block's height, as the state before it says. */
+  cons_valset_t vs;
+  uint8_t vs_hash[LEDGER_HASH_BYTES];
+  if (rc == VE_OK) rc = valset_governing(t, b.header.height, &vs, NULL);
+  if (rc == VE_OK) cons_valset_hash(vs_hash, &vs);
+  if (rc == VE_OK && cons_valset_find(&vs, b.header.proposer) < 0) rc = VE_ERR_UNKNOWN_SIGNER;
+  if (rc == VE_OK) rc = ledger_block_validate_prechecked(t, &b, vs_hash, pre, mempool_sig_checked, n->mempool);
+  if (t && t != n->group) store_txn_abort(t);
   free(pre);
   ledger_block_free(&b);
   return rc;
@@ -414,6 +443,8 @@ int node_pipeline_commit(node_t *n, ve_slice_t block, ve_slice_t cert) {
   if (rc == VE_OK) rc = node_sign_from_block_txn(n, t, h);
   if (rc == VE_OK) rc = prune_after(n, t, h);
   if (rc == VE_OK) rc = ve_buf_append(&n->group_ids, b.ids, b.tx_count * LEDGER_HASH_BYTES);
+  bool vsets_changed = false;
+  if (rc == VE_OK) rc = vsets_load(n, t, h, &vsets_changed);
   if (rc) {
     VE_ERROR(LOG, "commit of height %llu failed: %s; heights %llu..%llu dropped", (unsigned long long)h,
              ve_strerror(rc), (unsigned long long)atomic_load(&n->height) + 1, (unsigned long long)h);
@@ -428,6 +459,7 @@ int node_pipeline_commit(node_t *n, ve_slice_t block, ve_slice_t cert) {
   n->group_blocks++;
   n->group_txs += b.tx_count;
   n->applied = h;
+  if (vsets_changed) node_net_vsets_changed(n);
   node_verify_prune(n->verify, h); /* blocks checked ahead for h or below are moot */
   uint64_t now = node_now_ms();
   if (group_keep(n, &b, now)) group_hold(n, now);

@@ -9,6 +9,7 @@
 
 #include "apps/evidence/evidence.h"
 #include "apps/identity/identity.h"
+#include "apps/valset/valset.h"
 #include "base/err.h"
 #include "codec/codec.h"
 #include "node/node_int.h"
@@ -631,6 +632,76 @@ static int h_evidence(void *ctx, const api_request_t *req, api_response_t *resp)
   return rc;
 }
 
+/* ---- validator sets ---- */
+
+static json_t *valset_json(uint64_t tip, const valset_meta_t *m, const cons_valset_t *vs) {
+  uint8_t hash[VCRYPTO_HASH_BYTES];
+  cons_valset_hash(hash, vs);
+  json_t *list = json_array();
+  for (uint32_t i = 0; i < vs->count; i++)
+    json_array_append_new(list, json_pack("{s:I, s:o, s:I}", "index", (json_int_t)i, "pk",
+                                          node_api_hex(vs->v[i].pk, VCRYPTO_PK_BYTES), "power",
+                                          (json_int_t)vs->v[i].power));
+  return json_pack("{s:I, s:I, s:I, s:o, s:I, s:o}", "height", (json_int_t)tip, "epoch", (json_int_t)m->epoch,
+                   "from_height", (json_int_t)m->from_height, "hash", node_api_hex(hash, sizeof hash),
+                   "total_power", (json_int_t)cons_valset_total_power(vs), "validators", list);
+}
+
+/* GET /v1/valset[?height=H] — the latest validator set, or the one governing
+ * height H (1 ≤ H ≤ last block + CONS_VALSET_DELAY: the sets of the next two
+ * heights are already decided; a later height's is not, so it is a 404 rather
+ * than a guess). Tip, meta and set come from one read transaction, so they
+ * agree with each other. */
+static int h_valset(void *ctx, const api_request_t *req, api_response_t *resp) {
+  node_t *n = ctx;
+  const bool asked = api_request_query(req, "height") != NULL;
+  uint64_t h = 0;
+  if (asked) {
+    int prc = api_request_query_u64(req, "height", 0, CONS_HEIGHT_MAX, &h);
+    if (prc == VE_OK && h == 0) prc = VE_ERR_INVALID;
+    if (prc) {
+      api_error(resp, 400, ve_err_name(prc), "height must be a decimal height from 1 to %llu",
+                (unsigned long long)CONS_HEIGHT_MAX);
+      return prc;
+    }
+  }
+  cons_valset_t *vs = malloc(sizeof *vs);
+  if (!vs) return VE_ERR_NOMEM;
+  store_txn_t *t;
+  int rc = node_api_begin_read(n, &t, resp);
+  if (rc) {
+    free(vs);
+    return rc;
+  }
+  ledger_tip_t tip;
+  valset_meta_t meta = {0, 0}, of = {0, 0};
+  rc = ledger_tip_get(t, &tip);
+  if (rc == VE_OK) rc = valset_meta_get(t, &meta);
+  bool ahead = rc == VE_OK && asked && h > tip.height + CONS_VALSET_DELAY;
+  of = meta;
+  /* The latest set may not govern yet: a change in the last two blocks
+   * (meta.from_height > tip + 1) governs from meta.from_height on. */
+  if (rc == VE_OK && !ahead && !asked) rc = valset_latest_get(t, vs);
+  if (rc == VE_OK && !ahead && asked) rc = valset_governing(t, h, vs, &of);
+  store_txn_abort(t);
+  if (ahead) {
+    rc = VE_ERR_NOT_FOUND;
+    api_error(resp, 404, "not_found",
+              "the set governing height %llu is not decided yet: the last block is %llu, which decides "
+              "the sets of heights up to %llu",
+              (unsigned long long)h, (unsigned long long)tip.height,
+              (unsigned long long)(tip.height + CONS_VALSET_DELAY));
+  } else if (rc == VE_OK) {
+    json_t *o = valset_json(tip.height, &of, vs);
+    if (asked) json_object_set_new(o, "height_asked", json_integer((json_int_t)h));
+    api_respond_json(resp, 200, o);
+  } else if (rc == VE_ERR_NOT_FOUND && asked) {
+    api_error(resp, 404, "not_found", "no validator set is recorded for height %llu", (unsigned long long)h);
+  }
+  free(vs);
+  return rc;
+}
+
 const api_route_t node_core_routes[] = {
     {"GET", "/v1/evidence", h_evidence_list, 0, 0},
     {"GET", "/v1/evidence/:id", h_evidence, 0, 0},
@@ -645,6 +716,7 @@ const api_route_t node_core_routes[] = {
     {"GET", "/v1/keys/:pk", h_key, 0, 0},
     {"GET", "/v1/signers/:pk", h_signer, 0, 0},
     {"GET", "/v1/status", h_status, 0, 0},
+    {"GET", "/v1/valset", h_valset, 0, 0},
     {"GET", "/health", h_health, 0, 0},
     API_ROUTE_METRICS,
 };

@@ -349,7 +349,7 @@ static void on_commit(node_t *n, const cons_action_t *a) {
     if (a->round > 0) api_metric_inc(n->m_cons_late);
     if (took) api_metric_observe(n->m_cons_height_s, (double)took / 1000.0);
   }
-  cons_on_applied(n->cons, a->height, &n->valset);
+  cons_on_applied(n->cons, a->height, &n->vsets[CONS_VALSET_DELAY - 1]); /* read by the commit */
 }
 
 /* Evidence from our engine goes into the ledger as a transaction signed by this
@@ -484,7 +484,7 @@ int node_cons_start(node_t *n) {
     if (base > CONS_TIMEOUT_MS_MAX / 2) base = CONS_TIMEOUT_MS_MAX / 2;
     cons_config_t cfg = {
         .chain_id = n->genesis.chain_id,
-        .valsets = {&n->valset, &n->valset},
+        .valsets = {&n->vsets[0], &n->vsets[1]},
         .key = n->has_key ? &n->key : NULL,
         .start_height = atomic_load(&n->height) + 1,
         .sign_from_height = atomic_load(&n->sign_from),

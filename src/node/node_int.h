@@ -96,7 +96,6 @@ struct node {
   node_config_t cfg;
   ledger_genesis_t genesis;
   uint8_t genesis_hash[LEDGER_HASH_BYTES];
-  uint8_t valset_hash[LEDGER_HASH_BYTES];
   vcrypto_keypair_t key;
   bool has_key;
   vcrypto_keypair_t node_key;       /* peer links: the validator key, or node.key */
@@ -143,7 +142,13 @@ struct node {
   } commit_times[NODE_COMMIT_TIMES_MAX]; /* ring indexed by height */
   /* consensus */
   cons_engine_t *cons;
-  cons_valset_t valset;             /* genesis set; set changes come with the network issue */
+  /* The validator sets governing the heights after the last applied block:
+   * vsets[i] governs applied + 1 + i. A change executed in block h governs
+   * from h + CONS_VALSET_DELAY (src/apps/valset), so both are known once
+   * `applied` is. Read from the state at open, moved along by every commit
+   * (node_pipeline_commit); loop thread only. Validation and proposals read
+   * the set of their height from the state itself. */
+  cons_valset_t vsets[CONS_VALSET_DELAY];
   uint64_t rec_next;                /* key of the next persisted consensus record */
   bool want_proposal;               /* the engine asked us to propose (prop_height, prop_round) */
   uint64_t prop_height;
@@ -222,6 +227,9 @@ void node_net_send_decision(node_t *n, uint64_t peer, uint64_t height);
 /* Any thread: queue an admitted transaction for gossip (flushed by node_net_flush). */
 void node_net_gossip_tx(node_t *n, ve_slice_t tx);
 void node_net_flush(node_t *n);
+/* Loop thread, after a commit changed n->vsets: peers' validator flags and the
+ * allowlist follow the new sets. */
+void node_net_vsets_changed(node_t *n);
 typedef struct {
   uint64_t gossip_in, gossip_out, gossip_dropped;
   uint64_t gossip_resent; /* pending txs re-sent to validators whose link came up (observers) */

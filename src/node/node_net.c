@@ -98,7 +98,8 @@ enum { SYNC_BLOB_WANT = 1, SYNC_BLOB_PART = 2, SYNC_BLOB_NONE = 3, SYNC_BLOCK_AH
 typedef struct {
   uint64_t id; /* 0: free slot */
   net_peer_t *p;
-  bool validator;
+  uint8_t pk[VCRYPTO_PK_BYTES];
+  bool validator; /* in the set of the next height or the one after (n->vsets) */
   uint64_t pushed; /* highest height pushed to this peer ahead of its decisions */
   uint64_t asked_height, asked_ms; /* its last catch-up request let through, and when */
   /* Gossip re-send (nodes without a validator key, validator peers only):
@@ -169,6 +170,53 @@ static peer_slot_t *slot_by_id(struct node_net *nn, uint64_t id) {
 
 static void resend_pending(node_t *n, peer_slot_t *s);
 
+/* A validator of the next height or of the one after: while a change takes
+ * effect, both the leaving and the joining validators must be reachable. */
+static bool in_vsets(const node_t *n, const uint8_t pk[VCRYPTO_PK_BYTES]) {
+  for (size_t i = 0; i < CONS_VALSET_DELAY; i++)
+    if (cons_valset_find(&n->vsets[i], pk) >= 0) return true;
+  return false;
+}
+
+/* The allowlist of a node that does not admit anyone: the validators of the
+ * next two heights and the configured keys. *out is NULL for an open node. */
+static int allow_build(const node_t *n, uint8_t (**out)[VCRYPTO_PK_BYTES], size_t *n_out) {
+  *out = NULL;
+  *n_out = 0;
+  if (n->cfg.p2p_open >= 0 ? n->cfg.p2p_open : !n->has_key) return VE_OK;
+  uint8_t(*allow)[VCRYPTO_PK_BYTES] = calloc(CONS_VALSET_DELAY * VE_VALIDATORS_MAX + n->cfg.n_allow + 1,
+                                             VCRYPTO_PK_BYTES);
+  if (!allow) return VE_ERR_NOMEM;
+  size_t k = 0;
+  for (size_t i = 0; i < CONS_VALSET_DELAY; i++)
+    for (uint32_t j = 0; j < n->vsets[i].count; j++) {
+      bool seen = false;
+      for (size_t m = 0; m < k && !seen; m++) seen = !memcmp(allow[m], n->vsets[i].v[j].pk, VCRYPTO_PK_BYTES);
+      if (!seen) memcpy(allow[k++], n->vsets[i].v[j].pk, VCRYPTO_PK_BYTES);
+    }
+  for (size_t i = 0; i < n->cfg.n_allow; i++) memcpy(allow[k++], n->cfg.allow[i], VCRYPTO_PK_BYTES);
+  *out = allow;
+  *n_out = k;
+  return VE_OK;
+}
+
+void node_net_vsets_changed(node_t *n) {
+  struct node_net *nn = n->net;
+  if (!nn || !nn->net) return;
+  for (size_t i = 0; i < NODE_PEER_SLOTS; i++)
+    if (nn->peers[i].id) nn->peers[i].validator = in_vsets(n, nn->peers[i].pk);
+  uint8_t(*allow)[VCRYPTO_PK_BYTES];
+  size_t n_allow;
+  int rc = allow_build(n, &allow, &n_allow);
+  /* A node that admits anyone keeps doing so; else links of validators that
+   * left are dropped by net_set_allow and joining ones are admitted. */
+  if (rc == VE_OK && allow) rc = net_set_allow(nn->net, (const uint8_t(*)[VCRYPTO_PK_BYTES])allow, n_allow);
+  free(allow);
+  if (rc) VE_ERROR(LOG, "validator set changed, but the peer allowlist was not updated: %s", ve_strerror(rc));
+  else VE_INFO(LOG, "validator set of height %llu: %u validators", (unsigned long long)n->applied + CONS_VALSET_DELAY,
+               n->vsets[CONS_VALSET_DELAY - 1].count);
+}
+
 static void on_peer_up(void *ctx, net_peer_t *p, const uint8_t pk[VCRYPTO_PK_BYTES]) {
   node_t *n = ctx;
   struct node_net *nn = n->net;
@@ -181,7 +229,8 @@ static void on_peer_up(void *ctx, net_peer_t *p, const uint8_t pk[VCRYPTO_PK_BYT
   }
   s->id = ++nn->next_id;
   s->p = p;
-  s->validator = cons_valset_find(&n->valset, pk) >= 0;
+  memcpy(s->pk, pk, VCRYPTO_PK_BYTES);
+  s->validator = in_vsets(n, pk);
   net_peer_set_user(p, s);
   atomic_store(&n->peers, net_peer_count(nn->net));
   resend_pending(n, s);
@@ -727,15 +776,9 @@ int node_net_start(node_t *n) {
   ve_buf_init(&nn->pending, nn->pending_max);
   ve_buf_init(&nn->frame, NET_PAYLOAD_BYTES_MAX);
   n->net = nn;
-  bool open = c->p2p_open >= 0 ? c->p2p_open : !n->has_key;
-  uint8_t(*allow)[VCRYPTO_PK_BYTES] = NULL;
-  size_t n_allow = 0;
-  if (!open) {
-    allow = calloc(n->valset.count + c->n_allow, VCRYPTO_PK_BYTES);
-    if (!allow) return VE_ERR_NOMEM;
-    for (uint32_t i = 0; i < n->valset.count; i++) memcpy(allow[n_allow++], n->valset.v[i].pk, 32);
-    for (size_t i = 0; i < c->n_allow; i++) memcpy(allow[n_allow++], c->allow[i], 32);
-  }
+  uint8_t(*allow)[VCRYPTO_PK_BYTES];
+  size_t n_allow;
+  VE_TRY(allow_build(n, &allow, &n_allow));
   net_config_t nc = {
       .loop = &n->loop,
       .key = &n->node_key,
@@ -752,6 +795,7 @@ int node_net_start(node_t *n) {
   };
   nn->queue_bytes_max = nc.send_queue_bytes_max ? nc.send_queue_bytes_max : NET_SEND_QUEUE_BYTES_MAX;
   int rc = net_start(&nc, &nn->net);
+  bool open = allow == NULL;
   free(allow);
   if (rc) return rc;
   for (size_t i = 0; rc == VE_OK && i < c->n_peers; i++)

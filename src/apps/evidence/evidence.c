@@ -3,9 +3,9 @@
 
 #include <string.h>
 
+#include "apps/valset/valset.h"
 #include "base/err.h"
 #include "codec/codec.h"
-#include "proof/proof.h"
 
 #define PAYLOAD_VERSION 1
 #define RECORD_VERSION 1
@@ -43,12 +43,6 @@ int evidence_decode(ve_slice_t value, const uint8_t id[LEDGER_HASH_BYTES], evide
   return cons_evidence_info(out->evidence, &out->info);
 }
 
-static int load_valset(ledger_exec_t *ex, cons_valset_t *vs) {
-  ve_slice_t v;
-  VE_TRY(ledger_state_get(ex, ve_slice(EVIDENCE_VALSET_KEY, strlen(EVIDENCE_VALSET_KEY)), &v));
-  return cons_valset_decode(vs, v) ? VE_ERR_CORRUPT : VE_OK;
-}
-
 static int evidence_apply(ledger_exec_t *ex, const ledger_tx_t *tx, const ledger_signer_t *s) {
   if (tx->type != TX_TYPE_EVIDENCE_SUBMIT) return VE_ERR_UNKNOWN_TYPE;
   codec_reader_t r;
@@ -59,8 +53,11 @@ static int evidence_apply(ledger_exec_t *ex, const ledger_tx_t *tx, const ledger
   cons_evidence_info_t info;
   VE_TRY(cons_evidence_info(ev, &info));
   if (info.height >= ledger_exec_height(ex) + 1) return VE_ERR_HEIGHT; /* not from the future */
+  /* The set that governed the equivocation's height, not the latest: a
+   * validator that has left can still be shown to have equivocated while it
+   * was one, and a joiner cannot be blamed for heights before it joined. */
   cons_valset_t set; /* ~5 KiB: fine on the loop thread's and HTTP threads' stacks */
-  VE_TRY(load_valset(ex, &set));
+  VE_TRY(valset_governing_exec(ex, info.height, &set));
   char chain[VE_CHAIN_ID_BYTES_MAX + 1];
   ve_slice_t c = ledger_exec_chain_id(ex);
   memcpy(chain, c.ptr, c.len);
@@ -86,23 +83,9 @@ static int evidence_apply(ledger_exec_t *ex, const ledger_tx_t *tx, const ledger
   return ledger_state_put(ex, k, ve_slice(mem, b.len));
 }
 
-/* The genesis validator set governs every height until set changes exist. */
-static int evidence_genesis(ledger_exec_t *ex, const ledger_genesis_t *g) {
-  cons_valset_t vs;
-  VE_TRY(proof_valset_from_genesis(g, &vs));
-  ve_buf_t b;
-  ve_buf_init(&b, CONS_VALSET_BYTES_MAX);
-  int rc = cons_valset_encode(&b, &vs);
-  if (rc == VE_OK)
-    rc = ledger_state_put(ex, ve_slice(EVIDENCE_VALSET_KEY, strlen(EVIDENCE_VALSET_KEY)), ve_buf_slice(&b));
-  ve_buf_free(&b);
-  return rc;
-}
-
 const ledger_app_t evidence_app = {
     .name = "evidence",
     .type_lo = 0x0001,
-    .type_hi = 0x00ff,
+    .type_hi = 0x000f,
     .apply = evidence_apply,
-    .genesis = evidence_genesis,
 };

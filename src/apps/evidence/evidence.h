@@ -7,8 +7,11 @@
  *   - tx EVIDENCE_SUBMIT (0x0001), signed by any active identity (validators are
  *     role-less identities from genesis, so their nodes can submit);
  *   - execution checks the evidence against the validator set governing its
- *     height (stored in state at genesis; validator-set changes will add more
- *     sets), refuses duplicates, and records it under "ev/" || evidence id.
+ *     height (valset_governing_exec: the genesis set, or the one a
+ *     validator-set change installed, src/apps/valset), refuses duplicates,
+ *     and records it under "ev/" || evidence id.
+ * The chain's registry must also run valset_app, whose genesis writes the set
+ * this app reads.
  * Deterministic: verification is signature checking over bytes in the tx.
  */
 #ifndef VECHE_APPS_EVIDENCE_H
@@ -35,8 +38,6 @@ extern const ledger_app_t evidence_app;
 void evidence_id(uint8_t out[LEDGER_HASH_BYTES], ve_slice_t evidence);
 /* State key "ev/" || id (35 bytes). */
 size_t evidence_state_key(uint8_t out[3 + LEDGER_HASH_BYTES], const uint8_t id[LEDGER_HASH_BYTES]);
-/* State key of the validator set governing the chain ("valset"). */
-#define EVIDENCE_VALSET_KEY "valset"
 int evidence_decode(ve_slice_t value, const uint8_t id[LEDGER_HASH_BYTES], evidence_record_t *out);
 /* Client side: the payload of an EVIDENCE_SUBMIT tx. */
 int evidence_payload(ve_buf_t *out, ve_slice_t evidence);

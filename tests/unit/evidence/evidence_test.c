@@ -11,13 +11,15 @@
 
 #include "apps/evidence/evidence.h"
 #include "apps/identity/identity.h"
+#include "apps/valset/valset.h"
 #include "base/err.h"
 #include "consensus/cons_int.h"
 #include "state/state.h"
 
 #define CHAIN "veche-ev-1"
 
-static const ledger_registry_t REG = {&identity_auth, {&evidence_app, &identity_app}, 2};
+/* valset_app writes the validator set (genesis) that evidence is checked against. */
+static const ledger_registry_t REG = {&identity_auth, {&valset_app, &evidence_app, &identity_app}, 3};
 static store_t *g_store;
 static vcrypto_keypair_t g_val[4], g_admin, g_outsider;
 static uint64_t g_seq = 1;
