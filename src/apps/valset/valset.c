@@ -263,13 +263,13 @@ typedef struct {
   uint8_t cur_hash[VCRYPTO_HASH_BYTES], new_hash[VCRYPTO_HASH_BYTES];
 } change_work_t;
 
-/* Cheap checks first (indices, then the power they claim), so a payload that
- * cannot pass costs no signature verification. */
 bool valset_power_enough(uint64_t approved, const cons_valset_t *cur) {
   /* No overflow: at most VE_VALIDATORS_MAX powers of at most CONS_POWER_MAX (2^48). */
   return 3 * approved > 2 * cons_valset_total_power(cur);
 }
 
+/* Cheap checks first (indices, then the power they claim), so a payload that
+ * cannot pass costs no signature verification. */
 static int approvals_check(ledger_exec_t *ex, uint64_t next_epoch, const change_work_t *w) {
   const valset_change_t *c = &w->change;
   uint64_t power = 0;
