@@ -674,14 +674,12 @@ static int h_valset(void *ctx, const api_request_t *req, api_response_t *resp) {
     return rc;
   }
   ledger_tip_t tip;
-  valset_meta_t meta = {0, 0}, of = {0, 0};
+  valset_meta_t of = {0, 0}; /* epoch and first height of the set answered */
   rc = ledger_tip_get(t, &tip);
-  if (rc == VE_OK) rc = valset_meta_get(t, &meta);
   bool ahead = rc == VE_OK && asked && h > tip.height + CONS_VALSET_DELAY;
-  of = meta;
   /* The latest set may not govern yet: a change in the last two blocks
    * (meta.from_height > tip + 1) governs from meta.from_height on. */
-  if (rc == VE_OK && !ahead && !asked) rc = valset_latest_get(t, vs);
+  if (rc == VE_OK && !ahead && !asked && (rc = valset_meta_get(t, &of)) == VE_OK) rc = valset_latest_get(t, vs);
   if (rc == VE_OK && !ahead && asked) rc = valset_governing(t, h, vs, &of);
   store_txn_abort(t);
   if (ahead) {
