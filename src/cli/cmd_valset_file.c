@@ -4,53 +4,19 @@
  * stale or mismatched approval is refused here with a reason instead of
  * failing on the chain and spending a sequence number). No exits: every
  * function returns its VE_ERR code with the reason in err (cmd_valset_int.h). */
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "base/err.h"
 #include "cli/cmd_valset_int.h"
+#include "node/config.h"
 
 __attribute__((format(printf, 4, 5))) static int fail(char *err, size_t err_len, int rc, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(err, err_len, fmt, ap);
   va_end(ap);
-  return rc;
-}
-
-int vsc_json_load(const char *path, size_t max_bytes, json_t **out, char *err, size_t err_len) {
-  *out = NULL;
-  FILE *f = fopen(path, "rb");
-  if (!f) return fail(err, err_len, VE_ERR_IO, "%s: %s", path, strerror(errno));
-  struct stat st;
-  if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
-    fclose(f);
-    return fail(err, err_len, VE_ERR_IO, "%s: not a regular file", path);
-  }
-  if ((uint64_t)st.st_size > max_bytes) {
-    fclose(f);
-    return fail(err, err_len, VE_ERR_TOO_BIG, "%s: larger than %zu bytes", path, max_bytes);
-  }
-  /* Read one byte more than allowed: a file that grew since fstat is refused too. */
-  char *buf = malloc(max_bytes + 1);
-  if (!buf) {
-    fclose(f);
-    return fail(err, err_len, VE_ERR_NOMEM, "%s: out of memory", path);
-  }
-  size_t n = fread(buf, 1, max_bytes + 1, f);
-  bool bad = ferror(f);
-  fclose(f);
-  int rc = VE_OK;
-  if (bad) rc = fail(err, err_len, VE_ERR_IO, "%s: cannot read", path);
-  else if (n > max_bytes) rc = fail(err, err_len, VE_ERR_TOO_BIG, "%s: larger than %zu bytes", path, max_bytes);
-  json_error_t je;
-  if (rc == VE_OK && !(*out = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &je)))
-    rc = fail(err, err_len, VE_ERR_MALFORMED, "%s:%d:%d: %s", path, je.line, je.column, je.text);
-  free(buf);
   return rc;
 }
 
@@ -109,7 +75,7 @@ int vsc_set_from_json(const json_t *j, cons_valset_t *out, char *err, size_t err
 
 int vsc_set_load(const char *path, cons_valset_t *out, char *err, size_t err_len) {
   json_t *j;
-  VE_TRY(vsc_json_load(path, VSC_SET_FILE_BYTES_MAX, &j, err, err_len));
+  VE_TRY(node_json_load(path, VSC_SET_FILE_BYTES_MAX, &j, err, err_len));
   char why[256];
   int rc = vsc_set_from_json(j, out, why, sizeof why);
   json_decref(j);
@@ -166,7 +132,7 @@ int vsc_approval_from_json(const json_t *j, vsc_approval_t *a, char *err, size_t
 
 int vsc_approval_load(const char *path, vsc_approval_t *a, char *err, size_t err_len) {
   json_t *j;
-  VE_TRY(vsc_json_load(path, VSC_APPROVAL_FILE_BYTES_MAX, &j, err, err_len));
+  VE_TRY(node_json_load(path, VSC_APPROVAL_FILE_BYTES_MAX, &j, err, err_len));
   char why[256];
   int rc = vsc_approval_from_json(j, a, why, sizeof why);
   json_decref(j);

@@ -34,10 +34,6 @@ typedef struct {
   uint8_t sig[VCRYPTO_SIG_BYTES];              /* valset_approval_sign */
 } vsc_approval_t;
 
-/* Reads path as JSON (at most max_bytes, checked before reading; duplicate
- * keys refused). Returns 0 with *out owned by the caller; VE_ERR_IO,
- * VE_ERR_TOO_BIG or VE_ERR_MALFORMED with the reason in err. */
-int vsc_json_load(const char *path, size_t max_bytes, json_t **out, char *err, size_t err_len);
 
 /* A validator set from the JSON of a set file: an object whose "validators"
  * is an array of 1..VE_VALIDATORS_MAX objects {"pk": 64 hex, "power":
@@ -49,7 +45,7 @@ int vsc_json_load(const char *path, size_t max_bytes, json_t **out, char *err, s
  * part of the set. Returns 0, or VE_ERR_MALFORMED / VE_ERR_INVALID /
  * VE_ERR_TOO_BIG / VE_ERR_DUPLICATE / VE_ERR_BAD_KEY with the entry named in err. */
 int vsc_set_from_json(const json_t *j, cons_valset_t *out, char *err, size_t err_len);
-/* vsc_json_load (VSC_SET_FILE_BYTES_MAX) then vsc_set_from_json. */
+/* node_json_load (VSC_SET_FILE_BYTES_MAX) then vsc_set_from_json. */
 int vsc_set_load(const char *path, cons_valset_t *out, char *err, size_t err_len);
 
 /* The approval as JSON (a new reference). */
@@ -58,7 +54,7 @@ json_t *vsc_approval_to_json(const vsc_approval_t *a);
  * VE_VALIDATORS_MAX, hex of the right lengths. Returns 0 or
  * VE_ERR_MALFORMED with the field named in err. */
 int vsc_approval_from_json(const json_t *j, vsc_approval_t *a, char *err, size_t err_len);
-/* vsc_json_load (VSC_APPROVAL_FILE_BYTES_MAX) then vsc_approval_from_json. */
+/* node_json_load (VSC_APPROVAL_FILE_BYTES_MAX) then vsc_approval_from_json. */
 int vsc_approval_load(const char *path, vsc_approval_t *a, char *err, size_t err_len);
 
 /* Signs an approval of next for the validator with key kp, which must be in

@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <jansson.h>
 
@@ -51,24 +53,49 @@ void node_config_defaults(node_config_t *c) {
   c->log_level = VE_LOG_INFO;
 }
 
-static json_t *load_json(const char *path, char *err, size_t err_len) {
-  json_error_t je;
-  /* Bounded read: config files are small; refuse anything huge before parsing. */
+int node_json_load(const char *path, size_t max_bytes, json_t **out, char *err, size_t err_len) {
+  *out = NULL;
   FILE *f = fopen(path, "rb");
   if (!f) {
     set_err(err, err_len, "%s: %s", path, strerror(errno));
-    return NULL;
+    return VE_ERR_IO;
   }
-  fseek(f, 0, SEEK_END);
-  long sz = ftell(f);
+  struct stat st;
+  int rc = VE_OK;
+  if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
+    set_err(err, err_len, "%s: not a regular file", path);
+    rc = VE_ERR_IO;
+  } else if ((uint64_t)st.st_size > max_bytes) {
+    set_err(err, err_len, "%s: larger than %zu bytes", path, max_bytes);
+    rc = VE_ERR_TOO_BIG;
+  }
+  /* Read one byte more than allowed: a file that grew since fstat is refused too. */
+  char *buf = rc == VE_OK ? malloc(max_bytes + 1) : NULL;
+  if (rc == VE_OK && !buf) {
+    set_err(err, err_len, "%s: out of memory", path);
+    rc = VE_ERR_NOMEM;
+  }
+  size_t n = buf ? fread(buf, 1, max_bytes + 1, f) : 0;
+  if (rc == VE_OK && ferror(f)) {
+    set_err(err, err_len, "%s: cannot read", path);
+    rc = VE_ERR_IO;
+  } else if (rc == VE_OK && n > max_bytes) {
+    set_err(err, err_len, "%s: larger than %zu bytes", path, max_bytes);
+    rc = VE_ERR_TOO_BIG;
+  }
   fclose(f);
-  if (sz < 0 || sz > NODE_CONFIG_BYTES_MAX) {
-    set_err(err, err_len, "%s: larger than %d bytes", path, NODE_CONFIG_BYTES_MAX);
-    return NULL;
+  json_error_t je;
+  if (rc == VE_OK && !(*out = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &je))) {
+    set_err(err, err_len, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+    rc = VE_ERR_MALFORMED;
   }
-  json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-  if (!j) set_err(err, err_len, "%s:%d:%d: %s", path, je.line, je.column, je.text);
-  return j;
+  free(buf);
+  return rc;
+}
+
+static json_t *load_json(const char *path, char *err, size_t err_len) {
+  json_t *j;
+  return node_json_load(path, NODE_CONFIG_BYTES_MAX, &j, err, err_len) ? NULL : j;
 }
 
 static int copy_str(char *dst, size_t n, json_t *v) {

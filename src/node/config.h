@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 
 #include "ledger/ledger.h"
 
@@ -105,6 +106,12 @@ int node_config_write(const char *path, const node_config_t *c);
 /* genesis.json <-> ledger_genesis_t; the loader runs ledger_genesis_check. */
 int node_genesis_load(const char *path, ledger_genesis_t *g, char *err, size_t err_len);
 int node_genesis_write(const char *path, const ledger_genesis_t *g);
+
+/* Reads path as JSON: a regular file of at most max_bytes (checked before
+ * reading and again by what was read), duplicate keys refused. Returns 0 with
+ * *out owned by the caller; VE_ERR_IO, VE_ERR_TOO_BIG, VE_ERR_NOMEM or
+ * VE_ERR_MALFORMED with the reason in err. */
+int node_json_load(const char *path, size_t max_bytes, json_t **out, char *err, size_t err_len);
 
 /* Joins dir and a possibly relative path into out. */
 void node_path_join(char *out, size_t out_len, const char *dir, const char *path);
