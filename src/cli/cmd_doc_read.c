@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "apps/identity/identity.h"
+#include "apps/valset/valset.h"
 #include "base/err.h"
 #include "cli/cmd_doc_int.h"
 #include "node/config.h"
@@ -272,7 +273,7 @@ int doc_cmd_verify(const doc_opts_t *o) {
   static ledger_genesis_t g;
   if (node_genesis_load(o->genesis, &g, err, sizeof err)) cli_die("%s", err);
   cons_valset_t vs;
-  if (proof_valset_from_genesis(&g, &vs)) cli_die("%s: bad validator set", o->genesis);
+  if (valset_from_genesis(&g, &vs)) cli_die("%s: bad validator set", o->genesis);
   documents_digest_t digests[DOCUMENTS_ALG_MAX + 1];
   memset(digests, 0, sizeof digests);
   doc_file_digests(file, 0x1e, digests); /* algorithms 1..4 */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "apps/identity/identity.h"
+#include "apps/valset/valset.h"
 #include "base/err.h"
 #include "cli/cmd_poll_int.h"
 #include "node/config.h"
@@ -210,5 +211,5 @@ void pc_genesis_load(const char *path, ledger_genesis_t *g, cons_valset_t *vs) {
   if (!path) cli_die("--genesis FILE is required (the chain you trust)");
   char err[512] = "";
   if (node_genesis_load(path, g, err, sizeof err)) cli_die("%s", err);
-  if (proof_valset_from_genesis(g, vs)) cli_die("%s: bad validator set", path);
+  if (valset_from_genesis(g, vs)) cli_die("%s: bad validator set", path);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "apps/identity/identity.h"
+#include "apps/valset/valset.h"
 #include "base/err.h"
 #include "cli/cli.h"
 #include "cli/cmd_valset_int.h"
@@ -75,17 +76,19 @@ static const char VERIFY_USAGE[] =
     "usage: veche verify --genesis FILE --bundle FILE [--valset FILE]\n"
     "\n"
     "Checks a proof bundle offline, trusting only the genesis file: the header's\n"
-    "validator set must be the genesis set, its commit certificate must carry\n"
-    "signatures of more than 2/3 of that set's power, and the Merkle proof must\n"
-    "show the value (or absence) under the certified state root. Prints PROVEN\n"
-    "with what was proven and exits 0, or NOT PROVEN with the reason and exits 1.\n"
+    "validator set must be the set governing its height, its commit certificate\n"
+    "must carry signatures of more than 2/3 of that set's power, and the Merkle\n"
+    "proof must show the value (or absence) under the certified state root.\n"
+    "Prints PROVEN with what was proven and exits 0, or NOT PROVEN with the reason\n"
+    "and exits 1.\n"
     "\n"
-    "Validator-set changes: a bundle (format 1) carries none, so against the\n"
-    "genesis alone it proves facts of the heights the genesis set governs. For a\n"
-    "height governed by a later set, --valset FILE names the set you trust for it\n"
-    "instead (a set file: {\"validators\": [{\"pk\", \"power\"}, ...]}, e.g. what\n"
-    "GET /v1/valset?height=H+1 answered on a node you trust); the genesis still\n"
-    "names the chain.\n";
+    "Validator-set changes: a bundle of a height a later set governs (format 2)\n"
+    "carries every change since the genesis, each proven under a header the\n"
+    "previous set certified; they are checked in turn from the genesis set.\n"
+    "--valset FILE instead trusts the given set for the bundle's height and\n"
+    "ignores the changes (a set file: {\"validators\": [{\"pk\", \"power\"}, ...]},\n"
+    "e.g. what GET /v1/valset?height=H+1 answered on a node you trust); the\n"
+    "genesis still names the chain.\n";
 
 static void print_value(const proof_bundle_t *b) {
   /* Identity records get a readable summary; any other value is shown in hex. */
@@ -128,7 +131,7 @@ int cmd_verify(int argc, char **argv) {
   static ledger_genesis_t g;
   if (node_genesis_load(gpath, &g, err, sizeof err)) cli_die("%s", err);
   cons_valset_t vs;
-  if (proof_valset_from_genesis(&g, &vs)) cli_die("%s: bad validator set", gpath);
+  if (valset_from_genesis(&g, &vs)) cli_die("%s: bad validator set", gpath);
   if (vpath && vsc_set_load(vpath, &vs, err, sizeof err)) cli_die("%s: %s", vpath, err);
   json_error_t je;
   json_t *j = json_load_file(bpath, JSON_REJECT_DUPLICATES, &je);
@@ -139,7 +142,8 @@ int cmd_verify(int argc, char **argv) {
   int rc = proof_bundle_from_json(j, &b, reason, sizeof reason);
   json_decref(j);
   proof_result_t res;
-  if (rc == VE_OK) rc = proof_bundle_verify(&b, g.chain_id, &vs, &res, reason, sizeof reason);
+  if (rc == VE_OK && vpath) rc = proof_bundle_verify_era(&b, g.chain_id, &vs, &res, reason, sizeof reason);
+  else if (rc == VE_OK) rc = proof_bundle_verify(&b, g.chain_id, &vs, &res, reason, sizeof reason);
   char khex[2 * 256 + 1];
   ve_hex_encode(khex, b.key.ptr, b.key.len < 256 ? b.key.len : 256);
   if (rc) {
@@ -153,8 +157,13 @@ int cmd_verify(int argc, char **argv) {
          (unsigned long long)b.height, khex, b.present ? "has this value" : "is absent");
   if (b.present) print_value(&b);
   printf("  anchored in block %llu (hash %s), certified by %u validator signatures\n"
-         "  holding more than 2/3 of the genesis validators' total power %llu\n",
-         (unsigned long long)b.height + 1, bh, res.signatures, (unsigned long long)res.total_power);
+         "  holding more than 2/3 of the total power %llu of %s\n",
+         (unsigned long long)b.height + 1, bh, res.signatures, (unsigned long long)res.total_power,
+         vpath ? "the validator set you gave (--valset)"
+               : res.valset_changes ? "the validator set governing it" : "the genesis validators");
+  if (res.valset_changes)
+    printf("  that set followed from the genesis set through %u validator-set change%s, each certified\n"
+           "  by the set before it\n", res.valset_changes, res.valset_changes == 1 ? "" : "s");
   proof_bundle_free(&b);
   return 0;
 }

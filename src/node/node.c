@@ -441,6 +441,7 @@ int node_pipeline_commit(node_t *n, ve_slice_t block, ve_slice_t cert) {
   if (rc == VE_OK) rc = node_docs_block_txn(n, t, &b);
   if (rc == VE_OK) rc = node_cons_block_txn(n, t);
   if (rc == VE_OK) rc = node_sign_from_block_txn(n, t, h);
+  if (rc == VE_OK) rc = proof_link_keep(t, h); /* before pruning can drop version h - 1 */
   if (rc == VE_OK) rc = prune_after(n, t, h);
   if (rc == VE_OK) rc = ve_buf_append(&n->group_ids, b.ids, b.tx_count * LEDGER_HASH_BYTES);
   bool vsets_changed = false;

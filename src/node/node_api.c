@@ -520,11 +520,18 @@ int node_proof_bundle(node_t *n, const api_request_t *req, api_response_t *resp,
   if (rc == VE_ERR_HEIGHT)
     api_error(resp, 409, "too_early", "state after height %llu is certified only once block %llu exists",
               (unsigned long long)h, (unsigned long long)h + 1);
-  else if (rc == VE_ERR_PRUNED)
+  else if (rc == VE_ERR_PRUNED && h < oldest)
     api_error(resp, 410, "pruned",
               "this node keeps the state of heights %llu and later only (state_keep_blocks); "
               "ask an archive node for height %llu",
               (unsigned long long)oldest, (unsigned long long)h);
+  else if (rc == VE_ERR_PRUNED) /* a store pruned before link proofs were kept (proof_link_keep) */
+    api_error(resp, 410, "pruned",
+              "this node no longer holds the proof of a validator-set change the bundle needs; "
+              "ask an archive node");
+  else if (rc == VE_ERR_TOO_BIG)
+    api_error(resp, 409, "too_big", "the chain has more than %d validator-set changes, which a bundle cannot carry",
+              PROOF_VALSET_LINKS_MAX);
   return rc;
 }
 

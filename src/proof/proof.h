@@ -5,13 +5,18 @@
  *   - the state proof of K against the state root after H (docs/state.md);
  *   - the header of block H+1, which carries that root (execution is deferred);
  *   - the commit certificate of block H+1: precommits of more than 2/3 of the
- *     voting power of the validator set the verifier trusts.
- * The verifier brings the trust: the genesis (whose validator set must be the
- * one named by the header), or later a chain of validator-set changes.
+ *     voting power of the validator set governing H+1;
+ *   - when that set is not the genesis set, the chain of validator-set changes
+ *     from the genesis to it: for each epoch k, the epoch record k (from height,
+ *     set; src/apps/valset) proven in the state under a header certified by set
+ *     k - 1. A verifier that trusts the genesis trusts each set in turn.
+ * The verifier brings the trust: the genesis, or a set it trusts for the
+ * fact's height (proof_bundle_verify_era).
  *
- * The format is JSON, versioned ("format": "veche-proof-bundle", "version": 1),
- * every binary field lower-case hex; docs/proofs.md is the
- * specification a bundle saved today is checked against by later releases.
+ * The format is JSON, versioned ("format": "veche-proof-bundle"; "version" 1
+ * without set changes, 2 with them), every binary field lower-case hex;
+ * docs/proofs.md is the specification a bundle saved today is checked against
+ * by later releases.
  */
 #ifndef VECHE_PROOF_PROOF_H
 #define VECHE_PROOF_PROOF_H
@@ -24,8 +29,26 @@
 #include "ledger/ledger.h"
 
 #define PROOF_BUNDLE_FORMAT "veche-proof-bundle"
-#define PROOF_BUNDLE_VERSION 1
+#define PROOF_BUNDLE_VERSION_PLAIN 1 /* no validator-set changes */
+#define PROOF_BUNDLE_VERSION_CHAIN 2 /* with the chain of set changes ("valsets") */
 #define PROOF_REASON_BYTES_MAX 256
+/* Set changes a bundle may carry: a change a month for 85 years. A bundle of a
+ * chain with more is refused (building and reading), never cut short. */
+#define PROOF_VALSET_LINKS_MAX 1024
+/* Node-local (STORE_T_META) key prefix of a kept link proof: prefix || be64(k). */
+#define PROOF_LINK_META_PREFIX "proof/valset/"
+
+/* Validator-set change k: epoch record k, in the state after block height
+ * (= its from_height - 2), proven under header height + 1, which set k - 1
+ * certifies. */
+typedef struct {
+  uint64_t epoch;  /* k >= 1 */
+  uint64_t height; /* the state version holding the record */
+  ve_buf_t record; /* valset_record encoding: from_height, set */
+  ve_buf_t proof;  /* state proof of "valset/e/" be64(k) */
+  ve_buf_t header; /* canonical header of block height + 1 */
+  ve_buf_t cert;   /* its commit certificate */
+} proof_link_t;
 
 typedef struct {
   char chain_id[VE_CHAIN_ID_BYTES_MAX + 1];
@@ -36,14 +59,19 @@ typedef struct {
   ve_buf_t proof;   /* state proof bytes */
   ve_buf_t header;  /* canonical header of block height + 1 */
   ve_buf_t cert;    /* its commit certificate */
+  uint32_t n_links; /* set changes 1..n_links, in order (0: the genesis set governs) */
+  proof_link_t *links;
 } proof_bundle_t;
 
 void proof_bundle_init(proof_bundle_t *b);
 void proof_bundle_free(proof_bundle_t *b);
 
-/* Builds the bundle for key at height from a node's store (read txn). Returns
- * VE_ERR_HEIGHT when height + 1 has no block yet, VE_ERR_PRUNED when the node
- * no longer keeps the state of that height (state_version_oldest). */
+/* Builds the bundle for key at height from a node's store (read txn), with the
+ * set changes up to the one governing height + 1. Returns VE_ERR_HEIGHT when
+ * height + 1 has no block yet, VE_ERR_PRUNED when the node no longer keeps the
+ * state of that height (state_version_oldest) or of a set change it did not
+ * keep a link proof for (proof_link_keep), VE_ERR_TOO_BIG beyond
+ * PROOF_VALSET_LINKS_MAX changes. */
 int proof_bundle_build(store_txn_t *t, ve_slice_t chain_id, uint64_t height, ve_slice_t key,
                        proof_bundle_t *out);
 
@@ -52,20 +80,30 @@ int proof_bundle_build(store_txn_t *t, ve_slice_t chain_id, uint64_t height, ve_
 json_t *proof_bundle_to_json(const proof_bundle_t *b);
 int proof_bundle_from_json(const json_t *j, proof_bundle_t *out, char *reason, size_t reason_len);
 
+/* Called in the write transaction that commits block h, after it: when h is
+ * the header of a set change's link (h + 1 is the first height of epoch k >= 1),
+ * keeps the state proof of record k at version h - 1 in STORE_T_META, so the
+ * node can build links after pruning that version (config state_keep_blocks).
+ * Cheap otherwise (one state read). */
+int proof_link_keep(store_txn_t *t, uint64_t h);
+
 /* What a successful verification establishes. */
 typedef struct {
   uint8_t block_hash[LEDGER_HASH_BYTES]; /* of block height + 1 */
-  uint64_t total_power;   /* of the trusted set; the certificate carries > 2/3 of it */
+  uint64_t total_power;   /* of the set that certified it; the certificate carries > 2/3 of it */
   uint32_t signatures;
+  uint32_t valset_changes; /* set changes followed from the genesis (0 for verify_era) */
 } proof_result_t;
 
-/* Offline check of b against a trusted validator set for block height + 1 and
- * the chain id it belongs to. Returns 0 if the fact is proven; otherwise the
- * error, with a one-line human reason. */
-int proof_bundle_verify(const proof_bundle_t *b, const char *chain_id, const cons_valset_t *vs,
+/* Offline check of b trusting the genesis of chain_id, whose validator set is
+ * genesis_set: follows b's set changes from it, then checks the fact under the
+ * last set. Returns 0 if the fact is proven; otherwise the error, with a
+ * one-line human reason. */
+int proof_bundle_verify(const proof_bundle_t *b, const char *chain_id, const cons_valset_t *genesis_set,
                         proof_result_t *res, char *reason, size_t reason_len);
-
-/* The consensus validator set named in a genesis. */
-int proof_valset_from_genesis(const ledger_genesis_t *g, cons_valset_t *vs);
+/* Offline check of the fact alone against a set the caller trusts for block
+ * height + 1 (its set changes, if any, are not used). */
+int proof_bundle_verify_era(const proof_bundle_t *b, const char *chain_id, const cons_valset_t *vs,
+                            proof_result_t *res, char *reason, size_t reason_len);
 
 #endif

@@ -19,6 +19,10 @@
  *      member (3 of 5 is not more than 2/3);
  *   5. J and v0 restart and rejoin (the sets come back from their stores), the
  *      chain goes on, and every running node holds the same blocks.
+ * A bundle of a height the third set governs carries both changes and proves
+ * its fact against the genesis alone (tampered ones do not); J, which prunes,
+ * still builds such bundles once it no longer keeps the states holding the
+ * epoch records.
  * Every wait is bounded (longer under the sanitizers); every node must exit
  * cleanly on SIGTERM. */
 #include <errno.h>
@@ -42,6 +46,7 @@
 #define POWER 10 /* testnet's power per validator */
 #define WAIT_MS (60000 * H_SCALE)
 #define ADVANCE 5 /* heights the chain must add to count as committing */
+#define KEEP_BLOCKS 16 /* J's state_keep_blocks: NODE_STATE_KEEP_BLOCKS_MIN */
 
 static const char *g_veche;
 
@@ -136,23 +141,95 @@ static void vs_advances(h_node_t *n, const char *why) {
   }
 }
 
-/* A proof bundle of a fact at height h, which a set other than the genesis
- * set governs (h + 1 >= the second change's from_height): `veche verify`
- * against the genesis alone says NOT PROVEN; with --valset naming the set
- * GET /v1/valset?height=h+1 gives, PROVEN. */
-static void vs_verify_after_change(h_net_t *net, h_node_t *n, uint64_t h) {
+/* Writes bundle src with its "valsets" edited to dst: link `drop` removed
+ * (-1: none), or one hex digit of link `flip`'s field flipped, or (swap) the
+ * first two links exchanged; plain: valsets removed and version 1. */
+typedef struct {
+  int drop, flip;
+  const char *field;
+  bool swap, plain;
+} vs_edit_t;
+
+static void vs_tamper(const char *src, const char *dst, vs_edit_t e) {
+  json_t *j = json_load_file(src, 0, NULL);
+  assert_non_null(j);
+  json_t *arr = json_object_get(j, "valsets");
+  assert_true(json_array_size(arr) >= 2);
+  if (e.drop >= 0) assert_int_equal(json_array_remove(arr, (size_t)e.drop), 0);
+  if (e.flip >= 0) {
+    json_t *l = json_array_get(arr, (size_t)e.flip);
+    char *hex = strdup(json_string_value(json_object_get(l, e.field)));
+    size_t pos = strlen(hex) / 2;
+    hex[pos] = hex[pos] == '0' ? '1' : '0';
+    json_object_set_new(l, e.field, json_string(hex));
+    free(hex);
+  }
+  if (e.swap) {
+    json_t *first = json_incref(json_array_get(arr, 0));
+    assert_int_equal(json_array_remove(arr, 0), 0);
+    assert_int_equal(json_array_insert_new(arr, 1, first), 0);
+  }
+  if (e.plain) {
+    json_object_del(j, "valsets");
+    json_object_set_new(j, "version", json_integer(1));
+  }
+  assert_int_equal(json_dump_file(j, dst, 0), 0);
+  json_decref(j);
+}
+
+/* The bundle of the authority's identity record at height h from node n,
+ * written to bundle; returns `veche verify`'s exit against the genesis alone,
+ * its output in out. */
+static int vs_bundle_verify(h_net_t *net, h_node_t *n, uint64_t h, const char *bundle, char *out, size_t cap) {
   uint8_t auth_id[32];
-  char idhex[65], hs[24], bundle[320], setf[320], genesis[320], out[4096], path[64];
+  char idhex[65], hs[24], genesis[320];
   identity_id_from_pk(auth_id, net->node[0].authority.pk);
   ve_hex_encode(idhex, auth_id, 32);
   snprintf(hs, sizeof hs, "%llu", (unsigned long long)h);
-  snprintf(bundle, sizeof bundle, "%s/bundle.json", net->dir);
-  snprintf(setf, sizeof setf, "%s/set.json", net->dir);
   snprintf(genesis, sizeof genesis, "%s/tn/genesis.json", net->dir);
   h_wait_height(n, h + 2, WAIT_MS); /* block h + 1 certified */
-  assert_int_equal(h_veche(n, out, sizeof out, "proof", "identity", idhex, "--height", hs, "--out", bundle, NULL), 0);
-  int rc = h_veche(n, out, sizeof out, "verify", "--genesis", genesis, "--bundle", bundle, NULL);
-  if (rc != 1 || !strstr(out, "NOT PROVEN")) fail_msg("verify against the genesis set: exit %d: %s", rc, out);
+  assert_int_equal(h_veche(n, out, cap, "proof", "identity", idhex, "--height", hs, "--out", bundle, NULL), 0);
+  return h_veche(n, out, cap, "verify", "--genesis", genesis, "--bundle", bundle, NULL);
+}
+
+/* A proof bundle of a fact at height h, which the third set governs (h + 1 >=
+ * the second change's from_height): it carries both changes (format 2) and
+ * `veche verify` proves it against the genesis alone; dropping, reordering or
+ * altering a change, or stripping them, makes it NOT PROVEN; with --valset
+ * naming the set GET /v1/valset?height=h+1 gives, the fact alone is PROVEN. */
+static void vs_verify_after_change(h_net_t *net, h_node_t *n, uint64_t h) {
+  char bundle[320], bad[320], setf[320], genesis[320], out[4096], path[64];
+  snprintf(bundle, sizeof bundle, "%s/bundle.json", net->dir);
+  snprintf(bad, sizeof bad, "%s/tampered.json", net->dir);
+  snprintf(setf, sizeof setf, "%s/set.json", net->dir);
+  snprintf(genesis, sizeof genesis, "%s/tn/genesis.json", net->dir);
+  int rc = vs_bundle_verify(net, n, h, bundle, out, sizeof out);
+  if (rc != 0 || !strstr(out, "PROVEN") || !strstr(out, "through 2 validator-set changes"))
+    fail_msg("verify against the genesis, through two set changes: exit %d: %s", rc, out);
+  json_t *j = json_load_file(bundle, 0, NULL);
+  assert_int_equal(json_integer_value(json_object_get(j, "version")), 2);
+  assert_int_equal(json_array_size(json_object_get(j, "valsets")), 2);
+  json_decref(j);
+
+  const struct {
+    const char *why;
+    vs_edit_t e;
+  } bads[] = {
+      {"first change dropped", {0, -1, NULL, false, false}},
+      {"second change dropped", {1, -1, NULL, false, false}},
+      {"changes swapped", {-1, -1, NULL, true, false}},
+      {"changes stripped (version 1)", {-1, -1, NULL, false, true}},
+      {"first change's certificate", {-1, 0, "cert", false, false}},
+      {"first change's header", {-1, 0, "header", false, false}},
+      {"second change's record", {-1, 1, "record", false, false}},
+      {"second change's proof", {-1, 1, "proof", false, false}},
+  };
+  for (size_t i = 0; i < sizeof bads / sizeof bads[0]; i++) {
+    vs_tamper(bundle, bad, bads[i].e);
+    rc = h_veche(n, out, sizeof out, "verify", "--genesis", genesis, "--bundle", bad, NULL);
+    if (rc != 1 || !strstr(out, "NOT PROVEN")) fail_msg("tampered bundle (%s): exit %d: %s", bads[i].why, rc, out);
+  }
+
   json_t *set;
   snprintf(path, sizeof path, "/v1/valset?height=%llu", (unsigned long long)h + 1);
   assert_int_equal(h_get(n, path, &set), 200);
@@ -160,6 +237,30 @@ static void vs_verify_after_change(h_net_t *net, h_node_t *n, uint64_t h) {
   json_decref(set);
   rc = h_veche(n, out, sizeof out, "verify", "--genesis", genesis, "--bundle", bundle, "--valset", setf, NULL);
   if (rc != 0 || !strstr(out, "PROVEN")) fail_msg("verify with --valset: exit %d: %s", rc, out);
+}
+
+/* J prunes (state_keep_blocks = KEEP_BLOCKS): once it no longer
+ * keeps the states that hold the epoch records (it answers 410 for them), a
+ * bundle it builds still carries both changes, from the link proofs it kept
+ * when it committed them, and proves the fact against the genesis. */
+static void vs_verify_pruned(h_net_t *net, h_node_t *jn, uint64_t hc, uint64_t hr) {
+  uint64_t top = hr + 2 * KEEP_BLOCKS;
+  h_wait_height(jn, top + 2, WAIT_MS);
+  uint8_t auth_id[32];
+  char idhex[65], path[160], bundle[320], out[4096];
+  identity_id_from_pk(auth_id, net->node[0].authority.pk);
+  ve_hex_encode(idhex, auth_id, 32);
+  for (uint64_t h = hc; h <= hr; h += hr - hc) { /* the versions holding records 1 and 2 */
+    json_t *r = NULL;
+    snprintf(path, sizeof path, "/v1/proofs/identities/%s?height=%llu", idhex, (unsigned long long)h);
+    int st = h_get(jn, path, &r);
+    json_decref(r);
+    if (st != 410) fail_msg("J still serves height %llu (HTTP %d): nothing was pruned", (unsigned long long)h, st);
+  }
+  snprintf(bundle, sizeof bundle, "%s/bundle-pruned.json", net->dir);
+  int rc = vs_bundle_verify(net, jn, top, bundle, out, sizeof out);
+  if (rc != 0 || !strstr(out, "through 2 validator-set changes"))
+    fail_msg("a pruning node's bundle against the genesis: exit %d: %s", rc, out);
 }
 
 static void test_valset_changes(void **state) {
@@ -177,6 +278,7 @@ static void test_valset_changes(void **state) {
   snprintf(kpath, sizeof kpath, "%s/validator.key", jn->dir);
   assert_int_equal(vcrypto_keyfile_write(kpath, &keys[J]), 0);
   h_config_set(jn, "key", json_string("validator.key"));
+  h_config_set(jn, "state_keep_blocks", json_integer(KEEP_BLOCKS));
 
   cons_valset_t genesis_set, with_j, without_v3;
   vs_make(&genesis_set, keys, NV);
@@ -244,6 +346,7 @@ static void test_valset_changes(void **state) {
   h_wait_height(jn, top, WAIT_MS);
   assert_true(h_same_chain(&v[0], &v[1], top) == top);
   assert_true(h_same_chain(jn, &v[1], top) == top);
+  vs_verify_pruned(&net, jn, hc, hr);
 
   h_node_stop(&v[0]);
   h_node_stop(&v[1]);

@@ -7,11 +7,9 @@
 
 #include "base/err.h"
 #include "codec/codec.h"
-#include "proof/proof.h"
 
 #define VALSET_VERSION 1 /* of the payload, the meta value and the epoch records */
 /* An epoch record: version, from_height, then the set as a bytes field. */
-#define VALSET_RECORD_BYTES_MAX (1 + CODEC_UVARINT_BYTES_MAX + 3 + CONS_VALSET_BYTES_MAX)
 
 _Static_assert(sizeof VALSET_EPOCH_PREFIX - 1 + 8 == VALSET_EPOCH_KEY_BYTES, "epoch key layout");
 _Static_assert(VE_CHAIN_ID_BYTES_MAX <= 255, "the approval message's chain id length is a u8");
@@ -329,11 +327,22 @@ static int valset_apply(ledger_exec_t *ex, const ledger_tx_t *tx, const ledger_s
   return rc;
 }
 
+int valset_from_genesis(const ledger_genesis_t *g, cons_valset_t *vs) {
+  memset(vs, 0, sizeof *vs);
+  if (g->n_validators == 0 || g->n_validators > VE_VALIDATORS_MAX) return VE_ERR_CONFIG;
+  vs->count = (uint32_t)g->n_validators;
+  for (size_t i = 0; i < g->n_validators; i++) {
+    memcpy(vs->v[i].pk, g->validators[i].pk, VCRYPTO_PK_BYTES);
+    vs->v[i].power = g->validators[i].power;
+  }
+  return cons_valset_check(vs) ? VE_ERR_CONFIG : VE_OK;
+}
+
 /* The same key and bytes the evidence app wrote here before this app existed,
  * so genesis states (and chains) from before set changes are unchanged. */
 static int valset_genesis(ledger_exec_t *ex, const ledger_genesis_t *g) {
   cons_valset_t vs;
-  VE_TRY(proof_valset_from_genesis(g, &vs));
+  VE_TRY(valset_from_genesis(g, &vs));
   return latest_put(ex, &vs);
 }
 

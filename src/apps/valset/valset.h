@@ -52,6 +52,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "codec/codec.h"
 #include "consensus/consensus.h"
 #include "ledger/ledger.h"
 #include "store/store.h"
@@ -63,6 +64,8 @@
 #define VALSET_META_KEY "valset/meta"
 #define VALSET_EPOCH_PREFIX "valset/e/"
 #define VALSET_EPOCH_KEY_BYTES (9 + 8)
+/* Upper bound of an epoch record (u8 version | uvarint from | bytes set). */
+#define VALSET_RECORD_BYTES_MAX (1 + CODEC_UVARINT_BYTES_MAX + 3 + CONS_VALSET_BYTES_MAX)
 #define VALSET_APPROVAL_MSG_BYTES_MAX (1 + VE_CHAIN_ID_BYTES_MAX + 8 + 2 * VCRYPTO_HASH_BYTES)
 /* Upper bound of a VALSET_CHANGE payload. */
 #define VALSET_PAYLOAD_BYTES_MAX (1 + 3 + CONS_VALSET_BYTES_MAX + 3 + VE_VALIDATORS_MAX * (3 + VCRYPTO_SIG_BYTES))
@@ -112,6 +115,9 @@ int valset_change_encode(ve_buf_t *out, const valset_change_t *c);
 int valset_change_decode(ve_slice_t payload, valset_change_t *out);
 
 /* ---- reading the sets ---- */
+
+/* The consensus validator set named in a genesis (epoch 0). */
+int valset_from_genesis(const ledger_genesis_t *g, cons_valset_t *vs);
 
 /* From a store transaction (node, API), the committed state as of t:
  * meta (absent: epoch 0, from height 1) and the latest set. */

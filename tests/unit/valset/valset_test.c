@@ -244,7 +244,7 @@ static void test_genesis_state(void **state) {
   (void)state;
   /* Byte for byte what the evidence app wrote at genesis before this app. */
   cons_valset_t vs;
-  assert_int_equal(proof_valset_from_genesis(&g_c.g, &vs), 0);
+  assert_int_equal(valset_from_genesis(&g_c.g, &vs), 0);
   ve_buf_t want;
   ve_buf_init(&want, 0);
   assert_int_equal(cons_valset_encode(&want, &vs), 0);
