@@ -72,12 +72,19 @@ void tchain_tx(tchain_t *c, ve_buf_t *out, const vcrypto_keypair_t *kp, uint32_t
   assert_int_equal(ledger_tx_encode(&tx, out), 0);
 }
 
+/* The validator-set hash block height names. */
+static void valset_at(tchain_t *c, store_txn_t *t, uint64_t height, uint8_t out[LEDGER_HASH_BYTES]) {
+  if (c->valset_of) c->valset_of(c->cons_ctx, t, height, out);
+  else memcpy(out, c->valset, LEDGER_HASH_BYTES);
+}
+
 static void block_on(tchain_t *c, store_txn_t *t, const ve_buf_t *txs, size_t n, ve_buf_t *out) {
   ledger_tip_t tip;
   assert_int_equal(ledger_tip_get(t, &tip), 0);
+  uint8_t vs[LEDGER_HASH_BYTES];
+  valset_at(c, t, tip.height + 1, vs);
   ledger_header_t h;
-  ledger_header_next(&tip, tchain_id(c), tip.last_time_ms + TCHAIN_BLOCK_STEP_MS, c->valset, c->validator.pk,
-                     &h);
+  ledger_header_next(&tip, tchain_id(c), tip.last_time_ms + TCHAIN_BLOCK_STEP_MS, vs, c->validator.pk, &h);
   ve_slice_t *sl = calloc(n ? n : 1, sizeof *sl);
   assert_non_null(sl);
   for (size_t i = 0; i < n; i++) sl[i] = ve_buf_slice(&txs[i]);
@@ -99,8 +106,18 @@ void tchain_commit(tchain_t *c, const ve_buf_t *txs, size_t n, int32_t *results)
   ve_buf_t blk;
   ve_buf_init(&blk, 0);
   block_on(c, t, txs, n, &blk);
-  assert_int_equal(ledger_block_validate(t, ve_buf_slice(&blk), c->valset, NULL, NULL), 0);
-  assert_int_equal(ledger_block_commit(t, c->reg, ve_buf_slice(&blk), ve_slice("cert", 4), results), 0);
+  ledger_block_t b;
+  assert_int_equal(ledger_block_decode(ve_buf_slice(&blk), &b), 0);
+  uint8_t vs[LEDGER_HASH_BYTES];
+  valset_at(c, t, b.header.height, vs);
+  assert_int_equal(ledger_block_validate(t, ve_buf_slice(&blk), vs, NULL, NULL), 0);
+  ve_buf_t cert;
+  ve_buf_init(&cert, 0);
+  if (c->cert) c->cert(c->cons_ctx, t, &b.header, &cert);
+  else assert_int_equal(ve_buf_append(&cert, "cert", 4), 0);
+  ledger_block_free(&b);
+  assert_int_equal(ledger_block_commit(t, c->reg, ve_buf_slice(&blk), ve_buf_slice(&cert), results), 0);
+  ve_buf_free(&cert);
   if (c->after) c->after(c->after_ctx, t, ve_buf_slice(&blk));
   assert_int_equal(store_txn_commit(t), 0);
   ve_buf_free(&blk);

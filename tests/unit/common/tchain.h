@@ -29,6 +29,12 @@
 /* Runs in the block's write transaction after the ledger committed it (the
  * node's blob store does this, for instance). */
 typedef void (*tchain_after_fn)(void *ctx, store_txn_t *t, ve_slice_t block);
+/* Optional consensus stand-ins, for tests whose blocks must carry what a real
+ * network's do: the validator-set hash a block at height names (default: the
+ * fixed c->valset), and the commit certificate of a header (default: the bytes
+ * "cert"). Both run in the block's write transaction, before it commits. */
+typedef void (*tchain_valset_fn)(void *ctx, store_txn_t *t, uint64_t height, uint8_t hash[LEDGER_HASH_BYTES]);
+typedef void (*tchain_cert_fn)(void *ctx, store_txn_t *t, const ledger_header_t *h, ve_buf_t *cert);
 
 typedef struct {
   store_t *store;
@@ -42,6 +48,9 @@ typedef struct {
   bool owns_store;
   tchain_after_fn after; /* optional */
   void *after_ctx;
+  tchain_valset_fn valset_of; /* optional, with cert; ctx: cons_ctx */
+  tchain_cert_fn cert;
+  void *cons_ctx;
 } tchain_t;
 
 /* The key pair of seed bytes memset(a) with byte 0 = b; id (may be NULL)
