@@ -96,6 +96,7 @@ static int vsets_load(node_t *n, store_txn_t *t, uint64_t applied, bool *changed
   }
   if (own) store_txn_abort(own);
   if (changed) *changed = diff;
+  if (rc == VE_OK) atomic_store(&n->member, n->has_key && cons_valset_find(&n->vsets[0], n->key.pk) >= 0);
   return rc;
 }
 

@@ -449,6 +449,7 @@ static int h_status(void *ctx, const api_request_t *req, api_response_t *resp) {
   json_object_set_new(o, "genesis_hash", node_api_hex(n->genesis_hash, 32));
   json_object_set_new(o, "version", json_string(NODE_API_VERSION));
   json_object_set_new(o, "role", json_string(n->has_key ? "validator" : "observer"));
+  json_object_set_new(o, "member", json_boolean(atomic_load(&n->member)));
   json_object_set_new(o, "node_key", node_api_hex(n->node_key.pk, 32));
   json_object_set_new(o, "peers", json_integer((json_int_t)atomic_load(&n->peers)));
   node_net_stats_t ns;

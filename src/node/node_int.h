@@ -98,6 +98,12 @@ struct node {
   uint8_t genesis_hash[LEDGER_HASH_BYTES];
   vcrypto_keypair_t key;
   bool has_key;
+  /* has_key and a member of vsets[0] (the set of applied + 1): it proposes in
+   * its turns. A node that does not (an observer, or a validator key outside
+   * the set: joining, or gone) reaches the chain only through its gossip, so it
+   * owes validators the gossip re-send (node_net.c). Written by the loop
+   * thread with the sets (vsets_load), read by API threads. */
+  atomic_bool member;
   vcrypto_keypair_t node_key;       /* peer links: the validator key, or node.key */
   struct node_net *net;             /* peer links (node_net.c); NULL: a network of one */
   struct node_verify *verify;       /* signature-check workers (node_verify.c); NULL: inline */

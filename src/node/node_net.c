@@ -280,15 +280,15 @@ void node_net_gossip_tx(node_t *n, ve_slice_t tx) {
   }
   if (!queued) {
     nn->gossip_dropped++;
-    if (!n->has_key) nn->drop_owed = true; /* it is in our mempool: the re-send carries it */
+    if (!atomic_load(&n->member)) nn->drop_owed = true; /* it is in our mempool: the re-send carries it */
   }
   pthread_mutex_unlock(&nn->mu);
 }
 
 /* Sends frame = count || items (items already encoded) to `only` if given,
  * else to every peer but `except` (0: none), only validators when
- * validators_only. A node without a validator key owes a re-send to a
- * validator that refused the frame (full queue, or no memory; a link going
+ * validators_only. A node that does not propose (!n->member) owes a re-send
+ * to a validator that refused the frame (full queue, or no memory; a link going
  * down gets one when it comes up again), and sends that peer nothing more
  * until the re-send: the re-send carries what was skipped, oldest first, so
  * the validator receives our transactions in order (a later frame that fits
@@ -312,7 +312,7 @@ static size_t send_batch(node_t *n, ve_slice_t items, size_t count, peer_slot_t 
       continue;
     int rc = net_send(nn->net, s->p, NET_CH_TX, ve_buf_slice(&nn->frame));
     if (rc == VE_OK) queued += count;
-    else if (rc != VE_ERR_CLOSED && !n->has_key && s->validator) s->resend_owed = true;
+    else if (rc != VE_ERR_CLOSED && !atomic_load(&n->member) && s->validator) s->resend_owed = true;
   }
   nn->gossip_out += queued;
   return queued;
@@ -340,17 +340,19 @@ static size_t send_split(node_t *n, ve_slice_t items, size_t count, peer_slot_t 
 
 /* Gossip reaches the links that are up when a transaction is admitted, and
  * only if it fits the gossip buffer and the link's send queue takes the frame.
- * A validator proposes what it holds itself; a node without a validator key
- * cannot, so what it admitted while no validator link was up (just started, or
- * cut off), what its full gossip buffer left out, or what a full send queue
- * refused, would wait in its mempool until it expired. It therefore re-sends
- * its pending transactions (oldest first, within the NODE_GOSSIP_RESEND_*
- * bounds) to each validator whose link comes up, and to one it owes a re-send
- * (resend_owed: a refused frame, or any left-out transaction) once that peer's
- * queue has drained; the validator drops the ones it already holds. The first frame of the re-send
- * that the queue refuses leaves the re-send owed again, and ends it. */
+ * A member of the validator set proposes what it holds itself; any other node
+ * (an observer, or a validator key outside the set: n->member) cannot, so what
+ * it admitted while no validator link was up (just started, or cut off), what
+ * its full gossip buffer left out, or what a full send queue refused, would
+ * wait in its mempool until it expired. It therefore re-sends its pending
+ * transactions (oldest first, within the NODE_GOSSIP_RESEND_* bounds) to each
+ * validator whose link comes up, and to one it owes a re-send (resend_owed: a
+ * refused frame, or any left-out transaction) once that peer's queue has
+ * drained; the validator drops the ones it already holds. The first frame of
+ * the re-send that the queue refuses leaves the re-send owed again, and ends
+ * it. */
 static void resend_pending(node_t *n, peer_slot_t *s) {
-  if (n->has_key || !s->validator || mempool_size(n->mempool) == 0) return;
+  if (atomic_load(&n->member) || !s->validator || mempool_size(n->mempool) == 0) return;
   s->resent_ms = uv_now(&n->loop);
   mempool_batch_t b;
   if (mempool_reap(n->mempool, NODE_GOSSIP_RESEND_TXS_MAX, NODE_GOSSIP_RESEND_BYTES_MAX, &b)) {
@@ -389,7 +391,7 @@ static bool queue_drained(const struct node_net *nn, const peer_slot_t *s) {
  * drained and NODE_GOSSIP_RESEND_INTERVAL_MS after the last re-send to it. */
 static void resend_owed(node_t *n) {
   struct node_net *nn = n->net;
-  if (n->has_key) return;
+  if (atomic_load(&n->member)) return;
   uint64_t now = uv_now(&n->loop);
   for (size_t i = 0; i < NODE_PEER_SLOTS; i++) {
     peer_slot_t *s = &nn->peers[i];

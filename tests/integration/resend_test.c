@@ -28,7 +28,8 @@
  * A second scenario (test_resend_after_full_gossip_buffer) covers the step
  * before the queue: an observer whose gossip buffer is full leaves admitted
  * transactions out of its gossip, and the re-send it then owes every
- * validator must carry them. Every wait is bounded (longer under the
+ * validator must carry them; a third (test_resend_from_key_outside_set) runs it
+ * on a node with a validator key the set does not name. Every wait is bounded (longer under the
  * sanitizers); every node must exit cleanly on SIGTERM. */
 #include <errno.h>
 #include <setjmp.h>
@@ -277,15 +278,33 @@ static void test_resend_after_full_queue(void **state) {
  * Without the re-send the left-out ones stay pending in the observer and the
  * test fails on its bound. Each raw batch (~840 KB) is far more than the
  * buffer, so some are always left out (checked). */
-static void test_resend_after_full_gossip_buffer(void **state) {
-  (void)state;
+static void resend_after_full_gossip_buffer(bool keyed) {
   h_net_t net;
   h_net_init(&net, g_veche, NV, NO, EMPTY_BLOCK_MS);
   h_node_t *v0 = &net.node[0], *obs = &net.node[OBS];
   h_config_set(obs, "gossip_pending_bytes_max", json_integer(GOSSIP_PENDING_BYTES));
+  if (keyed) {
+    /* A validator key genesis does not name: the node links with it, so the
+     * validators admit it by that key (p2p_allow), as an authority's node is
+     * admitted while it waits to join or after it left the set. */
+    vcrypto_keypair_t kp;
+    char path[320], pk[65];
+    h_seed_key(&kp, 0x4b455945, 1);
+    snprintf(path, sizeof path, "%s/validator.key", obs->dir);
+    assert_int_equal(vcrypto_keyfile_write(path, &kp), 0);
+    h_config_set(obs, "key", json_string("validator.key"));
+    ve_hex_encode(pk, kp.pk, 32);
+    for (size_t i = 0; i < NV; i++) h_config_set(&net.node[i], "p2p_allow", json_pack("[s]", pk));
+    vcrypto_keypair_wipe(&kp);
+  }
   for (size_t i = 0; i < NV + NO; i++) h_node_start(&net.node[i]);
   h_wait_height(v0, 2, 30000 * H_SCALE);
   h_wait_height(obs, 2, 30000 * H_SCALE);
+  json_t *st;
+  assert_int_equal(h_get(obs, "/v1/status", &st), 200);
+  assert_string_equal(json_string_value(json_object_get(st, "role")), keyed ? "validator" : "observer");
+  assert_true(json_is_false(json_object_get(st, "member")));
+  json_decref(st);
   uint64_t h0 = h_height(obs);
   rs_tx_t *txs = calloc(DROP_TXS, sizeof *txs);
   assert_non_null(txs);
@@ -310,9 +329,22 @@ static void test_resend_after_full_gossip_buffer(void **state) {
   h_net_cleanup(&net);
 }
 
+static void test_resend_after_full_gossip_buffer(void **state) {
+  (void)state;
+  resend_after_full_gossip_buffer(false);
+}
+
+/* The same from a node with a validator key outside the set (joining, or
+ * gone): it never proposes either, so it owes the same re-send. */
+static void test_resend_from_key_outside_set(void **state) {
+  (void)state;
+  resend_after_full_gossip_buffer(true);
+}
+
 int main(int argc, char **argv) {
   g_veche = h_veche_arg(argc, argv);
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_resend_after_full_queue),
-                                     cmocka_unit_test(test_resend_after_full_gossip_buffer)};
+                                     cmocka_unit_test(test_resend_after_full_gossip_buffer),
+                                     cmocka_unit_test(test_resend_from_key_outside_set)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
