@@ -233,7 +233,10 @@ static int links_from_json(const json_t *arr, proof_bundle_t *out, char *reason,
     say(reason, rl, "version 2 needs \"valsets\": an array of 1 to %d set changes", PROOF_VALSET_LINKS_MAX);
     return VE_ERR_MALFORMED;
   }
-  VE_TRY(links_alloc(out, n));
+  if (links_alloc(out, n) != VE_OK) {
+    say(reason, rl, "out of memory for %zu set changes", n);
+    return VE_ERR_NOMEM;
+  }
   for (size_t i = 0; i < n; i++) {
     const json_t *o = json_array_get(arr, i);
     proof_link_t *l = &out->links[i];
@@ -264,9 +267,16 @@ int proof_bundle_from_json(const json_t *j, proof_bundle_t *out, char *reason, s
   }
   const char *chain = json_string_value(json_object_get(j, "chain_id"));
   json_t *present = json_object_get(j, "present");
-  if (!chain || strlen(chain) > VE_CHAIN_ID_BYTES_MAX || !uint_field(j, "height", &out->height) ||
-      !json_is_boolean(present)) {
+  if (!chain || !uint_field(j, "height", &out->height) || !json_is_boolean(present)) {
     say(reason, rl, "chain_id, height and present are required");
+    return VE_ERR_MALFORMED;
+  }
+  /* As in a genesis: printable ASCII, so a reason quoting it stays one line. */
+  size_t cl = strlen(chain);
+  bool printable = cl > 0 && cl <= VE_CHAIN_ID_BYTES_MAX;
+  for (size_t i = 0; printable && i < cl; i++) printable = chain[i] >= 0x20 && chain[i] <= 0x7e;
+  if (!printable) {
+    say(reason, rl, "chain_id must be 1 to %d printable ASCII characters", VE_CHAIN_ID_BYTES_MAX);
     return VE_ERR_MALFORMED;
   }
   snprintf(out->chain_id, sizeof out->chain_id, "%s", chain);
@@ -275,6 +285,7 @@ int proof_bundle_from_json(const json_t *j, proof_bundle_t *out, char *reason, s
   VE_TRY(hex_field(j, "proof", &out->proof, reason, rl));
   VE_TRY(hex_field(j, "header", &out->header, reason, rl));
   VE_TRY(hex_field(j, "cert", &out->cert, reason, rl));
+  ve_buf_reset(&out->value);
   if (out->present) VE_TRY(hex_field(j, "value", &out->value, reason, rl));
   else if (!json_is_null(json_object_get(j, "value"))) {
     say(reason, rl, "value must be null when present is false");
@@ -317,7 +328,11 @@ static int header_certified(const char *chain_id, const cons_valset_t *vs, ve_sl
     say(reason, rl, "%sheader names a validator set other than the trusted one", what);
     return VE_ERR_HASH_MISMATCH;
   }
-  VE_TRY(ledger_header_hash(h, hash));
+  rc = ledger_header_hash(h, hash);
+  if (rc) {
+    say(reason, rl, "%sheader does not hash: %s", what, ve_strerror(rc));
+    return rc;
+  }
   rc = cons_cert_verify(vs, chain_id, h->height, hash, cert);
   if (rc) {
     say(reason, rl, "%scommit certificate does not prove header %llu: %s", what, (unsigned long long)h->height,
@@ -368,7 +383,7 @@ static int link_follow(const proof_link_t *l, uint64_t k, const char *chain_id, 
   }
   /* Its header must be one the trusted set governs: at or after its first
    * height (a set certifies nothing before it). */
-  if (l->height == UINT64_MAX || l->height + 1 < *from) {
+  if (l->height == 0 || l->height == UINT64_MAX || l->height + 1 < *from) { /* executed in block >= 1 */
     say(reason, rl, "%sheader %llu is not governed by set %llu (from height %llu)", what,
         (unsigned long long)l->height + 1, (unsigned long long)k - 1, (unsigned long long)*from);
     return VE_ERR_HEIGHT;
@@ -411,7 +426,10 @@ int proof_bundle_verify(const proof_bundle_t *b, const char *chain_id, const con
     return VE_ERR_WRONG_CHAIN;
   }
   cons_valset_t *vs = malloc(sizeof *vs);
-  if (!vs) return VE_ERR_NOMEM;
+  if (!vs) {
+    say(reason, rl, "out of memory");
+    return VE_ERR_NOMEM;
+  }
   *vs = *genesis_set;
   uint64_t from = 1;
   int rc = VE_OK;
