@@ -342,13 +342,17 @@ static int header_certified(const char *chain_id, const cons_valset_t *vs, ve_sl
   return VE_OK;
 }
 
+/* The bundle names the trusted chain: checked first, for the clearest reason. */
+static int chain_check(const proof_bundle_t *b, const char *chain_id, char *reason, size_t rl) {
+  if (!strcmp(b->chain_id, chain_id)) return VE_OK;
+  say(reason, rl, "bundle is for chain \"%s\", trusted chain is \"%s\"", b->chain_id, chain_id);
+  return VE_ERR_WRONG_CHAIN;
+}
+
 int proof_bundle_verify_era(const proof_bundle_t *b, const char *chain_id, const cons_valset_t *vs,
                             proof_result_t *res, char *reason, size_t rl) {
   memset(res, 0, sizeof *res);
-  if (strcmp(b->chain_id, chain_id)) {
-    say(reason, rl, "bundle is for chain \"%s\", trusted chain is \"%s\"", b->chain_id, chain_id);
-    return VE_ERR_WRONG_CHAIN;
-  }
+  VE_TRY(chain_check(b, chain_id, reason, rl));
   if (b->height == UINT64_MAX) {
     say(reason, rl, "height out of range");
     return VE_ERR_HEIGHT;
@@ -421,10 +425,7 @@ static int link_follow(const proof_link_t *l, uint64_t k, const char *chain_id, 
 int proof_bundle_verify(const proof_bundle_t *b, const char *chain_id, const cons_valset_t *genesis_set,
                         proof_result_t *res, char *reason, size_t rl) {
   memset(res, 0, sizeof *res);
-  if (strcmp(b->chain_id, chain_id)) {
-    say(reason, rl, "bundle is for chain \"%s\", trusted chain is \"%s\"", b->chain_id, chain_id);
-    return VE_ERR_WRONG_CHAIN;
-  }
+  VE_TRY(chain_check(b, chain_id, reason, rl));
   cons_valset_t *vs = malloc(sizeof *vs);
   if (!vs) {
     say(reason, rl, "out of memory");
