@@ -163,7 +163,15 @@ int cmd_verify(int argc, char **argv) {
                : res.valset_changes ? "the validator set governing it" : "the genesis validators");
   if (res.valset_changes)
     printf("  that set followed from the genesis set through %u validator-set change%s, each certified\n"
-           "  by the set before it\n", res.valset_changes, res.valset_changes == 1 ? "" : "s");
+           "  by the set before it:\n", res.valset_changes, res.valset_changes == 1 ? "" : "s");
+  for (uint32_t i = 0; i < res.valset_changes; i++) {
+    uint64_t from;
+    cons_valset_t set;
+    if (valset_record_decode(ve_buf_slice(&b.links[i].record), &from, &set)) continue; /* verified: cannot fail */
+    printf("    epoch %llu from height %llu: %u validators, total power %llu\n",
+           (unsigned long long)b.links[i].epoch, (unsigned long long)from, set.count,
+           (unsigned long long)cons_valset_total_power(&set));
+  }
   proof_bundle_free(&b);
   return 0;
 }

@@ -204,8 +204,10 @@ static void vs_verify_after_change(h_net_t *net, h_node_t *n, uint64_t h) {
   snprintf(setf, sizeof setf, "%s/set.json", net->dir);
   snprintf(genesis, sizeof genesis, "%s/tn/genesis.json", net->dir);
   int rc = vs_bundle_verify(net, n, h, bundle, out, sizeof out);
-  if (rc != 0 || !strstr(out, "PROVEN") || !strstr(out, "through 2 validator-set changes"))
+  if (rc != 0 || !strstr(out, "PROVEN") || !strstr(out, "through 2 validator-set changes") ||
+      !strstr(out, "epoch 1 from height") || !strstr(out, "epoch 2 from height"))
     fail_msg("verify against the genesis, through two set changes: exit %d: %s", rc, out);
+  print_message("%s", out);
   json_t *j = json_load_file(bundle, 0, NULL);
   assert_int_equal(json_integer_value(json_object_get(j, "version")), 2);
   assert_int_equal(json_array_size(json_object_get(j, "valsets")), 2);
