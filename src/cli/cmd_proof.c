@@ -85,10 +85,13 @@ static const char VERIFY_USAGE[] =
     "Validator-set changes: a bundle of a height a later set governs (format 2)\n"
     "carries every change since the genesis, each proven under a header the\n"
     "previous set certified; they are checked in turn from the genesis set.\n"
-    "--valset FILE instead trusts the given set for the bundle's height and\n"
-    "ignores the changes (a set file: {\"validators\": [{\"pk\", \"power\"}, ...]},\n"
-    "e.g. what GET /v1/valset?height=H+1 answered on a node you trust); the\n"
-    "genesis still names the chain.\n";
+    "\n"
+    "--valset FILE starts from a set you already trust instead (a set file:\n"
+    "{\"validators\": [{\"pk\", \"power\"}, ...]}, e.g. what GET /v1/valset\n"
+    "answered on a node you trust). With \"epoch\" and \"from_height\" in the\n"
+    "file (GET /v1/valset gives them), the bundle's changes after that epoch are\n"
+    "followed from it; without them, the set must be the one governing block\n"
+    "H+1 itself. The genesis still names the chain.\n";
 
 static void print_value(const proof_bundle_t *b) {
   /* Identity records get a readable summary; any other value is shown in hex. */
@@ -132,7 +135,21 @@ int cmd_verify(int argc, char **argv) {
   if (node_genesis_load(gpath, &g, err, sizeof err)) cli_die("%s", err);
   cons_valset_t vs;
   if (valset_from_genesis(&g, &vs)) cli_die("%s: bad validator set", gpath);
-  if (vpath && vsc_set_load(vpath, &vs, err, sizeof err)) cli_die("%s: %s", vpath, err);
+  /* A set file naming its epoch is a starting point; one without is an era's set. */
+  uint64_t epoch = 0, from = 1;
+  bool era = false;
+  if (vpath) {
+    json_t *sj;
+    if (node_json_load(vpath, VSC_SET_FILE_BYTES_MAX, &sj, err, sizeof err)) cli_die("%s", err);
+    if (vsc_set_from_json(sj, &vs, err, sizeof err)) cli_die("%s: %s", vpath, err);
+    json_t *e = json_object_get(sj, "epoch"), *f = json_object_get(sj, "from_height");
+    era = !e && !f;
+    if (!era && (!json_is_integer(e) || json_integer_value(e) < 0 || !json_is_integer(f) ||
+                 json_integer_value(f) < 1))
+      cli_die("%s: \"epoch\" (0 or more) and \"from_height\" (1 or more) go together", vpath);
+    if (!era) epoch = (uint64_t)json_integer_value(e), from = (uint64_t)json_integer_value(f);
+    json_decref(sj);
+  }
   json_error_t je;
   json_t *j = json_load_file(bpath, JSON_REJECT_DUPLICATES, &je);
   if (!j) cli_die("%s:%d:%d: %s", bpath, je.line, je.column, je.text);
@@ -142,8 +159,9 @@ int cmd_verify(int argc, char **argv) {
   int rc = proof_bundle_from_json(j, &b, reason, sizeof reason);
   json_decref(j);
   proof_result_t res;
-  if (rc == VE_OK && vpath) rc = proof_bundle_verify_era(&b, g.chain_id, &vs, &res, reason, sizeof reason);
-  else if (rc == VE_OK) rc = proof_bundle_verify(&b, g.chain_id, &vs, &res, reason, sizeof reason);
+  if (rc == VE_OK && era) rc = proof_bundle_verify_era(&b, g.chain_id, &vs, &res, reason, sizeof reason);
+  else if (rc == VE_OK)
+    rc = proof_bundle_verify_from(&b, g.chain_id, &vs, epoch, from, &res, reason, sizeof reason);
   char khex[2 * 256 + 1];
   ve_hex_encode(khex, b.key.ptr, b.key.len < 256 ? b.key.len : 256);
   if (rc) {
@@ -159,17 +177,20 @@ int cmd_verify(int argc, char **argv) {
   printf("  anchored in block %llu (hash %s), certified by %u validator signatures\n"
          "  holding more than 2/3 of the total power %llu of %s\n",
          (unsigned long long)b.height + 1, bh, res.signatures, (unsigned long long)res.total_power,
-         vpath ? "the validator set you gave (--valset)"
-               : res.valset_changes ? "the validator set governing it" : "the genesis validators");
+         res.valset_changes ? "the validator set governing it"
+         : vpath            ? "the validator set you gave (--valset)"
+                            : "the genesis validators");
   if (res.valset_changes)
-    printf("  that set followed from the genesis set through %u validator-set change%s, each certified\n"
-           "  by the set before it:\n", res.valset_changes, res.valset_changes == 1 ? "" : "s");
-  for (uint32_t i = 0; i < res.valset_changes; i++) {
-    uint64_t from;
+    printf("  that set followed from %s through %u validator-set change%s, each certified\n"
+           "  by the set before it:\n", vpath ? "the set you gave (--valset)" : "the genesis set",
+           res.valset_changes, res.valset_changes == 1 ? "" : "s");
+  for (uint32_t i = 0; res.valset_changes && i < b.n_links; i++) {
+    uint64_t first;
     cons_valset_t set;
-    if (valset_record_decode(ve_buf_slice(&b.links[i].record), &from, &set)) continue; /* verified: cannot fail */
+    if (b.links[i].epoch <= epoch) continue; /* covered by the trusted set, not followed */
+    if (valset_record_decode(ve_buf_slice(&b.links[i].record), &first, &set)) continue; /* verified: cannot fail */
     printf("    epoch %llu from height %llu: %u validators, total power %llu\n",
-           (unsigned long long)b.links[i].epoch, (unsigned long long)from, set.count,
+           (unsigned long long)b.links[i].epoch, (unsigned long long)first, set.count,
            (unsigned long long)cons_valset_total_power(&set));
   }
   proof_bundle_free(&b);

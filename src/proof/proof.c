@@ -381,7 +381,7 @@ static int link_follow(const proof_link_t *l, uint64_t k, const char *chain_id, 
   char what[48];
   snprintf(what, sizeof what, "set change %llu: ", (unsigned long long)k);
   if (l->epoch != k) {
-    say(reason, rl, "%sit is for epoch %llu; changes must run 1, 2, ... from the genesis", what,
+    say(reason, rl, "%sit is for epoch %llu; changes must follow one another from the trusted set", what,
         (unsigned long long)l->epoch);
     return VE_ERR_MALFORMED;
   }
@@ -422,8 +422,8 @@ static int link_follow(const proof_link_t *l, uint64_t k, const char *chain_id, 
   return VE_OK;
 }
 
-int proof_bundle_verify(const proof_bundle_t *b, const char *chain_id, const cons_valset_t *genesis_set,
-                        proof_result_t *res, char *reason, size_t rl) {
+int proof_bundle_verify_from(const proof_bundle_t *b, const char *chain_id, const cons_valset_t *trusted,
+                             uint64_t epoch, uint64_t from, proof_result_t *res, char *reason, size_t rl) {
   memset(res, 0, sizeof *res);
   VE_TRY(chain_check(b, chain_id, reason, rl));
   cons_valset_t *vs = malloc(sizeof *vs);
@@ -431,18 +431,24 @@ int proof_bundle_verify(const proof_bundle_t *b, const char *chain_id, const con
     say(reason, rl, "out of memory");
     return VE_ERR_NOMEM;
   }
-  *vs = *genesis_set;
-  uint64_t from = 1;
+  *vs = *trusted;
+  uint32_t i = 0, followed = 0;
+  while (i < b->n_links && b->links[i].epoch <= epoch) i++; /* what the trusted set already covers */
   int rc = VE_OK;
-  for (uint32_t i = 0; i < b->n_links && rc == VE_OK; i++)
-    rc = link_follow(&b->links[i], (uint64_t)i + 1, chain_id, vs, &from, reason, rl);
+  for (; i < b->n_links && rc == VE_OK; i++, followed++)
+    rc = link_follow(&b->links[i], epoch + followed + 1, chain_id, vs, &from, reason, rl);
   if (rc == VE_OK && b->height + 1 < from) {
-    say(reason, rl, "header %llu precedes the heights the bundle's last validator set governs (from %llu)",
+    say(reason, rl, "header %llu precedes the heights the last trusted validator set governs (from %llu)",
         (unsigned long long)b->height + 1, (unsigned long long)from);
     rc = VE_ERR_HEIGHT;
   }
   if (rc == VE_OK) rc = proof_bundle_verify_era(b, chain_id, vs, res, reason, rl);
-  if (rc == VE_OK) res->valset_changes = b->n_links;
+  if (rc == VE_OK) res->valset_changes = followed;
   free(vs);
   return rc;
+}
+
+int proof_bundle_verify(const proof_bundle_t *b, const char *chain_id, const cons_valset_t *genesis_set,
+                        proof_result_t *res, char *reason, size_t rl) {
+  return proof_bundle_verify_from(b, chain_id, genesis_set, 0, 1, res, reason, rl);
 }

@@ -92,7 +92,7 @@ typedef struct {
   uint8_t block_hash[LEDGER_HASH_BYTES]; /* of block height + 1 */
   uint64_t total_power;   /* of the set that certified it; the certificate carries > 2/3 of it */
   uint32_t signatures;
-  uint32_t valset_changes; /* set changes followed from the genesis (0 for verify_era) */
+  uint32_t valset_changes; /* set changes followed from the trusted set (0 for verify_era) */
 } proof_result_t;
 
 /* Offline check of b trusting the genesis of chain_id, whose validator set is
@@ -101,6 +101,12 @@ typedef struct {
  * one-line human reason. */
 int proof_bundle_verify(const proof_bundle_t *b, const char *chain_id, const cons_valset_t *genesis_set,
                         proof_result_t *res, char *reason, size_t reason_len);
+/* The same from a later trusted starting point: vs is the set of epoch `epoch`,
+ * governing from height `from` (the genesis set: 0 and 1). b's changes up to
+ * that epoch are skipped, the later ones followed from vs; a fact before
+ * `from` is not proven (the trusted set never governed it). */
+int proof_bundle_verify_from(const proof_bundle_t *b, const char *chain_id, const cons_valset_t *vs,
+                             uint64_t epoch, uint64_t from, proof_result_t *res, char *reason, size_t reason_len);
 /* Offline check of the fact alone against a set the caller trusts for block
  * height + 1 (its set changes, if any, are not used). */
 int proof_bundle_verify_era(const proof_bundle_t *b, const char *chain_id, const cons_valset_t *vs,

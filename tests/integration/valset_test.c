@@ -196,8 +196,9 @@ static int vs_bundle_verify(h_net_t *net, h_node_t *n, uint64_t h, const char *b
  * the second change's from_height): it carries both changes (format 2) and
  * `veche verify` proves it against the genesis alone; dropping, reordering or
  * altering a change, or stripping them, makes it NOT PROVEN; with --valset
- * naming the set GET /v1/valset?height=h+1 gives, the fact alone is PROVEN. */
-static void vs_verify_after_change(h_net_t *net, h_node_t *n, uint64_t h) {
+ * naming a trusted set (GET /v1/valset?height=...), the changes after it are
+ * followed (epoch1: a height of the first change's set). */
+static void vs_verify_after_change(h_net_t *net, h_node_t *n, uint64_t h, uint64_t epoch1) {
   char bundle[320], bad[320], setf[320], genesis[320], out[4096], path[64];
   snprintf(bundle, sizeof bundle, "%s/bundle.json", net->dir);
   snprintf(bad, sizeof bad, "%s/tampered.json", net->dir);
@@ -232,13 +233,34 @@ static void vs_verify_after_change(h_net_t *net, h_node_t *n, uint64_t h) {
     if (rc != 1 || !strstr(out, "NOT PROVEN")) fail_msg("tampered bundle (%s): exit %d: %s", bads[i].why, rc, out);
   }
 
-  json_t *set;
-  snprintf(path, sizeof path, "/v1/valset?height=%llu", (unsigned long long)h + 1);
-  assert_int_equal(h_get(n, path, &set), 200);
-  assert_int_equal(json_dump_file(set, setf, 0), 0);
-  json_decref(set);
-  rc = h_veche(n, out, sizeof out, "verify", "--genesis", genesis, "--bundle", bundle, "--valset", setf, NULL);
-  if (rc != 0 || !strstr(out, "PROVEN")) fail_msg("verify with --valset: exit %d: %s", rc, out);
+  /* Trusted starting points: the set of h + 1 (epoch 2, nothing to follow);
+   * the same set without its epoch (the fact under it alone); the set of
+   * epoch 1 (change 2 followed from it); epoch 1's set claimed as an era set
+   * for h + 1 (refused: it does not govern it). */
+  const struct {
+    uint64_t height; /* GET /v1/valset?height= */
+    bool strip;      /* drop "epoch" and "from_height" */
+    int exit;
+    const char *says;
+  } starts[] = {{h + 1, false, 0, "PROVEN"},
+                {h + 1, true, 0, "the validator set you gave"},
+                {epoch1, false, 0, "through 1 validator-set change"},
+                {epoch1, true, 1, "NOT PROVEN"}};
+  for (size_t i = 0; i < sizeof starts / sizeof starts[0]; i++) {
+    json_t *set;
+    snprintf(path, sizeof path, "/v1/valset?height=%llu", (unsigned long long)starts[i].height);
+    assert_int_equal(h_get(n, path, &set), 200);
+    if (starts[i].strip) {
+      json_object_del(set, "epoch");
+      json_object_del(set, "from_height");
+    }
+    assert_int_equal(json_dump_file(set, setf, 0), 0);
+    json_decref(set);
+    rc = h_veche(n, out, sizeof out, "verify", "--genesis", genesis, "--bundle", bundle, "--valset", setf, NULL);
+    if (rc != starts[i].exit || !strstr(out, starts[i].says))
+      fail_msg("verify with --valset of height %llu%s: exit %d: %s", (unsigned long long)starts[i].height,
+               starts[i].strip ? " (no epoch)" : "", rc, out);
+  }
 }
 
 /* J prunes (state_keep_blocks = KEEP_BLOCKS): once it no longer
@@ -332,7 +354,7 @@ static void test_valset_changes(void **state) {
   print_message("v3 removed at height %llu; with v2 and v3 down the chain is at %llu\n", (unsigned long long)hr,
                 (unsigned long long)h_height(&v[0]));
 
-  vs_verify_after_change(&net, &v[0], hr + 3);
+  vs_verify_after_change(&net, &v[0], hr + 3, hc + 2);
 
   /* 5. Restarts read the sets back from the store. v0 and J are two of the
    * three running members: while either is down nothing commits, so the

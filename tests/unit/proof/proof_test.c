@@ -12,7 +12,8 @@
  *   - each link field altered (record, proof, header, cert, epoch, height),
  *     links reordered, the last or every link dropped: NOT proven, with the
  *     link named in the reason; verify_era proves the fact under C alone and
- *     refuses it under A;
+ *     refuses it under A; verify_from starts at a trusted later epoch and
+ *     follows only the changes after it;
  *   - on a pruning store the kept link proofs (proof_link_keep) let the node
  *     build bundles after the record versions are gone; without them the
  *     build answers VE_ERR_PRUNED;
@@ -298,6 +299,35 @@ static void test_verify_era(void **state) {
   proof_bundle_free(&b);
 }
 
+/* Later trusted starting points: B as epoch 1 (from 6) follows change 2 only;
+ * C as epoch 2 follows nothing; A passed off as epoch 1 fails at change 2
+ * (its header names B); a fact before the trusted set's first height is not
+ * proven by it. */
+static void test_verify_from_trusted_epoch(void **state) {
+  (void)state;
+  char reason[PROOF_REASON_BYTES_MAX];
+  proof_result_t res;
+  proof_bundle_t b, early;
+  assert_int_equal(build(TOP - 1, &b), 0);
+  assert_int_equal(proof_bundle_verify_from(&b, CHAIN, &g_b, 1, 6, &res, reason, sizeof reason), 0);
+  assert_int_equal(res.valset_changes, 1);
+  assert_int_equal(proof_bundle_verify_from(&b, CHAIN, &g_cc, 2, 12, &res, reason, sizeof reason), 0);
+  assert_int_equal(res.valset_changes, 0);
+  assert_int_equal(proof_bundle_verify_from(&b, CHAIN, &g_a, 1, 6, &res, reason, sizeof reason),
+                   VE_ERR_HASH_MISMATCH);
+  assert_non_null(strstr(reason, "set change 2"));
+  /* Trusting epoch 1 but a later first height than the truth: change 2's
+   * header (11) would be before it. */
+  assert_int_equal(proof_bundle_verify_from(&b, CHAIN, &g_b, 1, 12, &res, reason, sizeof reason), VE_ERR_HEIGHT);
+  assert_int_equal(build(7, &early), 0); /* header 8: B */
+  assert_int_equal(proof_bundle_verify_from(&early, CHAIN, &g_b, 1, 6, &res, reason, sizeof reason), 0);
+  assert_int_equal(proof_bundle_verify_from(&early, CHAIN, &g_cc, 2, 12, &res, reason, sizeof reason),
+                   VE_ERR_HEIGHT);
+  assert_non_null(strstr(reason, "precedes"));
+  proof_bundle_free(&early);
+  proof_bundle_free(&b);
+}
+
 /* A pruning store: once the versions holding the records (4 and 10) are gone,
  * the kept link proofs still build a bundle that proves; a store that kept
  * none answers VE_ERR_PRUNED. */
@@ -381,6 +411,7 @@ int main(void) {
       cmocka_unit_test(test_links_follow_the_sets),
       cmocka_unit_test(test_tampered_links_refused),
       cmocka_unit_test(test_verify_era),
+      cmocka_unit_test(test_verify_from_trusted_epoch),
       cmocka_unit_test(test_json_refuses),
       cmocka_unit_test(test_pruned_store_uses_kept_links),
   };
