@@ -10,8 +10,9 @@
  *     from the genesis to it: for each epoch k, the epoch record k (from height,
  *     set; src/apps/valset) proven in the state under a header certified by set
  *     k - 1. A verifier that trusts the genesis trusts each set in turn.
- * The verifier brings the trust: the genesis, or a set it trusts for the
- * fact's height (proof_bundle_verify_era).
+ * The verifier brings the trust: the genesis (proof_bundle_verify), a later
+ * set it trusts as of an epoch (proof_bundle_verify_from), or the set it
+ * trusts for the fact's own height (proof_bundle_verify_era).
  *
  * The format is JSON, versioned ("format": "veche-proof-bundle"; "version" 1
  * without set changes, 2 with them), every binary field lower-case hex;
