@@ -95,8 +95,13 @@ static int record_prove(store_txn_t *t, uint64_t version, uint64_t k, ve_buf_t *
 
 int proof_link_keep(store_txn_t *t, uint64_t h) {
   if (h < 2) return VE_OK;
-  cons_valset_t set;
+  /* An epoch can begin at h + 1 only if the latest one begins at h + 1 or, when
+   * block h executed the next change, at h + 2: one small read decides it for
+   * every other block, before any set is decoded. */
   valset_meta_t which;
+  VE_TRY(valset_meta_get(t, &which));
+  if (which.epoch == 0 || which.from_height < h + 1 || which.from_height > h + 2) return VE_OK;
+  cons_valset_t set;
   VE_TRY(valset_governing(t, h + 1, &set, &which));
   if (which.epoch == 0 || which.from_height != h + 1) return VE_OK;
   ve_buf_t proof;
@@ -155,7 +160,8 @@ int proof_bundle_build(store_txn_t *t, ve_slice_t chain_id, uint64_t height, ve_
   cons_valset_t set;
   valset_meta_t which;
   VE_TRY(valset_governing(t, height + 1, &set, &which));
-  VE_TRY(links_alloc(out, which.epoch > PROOF_VALSET_LINKS_MAX ? PROOF_VALSET_LINKS_MAX + 1 : which.epoch));
+  if (which.epoch > PROOF_VALSET_LINKS_MAX) return VE_ERR_TOO_BIG;
+  VE_TRY(links_alloc(out, which.epoch));
   for (uint32_t i = 0; i < out->n_links; i++) VE_TRY(link_build(t, (uint64_t)i + 1, &out->links[i]));
   return VE_OK;
 }
