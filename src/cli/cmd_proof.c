@@ -14,20 +14,36 @@
 #include "proof/proof.h"
 
 static const char PROOF_USAGE[] =
-    "usage: veche proof identity ID [--height H] [--out FILE] [--node HOST:PORT]\n"
-    "       veche proof state --key HEX [--height H] [--out FILE] [--node HOST:PORT]\n"
+    "usage: veche proof identity ID [--height H] [--valsets-after K] [--out FILE] [--node HOST:PORT]\n"
+    "       veche proof state --key HEX [--height H] [--valsets-after K] [--out FILE] [--node HOST:PORT]\n"
     "\n"
     "Fetches a proof bundle: the value (or absence) of a state key after height H\n"
     "(default: the latest certified), its Merkle proof, the header of block H+1\n"
     "that carries the state root, and that header's commit certificate. Check it\n"
-    "offline with `veche verify`. Without --out the bundle goes to stdout.\n";
+    "offline with `veche verify`. Without --out the bundle goes to stdout.\n"
+    "\n"
+    "The bundle carries every validator-set change since the genesis, so the\n"
+    "genesis alone verifies it. --valsets-after K leaves out changes 1..K, for a\n"
+    "verifier that already trusts the set of epoch K (veche verify --valset).\n";
+
+/* Appends name=value (a decimal option, when given) to path's query. */
+static void query_number(char *path, size_t size, const char *name, const char *option, const char *value) {
+  if (!value) return;
+  char *end;
+  unsigned long long v = strtoull(value, &end, 10);
+  if (*end || !*value || value[0] == '-') cli_die("%s must be a number", option);
+  size_t l = strlen(path);
+  snprintf(path + l, size - l, "%s%s=%llu", strchr(path, '?') ? "&" : "?", name, v);
+}
 
 int cmd_proof(int argc, char **argv) {
   static const struct option opts[] = {{"height", 1, 0, 'H'}, {"out", 1, 0, 'o'}, {"node", 1, 0, 'n'},
-                                       {"key", 1, 0, 'k'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+                                       {"key", 1, 0, 'k'}, {"valsets-after", 1, 0, 'a'}, {"help", 0, 0, 'h'},
+                                       {0, 0, 0, 0}};
   if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) cli_help(PROOF_USAGE);
   if (argc < 2) cli_usage(PROOF_USAGE);
-  const char *what = argv[1], *height = NULL, *out = NULL, *node_addr = NULL, *key = NULL, *id = NULL;
+  const char *what = argv[1], *height = NULL, *out = NULL, *node_addr = NULL, *key = NULL, *id = NULL,
+             *after = NULL;
   optind = 2;
   if (!strcmp(what, "identity") && argc >= 3 && argv[2][0] != '-') id = argv[optind++];
   int o;
@@ -36,6 +52,7 @@ int cmd_proof(int argc, char **argv) {
     else if (o == 'o') out = optarg;
     else if (o == 'n') node_addr = optarg;
     else if (o == 'k') key = optarg;
+    else if (o == 'a') after = optarg;
     else if (o == 'h') cli_help(PROOF_USAGE);
     else cli_usage(PROOF_USAGE);
   }
@@ -51,13 +68,8 @@ int cmd_proof(int argc, char **argv) {
   } else {
     cli_usage(PROOF_USAGE);
   }
-  if (height) {
-    char *end;
-    unsigned long long h = strtoull(height, &end, 10);
-    if (*end || !*height) cli_die("--height must be a number");
-    size_t l = strlen(path);
-    snprintf(path + l, sizeof path - l, "%sheight=%llu", strchr(path, '?') ? "&" : "?", h);
-  }
+  query_number(path, sizeof path, "height", "--height", height);
+  query_number(path, sizeof path, "valsets_after", "--valsets-after", after);
   cli_node_t node;
   cli_node_parse(&node, node_addr);
   json_t *j = NULL;

@@ -501,6 +501,12 @@ static int h_health(void *ctx, const api_request_t *req, api_response_t *resp) {
 
 /* ---- proofs ---- */
 
+int node_proof_valsets_after(const api_request_t *req, api_response_t *resp, uint64_t *after) {
+  if (api_request_query_u64(req, "valsets_after", 0, UINT64_MAX, after) == VE_OK) return VE_OK;
+  api_error(resp, 400, "malformed", "valsets_after must be a decimal epoch number");
+  return VE_ERR_MALFORMED;
+}
+
 int node_proof_bundle(node_t *n, const api_request_t *req, api_response_t *resp, ve_slice_t key,
                       proof_bundle_t *b) {
   uint64_t tip = atomic_load(&n->height), h;
@@ -512,9 +518,11 @@ int node_proof_bundle(node_t *n, const api_request_t *req, api_response_t *resp,
     api_error(resp, 400, "malformed", "height must be a decimal number");
     return VE_ERR_MALFORMED;
   }
+  uint64_t after;
+  VE_TRY(node_proof_valsets_after(req, resp, &after));
   store_txn_t *t;
   VE_TRY(node_api_begin_read(n, &t, resp));
-  int rc = proof_bundle_build(t, node_chain_id(n), h, key, b);
+  int rc = proof_bundle_build(t, node_chain_id(n), h, key, after, b);
   uint64_t oldest = 0;
   if (rc == VE_ERR_PRUNED) (void)state_version_oldest(t, &oldest);
   store_txn_abort(t);

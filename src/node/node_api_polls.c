@@ -322,9 +322,11 @@ static int h_poll_proof(void *ctx, const api_request_t *req, api_response_t *res
   if (rc == VE_OK) {
     /* The same height for both, even if a block committed in between. */
     store_txn_t *t;
-    rc = node_api_begin_read(n, &t, resp);
+    uint64_t after;
+    rc = node_proof_valsets_after(req, resp, &after);
+    if (rc == VE_OK) rc = node_api_begin_read(n, &t, resp);
     if (rc == VE_OK) {
-      rc = proof_bundle_build(t, node_chain_id(n), a.height, ve_slice(k2, voting_tally_key(k2, poll)), &b);
+      rc = proof_bundle_build(t, node_chain_id(n), a.height, ve_slice(k2, voting_tally_key(k2, poll)), after, &b);
       store_txn_abort(t);
     }
   }

@@ -272,11 +272,14 @@ uint64_t node_commit_time(node_t *n, uint64_t height);
  * height (n->last_block_txs txs) cost this node on the loop thread. */
 void node_flow_update(node_t *n, bool committed, uint64_t took_ms, uint64_t work_ms);
 /* The proof bundle (docs/proofs.md) for state key at ?height=H (default: the
- * latest state a block certifies) into *b (initialised by the caller, who
+ * latest state a block certifies), with the validator-set changes after
+ * ?valsets_after=K (default 0: all), into *b (initialised by the caller, who
  * frees it); else an error answer: 409 too_early before a block certifies
  * that height, 410 pruned below the oldest height this node keeps. */
 int node_proof_bundle(node_t *n, const api_request_t *req, api_response_t *resp, ve_slice_t key,
                       proof_bundle_t *b);
+/* ?valsets_after=K of a proof request (0 when absent); else 400 malformed. */
+int node_proof_valsets_after(const api_request_t *req, api_response_t *resp, uint64_t *after);
 /* node_proof_bundle, answered as the bundle itself. */
 int node_proof_response(node_t *n, const api_request_t *req, api_response_t *resp, ve_slice_t key);
 

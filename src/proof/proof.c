@@ -142,7 +142,7 @@ static int link_build(store_txn_t *t, uint64_t k, proof_link_t *l) {
 }
 
 int proof_bundle_build(store_txn_t *t, ve_slice_t chain_id, uint64_t height, ve_slice_t key,
-                       proof_bundle_t *out) {
+                       uint64_t valsets_after, proof_bundle_t *out) {
   if (chain_id.len > VE_CHAIN_ID_BYTES_MAX) return VE_ERR_INVALID;
   memcpy(out->chain_id, chain_id.ptr, chain_id.len);
   out->chain_id[chain_id.len] = 0;
@@ -160,9 +160,12 @@ int proof_bundle_build(store_txn_t *t, ve_slice_t chain_id, uint64_t height, ve_
   cons_valset_t set;
   valset_meta_t which;
   VE_TRY(valset_governing(t, height + 1, &set, &which));
-  if (which.epoch > PROOF_VALSET_LINKS_MAX) return VE_ERR_TOO_BIG;
-  VE_TRY(links_alloc(out, which.epoch));
-  for (uint32_t i = 0; i < out->n_links; i++) VE_TRY(link_build(t, (uint64_t)i + 1, &out->links[i]));
+  /* Changes the verifier's trusted set already covers are left out; a trusted
+   * epoch later than this fact's leaves none (its verifier refuses the fact). */
+  uint64_t first = valsets_after < which.epoch ? valsets_after + 1 : which.epoch + 1;
+  if (which.epoch + 1 - first > PROOF_VALSET_LINKS_MAX) return VE_ERR_TOO_BIG;
+  VE_TRY(links_alloc(out, which.epoch + 1 - first));
+  for (uint32_t i = 0; i < out->n_links; i++) VE_TRY(link_build(t, first + i, &out->links[i]));
   return VE_OK;
 }
 

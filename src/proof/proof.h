@@ -7,8 +7,9 @@
  *   - the commit certificate of block H+1: precommits of more than 2/3 of the
  *     voting power of the validator set governing H+1;
  *   - when that set is not the genesis set, the chain of validator-set changes
- *     from the genesis to it: for each epoch k, the epoch record k (from height,
- *     set; src/apps/valset) proven in the state under a header certified by set
+ *     from the genesis (or from a later epoch the verifier already trusts) to
+ *     it: for each epoch k, the epoch record k (from height, set;
+ *     src/apps/valset) proven in the state under a header certified by set
  *     k - 1. A verifier that trusts the genesis trusts each set in turn.
  * The verifier brings the trust: the genesis (proof_bundle_verify), a later
  * set it trusts as of an epoch (proof_bundle_verify_from), or the set it
@@ -68,13 +69,15 @@ void proof_bundle_init(proof_bundle_t *b);
 void proof_bundle_free(proof_bundle_t *b);
 
 /* Builds the bundle for key at height from a node's store (read txn), with the
- * set changes up to the one governing height + 1. Returns VE_ERR_HEIGHT when
- * height + 1 has no block yet, VE_ERR_PRUNED when the node no longer keeps the
- * state of that height (state_version_oldest) or of a set change it did not
- * keep a link proof for (proof_link_keep), VE_ERR_TOO_BIG beyond
- * PROOF_VALSET_LINKS_MAX changes. */
+ * set changes after epoch valsets_after up to the one governing height + 1
+ * (valsets_after 0: all of them, for a verifier that trusts the genesis; K:
+ * for one that already trusts the set of epoch K, proof_bundle_verify_from).
+ * Returns VE_ERR_HEIGHT when height + 1 has no block yet, VE_ERR_PRUNED when
+ * the node no longer keeps the state of that height (state_version_oldest) or
+ * of a set change it did not keep a link proof for (proof_link_keep),
+ * VE_ERR_TOO_BIG beyond PROOF_VALSET_LINKS_MAX changes to carry. */
 int proof_bundle_build(store_txn_t *t, ve_slice_t chain_id, uint64_t height, ve_slice_t key,
-                       proof_bundle_t *out);
+                       uint64_t valsets_after, proof_bundle_t *out);
 
 /* JSON form. proof_bundle_from_json rejects unknown formats/versions, missing or
  * malformed fields, and oversize values; reason says which. */

@@ -199,7 +199,7 @@ static int vs_bundle_verify(h_net_t *net, h_node_t *n, uint64_t h, const char *b
  * naming a trusted set (GET /v1/valset?height=...), the changes after it are
  * followed (epoch1: a height of the first change's set). */
 static void vs_verify_after_change(h_net_t *net, h_node_t *n, uint64_t h, uint64_t epoch1) {
-  char bundle[320], bad[320], setf[320], genesis[320], out[4096], path[64];
+  char bundle[320], bad[320], setf[320], genesis[320], out[4096], path[160];
   snprintf(bundle, sizeof bundle, "%s/bundle.json", net->dir);
   snprintf(bad, sizeof bad, "%s/tampered.json", net->dir);
   snprintf(setf, sizeof setf, "%s/set.json", net->dir);
@@ -261,6 +261,38 @@ static void vs_verify_after_change(h_net_t *net, h_node_t *n, uint64_t h, uint64
       fail_msg("verify with --valset of height %llu%s: exit %d: %s", (unsigned long long)starts[i].height,
                starts[i].strip ? " (no epoch)" : "", rc, out);
   }
+
+  /* A short bundle for a verifier that trusts epoch 1: `veche proof
+   * --valsets-after 1` carries change 2 only; it proves from that set and not
+   * from the genesis alone. A bad value is refused. */
+  json_t *set;
+  snprintf(path, sizeof path, "/v1/valset?height=%llu", (unsigned long long)epoch1);
+  assert_int_equal(h_get(n, path, &set), 200);
+  assert_int_equal(json_dump_file(set, setf, 0), 0);
+  json_decref(set);
+  uint8_t auth_id[32];
+  char idhex[65], hs[24];
+  identity_id_from_pk(auth_id, net->node[0].authority.pk);
+  ve_hex_encode(idhex, auth_id, 32);
+  snprintf(hs, sizeof hs, "%llu", (unsigned long long)h);
+  assert_int_equal(h_veche(n, out, sizeof out, "proof", "identity", idhex, "--height", hs, "--valsets-after", "1",
+                           "--out", bundle, NULL),
+                   0);
+  j = json_load_file(bundle, 0, NULL);
+  json_t *links = json_object_get(j, "valsets");
+  assert_int_equal(json_array_size(links), 1);
+  assert_int_equal(json_integer_value(json_object_get(json_array_get(links, 0), "epoch")), 2);
+  json_decref(j);
+  rc = h_veche(n, out, sizeof out, "verify", "--genesis", genesis, "--bundle", bundle, "--valset", setf, NULL);
+  if (rc != 0 || !strstr(out, "through 1 validator-set change"))
+    fail_msg("short bundle, verify from epoch 1: exit %d: %s", rc, out);
+  rc = h_veche(n, out, sizeof out, "verify", "--genesis", genesis, "--bundle", bundle, NULL);
+  if (rc != 1 || !strstr(out, "NOT PROVEN: set change 1: it is for epoch 2"))
+    fail_msg("short bundle, verify from the genesis: exit %d: %s", rc, out);
+  snprintf(path, sizeof path, "/v1/proofs/identities/%s?valsets_after=x", idhex);
+  json_t *err;
+  assert_int_equal(h_get(n, path, &err), 400);
+  json_decref(err);
 }
 
 /* J prunes (state_keep_blocks = KEEP_BLOCKS): once it no longer

@@ -179,16 +179,19 @@ static int teardown(void **state) {
 }
 
 /* The bundle of the admin's identity record at height. */
-static int build(uint64_t height, proof_bundle_t *b) {
+static int build_after(uint64_t height, uint64_t valsets_after, proof_bundle_t *b) {
   uint8_t id[LEDGER_HASH_BYTES], key[3 + LEDGER_HASH_BYTES];
   identity_id_from_pk(id, g_admin.pk);
   store_txn_t *t;
   assert_int_equal(store_txn_begin(g_c.store, false, &t), 0);
   proof_bundle_init(b);
-  int rc = proof_bundle_build(t, tchain_id(&g_c), height, ve_slice(key, identity_state_key(key, id)), b);
+  int rc = proof_bundle_build(t, tchain_id(&g_c), height, ve_slice(key, identity_state_key(key, id)), valsets_after,
+                              b);
   store_txn_abort(t);
   return rc;
 }
+
+static int build(uint64_t height, proof_bundle_t *b) { return build_after(height, 0, b); }
 
 static int verify(const proof_bundle_t *b, char *reason, size_t len) {
   proof_result_t res;
@@ -328,6 +331,48 @@ static void test_verify_from_trusted_epoch(void **state) {
   proof_bundle_free(&b);
 }
 
+/* A bundle for a verifier that already trusts epoch K carries only the changes
+ * after K: it proves from that epoch's set, not from the genesis (whose
+ * verifier is told which change is missing); a K at or past the fact's epoch
+ * leaves a version 1 bundle that the fact's own set proves. */
+static void test_links_after_trusted_epoch(void **state) {
+  (void)state;
+  char reason[PROOF_REASON_BYTES_MAX];
+  proof_result_t res;
+  proof_bundle_t b;
+  assert_int_equal(build_after(TOP - 1, 1, &b), 0);
+  assert_int_equal(b.n_links, 1);
+  assert_int_equal(b.links[0].epoch, 2);
+  assert_int_equal(proof_bundle_verify_from(&b, CHAIN, &g_b, 1, 6, &res, reason, sizeof reason), 0);
+  assert_int_equal(res.valset_changes, 1);
+  assert_int_equal(verify(&b, reason, sizeof reason), VE_ERR_MALFORMED);
+  assert_non_null(strstr(reason, "set change 1: it is for epoch 2"));
+  /* Through JSON: version 2 with the one link. */
+  json_t *j = proof_bundle_to_json(&b);
+  proof_bundle_free(&b);
+  proof_bundle_init(&b);
+  assert_int_equal(json_integer_value(json_object_get(j, "version")), PROOF_BUNDLE_VERSION_CHAIN);
+  assert_int_equal(proof_bundle_from_json(j, &b, reason, sizeof reason), 0);
+  json_decref(j);
+  assert_int_equal(proof_bundle_verify_from(&b, CHAIN, &g_b, 1, 6, &res, reason, sizeof reason), 0);
+  proof_bundle_free(&b);
+  for (uint64_t after = 2; after <= 3; after++) {
+    assert_int_equal(build_after(TOP - 1, after, &b), 0);
+    assert_int_equal(b.n_links, 0);
+    assert_int_equal(proof_bundle_verify_from(&b, CHAIN, &g_cc, 2, 12, &res, reason, sizeof reason), 0);
+    assert_int_equal(proof_bundle_verify(&b, CHAIN, &g_a, &res, reason, sizeof reason), VE_ERR_HASH_MISMATCH);
+    proof_bundle_free(&b);
+  }
+  /* A fact of epoch 1 asked after epoch 0 (the default) or 1. */
+  assert_int_equal(build_after(7, 0, &b), 0);
+  assert_int_equal(b.n_links, 1);
+  proof_bundle_free(&b);
+  assert_int_equal(build_after(7, 1, &b), 0);
+  assert_int_equal(b.n_links, 0);
+  assert_int_equal(proof_bundle_verify_from(&b, CHAIN, &g_b, 1, 6, &res, reason, sizeof reason), 0);
+  proof_bundle_free(&b);
+}
+
 /* A pruning store: once the versions holding the records (4 and 10) are gone,
  * the kept link proofs still build a bundle that proves; a store that kept
  * none answers VE_ERR_PRUNED. */
@@ -412,6 +457,7 @@ int main(void) {
       cmocka_unit_test(test_tampered_links_refused),
       cmocka_unit_test(test_verify_era),
       cmocka_unit_test(test_verify_from_trusted_epoch),
+      cmocka_unit_test(test_links_after_trusted_epoch),
       cmocka_unit_test(test_json_refuses),
       cmocka_unit_test(test_pruned_store_uses_kept_links),
   };
