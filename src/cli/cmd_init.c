@@ -145,6 +145,9 @@ int cmd_start(int argc, char **argv) {
   if (rc) cli_die("%s", err[0] ? err : ve_strerror(rc));
   rc = node_run(n);
   node_close(n);
+  if (rc == VE_ERR_VERSION)
+    cli_die("node stopped: the chain moved to a protocol version this release does not implement (the log above "
+            "says which and from what height); install a release that implements it and start again");
   if (rc) cli_die("node stopped: %s", ve_strerror(rc));
   return 0;
 }

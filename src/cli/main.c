@@ -22,7 +22,8 @@ static const char USAGE[] =
     "  doc      register, share, fetch and verify documents\n"
     "  poll     create polls, run trustee key generation, vote, tally\n"
     "  audit    re-verify a poll's ballots, tally and result\n"
-    "  valset   show the validator set; approve and submit changes to it\n";
+    "  valset   show the validator set; approve and submit changes to it\n"
+    "  upgrade  show the protocol version; approve and schedule an upgrade\n";
 
 int main(int argc, char **argv) {
   if (vcrypto_init() != VE_OK) cli_die("libsodium failed to initialise");
@@ -35,7 +36,8 @@ int main(int argc, char **argv) {
     int (*fn)(int, char **);
   } cmds[] = {{"init", cmd_init}, {"testnet", cmd_testnet}, {"init-observer", cmd_init_observer}, {"start", cmd_start}, {"keys", cmd_keys}, {"tx", cmd_tx}, {"query", cmd_query},
                 {"proof", cmd_proof}, {"verify", cmd_verify}, {"doc", cmd_doc}, {"poll", cmd_poll},
-                {"audit", cmd_audit}, {"backup", cmd_backup}, {"valset", cmd_valset}};
+                {"audit", cmd_audit}, {"backup", cmd_backup}, {"valset", cmd_valset},
+                {"upgrade", cmd_upgrade}};
   for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
     if (!strcmp(argv[1], cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
   fprintf(stderr, "veche: unknown command \"%s\"\n", argv[1]);

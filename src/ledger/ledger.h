@@ -33,6 +33,12 @@
 
 #define LEDGER_HASH_BYTES 32
 #define LEDGER_TX_VERSION 1
+/* Protocol versions (the rules of tx types, validation and execution) this
+ * release implements: 1 .. LEDGER_PROTOCOL_IMPLEMENTED. Which one governs a
+ * height is decided on the ledger (src/apps/upgrade); a node stops before a
+ * height whose protocol it does not implement. Raise it with every release
+ * whose rules differ, and gate the new rules on upgrade_protocol_exec. */
+#define LEDGER_PROTOCOL_IMPLEMENTED 1
 #define LEDGER_BLOCK_VERSION 1
 #define LEDGER_GENESIS_VERSION 1
 

@@ -49,6 +49,7 @@
  * while it holds the group, and the group ends before the API server is
  * stopped (which joins those threads).
  */
+#include "apps/upgrade/upgrade.h"
 #include "apps/valset/valset.h"
 #include "node/node_int.h"
 #include "node/node_verify.h"
@@ -100,6 +101,39 @@ static int vsets_load(node_t *n, store_txn_t *t, uint64_t applied, bool *changed
   return rc;
 }
 
+/* The protocol governing applied + 1 (src/apps/upgrade), from t or, if NULL,
+ * the committed state. One this release does not implement sets
+ * n->halt_protocol and the reason in err (the node must not apply that height:
+ * it would fork, or refuse good blocks); one scheduled for later is logged once
+ * and shown in /metrics, so operators install a release in time. */
+static int protocol_check(node_t *n, store_txn_t *t, uint64_t applied, char *err, size_t err_len) {
+  store_txn_t *own = NULL;
+  if (!t) VE_TRY(store_txn_begin(n->store, false, &own));
+  upgrade_meta_t m;
+  int rc = upgrade_meta_get(t ? t : own, &m);
+  if (own) store_txn_abort(own);
+  VE_TRY(rc);
+  uint64_t next = upgrade_protocol_at(&m, applied + 1);
+  bool later = m.pending_from > applied + 1 && m.pending_protocol > LEDGER_PROTOCOL_IMPLEMENTED;
+  if (n->m_upgrade_height) api_metric_set(n->m_upgrade_height, later ? (double)m.pending_from : 0);
+  if (later && n->upgrade_warned_from != m.pending_from) {
+    n->upgrade_warned_from = m.pending_from;
+    VE_WARN(LOG,
+            "protocol %llu is scheduled from height %llu; this release implements protocols 1 to %d: install "
+            "a release that implements it before then, or this node stops after height %llu",
+            (unsigned long long)m.pending_protocol, (unsigned long long)m.pending_from, LEDGER_PROTOCOL_IMPLEMENTED,
+            (unsigned long long)m.pending_from - 1);
+  }
+  n->halt_protocol = next > LEDGER_PROTOCOL_IMPLEMENTED ? next : 0;
+  if (n->halt_protocol)
+    snprintf(err, err_len,
+             "the chain runs protocol %llu from height %llu; this release implements protocols 1 to %d: "
+             "install a release that implements protocol %llu and start again (the store is intact at height %llu)",
+             (unsigned long long)next, (unsigned long long)applied + 1, LEDGER_PROTOCOL_IMPLEMENTED,
+             (unsigned long long)next, (unsigned long long)applied);
+  return VE_OK;
+}
+
 static int open_store(node_t *n, char *err, size_t err_len) {
   char dir[NODE_PATH_BYTES_MAX];
   node_path_join(dir, sizeof dir, n->cfg.dir, n->cfg.data_dir);
@@ -137,6 +171,11 @@ static int open_store(node_t *n, char *err, size_t err_len) {
     VE_INFO(LOG, "chain %s at height %llu", n->genesis.chain_id, (unsigned long long)tip.height);
     rc = vsets_load(n, NULL, tip.height, NULL);
     if (rc) snprintf(err, err_len, "cannot read the validator sets: %s", ve_strerror(rc));
+  }
+  if (rc == VE_OK) {
+    rc = protocol_check(n, NULL, tip.height, err, err_len);
+    if (rc) snprintf(err, err_len, "cannot read the protocol version: %s", ve_strerror(rc));
+    else if (n->halt_protocol) rc = VE_ERR_VERSION;
   }
   return rc;
 }
@@ -447,6 +486,8 @@ int node_pipeline_commit(node_t *n, ve_slice_t block, ve_slice_t cert) {
   if (rc == VE_OK) rc = ve_buf_append(&n->group_ids, b.ids, b.tx_count * LEDGER_HASH_BYTES);
   bool vsets_changed = false;
   if (rc == VE_OK) rc = vsets_load(n, t, h, &vsets_changed);
+  char why[320];
+  if (rc == VE_OK) rc = protocol_check(n, t, h, why, sizeof why);
   if (rc) {
     VE_ERROR(LOG, "commit of height %llu failed: %s; heights %llu..%llu dropped", (unsigned long long)h,
              ve_strerror(rc), (unsigned long long)atomic_load(&n->height) + 1, (unsigned long long)h);
@@ -464,8 +505,9 @@ int node_pipeline_commit(node_t *n, ve_slice_t block, ve_slice_t cert) {
   if (vsets_changed) node_net_vsets_changed(n);
   node_verify_prune(n->verify, h); /* blocks checked ahead for h or below are moot */
   uint64_t now = node_now_ms();
-  if (group_keep(n, &b, now)) group_hold(n, now);
-  else rc = node_group_flush(n);
+  if (!n->halt_protocol && group_keep(n, &b, now)) group_hold(n, now);
+  else rc = node_group_flush(n); /* a node about to stop makes its last block durable first */
+  if (rc == VE_OK && n->halt_protocol) VE_ERROR(LOG, "stopping after height %llu: %s", (unsigned long long)h, why);
   if (rc == VE_OK) {
     n->last_block_ms = node_now_ms();
     n->last_block_had_txs = b.tx_count > 0;
@@ -543,9 +585,13 @@ static int register_metrics(node_t *n) {
                            "transactions this node puts in its next proposal (block_target_ms)", &n->m_block_cap));
   VE_TRY(api_metrics_gauge(n->metrics, "veche_commit_rate_txs_per_second", NULL,
                            "committed transactions per second, averaged over a few seconds", &n->m_commit_rate));
+  VE_TRY(api_metrics_gauge(n->metrics, "veche_protocol_upgrade_height", NULL,
+                           "first height of a scheduled protocol this release does not implement (0: none)",
+                           &n->m_upgrade_height));
   api_metric_set(n->m_height, (double)atomic_load(&n->height));
   node_flow_update(n, false, 0, 0);
-  return VE_OK;
+  char unused[8];
+  return protocol_check(n, NULL, n->applied, unused, sizeof unused); /* the gauge */
 }
 
 int node_run(node_t *n) {
@@ -585,7 +631,7 @@ int node_run(node_t *n) {
     if (rc == VE_OK) uv_run(&n->loop, UV_RUN_DEFAULT);
     else VE_ERROR(LOG, "consensus did not start: %s", ve_strerror(rc));
     group_end(n); /* before the API stops: a writer of its may wait for the group */
-    if (n->fatal) rc = VE_ERR_STORE;
+    if (n->fatal) rc = n->halt_protocol ? VE_ERR_VERSION : VE_ERR_STORE;
     api_server_stop(n->api);
     n->api = NULL;
   }

@@ -9,6 +9,7 @@
 
 #include "apps/evidence/evidence.h"
 #include "apps/identity/identity.h"
+#include "apps/upgrade/upgrade.h"
 #include "apps/valset/valset.h"
 #include "base/err.h"
 #include "codec/codec.h"
@@ -437,11 +438,13 @@ static int h_status(void *ctx, const api_request_t *req, api_response_t *resp) {
   VE_TRY(node_api_begin_read(n, &t, resp));
   ledger_tip_t tip;
   uint64_t oldest = 0; /* first height whose state this node can prove */
+  upgrade_meta_t um;
   int rc = ledger_tip_get(t, &tip);
   if (rc == VE_OK) {
     rc = state_version_oldest(t, &oldest);
     if (rc == VE_ERR_NOT_FOUND) rc = VE_OK;
   }
+  if (rc == VE_OK) rc = upgrade_meta_get(t, &um);
   store_txn_abort(t);
   VE_TRY(rc);
   json_t *o = json_object();
@@ -461,6 +464,7 @@ static int h_status(void *ctx, const api_request_t *req, api_response_t *resp) {
   json_object_set_new(o, "peers_banned", json_integer((json_int_t)ns.banned));
   json_object_set_new(o, "catchup_repeats_dropped", json_integer((json_int_t)ns.catchup_repeats));
   json_object_set_new(o, "height", json_integer((json_int_t)tip.height));
+  json_object_set_new(o, "protocol", json_integer((json_int_t)upgrade_protocol_at(&um, tip.height + 1)));
   json_object_set_new(o, "last_block_hash", node_api_hex(tip.last_hash, 32));
   json_object_set_new(o, "last_block_time_ms", json_integer((json_int_t)tip.last_time_ms));
   json_object_set_new(o, "state_root", node_api_hex(tip.state_root, 32));
@@ -716,6 +720,33 @@ static int h_valset(void *ctx, const api_request_t *req, api_response_t *resp) {
   return rc;
 }
 
+/* GET /v1/protocol — the protocol version governing the next height, the
+ * upgrade scheduled after it (src/apps/upgrade), and what this release
+ * implements; tip and meta from one read transaction. */
+static int h_protocol(void *ctx, const api_request_t *req, api_response_t *resp) {
+  (void)req;
+  node_t *n = ctx;
+  store_txn_t *t;
+  VE_TRY(node_api_begin_read(n, &t, resp));
+  ledger_tip_t tip;
+  upgrade_meta_t m;
+  int rc = ledger_tip_get(t, &tip);
+  if (rc == VE_OK) rc = upgrade_meta_get(t, &m);
+  store_txn_abort(t);
+  VE_TRY(rc);
+  uint64_t next = tip.height + 1;
+  json_t *sched = json_null();
+  if (m.pending_from > next)
+    sched = json_pack("{s:I, s:I, s:b}", "protocol", (json_int_t)m.pending_protocol, "from_height",
+                      (json_int_t)m.pending_from, "implemented", m.pending_protocol <= LEDGER_PROTOCOL_IMPLEMENTED);
+  api_respond_json(resp, 200,
+                   json_pack("{s:I, s:I, s:I, s:I, s:o}", "implemented", (json_int_t)LEDGER_PROTOCOL_IMPLEMENTED,
+                             "height", (json_int_t)tip.height, "protocol",
+                             (json_int_t)upgrade_protocol_at(&m, next), "decisions", (json_int_t)m.decisions,
+                             "next", sched));
+  return VE_OK;
+}
+
 const api_route_t node_core_routes[] = {
     {"GET", "/v1/evidence", h_evidence_list, 0, 0},
     {"GET", "/v1/evidence/:id", h_evidence, 0, 0},
@@ -731,6 +762,7 @@ const api_route_t node_core_routes[] = {
     {"GET", "/v1/signers/:pk", h_signer, 0, 0},
     {"GET", "/v1/status", h_status, 0, 0},
     {"GET", "/v1/valset", h_valset, 0, 0},
+    {"GET", "/v1/protocol", h_protocol, 0, 0},
     {"GET", "/health", h_health, 0, 0},
     API_ROUTE_METRICS,
 };

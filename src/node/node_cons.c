@@ -336,6 +336,11 @@ static void on_commit(node_t *n, const cons_action_t *a) {
   uint64_t t0 = mono_ms();
   int rc = node_pipeline_commit(n, a->data, a->cert);
   if (rc) return node_cons_fatal(n, "block commit", rc);
+  if (n->halt_protocol) { /* durable; the reason is logged: feed the engine nothing more */
+    n->fatal = true;
+    uv_stop(&n->loop);
+    return;
+  }
   uint64_t now = node_now_ms(), took = n->cons_last_commit_ms ? now - n->cons_last_commit_ms : 0;
   node_flow_update(n, true, took, n->height_work_ms + (mono_ms() - t0));
   n->height_work_ms = 0;

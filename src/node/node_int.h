@@ -162,6 +162,13 @@ struct node {
   size_t timers;                    /* consensus timers pending */
   struct cons_timer *timer_list;    /* those timers, to close them at stop */
   bool fatal;                       /* a write the engine relies on failed: stop */
+  /* Protocol upgrades (src/apps/upgrade). halt_protocol: the protocol of
+   * applied + 1 when this release does not implement it (0 otherwise); the
+   * commit that learns it makes its block durable and the node stops, fatal
+   * set so the engine is fed nothing more (node_cons.c). upgrade_warned_from:
+   * the height of the last scheduled-but-unimplemented upgrade logged. */
+  uint64_t halt_protocol, upgrade_warned_from;
+  api_metric_t *m_upgrade_height;   /* from height of an unimplemented upgrade, 0: none */
   uint64_t evidence_seq;            /* next sequence for evidence txs we sign */
   ve_buf_t rec_pending;             /* PERSIST records not yet on disk (see node_cons.c) */
   size_t rec_pending_lens[64];

@@ -325,6 +325,16 @@ void h_node_stop(h_node_t *n) {
 
 void h_node_kill9(h_node_t *n) { (void)reap(n, SIGKILL, H_STOP_TIMEOUT_MS); }
 
+int h_node_wait_exit(h_node_t *n, int timeout_ms) {
+  int status = 0;
+  if (!proc_wait(n, 0, timeout_ms, &status))
+    fail_msg("%s still runs %d ms later; it should have stopped by itself", n->dir, timeout_ms);
+  proc_gone(n);
+  (void)log_scan(n); /* a sanitizer report on the way out fails the test */
+  if (!WIFEXITED(status)) fail_msg("%s ended by signal (wait status 0x%x), not by exiting", n->dir, status);
+  return WEXITSTATUS(status);
+}
+
 void h_node_freeze(h_node_t *n) {
   kill(n->pid, SIGSTOP);
   int status = 0;

@@ -74,6 +74,10 @@ void h_node_stop(h_node_t *n);
 /* SIGKILL (kill -9, nothing flushed or closed) and reap; n->pid becomes 0.
  * Works on a frozen node too. Nodes get SIGKILL if the test process dies. */
 void h_node_kill9(h_node_t *n);
+/* Waits (timeout_ms) for n to end by itself, reaps it (n->pid becomes 0) and
+ * returns its exit status; fails the test if it still runs then, ended by a
+ * signal, or its log holds a sanitizer report. */
+int h_node_wait_exit(h_node_t *n, int timeout_ms);
 /* SIGSTOP: the process hangs (sockets open, nothing answered) until
  * h_node_thaw. Waits (H_STOP_TIMEOUT_MS) until it is stopped; fails the test
  * if it ends instead or does not stop in time. */
