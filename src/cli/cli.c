@@ -1,6 +1,7 @@
 /* cli.c — shared helpers: errors, node address, HTTP, keys. */
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,34 @@ void cli_print_json(const json_t *j) {
   char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   if (s) puts(s);
   free(s);
+}
+
+uint64_t cli_u64_arg(const char *what, const char *s) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (s[0] < '0' || s[0] > '9' || *end || errno) cli_die("%s must be a decimal number, not \"%s\"", what, s);
+  return v;
+}
+
+const char *cli_jstr(const json_t *j, const char *k) {
+  const char *s = json_string_value(json_object_get(j, k));
+  return s ? s : "";
+}
+
+_Noreturn void cli_die_answer(const char *what, int st, const json_t *j) {
+  cli_die("%s: %d %s: %s", what, st, j ? cli_jstr(j, "error") : "no answer", j ? cli_jstr(j, "message") : "");
+}
+
+void cli_json_write_new(const json_t *j, const char *out) {
+  char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+  if (!text) cli_die("out of memory");
+  FILE *f = out ? fopen(out, "wx") : stdout; /* "x": never over an existing file */
+  if (!f) cli_die("%s: %s", out, errno == EEXIST ? "exists; refusing to overwrite it" : strerror(errno));
+  bool ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF;
+  free(text);
+  bool closed = !out || fclose(f) == 0;
+  if (!ok || !closed) cli_die("%s: cannot write", out ? out : "stdout");
 }
 
 void cli_load_key(const char *path, vcrypto_keypair_t *kp) {

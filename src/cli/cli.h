@@ -37,6 +37,15 @@ json_t *cli_wait_final(const cli_node_t *n, const char *id);
 bool cli_tx_committed(const json_t *answer);
 /* Prints JSON pretty to stdout. */
 void cli_print_json(const json_t *j);
+/* Strict decimal (digits only, no sign, fits 64 bits); dies naming what otherwise. */
+uint64_t cli_u64_arg(const char *what, const char *s);
+/* j's string k, or "" (never NULL). */
+const char *cli_jstr(const json_t *j, const char *k);
+/* Dies with a node's error answer to what (status st, j: its JSON or NULL). */
+_Noreturn void cli_die_answer(const char *what, int st, const json_t *j);
+/* j, indented, to stdout (out NULL) or to the new file out: an existing file
+ * is never replaced (a mistyped --out could be a key). Dies on failure. */
+void cli_json_write_new(const json_t *j, const char *out);
 void cli_load_key(const char *path, vcrypto_keypair_t *kp);
 /* A fresh key pair written to dir/name (mode 0600, never over a file); dies on error. */
 void cli_key_new(const char *dir, const char *name, vcrypto_keypair_t *kp);

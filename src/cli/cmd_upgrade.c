@@ -37,25 +37,6 @@ typedef struct {
   uint64_t next_protocol, next_from; /* 0, 0: nothing scheduled */
 } protocol_info_t;
 
-/* Strict decimal: digits only, fits 64 bits; dies otherwise. Ranges are
- * upc_decision_args_check's. */
-static uint64_t num_arg(const char *what, const char *s) {
-  char *end;
-  errno = 0;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (s[0] < '0' || s[0] > '9' || *end || errno) cli_die("%s must be a decimal number, not \"%s\"", what, s);
-  return v;
-}
-
-static const char *jstr(const json_t *j, const char *k) {
-  const char *s = json_string_value(json_object_get(j, k));
-  return s ? s : "";
-}
-
-_Noreturn static void die_answer(const char *what, int st, const json_t *j) {
-  cli_die("%s: %d %s: %s", what, st, j ? jstr(j, "error") : "no answer", j ? jstr(j, "message") : "");
-}
-
 /* A non-negative integer field of GET /v1/protocol; dies if it is missing. */
 static uint64_t answer_u64(const json_t *j, const char *k) {
   const json_t *x = json_object_get(j, k);
@@ -66,7 +47,7 @@ static uint64_t answer_u64(const json_t *j, const char *k) {
 static void fetch_protocol(const cli_node_t *n, protocol_info_t *p, json_t **raw) {
   json_t *j = NULL;
   int st = cli_http_json(n, "GET", "/v1/protocol", NULL, &j);
-  if (st != 200 || !j) die_answer("GET /v1/protocol", st, j);
+  if (st != 200 || !j) cli_die_answer("GET /v1/protocol", st, j);
   p->implemented = answer_u64(j, "implemented");
   p->height = answer_u64(j, "height");
   p->protocol = answer_u64(j, "protocol");
@@ -90,12 +71,12 @@ static void fetch_approving_set(const cli_node_t *n, uint64_t tip, cons_valset_t
   snprintf(path, sizeof path, "/v1/valset?height=%llu", (unsigned long long)(tip + 1));
   json_t *j = NULL;
   int st = cli_http_json(n, "GET", path, NULL, &j);
-  if (st != 200 || !j) die_answer("GET /v1/valset", st, j);
+  if (st != 200 || !j) cli_die_answer("GET /v1/valset", st, j);
   char err[512];
   if (vsc_set_from_json(j, set, err, sizeof err)) cli_die("the node sent a set that does not parse: %s", err);
   uint8_t want[VCRYPTO_HASH_BYTES], got[VCRYPTO_HASH_BYTES];
   cons_valset_hash(want, set);
-  if (ve_hex_decode(got, sizeof got, jstr(j, "hash")) || memcmp(want, got, sizeof got))
+  if (ve_hex_decode(got, sizeof got, cli_jstr(j, "hash")) || memcmp(want, got, sizeof got))
     cli_die("the node's set does not hash to the hash it sent: is this veche the node's version?");
   json_decref(j);
 }
@@ -130,8 +111,8 @@ static void decision_warn(const protocol_info_t *p, uint64_t protocol, uint64_t 
 /* Parses --protocol and --from-height and refuses values no ledger accepts. */
 static void decision_args(const char *protocol_s, const char *from_s, uint64_t *protocol, uint64_t *from) {
   if (!protocol_s || !from_s) cli_die("--protocol P and --from-height A are required");
-  *protocol = num_arg("--protocol", protocol_s);
-  *from = num_arg("--from-height", from_s);
+  *protocol = cli_u64_arg("--protocol", protocol_s);
+  *from = cli_u64_arg("--from-height", from_s);
   char err[256];
   if (upc_decision_args_check(*protocol, *from, err, sizeof err)) cli_die("%s", err);
 }
@@ -207,15 +188,8 @@ static const char APPROVE_USAGE[] =
 
 static void approval_write(const upc_approval_t *a, const char *out) {
   json_t *j = upc_approval_to_json(a);
-  char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+  cli_json_write_new(j, out); /* ranges: upc_decision_args_check */
   json_decref(j);
-  if (!text) cli_die("out of memory");
-  FILE *f = out ? fopen(out, "wx") : stdout; /* "x": never over a file (a mistyped --out could be a key) */
-  if (!f) cli_die("%s: %s", out, errno == EEXIST ? "exists; refusing to overwrite it" : strerror(errno));
-  bool ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF;
-  free(text);
-  bool closed = !out || fclose(f) == 0;
-  if (!ok || !closed) cli_die("%s: cannot write", out ? out : "stdout");
   if (out)
     printf("approval of decision %llu (protocol %llu from height %llu) by validator %u written to %s\n",
            (unsigned long long)a->decision, (unsigned long long)a->protocol, (unsigned long long)a->from_height,
@@ -261,15 +235,15 @@ static int upgrade_approve(int argc, char **argv) {
   bool have_info = false;
   if (offline) {
     snprintf(chain_id, sizeof chain_id, "%s", chain);
-    decision = num_arg("--decision", decision_s);
+    decision = cli_u64_arg("--decision", decision_s);
     if (vsc_set_load(set, &vs, err, sizeof err)) cli_die("%s", err);
   } else {
     cli_node_t n;
     cli_node_parse(&n, node);
     json_t *j = NULL;
     int st = cli_http_json(&n, "GET", "/v1/status", NULL, &j);
-    if (st != 200 || !j) die_answer("GET /v1/status", st, j);
-    const char *c = jstr(j, "chain_id");
+    if (st != 200 || !j) cli_die_answer("GET /v1/status", st, j);
+    const char *c = cli_jstr(j, "chain_id");
     if (!*c || strlen(c) > VE_CHAIN_ID_BYTES_MAX) cli_die("the node sent a bad chain id");
     snprintf(chain_id, sizeof chain_id, "%s", c);
     json_decref(j);
@@ -318,7 +292,7 @@ static int schedule_wait(const cli_node_t *n, const char *id, uint64_t protocol,
            (long long)json_integer_value(json_object_get(j, "height")), (unsigned long long)protocol,
            (unsigned long long)from);
   else
-    fprintf(stderr, "veche: transaction %s %s: %s: %s\n", id, jstr(j, "status"), jstr(j, "error"), jstr(j, "message"));
+    fprintf(stderr, "veche: transaction %s %s: %s: %s\n", id, cli_jstr(j, "status"), cli_jstr(j, "error"), cli_jstr(j, "message"));
   json_decref(j);
   return rc;
 }

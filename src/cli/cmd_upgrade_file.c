@@ -11,6 +11,7 @@
 
 #include "base/err.h"
 #include "cli/cmd_upgrade_int.h"
+#include "cli/cmd_valset_int.h"
 #include "node/config.h"
 
 __attribute__((format(printf, 4, 5))) static int fail(char *err, size_t err_len, int rc, const char *fmt, ...) {
@@ -33,18 +34,11 @@ int upc_decision_args_check(uint64_t protocol, uint64_t from_height, char *err, 
 
 /* ---- JSON ---- */
 
-static json_t *hex_json(const uint8_t *p, size_t n) {
-  char s[2 * VCRYPTO_SIG_BYTES + 1];
-  VE_ASSERT(n <= VCRYPTO_SIG_BYTES);
-  ve_hex_encode(s, p, n);
-  return json_string(s);
-}
-
 json_t *upc_approval_to_json(const upc_approval_t *a) {
   return json_pack("{s:I, s:I, s:I, s:o, s:I, s:o, s:o}", "decision", (json_int_t)a->decision, "protocol",
                    (json_int_t)a->protocol, "from_height", (json_int_t)a->from_height, "set_hash",
-                   hex_json(a->set_hash, VCRYPTO_HASH_BYTES), "index", (json_int_t)a->index, "pk",
-                   hex_json(a->pk, VCRYPTO_PK_BYTES), "sig", hex_json(a->sig, VCRYPTO_SIG_BYTES));
+                   vsc_hex_json(a->set_hash, VCRYPTO_HASH_BYTES), "index", (json_int_t)a->index, "pk",
+                   vsc_hex_json(a->pk, VCRYPTO_PK_BYTES), "sig", vsc_hex_json(a->sig, VCRYPTO_SIG_BYTES));
 }
 
 /* An integer field from lo to hi (hi at most INT64_MAX, what JSON integers hold here). */
@@ -59,33 +53,20 @@ static int int_field(const json_t *j, const char *k, uint64_t lo, uint64_t hi, u
   return VE_OK;
 }
 
-static int hex_field(const json_t *j, const char *k, uint8_t *out, size_t n, char *err, size_t err_len) {
-  if (ve_hex_decode(out, n, json_string_value(json_object_get(j, k))))
-    return fail(err, err_len, VE_ERR_MALFORMED, "\"%s\" must be %zu hex characters", k, 2 * n);
-  return VE_OK;
-}
-
 int upc_approval_from_json(const json_t *j, upc_approval_t *a, char *err, size_t err_len) {
   static const char *const keys[] = {"decision", "protocol", "from_height", "set_hash", "index", "pk", "sig"};
   memset(a, 0, sizeof *a);
   if (!json_is_object(j)) return fail(err, err_len, VE_ERR_MALFORMED, "an approval is a JSON object");
-  const char *k;
-  json_t *x;
-  json_object_foreach((json_t *)j, k, x) {
-    size_t i = 0;
-    while (i < sizeof keys / sizeof keys[0] && strcmp(k, keys[i])) i++;
-    if (i == sizeof keys / sizeof keys[0])
-      return fail(err, err_len, VE_ERR_MALFORMED, "unknown key \"%.32s\" in an upgrade approval", k);
-  }
+  VE_TRY(vsc_keys_only(j, keys, sizeof keys / sizeof keys[0], "an upgrade approval", err, err_len));
   uint64_t index;
   VE_TRY(int_field(j, "decision", 1, INT64_MAX, &a->decision, err, err_len));
   VE_TRY(int_field(j, "protocol", 1, UPGRADE_PROTOCOL_MAX, &a->protocol, err, err_len));
   VE_TRY(int_field(j, "from_height", 1, UPGRADE_HEIGHT_MAX, &a->from_height, err, err_len));
-  VE_TRY(hex_field(j, "set_hash", a->set_hash, VCRYPTO_HASH_BYTES, err, err_len));
+  VE_TRY(vsc_hex_field(j, "set_hash", a->set_hash, VCRYPTO_HASH_BYTES, err, err_len));
   VE_TRY(int_field(j, "index", 0, VE_VALIDATORS_MAX - 1, &index, err, err_len));
   a->index = (uint32_t)index;
-  VE_TRY(hex_field(j, "pk", a->pk, VCRYPTO_PK_BYTES, err, err_len));
-  return hex_field(j, "sig", a->sig, VCRYPTO_SIG_BYTES, err, err_len);
+  VE_TRY(vsc_hex_field(j, "pk", a->pk, VCRYPTO_PK_BYTES, err, err_len));
+  return vsc_hex_field(j, "sig", a->sig, VCRYPTO_SIG_BYTES, err, err_len);
 }
 
 int upc_approval_load(const char *path, upc_approval_t *a, char *err, size_t err_len) {

@@ -26,32 +26,13 @@ static const char VALSET_USAGE[] =
 
 /* ---- shared ---- */
 
-/* Strict decimal (digits only, no sign, fits 64 bits); dies otherwise. */
-static uint64_t u64_arg(const char *what, const char *s) {
-  char *end;
-  errno = 0;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (s[0] < '0' || s[0] > '9' || *end || errno) cli_die("%s must be a decimal number, not \"%s\"", what, s);
-  return v;
-}
-
-static const char *jstr(const json_t *j, const char *k) {
-  const char *s = json_string_value(json_object_get(j, k));
-  return s ? s : "";
-}
-
-/* Dies with the node's error answer. */
-_Noreturn static void die_answer(const char *what, int st, const json_t *j) {
-  cli_die("%s: %d %s: %s", what, st, j ? jstr(j, "error") : "no answer", j ? jstr(j, "message") : "");
-}
-
 /* The node's latest set and its epoch, from GET /v1/valset; dies unless the
  * set the node sent hashes to the hash it sent (both sides must encode sets
  * alike, or approvals would sign something else than the ledger checks). */
 static uint64_t fetch_current(const cli_node_t *n, cons_valset_t *cur) {
   json_t *j = NULL;
   int st = cli_http_json(n, "GET", "/v1/valset", NULL, &j);
-  if (st != 200 || !j) die_answer("GET /v1/valset", st, j);
+  if (st != 200 || !j) cli_die_answer("GET /v1/valset", st, j);
   char err[512];
   if (vsc_set_from_json(j, cur, err, sizeof err)) cli_die("the node sent a set that does not parse: %s", err);
   const json_t *e = json_object_get(j, "epoch");
@@ -59,7 +40,7 @@ static uint64_t fetch_current(const cli_node_t *n, cons_valset_t *cur) {
   uint64_t epoch = (uint64_t)json_integer_value(e);
   uint8_t want[VCRYPTO_HASH_BYTES], got[VCRYPTO_HASH_BYTES];
   cons_valset_hash(want, cur);
-  if (ve_hex_decode(got, sizeof got, jstr(j, "hash")) || memcmp(want, got, sizeof got))
+  if (ve_hex_decode(got, sizeof got, cli_jstr(j, "hash")) || memcmp(want, got, sizeof got))
     cli_die("the node's set does not hash to the hash it sent: is this veche the node's version?");
   json_decref(j);
   return epoch;
@@ -89,7 +70,7 @@ static int valset_show(int argc, char **argv) {
   int o;
   while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     if (o == 'n') node = optarg;
-    else if (o == 'H') height = u64_arg("--height", optarg), have_height = true;
+    else if (o == 'H') height = cli_u64_arg("--height", optarg), have_height = true;
     else if (o == 'h') cli_help(SHOW_USAGE);
     else cli_usage(SHOW_USAGE);
   }
@@ -100,7 +81,7 @@ static int valset_show(int argc, char **argv) {
   if (have_height) snprintf(path, sizeof path, "/v1/valset?height=%llu", (unsigned long long)height);
   json_t *j = NULL;
   int st = cli_http_json(&n, "GET", path, NULL, &j);
-  if (st != 200 || !j) die_answer("GET /v1/valset", st, j);
+  if (st != 200 || !j) cli_die_answer("GET /v1/valset", st, j);
   cli_print_json(j);
   json_decref(j);
   return 0;
@@ -129,19 +110,9 @@ static const char APPROVE_USAGE[] =
 
 static void approval_write(const vsc_approval_t *a, const char *out) {
   json_t *j = vsc_approval_to_json(a);
-  char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+  cli_json_write_new(j, out);
   json_decref(j);
-  if (!text) cli_die("out of memory");
-  if (!out) {
-    puts(text);
-  } else {
-    FILE *f = fopen(out, "wx"); /* "x": an approval never replaces a file (a mistyped --out could be the set) */
-    if (!f) cli_die("%s: %s", out, errno == EEXIST ? "exists; refusing to overwrite it" : strerror(errno));
-    bool ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF;
-    if (fclose(f) || !ok) cli_die("%s: cannot write", out);
-    printf("approval of epoch %llu by validator %u written to %s\n", (unsigned long long)a->epoch, a->index, out);
-  }
-  free(text);
+  if (out) printf("approval of epoch %llu by validator %u written to %s\n", (unsigned long long)a->epoch, a->index, out);
 }
 
 static int valset_approve(int argc, char **argv) {
@@ -177,15 +148,15 @@ static int valset_approve(int argc, char **argv) {
   uint64_t epoch;
   if (offline) {
     snprintf(chain_id, sizeof chain_id, "%s", chain);
-    epoch = u64_arg("--epoch", epoch_s);
+    epoch = cli_u64_arg("--epoch", epoch_s);
     set_load_or_die(current, "--current", &cur);
   } else {
     cli_node_t n;
     cli_node_parse(&n, node);
     json_t *j = NULL;
     int st = cli_http_json(&n, "GET", "/v1/status", NULL, &j);
-    if (st != 200 || !j) die_answer("GET /v1/status", st, j);
-    const char *c = jstr(j, "chain_id");
+    if (st != 200 || !j) cli_die_answer("GET /v1/status", st, j);
+    const char *c = cli_jstr(j, "chain_id");
     if (!*c || strlen(c) > VE_CHAIN_ID_BYTES_MAX) cli_die("the node sent a bad chain id");
     snprintf(chain_id, sizeof chain_id, "%s", c);
     json_decref(j);

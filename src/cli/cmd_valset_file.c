@@ -85,7 +85,7 @@ int vsc_set_load(const char *path, cons_valset_t *out, char *err, size_t err_len
 
 /* ---- approvals ---- */
 
-static json_t *hex_json(const uint8_t *p, size_t n) {
+json_t *vsc_hex_json(const uint8_t *p, size_t n) {
   char s[2 * VCRYPTO_SIG_BYTES + 1];
   VE_ASSERT(n <= VCRYPTO_SIG_BYTES);
   ve_hex_encode(s, p, n);
@@ -94,14 +94,26 @@ static json_t *hex_json(const uint8_t *p, size_t n) {
 
 json_t *vsc_approval_to_json(const vsc_approval_t *a) {
   return json_pack("{s:I, s:o, s:o, s:I, s:o, s:o}", "epoch", (json_int_t)a->epoch, "current_hash",
-                   hex_json(a->current_hash, VCRYPTO_HASH_BYTES), "new_hash", hex_json(a->new_hash, VCRYPTO_HASH_BYTES),
-                   "index", (json_int_t)a->index, "pk", hex_json(a->pk, VCRYPTO_PK_BYTES), "sig",
-                   hex_json(a->sig, VCRYPTO_SIG_BYTES));
+                   vsc_hex_json(a->current_hash, VCRYPTO_HASH_BYTES), "new_hash", vsc_hex_json(a->new_hash, VCRYPTO_HASH_BYTES),
+                   "index", (json_int_t)a->index, "pk", vsc_hex_json(a->pk, VCRYPTO_PK_BYTES), "sig",
+                   vsc_hex_json(a->sig, VCRYPTO_SIG_BYTES));
 }
 
-static int hex_field(const json_t *j, const char *k, uint8_t *out, size_t n, char *err, size_t err_len) {
+int vsc_hex_field(const json_t *j, const char *k, uint8_t *out, size_t n, char *err, size_t err_len) {
   if (ve_hex_decode(out, n, json_string_value(json_object_get(j, k))))
     return fail(err, err_len, VE_ERR_MALFORMED, "\"%s\" must be %zu hex characters", k, 2 * n);
+  return VE_OK;
+}
+
+int vsc_keys_only(const json_t *j, const char *const *keys, size_t n_keys, const char *what, char *err,
+                  size_t err_len) {
+  const char *k;
+  json_t *x;
+  json_object_foreach((json_t *)j, k, x) {
+    size_t i = 0;
+    while (i < n_keys && strcmp(k, keys[i])) i++;
+    if (i == n_keys) return fail(err, err_len, VE_ERR_MALFORMED, "unknown key \"%.32s\" in %s", k, what);
+  }
   return VE_OK;
 }
 
@@ -109,14 +121,7 @@ int vsc_approval_from_json(const json_t *j, vsc_approval_t *a, char *err, size_t
   static const char *const keys[] = {"epoch", "current_hash", "new_hash", "index", "pk", "sig"};
   memset(a, 0, sizeof *a);
   if (!json_is_object(j)) return fail(err, err_len, VE_ERR_MALFORMED, "an approval is a JSON object");
-  const char *k;
-  json_t *x;
-  json_object_foreach((json_t *)j, k, x) {
-    size_t i = 0;
-    while (i < sizeof keys / sizeof keys[0] && strcmp(k, keys[i])) i++;
-    if (i == sizeof keys / sizeof keys[0])
-      return fail(err, err_len, VE_ERR_MALFORMED, "unknown key \"%.32s\" in an approval", k);
-  }
+  VE_TRY(vsc_keys_only(j, keys, sizeof keys / sizeof keys[0], "an approval", err, err_len));
   const json_t *e = json_object_get(j, "epoch"), *i = json_object_get(j, "index");
   if (!json_is_integer(e) || json_integer_value(e) < 1)
     return fail(err, err_len, VE_ERR_MALFORMED, "\"epoch\" must be an integer ≥ 1");
@@ -124,10 +129,10 @@ int vsc_approval_from_json(const json_t *j, vsc_approval_t *a, char *err, size_t
     return fail(err, err_len, VE_ERR_MALFORMED, "\"index\" must be an integer from 0 to %d", VE_VALIDATORS_MAX - 1);
   a->epoch = (uint64_t)json_integer_value(e);
   a->index = (uint32_t)json_integer_value(i);
-  VE_TRY(hex_field(j, "current_hash", a->current_hash, VCRYPTO_HASH_BYTES, err, err_len));
-  VE_TRY(hex_field(j, "new_hash", a->new_hash, VCRYPTO_HASH_BYTES, err, err_len));
-  VE_TRY(hex_field(j, "pk", a->pk, VCRYPTO_PK_BYTES, err, err_len));
-  return hex_field(j, "sig", a->sig, VCRYPTO_SIG_BYTES, err, err_len);
+  VE_TRY(vsc_hex_field(j, "current_hash", a->current_hash, VCRYPTO_HASH_BYTES, err, err_len));
+  VE_TRY(vsc_hex_field(j, "new_hash", a->new_hash, VCRYPTO_HASH_BYTES, err, err_len));
+  VE_TRY(vsc_hex_field(j, "pk", a->pk, VCRYPTO_PK_BYTES, err, err_len));
+  return vsc_hex_field(j, "sig", a->sig, VCRYPTO_SIG_BYTES, err, err_len);
 }
 
 int vsc_approval_load(const char *path, vsc_approval_t *a, char *err, size_t err_len) {

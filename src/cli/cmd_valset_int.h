@@ -48,6 +48,16 @@ int vsc_set_from_json(const json_t *j, cons_valset_t *out, char *err, size_t err
 /* node_json_load (VSC_SET_FILE_BYTES_MAX) then vsc_set_from_json. */
 int vsc_set_load(const char *path, cons_valset_t *out, char *err, size_t err_len);
 
+/* Pieces of the approval files, shared with `veche upgrade`'s
+ * (cmd_upgrade_file.c): a hex string of p[n] (n up to a signature's length);
+ * the n bytes of hex field k of j; 0 if j's keys are all among keys[n_keys]
+ * (a typo must not pass), else VE_ERR_MALFORMED naming the first other one
+ * and what (e.g. "an approval"). */
+json_t *vsc_hex_json(const uint8_t *p, size_t n);
+int vsc_hex_field(const json_t *j, const char *k, uint8_t *out, size_t n, char *err, size_t err_len);
+int vsc_keys_only(const json_t *j, const char *const *keys, size_t n_keys, const char *what, char *err,
+                  size_t err_len);
+
 /* The approval as JSON (a new reference). */
 json_t *vsc_approval_to_json(const vsc_approval_t *a);
 /* Strict: exactly the six keys, epoch 1..2^53, index below

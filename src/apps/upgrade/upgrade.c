@@ -76,23 +76,16 @@ int upgrade_meta_decode(ve_slice_t in, upgrade_meta_t *out) {
 /* ---- the decision payload ---- */
 
 int upgrade_decision_encode(ve_buf_t *out, const upgrade_decision_t *d) {
-  /* Refuse what the decoder would, rather than write bytes nobody accepts. */
-  if (d->n_approvals == 0 || d->n_approvals > VE_VALIDATORS_MAX) return VE_ERR_INVALID;
-  for (uint32_t i = 0; i < d->n_approvals; i++) {
-    if (d->approvals[i].index >= VE_VALIDATORS_MAX) return VE_ERR_INVALID;
-    if (i > 0 && d->approvals[i - 1].index >= d->approvals[i].index) return VE_ERR_INVALID;
-  }
+  size_t mark = out->len; /* a refused decision appends nothing */
   codec_writer_t w;
   codec_writer_init(&w, out);
   codec_put_u8(&w, UPGRADE_VERSION);
   codec_put_uvarint(&w, d->protocol);
   codec_put_uvarint(&w, d->from);
-  codec_put_uvarint(&w, d->n_approvals);
-  for (uint32_t i = 0; i < d->n_approvals; i++) {
-    codec_put_uvarint(&w, d->approvals[i].index);
-    codec_put_fixed(&w, d->approvals[i].sig, VCRYPTO_SIG_BYTES);
-  }
-  return codec_writer_finish(&w);
+  int rc = valset_approvals_put(&w, d->approvals, d->n_approvals);
+  if (rc == VE_OK) return codec_writer_finish(&w);
+  out->len = mark;
+  return rc;
 }
 
 /* P and A are any uvarints here: a protocol or height outside the rules is
@@ -104,18 +97,9 @@ int upgrade_decision_decode(ve_slice_t payload, upgrade_decision_t *out) {
   if (codec_get_u8(&r) != UPGRADE_VERSION) codec_fail(&r, VE_ERR_VERSION);
   out->protocol = codec_get_uvarint(&r);
   out->from = codec_get_uvarint(&r);
-  size_t n = codec_get_count(&r, VE_VALIDATORS_MAX, 1 + VCRYPTO_SIG_BYTES);
-  if (!r.err && n == 0) codec_fail(&r, VE_ERR_INVALID);
-  for (size_t i = 0; i < n && !r.err; i++) {
-    valset_approval_t *a = &out->approvals[i];
-    a->index = (uint32_t)codec_get_uvarint_max(&r, VE_VALIDATORS_MAX - 1);
-    /* Sorted and unique: one set of approvals has one encoding, and no
-     * validator's power is counted twice. */
-    if (!r.err && i > 0 && out->approvals[i - 1].index >= a->index) codec_fail(&r, VE_ERR_NONCANONICAL);
-    codec_get_fixed(&r, a->sig, VCRYPTO_SIG_BYTES);
-  }
+  valset_approvals_get(&r, out->approvals, &out->n_approvals);
   int rc = codec_reader_finish(&r);
-  if (rc == VE_OK) out->n_approvals = (uint32_t)n;
+  if (rc) out->n_approvals = 0;
   return rc;
 }
 
@@ -207,25 +191,12 @@ static int decision_check(const upgrade_meta_t *m, const upgrade_decision_t *d, 
   return VE_OK;
 }
 
-/* Cheap checks first (indices, then the power they claim), so a payload that
- * cannot pass costs no signature verification. */
 static int approvals_check(ledger_exec_t *ex, uint64_t decision, const decision_work_t *w) {
   const upgrade_decision_t *d = &w->decision;
-  uint64_t power = 0;
-  for (uint32_t i = 0; i < d->n_approvals; i++) {
-    if (d->approvals[i].index >= w->set.count) return VE_ERR_INVALID;
-    /* No overflow: valset.c asserts that a whole set's power, tripled, fits. */
-    power += w->set.v[d->approvals[i].index].power;
-  }
-  if (!valset_power_enough(power, &w->set)) return VE_ERR_QUORUM;
   uint8_t hs[VCRYPTO_HASH_BYTES], msg[UPGRADE_APPROVAL_MSG_BYTES_MAX];
   cons_valset_hash(hs, &w->set);
   size_t n = approval_msg(msg, ledger_exec_chain_id(ex), decision, d->protocol, d->from, hs);
-  for (uint32_t i = 0; i < d->n_approvals; i++) {
-    const uint8_t *pk = w->set.v[d->approvals[i].index].pk;
-    if (vcrypto_verify(d->approvals[i].sig, pk, UPGRADE_TAG_APPROVAL, msg, n)) return VE_ERR_BAD_SIG;
-  }
-  return VE_OK;
+  return valset_approvals_verify(&w->set, d->approvals, d->n_approvals, UPGRADE_TAG_APPROVAL, msg, n);
 }
 
 static int meta_put(ledger_exec_t *ex, const upgrade_meta_t *m) {

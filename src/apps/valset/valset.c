@@ -114,24 +114,47 @@ void valset_approval_sign(uint8_t sig[VCRYPTO_SIG_BYTES], const vcrypto_keypair_
   vcrypto_sign(sig, kp, VALSET_TAG_APPROVAL, msg, n);
 }
 
-int valset_change_encode(ve_buf_t *out, const valset_change_t *c) {
-  /* Refuse what the decoder would, rather than write bytes nobody accepts. */
-  if (c->n_approvals == 0 || c->n_approvals > VE_VALIDATORS_MAX) return VE_ERR_INVALID;
-  for (uint32_t i = 0; i < c->n_approvals; i++) {
-    if (c->approvals[i].index >= VE_VALIDATORS_MAX) return VE_ERR_INVALID;
-    if (i > 0 && c->approvals[i - 1].index >= c->approvals[i].index) return VE_ERR_INVALID;
+int valset_approvals_put(codec_writer_t *w, const valset_approval_t *a, uint32_t n) {
+  /* Refuse what the reader would, rather than write bytes nobody accepts. */
+  if (n == 0 || n > VE_VALIDATORS_MAX) return VE_ERR_INVALID;
+  for (uint32_t i = 0; i < n; i++) {
+    if (a[i].index >= VE_VALIDATORS_MAX) return VE_ERR_INVALID;
+    if (i > 0 && a[i - 1].index >= a[i].index) return VE_ERR_INVALID;
   }
+  codec_put_uvarint(w, n);
+  for (uint32_t i = 0; i < n; i++) {
+    codec_put_uvarint(w, a[i].index);
+    codec_put_fixed(w, a[i].sig, VCRYPTO_SIG_BYTES);
+  }
+  return VE_OK;
+}
+
+void valset_approvals_get(codec_reader_t *r, valset_approval_t *out, uint32_t *n_out) {
+  *n_out = 0;
+  size_t n = codec_get_count(r, VE_VALIDATORS_MAX, 1 + VCRYPTO_SIG_BYTES);
+  if (!r->err && n == 0) codec_fail(r, VE_ERR_INVALID);
+  for (size_t i = 0; i < n && !r->err; i++) {
+    valset_approval_t *a = &out[i];
+    a->index = (uint32_t)codec_get_uvarint_max(r, VE_VALIDATORS_MAX - 1);
+    /* Sorted and unique: one set of approvals has one encoding, and no
+     * validator's power is counted twice. */
+    if (!r->err && i > 0 && out[i - 1].index >= a->index) codec_fail(r, VE_ERR_NONCANONICAL);
+    codec_get_fixed(r, a->sig, VCRYPTO_SIG_BYTES);
+  }
+  if (!r->err) *n_out = (uint32_t)n;
+}
+
+int valset_change_encode(ve_buf_t *out, const valset_change_t *c) {
   VE_TRY(cons_valset_check(&c->set));
+  size_t mark = out->len; /* a refused change appends nothing */
   codec_writer_t w;
   codec_writer_init(&w, out);
   codec_put_u8(&w, VALSET_VERSION);
-  VE_TRY(put_set(&w, &c->set));
-  codec_put_uvarint(&w, c->n_approvals);
-  for (uint32_t i = 0; i < c->n_approvals; i++) {
-    codec_put_uvarint(&w, c->approvals[i].index);
-    codec_put_fixed(&w, c->approvals[i].sig, VCRYPTO_SIG_BYTES);
-  }
-  return codec_writer_finish(&w);
+  int rc = put_set(&w, &c->set);
+  if (rc == VE_OK) rc = valset_approvals_put(&w, c->approvals, c->n_approvals);
+  if (rc == VE_OK) return codec_writer_finish(&w);
+  out->len = mark;
+  return rc;
 }
 
 int valset_change_decode(ve_slice_t payload, valset_change_t *out) {
@@ -140,18 +163,9 @@ int valset_change_decode(ve_slice_t payload, valset_change_t *out) {
   codec_reader_init(&r, payload);
   if (codec_get_u8(&r) != VALSET_VERSION) codec_fail(&r, VE_ERR_VERSION);
   get_set(&r, &out->set);
-  size_t n = codec_get_count(&r, VE_VALIDATORS_MAX, 1 + VCRYPTO_SIG_BYTES);
-  if (!r.err && n == 0) codec_fail(&r, VE_ERR_INVALID);
-  for (size_t i = 0; i < n && !r.err; i++) {
-    valset_approval_t *a = &out->approvals[i];
-    a->index = (uint32_t)codec_get_uvarint_max(&r, VE_VALIDATORS_MAX - 1);
-    /* Sorted and unique: one set of approvals has one encoding, and no
-     * validator's power is counted twice. */
-    if (!r.err && i > 0 && out->approvals[i - 1].index >= a->index) codec_fail(&r, VE_ERR_NONCANONICAL);
-    codec_get_fixed(&r, a->sig, VCRYPTO_SIG_BYTES);
-  }
+  valset_approvals_get(&r, out->approvals, &out->n_approvals);
   int rc = codec_reader_finish(&r);
-  if (rc == VE_OK) out->n_approvals = (uint32_t)n;
+  if (rc) out->n_approvals = 0;
   return rc;
 }
 
@@ -266,23 +280,23 @@ bool valset_power_enough(uint64_t approved, const cons_valset_t *cur) {
   return 3 * approved > 2 * cons_valset_total_power(cur);
 }
 
-/* Cheap checks first (indices, then the power they claim), so a payload that
- * cannot pass costs no signature verification. */
-static int approvals_check(ledger_exec_t *ex, uint64_t next_epoch, const change_work_t *w) {
-  const valset_change_t *c = &w->change;
+int valset_approvals_verify(const cons_valset_t *set, const valset_approval_t *a, uint32_t n, const char *tag,
+                            const uint8_t *msg, size_t msg_len) {
   uint64_t power = 0;
-  for (uint32_t i = 0; i < c->n_approvals; i++) {
-    if (c->approvals[i].index >= w->cur.count) return VE_ERR_INVALID;
-    power += w->cur.v[c->approvals[i].index].power;
+  for (uint32_t i = 0; i < n; i++) {
+    if (a[i].index >= set->count) return VE_ERR_INVALID;
+    power += set->v[a[i].index].power;
   }
-  if (!valset_power_enough(power, &w->cur)) return VE_ERR_QUORUM;
+  if (!valset_power_enough(power, set)) return VE_ERR_QUORUM;
+  for (uint32_t i = 0; i < n; i++)
+    if (vcrypto_verify(a[i].sig, set->v[a[i].index].pk, tag, msg, msg_len)) return VE_ERR_BAD_SIG;
+  return VE_OK;
+}
+
+static int approvals_check(ledger_exec_t *ex, uint64_t next_epoch, const change_work_t *w) {
   uint8_t msg[VALSET_APPROVAL_MSG_BYTES_MAX];
   size_t n = approval_msg(msg, ledger_exec_chain_id(ex), next_epoch, w->cur_hash, w->new_hash);
-  for (uint32_t i = 0; i < c->n_approvals; i++) {
-    const uint8_t *pk = w->cur.v[c->approvals[i].index].pk;
-    if (vcrypto_verify(c->approvals[i].sig, pk, VALSET_TAG_APPROVAL, msg, n)) return VE_ERR_BAD_SIG;
-  }
-  return VE_OK;
+  return valset_approvals_verify(&w->cur, w->change.approvals, w->change.n_approvals, VALSET_TAG_APPROVAL, msg, n);
 }
 
 /* Keys entering the ledger must be usable keys (docs/architecture.md); members

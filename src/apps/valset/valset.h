@@ -110,6 +110,19 @@ void valset_approval_sign(uint8_t sig[VCRYPTO_SIG_BYTES], const vcrypto_keypair_
 /* More than 2/3 of cur's total power: what a change's approvals must hold
  * (the rule execution applies; clients check it before submitting). */
 bool valset_power_enough(uint64_t approved, const cons_valset_t *cur);
+/* Approval lists, shared with the other decisions validators approve
+ * (src/apps/upgrade): uvarint n (1..VE_VALIDATORS_MAX) | n × (uvarint index |
+ * fixed64 signature), indices strictly increasing.
+ * valset_approvals_put refuses (VE_ERR_INVALID, nothing written) a list the
+ * reader would refuse; valset_approvals_get fails r on one. */
+int valset_approvals_put(codec_writer_t *w, const valset_approval_t *a, uint32_t n);
+void valset_approvals_get(codec_reader_t *r, valset_approval_t *out, uint32_t *n);
+/* Execution's check of a list against the approving set: indices in range,
+ * then more than 2/3 of set's power (VE_ERR_INVALID, VE_ERR_QUORUM: no
+ * signature is checked for a list that cannot pass), then each signature of
+ * msg under tag by its validator's key (VE_ERR_BAD_SIG). */
+int valset_approvals_verify(const cons_valset_t *set, const valset_approval_t *a, uint32_t n, const char *tag,
+                            const uint8_t *msg, size_t msg_len);
 /* Payload of a VALSET_CHANGE tx (approvals must be sorted by index). */
 int valset_change_encode(ve_buf_t *out, const valset_change_t *c);
 int valset_change_decode(ve_slice_t payload, valset_change_t *out);
