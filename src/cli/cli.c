@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +80,18 @@ void cli_print_json(const json_t *j) {
   char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   if (s) puts(s);
   free(s);
+}
+
+int cli_subcommand(const char *group, const char *usage, const cli_cmd_t *cmds, size_t n, int argc, char **argv) {
+  if (argc < 2) cli_usage(usage);
+  const char *sub = argv[1];
+  if (!strcmp(sub, "--help") || !strcmp(sub, "-h") || !strcmp(sub, "help")) cli_help(usage);
+  optind = 1;
+  for (size_t i = 0; i < n; i++)
+    if (!strcmp(sub, cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
+  fprintf(stderr, "veche: %s: unknown command \"%s\"\n", group, sub);
+  fputs(usage, stderr);
+  return 2;
 }
 
 uint64_t cli_u64_arg(const char *what, const char *s) {

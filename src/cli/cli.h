@@ -37,6 +37,14 @@ json_t *cli_wait_final(const cli_node_t *n, const char *id);
 bool cli_tx_committed(const json_t *answer);
 /* Prints JSON pretty to stdout. */
 void cli_print_json(const json_t *j);
+/* A group of subcommands (`veche valset show`, ...): argv[1] names one; runs
+ * it with argv shifted to it and getopt reset, answers --help/-h/help with
+ * usage on stdout, and anything else with usage on stderr and status 2. */
+typedef struct {
+  const char *name;
+  int (*fn)(int argc, char **argv);
+} cli_cmd_t;
+int cli_subcommand(const char *group, const char *usage, const cli_cmd_t *cmds, size_t n, int argc, char **argv);
 /* Strict decimal (digits only, no sign, fits 64 bits); dies naming what otherwise. */
 uint64_t cli_u64_arg(const char *what, const char *s);
 /* j's string k, or "" (never NULL). */

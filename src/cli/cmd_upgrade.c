@@ -359,15 +359,7 @@ static int upgrade_schedule(int argc, char **argv) {
 /* ---- dispatch ---- */
 
 int cmd_upgrade(int argc, char **argv) {
-  if (argc < 2) cli_usage(UPGRADE_USAGE);
-  const char *sub = argv[1];
-  if (!strcmp(sub, "--help") || !strcmp(sub, "-h") || !strcmp(sub, "help")) cli_help(UPGRADE_USAGE);
-  argc--, argv++;
-  optind = 1;
-  if (!strcmp(sub, "show")) return upgrade_show(argc, argv);
-  if (!strcmp(sub, "approve")) return upgrade_approve(argc, argv);
-  if (!strcmp(sub, "schedule")) return upgrade_schedule(argc, argv);
-  fprintf(stderr, "veche: upgrade: unknown command \"%s\"\n", sub);
-  fputs(UPGRADE_USAGE, stderr);
-  return 2;
+  static const cli_cmd_t cmds[] = {
+      {"show", upgrade_show}, {"approve", upgrade_approve}, {"schedule", upgrade_schedule}};
+  return cli_subcommand("upgrade", UPGRADE_USAGE, cmds, sizeof cmds / sizeof cmds[0], argc, argv);
 }

@@ -235,15 +235,6 @@ static int valset_change(int argc, char **argv) {
 /* ---- dispatch ---- */
 
 int cmd_valset(int argc, char **argv) {
-  if (argc < 2) cli_usage(VALSET_USAGE);
-  const char *sub = argv[1];
-  if (!strcmp(sub, "--help") || !strcmp(sub, "-h") || !strcmp(sub, "help")) cli_help(VALSET_USAGE);
-  argc--, argv++;
-  optind = 1;
-  if (!strcmp(sub, "show")) return valset_show(argc, argv);
-  if (!strcmp(sub, "approve")) return valset_approve(argc, argv);
-  if (!strcmp(sub, "change")) return valset_change(argc, argv);
-  fprintf(stderr, "veche: valset: unknown command \"%s\"\n", sub);
-  fputs(VALSET_USAGE, stderr);
-  return 2;
+  static const cli_cmd_t cmds[] = {{"show", valset_show}, {"approve", valset_approve}, {"change", valset_change}};
+  return cli_subcommand("valset", VALSET_USAGE, cmds, sizeof cmds / sizeof cmds[0], argc, argv);
 }
