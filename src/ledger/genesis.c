@@ -12,8 +12,8 @@
 #include "codec/codec.h"
 #include "ledger/ledger.h"
 
-static const char *const ROLE_NAMES[] = {"admin",   "registrar", "notary",
-                                         "poll_organizer", "trustee", "regulator"};
+static const char *const ROLE_NAMES[] = {"admin",   "registrar", "notary",        "poll_organizer",
+                                         "trustee", "regulator", "land_registrar"};
 #define ROLE_NAMES_N (sizeof ROLE_NAMES / sizeof ROLE_NAMES[0])
 
 uint32_t ledger_role_from_name(const char *name) {

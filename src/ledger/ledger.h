@@ -67,7 +67,8 @@ enum {
   ROLE_POLL_ORGANIZER = 1u << 3, /* creates polls */
   ROLE_TRUSTEE = 1u << 4,        /* holds a share of an election key */
   ROLE_REGULATOR = 1u << 5,      /* pharmaceutical regulator */
-  ROLE_ALL_MASK = (1u << 6) - 1,
+  ROLE_LAND_REGISTRAR = 1u << 6, /* land registry: records property titles */
+  ROLE_ALL_MASK = (1u << 7) - 1,
 };
 /* Role name <-> bit. Returns 0 if the name is unknown. */
 uint32_t ledger_role_from_name(const char *name);
