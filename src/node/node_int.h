@@ -16,7 +16,7 @@
 #include "proof/proof.h"
 #include "store/store.h"
 
-#define NODE_ROUTES_MAX 96 /* routes of all tables together */
+#define NODE_ROUTES_MAX 128 /* routes of all tables together */
 /* Local commit times of the last blocks, for GET /v1/commits (latency
  * measurement from the node's own commit events). */
 #define NODE_COMMIT_TIMES_MAX 4096
@@ -262,6 +262,8 @@ extern const api_route_t node_doc_routes[];
 extern const size_t node_doc_routes_n;
 extern const api_route_t node_poll_routes[];
 extern const size_t node_poll_routes_n;
+extern const api_route_t node_property_routes[]; /* node_api_property.c */
+extern const size_t node_property_routes_n;
 size_t node_routes_collect(api_route_t *out, size_t cap);
 /* Helpers shared by the node_api*.c handlers (node_api.c). */
 json_t *node_api_hex(const uint8_t *p, size_t n);  /* a JSON hex string; json_null() on OOM */
