@@ -79,5 +79,6 @@ int cmd_backup(int argc, char **argv); /* cmd_backup.c */
 int cmd_valset(int argc, char **argv); /* cmd_valset.c */
 int cmd_upgrade(int argc, char **argv); /* cmd_upgrade.c */
 int cmd_property(int argc, char **argv); /* cmd_property.c */
+int cmd_pharma(int argc, char **argv);   /* cmd_pharma.c */
 
 #endif

@@ -24,7 +24,8 @@ static const char USAGE[] =
     "  audit    re-verify a poll's ballots, tally and result\n"
     "  valset   show the validator set; approve and submit changes to it\n"
     "  upgrade  show the protocol version; approve and schedule an upgrade\n"
-    "  property record and transfer property titles; show their history\n";
+    "  property record and transfer property titles; show their history\n"
+    "  pharma   license parties, commission and trace medicine packs, recall\n";
 
 int main(int argc, char **argv) {
   if (vcrypto_init() != VE_OK) cli_die("libsodium failed to initialise");
@@ -38,7 +39,7 @@ int main(int argc, char **argv) {
   } cmds[] = {{"init", cmd_init}, {"testnet", cmd_testnet}, {"init-observer", cmd_init_observer}, {"start", cmd_start}, {"keys", cmd_keys}, {"tx", cmd_tx}, {"query", cmd_query},
                 {"proof", cmd_proof}, {"verify", cmd_verify}, {"doc", cmd_doc}, {"poll", cmd_poll},
                 {"audit", cmd_audit}, {"backup", cmd_backup}, {"valset", cmd_valset},
-                {"upgrade", cmd_upgrade}, {"property", cmd_property}};
+                {"upgrade", cmd_upgrade}, {"property", cmd_property}, {"pharma", cmd_pharma}};
   for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
     if (!strcmp(argv[1], cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
   fprintf(stderr, "veche: unknown command \"%s\"\n", argv[1]);

@@ -264,6 +264,8 @@ extern const api_route_t node_poll_routes[];
 extern const size_t node_poll_routes_n;
 extern const api_route_t node_property_routes[]; /* node_api_property.c */
 extern const size_t node_property_routes_n;
+extern const api_route_t node_pharma_routes[]; /* node_api_pharma.c */
+extern const size_t node_pharma_routes_n;
 size_t node_routes_collect(api_route_t *out, size_t cap);
 /* Helpers shared by the node_api*.c handlers (node_api.c). */
 json_t *node_api_hex(const uint8_t *p, size_t n);  /* a JSON hex string; json_null() on OOM */

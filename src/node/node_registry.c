@@ -6,12 +6,13 @@
 #include "apps/documents/documents.h"
 #include "apps/evidence/evidence.h"
 #include "apps/identity/identity.h"
+#include "apps/pharma/pharma.h"
 #include "apps/property/property.h"
 #include "apps/upgrade/upgrade.h"
 #include "apps/valset/valset.h"
 #include "apps/voting/voting.h"
 #include "node/node.h"
 
-static const ledger_registry_t REGISTRY = {&identity_auth, {&valset_app, &evidence_app, &identity_app, &documents_app, &voting_app, &upgrade_app, &property_app}, 7};
+static const ledger_registry_t REGISTRY = {&identity_auth, {&valset_app, &evidence_app, &identity_app, &documents_app, &voting_app, &upgrade_app, &property_app, &pharma_app}, 8};
 
 const ledger_registry_t *node_registry(void) { return &REGISTRY; }
