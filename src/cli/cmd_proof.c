@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "apps/identity/identity.h"
+#include "apps/pharma/pharma.h"
+#include "apps/property/property.h"
 #include "apps/valset/valset.h"
 #include "base/err.h"
 #include "cli/cli.h"
@@ -105,8 +107,85 @@ static const char VERIFY_USAGE[] =
     "followed from it; without them, the set must be the one governing block\n"
     "H+1 itself. The genesis still names the chain.\n";
 
+static bool key_is(const proof_bundle_t *b, const char *prefix, size_t rest) {
+  size_t n = strlen(prefix);
+  return b->key.len == n + rest && !memcmp(b->key.ptr, prefix, n);
+}
+
+static const char *hex32(char out[65], const uint8_t *p) {
+  ve_hex_encode(out, p, 32);
+  return out;
+}
+
+static void print_owners(const property_owner_t *o, size_t n) {
+  uint64_t sum = 0;
+  for (size_t i = 0; i < n; i++) sum += o[i].parts;
+  char id[65];
+  for (size_t i = 0; i < n; i++) {
+    uint64_t g = property_gcd(o[i].parts, sum);
+    printf("  owner %s, share %llu/%llu\n", hex32(id, o[i].id), (unsigned long long)(o[i].parts / g),
+           (unsigned long long)(sum / g));
+  }
+}
+
+/* A title ("prop/p/" || id) or a history event ("prop/h/" || id || be64 version),
+ * summarised. False if the value does not decode as one (then shown in hex). */
+static bool print_property(const proof_bundle_t *b) {
+  ve_slice_t v = ve_buf_slice(&b->value);
+  char h[65];
+  if (key_is(b, "prop/p/", LEDGER_HASH_BYTES)) {
+    static property_title_t t;
+    if (property_title_decode(v, b->key.ptr + 7, &t) != VE_OK) return false;
+    printf("  title of parcel %s (id %s), version %llu, updated at height %llu\n", t.cadastral, hex32(h, t.id),
+           (unsigned long long)t.version, (unsigned long long)t.updated_height);
+    printf("  area %llu m2%s%s, last deed %s\n", (unsigned long long)t.area_m2, t.district[0] ? ", district " : "",
+           t.district, hex32(h, t.last_deed));
+    print_owners(t.owners, t.n_owners);
+    for (size_t i = 0; i < t.n_encumbrances; i++)
+      printf("  encumbrance %llu: %s held by %s\n", (unsigned long long)t.encumbrances[i].number,
+             property_enc_kind_name(t.encumbrances[i].kind), hex32(h, t.encumbrances[i].holder));
+    if (!t.n_encumbrances) printf("  no encumbrances\n");
+    return true;
+  }
+  if (key_is(b, "prop/h/", LEDGER_HASH_BYTES + 8)) {
+    uint64_t version = 0;
+    for (size_t i = 0; i < 8; i++) version = version << 8 | b->key.ptr[7 + LEDGER_HASH_BYTES + i];
+    static property_event_t e;
+    if (property_event_decode(v, version, &e) != VE_OK) return false;
+    printf("  parcel %s, version %llu: %s at height %llu, document %s\n", hex32(h, b->key.ptr + 7),
+           (unsigned long long)version, property_event_kind_name(e.kind), (unsigned long long)e.height,
+           hex32(h, e.digest));
+    if (e.kind == PROPERTY_EV_REGISTER || e.kind == PROPERTY_EV_TRANSFER) print_owners(e.owners, e.n_owners);
+    else
+      printf("  encumbrance %llu: %s held by %s\n", (unsigned long long)e.number, property_enc_kind_name(e.enc_kind),
+             hex32(h, e.holder));
+    return true;
+  }
+  return false;
+}
+
+/* A pack ("phr/k/" || pack key) whose code hashes to its key, summarised. */
+static bool print_pack(const proof_bundle_t *b) {
+  if (!key_is(b, "phr/k/", LEDGER_HASH_BYTES)) return false;
+  pharma_pack_t p;
+  uint8_t k[LEDGER_HASH_BYTES];
+  if (pharma_pack_decode(ve_buf_slice(&b->value), &p) != VE_OK) return false;
+  pharma_pack_key(k, &p.ref);
+  if (memcmp(k, b->key.ptr + 6, sizeof k)) return false;
+  char h[65];
+  printf("  pack GTIN %s serial %s, batch %s\n  status %s%s%s, custodian %s in %s, %u events, last change at "
+         "height %llu\n",
+         p.ref.gtin, p.ref.serial, p.batch, pharma_pack_status_name(p.status),
+         p.status == PHARMA_PACK_DECOMMISSIONED ? ": " : "",
+         p.status == PHARMA_PACK_DECOMMISSIONED ? pharma_reason_name(p.reason) : "", hex32(h, p.custodian), p.country,
+         p.n_events, (unsigned long long)p.height);
+  return true;
+}
+
 static void print_value(const proof_bundle_t *b) {
-  /* Identity records get a readable summary; any other value is shown in hex. */
+  /* Identity records, titles, title history and packs get a readable summary;
+   * any other value is shown in hex. */
+  if (print_property(b) || print_pack(b)) return;
   identity_t rec;
   if (b->key.len == 3 + LEDGER_HASH_BYTES && !memcmp(b->key.ptr, "id/", 3) &&
       identity_decode(ve_buf_slice(&b->value), b->key.ptr + 3, &rec) == VE_OK) {

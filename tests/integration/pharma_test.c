@@ -226,6 +226,9 @@ static void test_proof_offline(void **state) {
   h_node_stop(&g.n);
   EXPECT(0, "PROVEN", "verify", "--genesis", g.genesis, "--bundle", pack);
   assert_non_null(strstr(g.out, "has this value"));
+  /* veche verify summarises the proven pack. */
+  if (!strstr(g.out, "pack GTIN " GTIN " serial S/7, batch " BATCH) || !strstr(g.out, "status dispensed"))
+    fail_msg("verify summary: %s", g.out);
   EXPECT(0, "PROVEN", "verify", "--genesis", g.genesis, "--bundle", batch);
   EXPECT(0, "is absent", "verify", "--genesis", g.genesis, "--bundle", absent);
   /* The pack bundle's value decodes to the dispensed pack. */

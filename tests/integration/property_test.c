@@ -265,8 +265,14 @@ static void check_reads(void) {
   unlink(bundle), unlink(bundle_v2);
   EXPECT(0, NULL, "property", "proof", "--cadastral", CAD, "--out", bundle);
   EXPECT(0, "PROVEN", "verify", "--genesis", g.genesis, "--bundle", bundle);
+  /* veche verify summarises the proven title: carol owns all of it. */
+  char line[160];
+  snprintf(line, sizeof line, "owner %s, share 1/1", g.id[CAROL]);
+  if (!strstr(g.out, "title of parcel " CAD) || !strstr(g.out, line)) fail_msg("verify summary: %s", g.out);
   EXPECT(0, NULL, "property", "proof", "--parcel", g.parcel, "--version", "2", "--out", bundle_v2);
   EXPECT(0, "PROVEN", "verify", "--genesis", g.genesis, "--bundle", bundle_v2);
+  snprintf(line, sizeof line, "owner %s, share 1/1", g.id[BOB]);
+  if (!strstr(g.out, "version 2: transfer") || !strstr(g.out, line)) fail_msg("verify summary: %s", g.out);
   /* History: the owners in order, with the mortgage and its release between. */
   EXPECT(0, NULL, "property", "history", "--cadastral", CAD);
   const char *v1 = strstr(g.out, "v1 register"), *v2 = strstr(g.out, "v2 transfer"), *v3 = strstr(g.out, "v3 encumber"),
