@@ -19,11 +19,11 @@
 #include "apps/identity/identity.h"
 #include "apps/property/property.h"
 #include "base/err.h"
+#include "cli/cmd_doc_int.h"
 #include "cli/cmd_poll_int.h"
 
 #define CONSENT_FORMAT "veche-property-consent"
 #define CONSENT_FILES_MAX PROPERTY_CONSENTS_MAX
-#define FILE_READ_CHUNK_BYTES 65536
 
 static const char PROPERTY_USAGE[] =
     "usage: veche property COMMAND [options]      (veche property COMMAND --help for details)\n"
@@ -149,21 +149,11 @@ static void args_parse(int argc, char **argv, const char *usage, const char *all
   if (optind != argc) cli_usage(usage);
 }
 
-/* SHA-256 of a file, read in pieces. */
+/* SHA-256 of a file (what `sha256sum` prints), read in pieces by veche doc's reader. */
 static void file_digest(const char *path, uint8_t out[32]) {
-  FILE *f = fopen(path, "rb");
-  if (!f) cli_die("%s: cannot open", path);
-  documents_hasher_t h;
-  if (documents_hasher_init(&h, DOCUMENTS_ALG_SHA256)) cli_die("SHA-256 is not available");
-  static uint8_t buf[FILE_READ_CHUNK_BYTES];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, f)) > 0) documents_hasher_update(&h, buf, n);
-  bool err = ferror(f);
-  fclose(f);
-  if (err) cli_die("%s: read error", path);
-  documents_digest_t d;
-  documents_hasher_final(&h, &d);
-  memcpy(out, d.bytes, 32);
+  documents_digest_t d[DOCUMENTS_ALG_MAX + 1];
+  doc_file_digests(path, 1u << DOCUMENTS_ALG_SHA256, d);
+  memcpy(out, d[DOCUMENTS_ALG_SHA256].bytes, 32);
 }
 
 /* --X-digest HEX or --X FILE, exactly one. */
