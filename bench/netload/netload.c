@@ -52,6 +52,7 @@
 #include "api/http_client.h"
 #include "apps/documents/documents.h"
 #include "codec/codec.h"
+#include "apps/gov/gov.h"
 #include "apps/identity/identity.h"
 #include "base/err.h"
 #include "netload.h"
@@ -321,8 +322,15 @@ static void make_register(ve_buf_t *p, const nl_signers_t *s, size_t i) {
   identity_payload_register(p, s->kp[i].pk, digest, NULL, 0);
 }
 
+/* Roles are an admin action: from protocol 2 a council proposal, which the
+ * founding authority of a `veche testnet` chain (the council's one member)
+ * decides in the proposing transaction. */
 static void make_roles(ve_buf_t *p, const nl_signers_t *s, size_t i) {
-  identity_payload_set_roles(p, s->id[i], ROLE_REGISTRAR | ROLE_NOTARY);
+  ve_buf_t inner;
+  ve_buf_init(&inner, 0);
+  identity_payload_set_roles(&inner, s->id[i], ROLE_REGISTRAR | ROLE_NOTARY);
+  gov_payload_propose(p, GOV_OPEN_MS_MAX, TX_TYPE_IDENTITY_SET_ROLES, ve_buf_slice(&inner), ve_slice("", 0));
+  ve_buf_free(&inner);
 }
 
 static void setup_signers(nl_run_t *r, uint32_t run_id, uint64_t height, nl_signers_t *s) {
@@ -349,7 +357,7 @@ static void setup_signers(nl_run_t *r, uint32_t run_id, uint64_t height, nl_sign
   }
   uint64_t expiry = height + NL_EXPIRY_AHEAD;
   setup_round(r, &auth, &seq, expiry, s, TX_TYPE_IDENTITY_REGISTER, make_register);
-  setup_round(r, &auth, &seq, expiry, s, TX_TYPE_IDENTITY_SET_ROLES, make_roles);
+  setup_round(r, &auth, &seq, expiry, s, TX_TYPE_GOV_PROPOSE, make_roles);
   vcrypto_keypair_wipe(&auth);
 }
 

@@ -42,7 +42,7 @@
 #define PB_THREADS_MAX 16
 #define PB_CHAIN "veche-pipeline-bench"
 
-static const ledger_registry_t REG = {&identity_auth, {&identity_app, &documents_app}, 2};
+static const ledger_registry_t REG = {&identity_auth, {&identity_app, &documents_app}, 2, NULL};
 
 typedef struct {
   store_t *store;

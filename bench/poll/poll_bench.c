@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "api/http_client.h"
+#include "apps/gov/gov.h"
 #include "apps/identity/identity.h"
 #include "apps/voting/voting.h"
 #include "base/err.h"
@@ -312,9 +313,15 @@ int main(int argc, char **argv) {
   uint8_t tid[3][32];
   for (uint32_t j = 0; j < 3; j++) {
     identity_id_from_pk(tid[j], trustees[j].pk);
+    /* An admin action: a council proposal the founding authority (the
+     * council's one member on a `veche testnet` chain) decides at once. */
+    ve_buf_t role;
+    ve_buf_init(&role, 0);
+    identity_payload_set_roles(&role, tid[j], ROLE_TRUSTEE);
     ve_buf_reset(&pl);
-    identity_payload_set_roles(&pl, tid[j], ROLE_TRUSTEE);
-    sign_tx(&txs[j], &auth, aseq++, TX_TYPE_IDENTITY_SET_ROLES, ve_buf_slice(&pl));
+    gov_payload_propose(&pl, GOV_OPEN_MS_MAX, TX_TYPE_IDENTITY_SET_ROLES, ve_buf_slice(&role), ve_slice("", 0));
+    ve_buf_free(&role);
+    sign_tx(&txs[j], &auth, aseq++, TX_TYPE_GOV_PROPOSE, ve_buf_slice(&pl));
     post_one(&txs[j]);
   }
   wait_seq(auth.pk, aseq - 1);

@@ -153,7 +153,7 @@ int api_status_from_err(int ve_err) {
     case VE_ERR_BAD_SIG:
       return 401;
     case VE_ERR_PERMISSION: case VE_ERR_UNKNOWN_SIGNER: case VE_ERR_REVOKED:
-    case VE_ERR_SUSPENDED: case VE_ERR_NOT_ELIGIBLE: case VE_ERR_QUORUM:
+    case VE_ERR_SUSPENDED: case VE_ERR_NOT_ELIGIBLE: case VE_ERR_QUORUM: case VE_ERR_NEEDS_DECISION:
       return 403; /* no_quorum: approved by too little voting power, as submitted */
     case VE_ERR_NOT_FOUND:
       return 404;

@@ -60,7 +60,9 @@
   X(VE_ERR_PEER, -41, "peer_misbehaved", "peer violated the protocol")              \
   X(VE_ERR_LIMIT, -42, "limit_exceeded", "count limit exceeded")                    \
   X(VE_ERR_BUSY, -43, "busy", "node is busy: more is waiting than it commits soon; retry later") \
-  X(VE_ERR_PRUNED, -44, "pruned", "no longer kept by this node (pruned); ask an archive node")
+  X(VE_ERR_PRUNED, -44, "pruned", "no longer kept by this node (pruned); ask an archive node") \
+  X(VE_ERR_NEEDS_DECISION, -45, "needs_council_decision",                                     \
+    "an admin action needs a council decision (veche gov)")
 
 enum ve_err {
 #define VE_ERR_ENUM(sym, val, name, text) sym = val,
@@ -68,7 +70,7 @@ enum ve_err {
 #undef VE_ERR_ENUM
 };
 
-#define VE_ERR_MIN (-44)
+#define VE_ERR_MIN (-45)
 
 /* Stable snake_case name of an error code, e.g. "bad_signature". Never NULL. */
 const char *ve_err_name(int err);

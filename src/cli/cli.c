@@ -138,7 +138,7 @@ void cli_key_new(const char *dir, const char *name, vcrypto_keypair_t *kp) {
 }
 
 void cli_genesis_write(const char *path, const char *chain, const vcrypto_keypair_t *validators, size_t n,
-                       const uint8_t authority_pk[VCRYPTO_PK_BYTES]) {
+                       const uint8_t authority_pk[VCRYPTO_PK_BYTES], uint32_t protocol) {
   static ledger_genesis_t g; /* large; one per process */
   memset(&g, 0, sizeof g);
   snprintf(g.chain_id, sizeof g.chain_id, "%s", chain);
@@ -154,7 +154,20 @@ void cli_genesis_write(const char *path, const char *chain, const vcrypto_keypai
   snprintf(g.authorities[0].name, sizeof g.authorities[0].name, "founding-authority");
   memcpy(g.authorities[0].pk, authority_pk, VCRYPTO_PK_BYTES);
   g.authorities[0].roles = ROLE_ALL_MASK;
+  g.protocol = protocol; /* 1 keeps the genesis encoding of version 1 */
   if (node_genesis_write(path, &g)) cli_die("cannot write %s", path);
+}
+
+uint32_t cli_protocol_arg(const char *s) {
+  char *end;
+  errno = 0;
+  unsigned long v = strtoul(s, &end, 10);
+  if (s[0] < '0' || s[0] > '9' || *end || errno || v < 1 || v > LEDGER_PROTOCOL_IMPLEMENTED) {
+    fprintf(stderr, "veche: --protocol must be 1..%d (this release implements those), not \"%s\"\n",
+            LEDGER_PROTOCOL_IMPLEMENTED, s);
+    exit(2);
+  }
+  return (uint32_t)v;
 }
 
 void cli_hex32(const char *what, const char *hex, uint8_t out[32]) {

@@ -58,9 +58,13 @@ void cli_load_key(const char *path, vcrypto_keypair_t *kp);
 /* A fresh key pair written to dir/name (mode 0600, never over a file); dies on error. */
 void cli_key_new(const char *dir, const char *name, vcrypto_keypair_t *kp);
 /* Writes a genesis at path: chain id, the n validators (power 10 each, named
- * validator-<i>) and one founding authority holding every role; dies on error. */
+ * validator-<i>), one founding authority holding every role, and the protocol
+ * block 1 runs (1: a chain to upgrade later; >= LEDGER_PROTOCOL_COUNCIL: the
+ * founding authority is the first council, k = 1); dies on error. */
 void cli_genesis_write(const char *path, const char *chain, const vcrypto_keypair_t *validators, size_t n,
-                       const uint8_t authority_pk[VCRYPTO_PK_BYTES]);
+                       const uint8_t authority_pk[VCRYPTO_PK_BYTES], uint32_t protocol);
+/* --protocol N: 1..LEDGER_PROTOCOL_IMPLEMENTED; dies (usage status 2) otherwise. */
+uint32_t cli_protocol_arg(const char *s);
 void cli_hex32(const char *what, const char *hex, uint8_t out[32]);
 
 int cmd_init(int argc, char **argv);
@@ -79,6 +83,7 @@ int cmd_backup(int argc, char **argv); /* cmd_backup.c */
 int cmd_valset(int argc, char **argv); /* cmd_valset.c */
 int cmd_upgrade(int argc, char **argv); /* cmd_upgrade.c */
 int cmd_property(int argc, char **argv); /* cmd_property.c */
+int cmd_gov(int argc, char **argv);      /* cmd_gov.c */
 int cmd_pharma(int argc, char **argv);   /* cmd_pharma.c */
 
 #endif

@@ -16,20 +16,33 @@
 #include "node/node.h"
 
 static const char INIT_USAGE[] =
-    "usage: veche init --dir DIR [--chain-id ID] [--api-port PORT]\n"
+    "usage: veche init --dir DIR [--chain-id ID] [--api-port PORT] [--protocol N]\n"
     "\n"
     "Creates a one-validator network in DIR: a validator key, a founding authority\n"
     "key holding every role, genesis.json and config.json. Start it with\n"
-    "`veche start --dir DIR`. Keys are written with mode 0600.\n";
+    "`veche start --dir DIR`. Keys are written with mode 0600.\n"
+    "\n"
+    "  --protocol N   the protocol the chain starts at (default: the newest this\n"
+    "                 release implements, 2). From protocol 2 the\n"
+    "                 admin role acts only through council decisions (`veche gov`)\n"
+    "                 and the founding authority is the first council (1 of 1).\n"
+    "                 --protocol 1: one admin key decides alone, until the\n"
+    "                 validators upgrade the chain (`veche upgrade`) and appoint\n"
+    "                 a council (`veche gov council-set`).\n";
+
+_Static_assert(LEDGER_PROTOCOL_IMPLEMENTED == 2, "INIT_USAGE and TESTNET_USAGE name the newest protocol");
 
 int cmd_init(int argc, char **argv) {
   static const struct option opts[] = {{"dir", 1, 0, 'd'}, {"chain-id", 1, 0, 'c'},
-                                       {"api-port", 1, 0, 'p'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+                                       {"api-port", 1, 0, 'p'}, {"protocol", 1, 0, 'P'}, {"help", 0, 0, 'h'},
+                                       {0, 0, 0, 0}};
   const char *dir = NULL, *chain = "veche-local-1";
   long port = 8645;
+  uint32_t protocol = LEDGER_PROTOCOL_IMPLEMENTED;
   int o;
   while ((o = getopt_long(argc, argv, "d:c:p:h", opts, NULL)) != -1) {
     if (o == 'd') dir = optarg;
+    else if (o == 'P') protocol = cli_protocol_arg(optarg);
     else if (o == 'c') chain = optarg;
     else if (o == 'p') port = strtol(optarg, NULL, 10);
     else if (o == 'h') cli_help(INIT_USAGE);
@@ -47,7 +60,7 @@ int cmd_init(int argc, char **argv) {
   vcrypto_keypair_t val, auth;
   cli_key_new(dir, "validator.key", &val);
   cli_key_new(dir, "authority.key", &auth);
-  cli_genesis_write(path, chain, &val, 1, auth.pk);
+  cli_genesis_write(path, chain, &val, 1, auth.pk, protocol);
 
   node_config_t c;
   node_config_defaults(&c);
@@ -61,7 +74,8 @@ int cmd_init(int argc, char **argv) {
   identity_id_from_pk(idb, auth.pk);
   ve_hex_encode(id, idb, 32);
   ve_hex_encode(hex, auth.pk, 32);
-  printf("initialised chain %s in %s\n", chain, dir);
+  printf("initialised chain %s in %s (protocol %u%s)\n", chain, dir, protocol,
+         protocol >= LEDGER_PROTOCOL_COUNCIL ? ": the founding authority is the council, 1 of 1" : "");
   printf("  founding authority key: %s/authority.key (pk %s, identity %s)\n", dir, hex, id);
   ve_hex_encode(hex, val.pk, 32);
   printf("  validator key:          %s/validator.key (pk %s)\n", dir, hex);

@@ -11,6 +11,7 @@
 
 #include "apps/pharma/pharma.h"
 #include "base/err.h"
+#include "cli/cmd_gov_int.h"
 #include "cli/cmd_poll_int.h"
 
 /* Longest line of a serials file (a serial is at most 20 characters). */
@@ -45,6 +46,7 @@ static const char PHARMA_USAGE[] =
 
 typedef struct {
   pc_txopts_t to;
+  gc_admin_opts_t admin; /* jurisdiction only */
   const char *country, *id, *kinds, *status, *gtin, *batch, *expiry, *digest, *reason;
   bool withdraw;
   char **serials; /* owned strings, from --serial and --serials-file */
@@ -86,12 +88,13 @@ static void opts_parse(int argc, char **argv, const char *usage, ph_opts_t *o) {
       {"to", 1, 0, 'T'},      {"kinds", 1, 0, 'K'},   {"status", 1, 0, 'S'},     {"gtin", 1, 0, 'G'},
       {"batch", 1, 0, 'B'},   {"expires", 1, 0, 'X'},  {"data-digest", 1, 0, 'D'}, {"reason-digest", 1, 0, 'D'},
       {"reason", 1, 0, 'r'},  {"serial", 1, 0, 'l'},  {"serials-file", 1, 0, 'f'}, {"withdraw", 0, 0, 'W'},
-      {0, 0, 0, 0}};
+      GC_ADMIN_OPTS_LONG,     {0, 0, 0, 0}};
   memset(o, 0, sizeof *o);
   int c;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     if (c == 'h') cli_help(usage);
     if (pc_txopt(c, optarg, &o->to)) continue;
+    if (gc_admin_opt(c, optarg, &o->admin)) continue; /* submit refuses them but for jurisdiction */
     switch (c) {
       case 'C': o->country = optarg; break;
       case 'R': case 'P': case 'T': o->id = optarg; break;
@@ -151,9 +154,14 @@ static pharma_pack_ref_t *packs_arg(const ph_opts_t *o) {
 static int submit(ph_opts_t *o, uint32_t type, ve_buf_t *pl, int built) {
   if (built == VE_ERR_INVALID) cli_die("the transaction would be refused: a serial is repeated, or a value is out of range");
   if (built) cli_die("cannot build the transaction: %s", ve_strerror(built));
+  bool admin = type == TX_TYPE_PHARMA_JURISDICTION_SET;
+  if (!admin && (o->admin.open_for || o->admin.note || o->admin.direct))
+    cli_die("--open-for, --note and --direct are for `veche pharma jurisdiction` (an admin action) only");
   pc_signer_t s;
   pc_signer_open(&s, &o->to);
-  int rc = pc_submit(&s, &o->to, type, ve_buf_slice(pl), NULL);
+  int rc = admin && gc_admin_wrap(&s.node, &o->admin, NULL)
+               ? gc_admin_submit(&s, &o->to, &o->admin, type, ve_buf_slice(pl))
+               : pc_submit(&s, &o->to, type, ve_buf_slice(pl), NULL);
   pc_signer_close(&s);
   ve_buf_free(pl);
   opts_free(o);
@@ -169,7 +177,12 @@ static const char JURISDICTION_USAGE[] =
     "\n"
     "As an admin, names the country a regulator identity (role \"regulator\",\n"
     "`veche tx set-roles`) speaks for. Several regulators may share a country;\n"
-    "setting another country moves the regulator.\n" TXOPTS_HELP;
+    "setting another country moves the regulator.\n"
+    "\n"
+    "From protocol 2 this is a council decision: the command proposes it (--key:\n"
+    "a council member) and prints the proposal id, with --wait \"executed\" (k = 1)\n"
+    "or \"open, 1 of K approvals\"; other members approve with `veche gov approve`.\n"
+    TXOPTS_HELP GC_ADMIN_OPTS_HELP;
 
 static int ph_jurisdiction(int argc, char **argv) {
   ph_opts_t o;

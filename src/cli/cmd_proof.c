@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apps/gov/gov.h"
 #include "apps/identity/identity.h"
 #include "apps/pharma/pharma.h"
 #include "apps/property/property.h"
@@ -182,10 +183,39 @@ static bool print_pack(const proof_bundle_t *b) {
   return true;
 }
 
+/* The council ("gov/council") or a proposal ("gov/p/" || id), summarised. A
+ * proposal's status is the one written (open, executed, rejected): expired and
+ * stale depend on a clock and a council the bundle does not prove. */
+static bool print_gov(const proof_bundle_t *b) {
+  ve_slice_t v = ve_buf_slice(&b->value);
+  char h[65];
+  if (key_is(b, GOV_COUNCIL_KEY, 0)) {
+    static gov_council_t c;
+    if (gov_council_decode(v, &c) != VE_OK) return false;
+    printf("  council epoch %llu: %u of %u members decide\n", (unsigned long long)c.epoch, c.k, c.n);
+    for (uint32_t i = 0; i < c.n; i++) printf("  member %s\n", hex32(h, c.members[i]));
+    return true;
+  }
+  if (key_is(b, GOV_PROPOSAL_PREFIX, LEDGER_HASH_BYTES)) {
+    gov_proposal_t p;
+    const uint8_t *id = b->key.ptr + sizeof GOV_PROPOSAL_PREFIX - 1;
+    if (gov_proposal_decode(v, id, &p) != VE_OK) return false;
+    printf("  proposal %s of council epoch %llu: %s (as written)\n", hex32(h, id), (unsigned long long)p.epoch,
+           gov_status_name(p.status));
+    printf("  action: type 0x%04x, %zu payload bytes; proposed by %s at height %llu\n", (unsigned)p.inner_type,
+           p.inner_payload.len, hex32(h, p.proposer), (unsigned long long)p.created);
+    printf("  %u approvals, %u objections", gov_count(p.approvals), gov_count(p.rejections));
+    if (p.decided) printf("; decided at height %llu", (unsigned long long)p.decided);
+    printf("\n");
+    return true;
+  }
+  return false;
+}
+
 static void print_value(const proof_bundle_t *b) {
-  /* Identity records, titles, title history and packs get a readable summary;
-   * any other value is shown in hex. */
-  if (print_property(b) || print_pack(b)) return;
+  /* Identity records, titles, title history, packs and the council's records
+   * get a readable summary; any other value is shown in hex. */
+  if (print_property(b) || print_pack(b) || print_gov(b)) return;
   identity_t rec;
   if (b->key.len == 3 + LEDGER_HASH_BYTES && !memcmp(b->key.ptr, "id/", 3) &&
       identity_decode(ve_buf_slice(&b->value), b->key.ptr + 3, &rec) == VE_OK) {

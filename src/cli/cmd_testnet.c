@@ -34,12 +34,16 @@
 
 static const char TESTNET_USAGE[] =
     "usage: veche testnet --dir DIR [--validators N] [--observers M] [--chain-id ID]\n"
-    "                     [--base-port PORT] [--empty-block-ms MS]\n"
+    "                     [--base-port PORT] [--empty-block-ms MS] [--protocol N]\n"
     "       veche testnet run --dir DIR\n"
     "\n"
     "The first form writes keys, one genesis and one config per node for N\n"
     "validators (default 4) and M observers (default 1) into DIR; node i's API\n"
     "listens on 127.0.0.1:PORT+i (default PORT 8645), its peer links on PORT+100+i.\n"
+    "The chain starts at protocol N (default: the newest this release implements,\n"
+    "2: the founding authority is the council, 1 of 1, and admin actions are\n"
+    "council decisions, `veche gov`); --protocol 1 makes a chain whose single\n"
+    "admin key decides alone until it is upgraded (`veche upgrade`).\n"
     "The second runs every node of DIR in the foreground (logs in DIR/<node>/node.log),\n"
     "shows a status line (height, peers, tx/s) and stops them all on Ctrl-C.\n";
 
@@ -47,7 +51,8 @@ static void make_dir(const char *path) {
   if (mkdir(path, 0700) != 0 && errno != EEXIST) cli_die("cannot create %s: %s", path, strerror(errno));
 }
 
-static int testnet_init(const char *dir, long nv, long no, const char *chain, long base, long empty_ms) {
+static int testnet_init(const char *dir, long nv, long no, const char *chain, long base, long empty_ms,
+                        uint32_t protocol) {
   if (nv < 1 || nv > VE_VALIDATORS_MAX || no < 0 || nv + no > TESTNET_NODES_MAX)
     cli_die("want 1..%d validators and at most %d nodes in all", VE_VALIDATORS_MAX, TESTNET_NODES_MAX);
   if (base < 1 || base + 100 + nv + no > 65535) cli_die("--base-port out of range");
@@ -66,7 +71,7 @@ static int testnet_init(const char *dir, long nv, long no, const char *chain, lo
     make_dir(sub);
     cli_key_new(sub, i < nv ? "validator.key" : "node.key", &keys[i]);
   }
-  cli_genesis_write(path, chain, keys, (size_t)nv, auth.pk);
+  cli_genesis_write(path, chain, keys, (size_t)nv, auth.pk, protocol);
 
   for (long i = 0; i < nv + no; i++) {
     bool val = i < nv;
@@ -281,8 +286,10 @@ int cmd_testnet(int argc, char **argv) {
   static const struct option opts[] = {{"dir", 1, 0, 'd'},        {"validators", 1, 0, 'n'},
                                        {"observers", 1, 0, 'm'},  {"chain-id", 1, 0, 'c'},
                                        {"base-port", 1, 0, 'p'},  {"empty-block-ms", 1, 0, 'e'},
-                                       {"help", 0, 0, 'h'},       {0, 0, 0, 0}};
+                                       {"protocol", 1, 0, 'P'},   {"help", 0, 0, 'h'},
+                                       {0, 0, 0, 0}};
   const char *dir = NULL, *chain = "veche-testnet-1";
+  uint32_t protocol = LEDGER_PROTOCOL_IMPLEMENTED;
   long nv = 4, no = 1, base = 8645, empty_ms = -1;
   int o;
   while ((o = getopt_long(argc, argv, "d:n:m:c:p:e:h", opts, NULL)) != -1) {
@@ -292,11 +299,12 @@ int cmd_testnet(int argc, char **argv) {
     else if (o == 'c') chain = optarg;
     else if (o == 'p') base = strtol(optarg, NULL, 10);
     else if (o == 'e') empty_ms = strtol(optarg, NULL, 10);
+    else if (o == 'P') protocol = cli_protocol_arg(optarg);
     else if (o == 'h') cli_help(TESTNET_USAGE);
     else cli_usage(TESTNET_USAGE);
   }
   if (!dir || optind != argc) cli_usage(TESTNET_USAGE);
-  return run ? testnet_run(dir) : testnet_init(dir, nv, no, chain, base, empty_ms);
+  return run ? testnet_run(dir) : testnet_init(dir, nv, no, chain, base, empty_ms, protocol);
 }
 
 static const char OBSERVER_USAGE[] =

@@ -1,4 +1,7 @@
-/* cmd_tx.c — `veche tx`: build, sign and submit identity transactions. */
+/* cmd_tx.c — `veche tx`: build, sign and submit identity transactions. From
+ * protocol 2 an admin's action (set-roles; suspend, restore, revoke of an
+ * identity holding a role) is a council decision: it goes as a proposal
+ * (cmd_gov_wrap.c) unless --direct. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +11,7 @@
 #include "apps/identity/identity.h"
 #include "base/err.h"
 #include "cli/cli.h"
+#include "cli/cmd_gov_int.h"
 
 static const char TX_USAGE[] =
     "usage: veche tx KIND --key FILE [options]\n"
@@ -26,7 +30,14 @@ static const char TX_USAGE[] =
     "  --seq N            sequence number (default: the signer's last + 1, from the node)\n"
     "  --expiry N         last height the tx may execute at (default: height + 1000)\n"
     "  --wait             wait until the tx is committed or fails (exit 1 if it fails)\n"
-    "  --print            print the signed tx hex instead of submitting\n";
+    "  --print            print the signed tx hex instead of submitting\n"
+    "\n"
+    "Council decisions (chains at protocol 2 or later): set-roles, and suspend,\n"
+    "restore or revoke of an identity that holds a role, are admin actions that\n"
+    "only the council takes. The command then proposes the action instead\n"
+    "(signer: a council member) and prints the proposal id, and with --wait\n"
+    "\"executed\" (k = 1) or \"open, 1 of K approvals\"; the other members approve\n"
+    "with `veche gov approve ID`.\n" GC_ADMIN_OPTS_HELP;
 
 typedef struct {
   const char *kind, *key, *node, *pk, *pk_of, *digest, *new_key, *id, *reason, *roles;
@@ -34,6 +45,7 @@ typedef struct {
   size_t n_attrs;
   uint64_t seq, expiry;
   bool wait, print;
+  gc_admin_opts_t admin;
 } tx_opts_t;
 
 static uint32_t parse_roles(const char *s) {
@@ -135,12 +147,27 @@ static int wait_for(const cli_node_t *node, const char *id) {
   return rc;
 }
 
+static bool is_admin_kind(const char *kind) {
+  return !strcmp(kind, "set-roles") || !strcmp(kind, "suspend") || !strcmp(kind, "restore") || !strcmp(kind, "revoke");
+}
+
+/* The action as a council proposal (its status line after --wait). */
+static int propose(const tx_opts_t *o, uint32_t type, ve_slice_t payload) {
+  pc_txopts_t to = {.node = o->node, .key = o->key, .seq = o->seq, .expiry = o->expiry, .wait = o->wait,
+                    .print = o->print};
+  pc_signer_t s;
+  pc_signer_open(&s, &to);
+  int rc = gc_admin_submit(&s, &to, &o->admin, type, payload);
+  pc_signer_close(&s);
+  return rc;
+}
+
 int cmd_tx(int argc, char **argv) {
   static const struct option opts[] = {
       {"key", 1, 0, 'k'}, {"node", 1, 0, 'n'}, {"pk", 1, 0, 'P'}, {"pk-of", 1, 0, 'F'},
       {"attr-digest", 1, 0, 'D'}, {"attr", 1, 0, 'a'}, {"new-key", 1, 0, 'N'}, {"id", 1, 0, 'i'},
       {"reason", 1, 0, 'r'}, {"roles", 1, 0, 'R'}, {"seq", 1, 0, 's'}, {"expiry", 1, 0, 'e'},
-      {"wait", 0, 0, 'w'}, {"print", 0, 0, 'p'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+      {"wait", 0, 0, 'w'}, {"print", 0, 0, 'p'}, {"help", 0, 0, 'h'}, GC_ADMIN_OPTS_LONG, {0, 0, 0, 0}};
   if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) cli_help(TX_USAGE);
   if (argc < 2 || argv[1][0] == '-') cli_usage(TX_USAGE);
   tx_opts_t o;
@@ -149,6 +176,7 @@ int cmd_tx(int argc, char **argv) {
   int c;
   optind = 2;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    if (gc_admin_opt(c, optarg, &o.admin)) continue;
     switch (c) {
       case 'k': o.key = optarg; break;
       case 'n': o.node = optarg; break;
@@ -186,6 +214,17 @@ int cmd_tx(int argc, char **argv) {
                     .seq = o.seq, .expiry = o.expiry ? o.expiry : height + 1000};
   build_payload(&o, &kp, tx.chain_id, &tx.type, &payload);
   tx.payload = ve_buf_slice(&payload);
+  if (is_admin_kind(o.kind)) {
+    uint8_t target[32];
+    cli_hex32("--id", o.id, target);
+    if (gc_admin_wrap(&node, &o.admin, tx.type == TX_TYPE_IDENTITY_SET_ROLES ? NULL : target)) {
+      vcrypto_keypair_wipe(&kp);
+      int rc = propose(&o, tx.type, tx.payload);
+      ve_buf_free(&payload);
+      ve_buf_free(&enc);
+      return rc;
+    }
+  }
   if (ledger_tx_sign(&tx, &kp) || ledger_tx_encode(&tx, &enc)) cli_die("cannot sign the transaction");
   vcrypto_keypair_wipe(&kp);
   char *hex = malloc(2 * enc.len + 1);

@@ -14,20 +14,12 @@
 #include "cli/cmd_valset_int.h"
 #include "node/config.h"
 
-__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t err_len, int rc, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, err_len, fmt, ap);
-  va_end(ap);
-  return rc;
-}
-
 int upc_decision_args_check(uint64_t protocol, uint64_t from_height, char *err, size_t err_len) {
   if (protocol < 1 || protocol > UPGRADE_PROTOCOL_MAX)
-    return fail(err, err_len, VE_ERR_INVALID, "--protocol must be from 1 to %llu",
+    return vsc_fail(err, err_len, VE_ERR_INVALID, "--protocol must be from 1 to %llu",
                 (unsigned long long)UPGRADE_PROTOCOL_MAX);
   if (from_height < 1 || from_height > UPGRADE_HEIGHT_MAX)
-    return fail(err, err_len, VE_ERR_INVALID, "--from-height must be from 1 to %llu",
+    return vsc_fail(err, err_len, VE_ERR_INVALID, "--from-height must be from 1 to %llu",
                 (unsigned long long)UPGRADE_HEIGHT_MAX);
   return VE_OK;
 }
@@ -41,29 +33,17 @@ json_t *upc_approval_to_json(const upc_approval_t *a) {
                    vsc_hex_json(a->pk, VCRYPTO_PK_BYTES), "sig", vsc_hex_json(a->sig, VCRYPTO_SIG_BYTES));
 }
 
-/* An integer field from lo to hi (hi at most INT64_MAX, what JSON integers hold here). */
-static int int_field(const json_t *j, const char *k, uint64_t lo, uint64_t hi, uint64_t *out, char *err,
-                     size_t err_len) {
-  const json_t *x = json_object_get(j, k);
-  if (!json_is_integer(x) || json_integer_value(x) < 0 || (uint64_t)json_integer_value(x) < lo ||
-      (uint64_t)json_integer_value(x) > hi)
-    return fail(err, err_len, VE_ERR_MALFORMED, "\"%s\" must be an integer from %llu to %llu", k,
-                (unsigned long long)lo, (unsigned long long)hi);
-  *out = (uint64_t)json_integer_value(x);
-  return VE_OK;
-}
-
 int upc_approval_from_json(const json_t *j, upc_approval_t *a, char *err, size_t err_len) {
   static const char *const keys[] = {"decision", "protocol", "from_height", "set_hash", "index", "pk", "sig"};
   memset(a, 0, sizeof *a);
-  if (!json_is_object(j)) return fail(err, err_len, VE_ERR_MALFORMED, "an approval is a JSON object");
+  if (!json_is_object(j)) return vsc_fail(err, err_len, VE_ERR_MALFORMED, "an approval is a JSON object");
   VE_TRY(vsc_keys_only(j, keys, sizeof keys / sizeof keys[0], "an upgrade approval", err, err_len));
   uint64_t index;
-  VE_TRY(int_field(j, "decision", 1, INT64_MAX, &a->decision, err, err_len));
-  VE_TRY(int_field(j, "protocol", 1, UPGRADE_PROTOCOL_MAX, &a->protocol, err, err_len));
-  VE_TRY(int_field(j, "from_height", 1, UPGRADE_HEIGHT_MAX, &a->from_height, err, err_len));
+  VE_TRY(vsc_int_field(j, "decision", 1, INT64_MAX, &a->decision, err, err_len));
+  VE_TRY(vsc_int_field(j, "protocol", 1, UPGRADE_PROTOCOL_MAX, &a->protocol, err, err_len));
+  VE_TRY(vsc_int_field(j, "from_height", 1, UPGRADE_HEIGHT_MAX, &a->from_height, err, err_len));
   VE_TRY(vsc_hex_field(j, "set_hash", a->set_hash, VCRYPTO_HASH_BYTES, err, err_len));
-  VE_TRY(int_field(j, "index", 0, VE_VALIDATORS_MAX - 1, &index, err, err_len));
+  VE_TRY(vsc_int_field(j, "index", 0, VE_VALIDATORS_MAX - 1, &index, err, err_len));
   a->index = (uint32_t)index;
   VE_TRY(vsc_hex_field(j, "pk", a->pk, VCRYPTO_PK_BYTES, err, err_len));
   return vsc_hex_field(j, "sig", a->sig, VCRYPTO_SIG_BYTES, err, err_len);
@@ -75,7 +55,7 @@ int upc_approval_load(const char *path, upc_approval_t *a, char *err, size_t err
   char why[256];
   int rc = upc_approval_from_json(j, a, why, sizeof why);
   json_decref(j);
-  if (rc) fail(err, err_len, rc, "%s: %s", path, why);
+  if (rc) vsc_fail(err, err_len, rc, "%s: %s", path, why);
   return rc;
 }
 
@@ -86,12 +66,12 @@ int upc_approval_make(upc_approval_t *a, const vcrypto_keypair_t *kp, const char
   memset(a, 0, sizeof *a);
   VE_TRY(upc_decision_args_check(protocol, from_height, err, err_len));
   if (decision < 1 || decision > INT64_MAX)
-    return fail(err, err_len, VE_ERR_INVALID, "--decision must be from 1 to %lld", (long long)INT64_MAX);
+    return vsc_fail(err, err_len, VE_ERR_INVALID, "--decision must be from 1 to %lld", (long long)INT64_MAX);
   int index = cons_valset_find(set, kp->pk);
   if (index < 0) {
     char hex[2 * VCRYPTO_PK_BYTES + 1];
     ve_hex_encode(hex, kp->pk, VCRYPTO_PK_BYTES);
-    return fail(err, err_len, VE_ERR_NOT_FOUND,
+    return vsc_fail(err, err_len, VE_ERR_NOT_FOUND,
                 "key %s is not a validator of the approving set (%u validators): only its validators approve an "
                 "upgrade",
                 hex, set->count);
@@ -112,17 +92,17 @@ int upc_approval_make(upc_approval_t *a, const vcrypto_keypair_t *kp, const char
 int upc_approval_check(const upc_approval_t *a, const char *chain_id, uint64_t decision, uint64_t protocol,
                        uint64_t from_height, const cons_valset_t *set, char *err, size_t err_len) {
   if (a->decision != decision)
-    return fail(err, err_len, VE_ERR_STATE, "approves decision %llu, but the next decision is number %llu: %s",
+    return vsc_fail(err, err_len, VE_ERR_STATE, "approves decision %llu, but the next decision is number %llu: %s",
                 (unsigned long long)a->decision, (unsigned long long)decision,
                 a->decision < decision ? "another upgrade was decided since it was signed; ask for a new approval"
                                        : "it was made against a later chain (a node further ahead, or a wrong "
                                          "--decision)");
   if (a->protocol != protocol)
-    return fail(err, err_len, VE_ERR_INVALID,
+    return vsc_fail(err, err_len, VE_ERR_INVALID,
                 "approves protocol %llu, not %llu: approvers and submitter must give the same --protocol",
                 (unsigned long long)a->protocol, (unsigned long long)protocol);
   if (a->from_height != from_height)
-    return fail(err, err_len, VE_ERR_INVALID,
+    return vsc_fail(err, err_len, VE_ERR_INVALID,
                 "approves the upgrade from height %llu, not %llu: approvers and submitter must give the same "
                 "--from-height",
                 (unsigned long long)a->from_height, (unsigned long long)from_height);
@@ -132,17 +112,17 @@ int upc_approval_check(const upc_approval_t *a, const char *chain_id, uint64_t d
     char want[2 * VCRYPTO_HASH_BYTES + 1], got[2 * VCRYPTO_HASH_BYTES + 1];
     ve_hex_encode(got, a->set_hash, VCRYPTO_HASH_BYTES);
     ve_hex_encode(want, hash, VCRYPTO_HASH_BYTES);
-    return fail(err, err_len, VE_ERR_STATE,
+    return vsc_fail(err, err_len, VE_ERR_STATE,
                 "was made with the validator set %s, but the approving set is now %s (the set changed); ask for a "
                 "new approval",
                 got, want);
   }
   if (a->index >= set->count || memcmp(set->v[a->index].pk, a->pk, VCRYPTO_PK_BYTES))
-    return fail(err, err_len, VE_ERR_NOT_FOUND, "its key is not validator %u of the approving set", a->index);
+    return vsc_fail(err, err_len, VE_ERR_NOT_FOUND, "its key is not validator %u of the approving set", a->index);
   uint8_t msg[UPGRADE_APPROVAL_MSG_BYTES_MAX];
   size_t len = upgrade_approval_msg(msg, chain_id, decision, protocol, from_height, hash);
   if (vcrypto_verify(a->sig, a->pk, UPGRADE_TAG_APPROVAL, msg, len))
-    return fail(err, err_len, VE_ERR_BAD_SIG,
+    return vsc_fail(err, err_len, VE_ERR_BAD_SIG,
                 "its signature does not verify for chain \"%s\" (signed for another chain, or altered)", chain_id);
   return VE_OK;
 }
@@ -156,7 +136,7 @@ static int by_index(const void *x, const void *y) {
 
 int upc_decision_fill(upgrade_decision_t *d, const upc_approval_t *approvals, size_t n, char *err, size_t err_len) {
   if (n == 0 || n > VE_VALIDATORS_MAX)
-    return fail(err, err_len, VE_ERR_INVALID, "%zu approvals; a decision takes 1 to %d", n, VE_VALIDATORS_MAX);
+    return vsc_fail(err, err_len, VE_ERR_INVALID, "%zu approvals; a decision takes 1 to %d", n, VE_VALIDATORS_MAX);
   for (size_t i = 0; i < n; i++) {
     d->approvals[i].index = approvals[i].index;
     memcpy(d->approvals[i].sig, approvals[i].sig, VCRYPTO_SIG_BYTES);
@@ -164,7 +144,7 @@ int upc_decision_fill(upgrade_decision_t *d, const upc_approval_t *approvals, si
   qsort(d->approvals, n, sizeof d->approvals[0], by_index);
   for (size_t i = 1; i < n; i++)
     if (d->approvals[i].index == d->approvals[i - 1].index)
-      return fail(err, err_len, VE_ERR_DUPLICATE, "two approvals of validator %u", d->approvals[i].index);
+      return vsc_fail(err, err_len, VE_ERR_DUPLICATE, "two approvals of validator %u", d->approvals[i].index);
   d->n_approvals = (uint32_t)n;
   return VE_OK;
 }

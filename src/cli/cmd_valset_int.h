@@ -57,6 +57,13 @@ json_t *vsc_hex_json(const uint8_t *p, size_t n);
 int vsc_hex_field(const json_t *j, const char *k, uint8_t *out, size_t n, char *err, size_t err_len);
 int vsc_keys_only(const json_t *j, const char *const *keys, size_t n_keys, const char *what, char *err,
                   size_t err_len);
+/* Writes the message into err[err_len] and returns rc: how the file readers
+ * of valset, upgrade and gov say what is wrong. */
+__attribute__((format(printf, 4, 5))) int vsc_fail(char *err, size_t err_len, int rc, const char *fmt, ...);
+/* Integer field k of j, from lo to hi (hi at most INT64_MAX, what JSON
+ * integers hold here); VE_ERR_MALFORMED naming k otherwise. */
+int vsc_int_field(const json_t *j, const char *k, uint64_t lo, uint64_t hi, uint64_t *out, char *err,
+                  size_t err_len);
 
 /* The approval as JSON (a new reference). */
 json_t *vsc_approval_to_json(const vsc_approval_t *a);

@@ -25,7 +25,8 @@ static const char USAGE[] =
     "  valset   show the validator set; approve and submit changes to it\n"
     "  upgrade  show the protocol version; approve and schedule an upgrade\n"
     "  property record and transfer property titles; show their history\n"
-    "  pharma   license parties, commission and trace medicine packs, recall\n";
+    "  pharma   license parties, commission and trace medicine packs, recall\n"
+    "  gov      the council: propose, approve or reject admin actions; appoint it\n";
 
 int main(int argc, char **argv) {
   if (vcrypto_init() != VE_OK) cli_die("libsodium failed to initialise");
@@ -39,7 +40,8 @@ int main(int argc, char **argv) {
   } cmds[] = {{"init", cmd_init}, {"testnet", cmd_testnet}, {"init-observer", cmd_init_observer}, {"start", cmd_start}, {"keys", cmd_keys}, {"tx", cmd_tx}, {"query", cmd_query},
                 {"proof", cmd_proof}, {"verify", cmd_verify}, {"doc", cmd_doc}, {"poll", cmd_poll},
                 {"audit", cmd_audit}, {"backup", cmd_backup}, {"valset", cmd_valset},
-                {"upgrade", cmd_upgrade}, {"property", cmd_property}, {"pharma", cmd_pharma}};
+                {"upgrade", cmd_upgrade}, {"property", cmd_property}, {"pharma", cmd_pharma},
+                {"gov", cmd_gov}};
   for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
     if (!strcmp(argv[1], cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
   fprintf(stderr, "veche: unknown command \"%s\"\n", argv[1]);

@@ -69,6 +69,8 @@ struct ledger_exec {
   bool remember_reads; /* ledger_exec_remember_reads was called */
   bool has_history; /* ledger_exec_set_history was called */
   uint8_t history_before[LEDGER_HASH_BYTES], history_after[LEDGER_HASH_BYTES];
+  uint64_t protocol; /* 0 until ledger_exec_protocol first reads it */
+  bool in_decision;  /* ledger_exec_decision is running an action */
 };
 
 static uint64_t key_hash(const uint8_t *k, size_t n) {
@@ -392,18 +394,54 @@ int ledger_signer_lookup(ledger_exec_t *ex, const uint8_t pk[VCRYPTO_PK_BYTES], 
   return VE_OK;
 }
 
+int ledger_exec_protocol(ledger_exec_t *ex, uint64_t *out) {
+  if (!ex->protocol) {
+    uint64_t p = 1;
+    if (ex->reg->protocol) VE_TRY(ex->reg->protocol(ex, &p));
+    ex->protocol = p ? p : 1;
+  }
+  *out = ex->protocol;
+  return VE_OK;
+}
+
+int ledger_exec_decision(ledger_exec_t *ex, const ledger_tx_t *inner, const ledger_signer_t *as) {
+  if (ex->in_decision) return VE_ERR_INVALID;
+  const ledger_app_t *app = ledger_app_for(ex->reg, inner->type);
+  if (!app) return VE_ERR_UNKNOWN_TYPE;
+  ex->in_decision = true;
+  int rc = app->apply(ex, inner, as);
+  ex->in_decision = false;
+  return rc;
+}
+
 int ledger_exec_tx(ledger_exec_t *ex, const ledger_tx_t *tx) {
   journal_clear(ex);
   if (!ve_slice_eq(tx->chain_id, ledger_exec_chain_id(ex))) return VE_ERR_WRONG_CHAIN;
   if (ex->height > tx->expiry) return VE_ERR_EXPIRED;
   ledger_signer_t signer;
   seq_window_t w;
+  uint64_t protocol = 1;
   int rc = ledger_signer_lookup(ex, tx->signer, &signer);
   if (rc == VE_OK) rc = seq_get(ex, signer.identity_id, &w);
   if (rc == VE_OK) rc = seq_check(&w, tx->seq);
+  if (rc == VE_OK) rc = ledger_exec_protocol(ex, &protocol);
   if (rc) return rc;
+  /* From protocol 2 no single admin decides: the admin role reaches an app
+   * only through a council decision (ledger_exec_decision). */
+  bool masked = protocol >= LEDGER_PROTOCOL_COUNCIL && (signer.roles & ROLE_ADMIN);
+  if (masked) signer.roles &= ~(uint32_t)ROLE_ADMIN;
   const ledger_app_t *app = ledger_app_for(ex->reg, tx->type);
   rc = app ? app->apply(ex, tx, &signer) : VE_ERR_UNKNOWN_TYPE;
+  if (rc == VE_ERR_PERMISSION && masked) {
+    /* Name the refusal needs_council_decision only when the admin role is
+     * what it lacks: ask the app again with the role, then undo whatever that
+     * try wrote (apps are pure, so the try changes nothing else). Only an
+     * admin's refused transaction pays for the second run. */
+    journal_rollback(ex);
+    ledger_signer_t with_admin = signer;
+    with_admin.roles |= ROLE_ADMIN;
+    if (app->apply(ex, tx, &with_admin) != VE_ERR_PERMISSION) rc = VE_ERR_NEEDS_DECISION;
+  }
   if (rc) journal_rollback(ex);
   /* An authorised transaction consumes its sequence even when it fails, so it can
    * never be replayed into a later block where it might succeed. The window read

@@ -38,9 +38,19 @@
  * height is decided on the ledger (src/apps/upgrade); a node stops before a
  * height whose protocol it does not implement. Raise it with every release
  * whose rules differ, and gate the new rules on upgrade_protocol_exec. */
-#define LEDGER_PROTOCOL_IMPLEMENTED 1
+#define LEDGER_PROTOCOL_IMPLEMENTED 2
+/* Protocol 2: the admin role acts only through council decisions
+ * (src/apps/gov). Under it, ledger_exec_tx hands every app a signer without
+ * ROLE_ADMIN; only ledger_exec_decision passes it. */
+#define LEDGER_PROTOCOL_COUNCIL 2
+/* A genesis at protocol >= 2 makes its admin authorities the first council,
+ * which holds at most this many members (GOV_COUNCIL_MAX in apps/gov). */
+#define LEDGER_COUNCIL_MAX 64
 #define LEDGER_BLOCK_VERSION 1
+/* Genesis encodings: version 1 (chains starting at protocol 1) and version 2,
+ * which adds the protocol the chain starts at (>= 2). */
 #define LEDGER_GENESIS_VERSION 1
+#define LEDGER_GENESIS_VERSION_PROTOCOL 2
 
 /* Signing and hashing domains (see docs/crypto.md). */
 #define LEDGER_TAG_TX_SIG "veche/tx/sig"
@@ -182,6 +192,7 @@ typedef struct {
   char chain_id[VE_CHAIN_ID_BYTES_MAX + 1];
   uint32_t suite;       /* VCRYPTO_SUITE_* */
   uint64_t time_ms;     /* genesis time; block 1 must be later */
+  uint32_t protocol;    /* protocol of block 1; 0 and 1 both mean 1 (genesis version 1) */
   size_t n_validators;
   ledger_validator_t validators[VE_VALIDATORS_MAX];
   size_t n_authorities;
@@ -192,7 +203,8 @@ typedef struct {
 int ledger_genesis_encode(const ledger_genesis_t *g, ve_buf_t *out);
 int ledger_genesis_decode(ve_slice_t in, ledger_genesis_t *g);
 int ledger_genesis_hash(const ledger_genesis_t *g, uint8_t out[LEDGER_HASH_BYTES]);
-/* Semantic checks: non-empty sets, valid keys, no duplicates, known suite. */
+/* Semantic checks: non-empty sets, valid keys, no duplicates, known suite,
+ * protocol implemented by this release. */
 int ledger_genesis_check(const ledger_genesis_t *g);
 
 /* ---- execution ---- */
@@ -241,6 +253,9 @@ typedef struct {
   const ledger_auth_t *auth;
   const ledger_app_t *apps[LEDGER_APPS_MAX];
   size_t n_apps;
+  /* The protocol version governing the executing block (apps/upgrade's
+   * upgrade_protocol_exec); NULL: always protocol 1. */
+  int (*protocol)(ledger_exec_t *ex, uint64_t *out);
 } ledger_registry_t;
 
 /* Starts executing at height over the store transaction t (a write txn to commit,
@@ -251,6 +266,18 @@ void ledger_exec_free(ledger_exec_t *ex);
 uint64_t ledger_exec_height(const ledger_exec_t *ex);
 uint64_t ledger_exec_time_ms(const ledger_exec_t *ex);
 ve_slice_t ledger_exec_chain_id(const ledger_exec_t *ex);
+
+/* The protocol version governing the executing block (constant within a block:
+ * an upgrade decided in block h takes effect at h + 2 at the earliest), read
+ * once per ledger_exec_t through the registry's hook. */
+int ledger_exec_protocol(ledger_exec_t *ex, uint64_t *out);
+
+/* Executes a council decision's action (src/apps/gov): the app owning
+ * inner->type applies it with signer `as`, whose roles the caller sets (the
+ * admin role). Runs inside the current transaction, so its writes are undone
+ * with the caller's if either fails. No nesting: a decision's action cannot
+ * itself run a decision (VE_ERR_INVALID). Returns the action's result. */
+int ledger_exec_decision(ledger_exec_t *ex, const ledger_tx_t *inner, const ledger_signer_t *as);
 
 /* Resolves a signer key and fills its last sequence (for mempool admission). */
 int ledger_signer_lookup(ledger_exec_t *ex, const uint8_t pk[VCRYPTO_PK_BYTES], ledger_signer_t *out);

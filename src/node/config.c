@@ -314,6 +314,14 @@ static int parse_genesis(json_t *j, ledger_genesis_t *g, char *err, size_t err_l
     return VE_ERR_CONFIG;
   }
   g->time_ms = u;
+  /* Optional: the protocol block 1 runs under (absent: 1, as every genesis
+   * written before protocol 2 existed). */
+  json_t *pv = json_object_get(j, "protocol");
+  if (pv && (get_uint(pv, LEDGER_PROTOCOL_IMPLEMENTED, &u) || u == 0)) {
+    set_err(err, err_len, "protocol must be 1..%d (the versions this release implements)", LEDGER_PROTOCOL_IMPLEMENTED);
+    return VE_ERR_CONFIG;
+  }
+  g->protocol = pv && u > 1 ? (uint32_t)u : 0;
   json_t *vals = json_object_get(j, "validators"), *auths = json_object_get(j, "authorities");
   if (!json_is_array(vals) || json_array_size(vals) > VE_VALIDATORS_MAX || !json_is_array(auths) ||
       json_array_size(auths) > VE_AUTHORITIES_MAX) {
@@ -375,6 +383,10 @@ int node_genesis_write(const char *path, const ledger_genesis_t *g) {
                         VCRYPTO_SUITE_NAME, "genesis_time_ms", (json_int_t)g->time_ms, "validators",
                         vals, "authorities", auths);
   if (!j) return VE_ERR_NOMEM;
+  if (g->protocol > 1 && json_object_set_new(j, "protocol", json_integer((json_int_t)g->protocol))) {
+    json_decref(j);
+    return VE_ERR_NOMEM;
+  }
   int rc = dump_file(path, j);
   json_decref(j);
   return rc;

@@ -776,7 +776,8 @@ size_t node_routes_collect(api_route_t *out, size_t cap) {
                 {node_doc_routes, node_doc_routes_n},
                 {node_poll_routes, node_poll_routes_n},
                 {node_property_routes, node_property_routes_n},
-                {node_pharma_routes, node_pharma_routes_n}};
+                {node_pharma_routes, node_pharma_routes_n},
+                {node_gov_routes, node_gov_routes_n}};
   size_t k = 0;
   for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
     VE_ASSERT(k + tables[i].n <= cap); /* NODE_ROUTES_MAX is too small: raise it */

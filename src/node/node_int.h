@@ -264,6 +264,8 @@ extern const api_route_t node_poll_routes[];
 extern const size_t node_poll_routes_n;
 extern const api_route_t node_property_routes[]; /* node_api_property.c */
 extern const size_t node_property_routes_n;
+extern const api_route_t node_gov_routes[]; /* node_api_gov.c */
+extern const size_t node_gov_routes_n;
 extern const api_route_t node_pharma_routes[]; /* node_api_pharma.c */
 extern const size_t node_pharma_routes_n;
 size_t node_routes_collect(api_route_t *out, size_t cap);

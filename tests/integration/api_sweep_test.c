@@ -929,7 +929,9 @@ static void setup_document(ve_buf_t *p, uint8_t key[DOCUMENTS_KEY_BYTES]) {
     identity_id_from_pk(id, g.trustee[j].pk);
     ve_buf_reset(p);
     assert_int_equal(identity_payload_set_roles(p, id, ROLE_TRUSTEE), 0);
-    batch_add(arr, &g.n.authority, g.n.seq++, TX_TYPE_IDENTITY_SET_ROLES, p);
+    uint32_t type = TX_TYPE_IDENTITY_SET_ROLES;
+    h_council_wrap(&type, p);
+    batch_add(arr, &g.n.authority, g.n.seq++, type, p);
   }
   uint8_t plain[3000], nonce[DOCUMENTS_NONCE_BYTES], issuer[32], doc[32];
   for (size_t i = 0; i < sizeof plain; i++) plain[i] = (uint8_t)rnd();

@@ -200,7 +200,9 @@ static int group_setup(void **state) {
   for (int i = NOTARY; i <= NOTARY2; i++) {
     ve_buf_reset(&p);
     assert_int_equal(identity_payload_set_roles(&p, g.id[i], ROLE_NOTARY), 0);
-    char *hex = h_tx_hex(g.n.chain, &g.n.authority, g.n.seq++, TX_TYPE_IDENTITY_SET_ROLES, ve_buf_slice(&p), txids[k++]);
+    uint32_t type = TX_TYPE_IDENTITY_SET_ROLES;
+    h_council_wrap(&type, &p);
+    char *hex = h_tx_hex(g.n.chain, &g.n.authority, g.n.seq++, type, ve_buf_slice(&p), txids[k++]);
     json_array_append_new(arr, json_string(hex));
     free(hex);
   }

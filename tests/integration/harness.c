@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "api/http_client.h"
+#include "apps/gov/gov.h"
 #include "apps/identity/identity.h"
 #include "base/err.h"
 
@@ -434,6 +435,16 @@ uint64_t h_same_chain(h_node_t *a, h_node_t *b, uint64_t top) {
     json_decref(jb);
   }
   return top;
+}
+
+void h_council_wrap(uint32_t *type, ve_buf_t *payload) {
+  ve_buf_t inner;
+  ve_buf_init(&inner, 0);
+  ve_buf_append(&inner, payload->ptr, payload->len);
+  ve_buf_reset(payload);
+  assert_int_equal(gov_payload_propose(payload, GOV_OPEN_MS_MAX, *type, ve_buf_slice(&inner), ve_slice("", 0)), 0);
+  *type = TX_TYPE_GOV_PROPOSE;
+  ve_buf_free(&inner);
 }
 
 char *h_tx_hex(const char *chain, const vcrypto_keypair_t *kp, uint64_t seq, uint32_t type,

@@ -141,6 +141,11 @@ uint64_t h_same_chain(h_node_t *a, h_node_t *b, uint64_t top);
 void h_sleep_ms(int ms);
 uint64_t h_now_ms(void);
 
+/* Makes an admin action a council proposal: (type, payload) become a
+ * GOV_PROPOSE carrying them. On chains from `veche init` / `veche testnet`
+ * (protocol 2, the founding authority alone on the council) it executes in
+ * the proposing transaction, as the direct action did under protocol 1. */
+void h_council_wrap(uint32_t *type, ve_buf_t *payload);
 /* Builds a signed tx (hex, caller frees) with the given signer and seq. */
 char *h_tx_hex(const char *chain, const vcrypto_keypair_t *kp, uint64_t seq, uint32_t type,
                ve_slice_t payload, uint8_t id_out[32]);

@@ -150,7 +150,9 @@ static void test_poll_end_to_end(void **state) {
       identity_id_from_pk(id, trustees[j].pk);
       ve_buf_reset(&p);
       assert_int_equal(identity_payload_set_roles(&p, id, ROLE_TRUSTEE), 0);
-      char *hex = h_tx_hex(n.chain, &n.authority, n.seq++, TX_TYPE_IDENTITY_SET_ROLES, ve_buf_slice(&p), ids[j]);
+      uint32_t type = TX_TYPE_IDENTITY_SET_ROLES;
+      h_council_wrap(&type, &p);
+      char *hex = h_tx_hex(n.chain, &n.authority, n.seq++, type, ve_buf_slice(&p), ids[j]);
       json_t *r;
       assert_int_equal(post_txs(&n, json_pack("{s:s}", "tx", hex), &r), 202);
       json_decref(r);

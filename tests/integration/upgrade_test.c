@@ -3,16 +3,17 @@
  * (src/apps/upgrade; docs/operations.md "Upgrading the protocol").
  *
  * A `veche testnet` of four validators and an observer, all running this
- * release (it implements protocol 1 only). Through the CLI, as operators
- * would:
- *   1. GET /v1/protocol: protocol 1, nothing scheduled;
+ * release; the testnet starts at the latest protocol this release implements
+ * (CUR) and the upgrade is to the next one (NEXT = CUR + 1), which it does not
+ * implement. Through the CLI, as operators would:
+ *   1. GET /v1/protocol: protocol CUR, nothing scheduled;
  *   2. one validator's approval alone (1/4 of the power) is refused by
  *      `veche upgrade schedule` before submitting;
- *   3. v0, v1, v2 approve protocol 2 from a far height; scheduled: every node
+ *   3. v0, v1, v2 approve protocol NEXT from a far height; scheduled: every node
  *      shows it (not implemented by this release), in /v1/protocol and in the
  *      veche_protocol_upgrade_height gauge, and logs a warning;
- *   4. the same validators cancel it (protocol 1 again): nothing scheduled;
- *   5. they schedule protocol 2 from a near height A: every node, validators
+ *   4. the same validators cancel it (protocol CUR again): nothing scheduled;
+ *   5. they schedule protocol NEXT from a near height A: every node, validators
  *      and observer, stops by itself after committing A - 1 (exit status not
  *      0, the reason in its log) and the chain halts there;
  *   6. restarted, a node refuses to start, naming the protocol, the height
@@ -33,6 +34,8 @@
 #define EMPTY_BLOCK_MS 300
 #define WAIT_MS (60000 * H_SCALE)
 #define NEAR 12 /* heights between scheduling and the upgrade of step 5 */
+#define CUR LEDGER_PROTOCOL_IMPLEMENTED
+#define NEXT (LEDGER_PROTOCOL_IMPLEMENTED + 1)
 
 static const char *g_veche;
 static h_net_t g_net;
@@ -83,7 +86,7 @@ static int schedule(uint64_t p, uint64_t a, size_t k) {
 static void protocol_of(size_t i, uint64_t *protocol, uint64_t *decisions, uint64_t *next, uint64_t *from) {
   json_t *j;
   assert_int_equal(h_get(&g_net.node[i], "/v1/protocol", &j), 200);
-  assert_int_equal(json_integer_value(json_object_get(j, "implemented")), 1);
+  assert_int_equal(json_integer_value(json_object_get(j, "implemented")), CUR);
   *protocol = (uint64_t)json_integer_value(json_object_get(j, "protocol"));
   *decisions = (uint64_t)json_integer_value(json_object_get(j, "decisions"));
   json_t *s = json_object_get(j, "next");
@@ -106,7 +109,7 @@ static void all_show(uint64_t decisions, uint64_t next, uint64_t from) {
       if (h_now_ms() > end) fail_msg("node %zu still shows %llu upgrade decisions", i, (unsigned long long)d);
       h_sleep_ms(100);
     }
-    assert_int_equal(p, 1);
+    assert_int_equal(p, CUR);
     assert_int_equal(d, decisions);
     assert_int_equal(nx, next);
     assert_int_equal(f, from);
@@ -134,19 +137,19 @@ static void test_upgrade_schedule_cancel_halt(void **state) {
   all_show(0, 0, 0);
 
   uint64_t far = h_height(&g_net.node[0]) + 100000;
-  expect(__LINE__, schedule(2, far, 1), 1, "more than 2/3");
-  assert_int_equal(schedule(2, far, 3), 0);
-  all_show(1, 2, far);
+  expect(__LINE__, schedule(NEXT, far, 1), 1, "more than 2/3");
+  assert_int_equal(schedule(NEXT, far, 3), 0);
+  all_show(1, NEXT, far);
   char warn[128];
-  snprintf(warn, sizeof warn, "protocol 2 is scheduled from height %llu", (unsigned long long)far);
+  snprintf(warn, sizeof warn, "protocol %d is scheduled from height %llu", NEXT, (unsigned long long)far);
   for (size_t i = 0; i < NV + NO; i++)
     if (!log_says(&g_net.node[i], warn)) fail_msg("node %zu did not warn \"%s\"", i, warn);
 
-  assert_int_equal(schedule(1, far, 3), 0); /* cancels */
+  assert_int_equal(schedule(CUR, far, 3), 0); /* cancels */
   all_show(2, 0, 0);
 
   uint64_t a = h_height(&g_net.node[0]) + NEAR;
-  assert_int_equal(schedule(2, a, 3), 0);
+  assert_int_equal(schedule(NEXT, a, 3), 0);
   char stop[96];
   snprintf(stop, sizeof stop, "stopping after height %llu", (unsigned long long)a - 1);
   for (size_t i = 0; i < NV + NO; i++) {
@@ -156,7 +159,7 @@ static void test_upgrade_schedule_cancel_halt(void **state) {
   }
 
   char says[160];
-  snprintf(says, sizeof says, "runs protocol 2 from height %llu", (unsigned long long)a);
+  snprintf(says, sizeof says, "runs protocol %d from height %llu", NEXT, (unsigned long long)a);
   VECHE(1, says, "start", "--dir", g_net.node[1].conf);
   snprintf(says, sizeof says, "intact at height %llu", (unsigned long long)a - 1);
   VECHE(1, says, "start", "--dir", g_net.node[1].conf);

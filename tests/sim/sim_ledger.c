@@ -17,7 +17,7 @@
 #define SL_EXPIRY 1000000 /* far beyond any run's height */
 #define SL_OTHER_CHAIN "veche-sim-other"
 
-static const ledger_registry_t SL_REG = {&identity_auth, {&identity_app, &documents_app}, 2};
+static const ledger_registry_t SL_REG = {&identity_auth, {&identity_app, &documents_app}, 2, NULL};
 
 /* ================= small hash table: 32-byte key -> u64 ================= */
 

@@ -17,7 +17,8 @@
  * 1 <= active <= UPGRADE_PROTOCOL_MAX; pending_protocol and pending_from are
  * both 0 or both set, and when set active < pending_protocol <=
  * UPGRADE_PROTOCOL_MAX and pending_from <= UPGRADE_HEIGHT_MAX; before the
- * first decision (decisions 0) the meta is the absent one. */
+ * first decision (decisions 0) nothing is pending (the meta is the absent one,
+ * or the one a genesis naming a later protocol wrote: active = that protocol). */
 #include "apps/upgrade/upgrade.h"
 
 #include <stdlib.h>
@@ -43,8 +44,8 @@ static bool meta_consistent(const upgrade_meta_t *m) {
     if (m->pending_protocol <= m->active || m->pending_protocol > UPGRADE_PROTOCOL_MAX) return false;
     if (m->pending_from > UPGRADE_HEIGHT_MAX) return false;
   }
-  /* Only a decision moves active or schedules anything. */
-  return m->decisions != 0 || (m->active == 1 && m->pending_from == 0);
+  /* Only a decision schedules anything (or moves active past the genesis's). */
+  return m->decisions != 0 || m->pending_from == 0;
 }
 
 int upgrade_meta_encode(ve_buf_t *out, const upgrade_meta_t *m) {
@@ -236,11 +237,20 @@ static int upgrade_apply(ledger_exec_t *ex, const ledger_tx_t *tx, const ledger_
   return rc;
 }
 
-/* No genesis state: the absent meta is what every chain starts from, so chains
- * made before this app replay identically. */
+/* A chain starting at protocol 1 has no genesis state here: the absent meta is
+ * what such chains start from, so chains made before this app (or before
+ * genesis version 2) replay identically. A genesis naming a later protocol
+ * starts with it active. */
+static int upgrade_genesis(ledger_exec_t *ex, const ledger_genesis_t *g) {
+  if (g->protocol <= 1) return VE_OK;
+  upgrade_meta_t m = {.decisions = 0, .active = g->protocol, .pending_protocol = 0, .pending_from = 0};
+  return meta_put(ex, &m);
+}
+
 const ledger_app_t upgrade_app = {
     .name = "upgrade",
     .type_lo = 0x0020,
     .type_hi = 0x002f,
     .apply = upgrade_apply,
+    .genesis = upgrade_genesis,
 };

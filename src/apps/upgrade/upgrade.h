@@ -40,10 +40,12 @@
  *                   uvarint pending_protocol | uvarint pending_from
  *                   (pending_from 0: nothing pending, pending_protocol 0).
  *   Absent: decisions 0, active 1, nothing pending (every chain before this
- *   app, so they replay identically). The protocol governing height H (for
- *   any H above the last applied block) is pending_protocol if pending_from
- *   != 0 and H >= pending_from, else active: a pending upgrade takes effect
- *   at its height without a write; the next decision settles it.
+ *   app, so they replay identically). A genesis naming protocol P >= 2
+ *   (genesis version 2) writes decisions 0, active P at genesis. The
+ *   protocol governing height H (for any H above the last applied block) is
+ *   pending_protocol if pending_from != 0 and H >= pending_from, else active:
+ *   a pending upgrade takes effect at its height without a write; the next
+ *   decision settles it.
  *
  * Payload (strict: trailing bytes, unknown version, zero approvals, unsorted
  * or repeated indices are refused):

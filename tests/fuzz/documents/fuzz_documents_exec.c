@@ -22,7 +22,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_CHAIN FUZZ_CHAIN_ID
-static const ledger_registry_t REG = {&identity_auth, {&identity_app, &documents_app}, 2};
+static const ledger_registry_t REG = {&identity_auth, {&identity_app, &documents_app}, 2, NULL};
 static store_t *g_store;
 static vcrypto_keypair_t g_admin;
 

@@ -24,7 +24,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_CHAIN FUZZ_CHAIN_ID
-static const ledger_registry_t REG = {&identity_auth, {&identity_app}, 1};
+static const ledger_registry_t REG = {&identity_auth, {&identity_app}, 1, NULL};
 static store_t *g_store;
 static vcrypto_keypair_t g_admin;
 

@@ -16,7 +16,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const ledger_registry_t REG = {&identity_auth, {&identity_app}, 1};
+static const ledger_registry_t REG = {&identity_auth, {&identity_app}, 1, NULL};
 static store_t *g_store;
 static vcrypto_keypair_t g_admin;
 

@@ -9,7 +9,7 @@
 #include "base/err.h"
 #include "state/state.h"
 
-const ledger_registry_t FVC_REG = {&identity_auth, {&identity_app, &voting_app}, 2};
+const ledger_registry_t FVC_REG = {&identity_auth, {&identity_app, &voting_app}, 2, NULL};
 
 ve_slice_t fvchain_id(void) { return ve_slice(FVC_CHAIN, strlen(FVC_CHAIN)); }
 

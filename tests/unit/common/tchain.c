@@ -84,7 +84,9 @@ static void block_on(tchain_t *c, store_txn_t *t, const ve_buf_t *txs, size_t n,
   uint8_t vs[LEDGER_HASH_BYTES];
   valset_at(c, t, tip.height + 1, vs);
   ledger_header_t h;
-  ledger_header_next(&tip, tchain_id(c), tip.last_time_ms + TCHAIN_BLOCK_STEP_MS, vs, c->validator.pk, &h);
+  uint64_t time_ms = c->next_time_ms ? c->next_time_ms : tip.last_time_ms + TCHAIN_BLOCK_STEP_MS;
+  assert_true(time_ms > tip.last_time_ms);
+  ledger_header_next(&tip, tchain_id(c), time_ms, vs, c->validator.pk, &h);
   ve_slice_t *sl = calloc(n ? n : 1, sizeof *sl);
   assert_non_null(sl);
   for (size_t i = 0; i < n; i++) sl[i] = ve_buf_slice(&txs[i]);
@@ -121,6 +123,7 @@ void tchain_commit(tchain_t *c, const ve_buf_t *txs, size_t n, int32_t *results)
   if (c->after) c->after(c->after_ctx, t, ve_buf_slice(&blk));
   assert_int_equal(store_txn_commit(t), 0);
   ve_buf_free(&blk);
+  c->next_time_ms = 0;
 }
 
 int32_t tchain_run1(tchain_t *c, const vcrypto_keypair_t *kp, uint32_t type, ve_slice_t payload) {

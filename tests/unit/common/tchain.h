@@ -51,6 +51,11 @@ typedef struct {
   tchain_valset_fn valset_of; /* optional, with cert; ctx: cons_ctx */
   tchain_cert_fn cert;
   void *cons_ctx;
+  /* When nonzero: the time (Unix ms, above the tip's) of the next block,
+   * instead of TCHAIN_BLOCK_STEP_MS after its parent, for tests of deadlines
+   * in block time. tchain_block honours it; tchain_commit honours it and
+   * clears it, so it applies to one committed block. */
+  uint64_t next_time_ms;
 } tchain_t;
 
 /* The key pair of seed bytes memset(a) with byte 0 = b; id (may be NULL)
@@ -71,7 +76,7 @@ ve_slice_t tchain_id(const tchain_t *c);
 /* Signs a tx by kp with the next sequence number; appends its encoding to out. */
 void tchain_tx(tchain_t *c, ve_buf_t *out, const vcrypto_keypair_t *kp, uint32_t type, ve_slice_t payload);
 /* Encodes into out (reset first) a block of n txs on the tip, proposed by the
- * validator TCHAIN_BLOCK_STEP_MS after its parent. */
+ * validator TCHAIN_BLOCK_STEP_MS after its parent (or at c->next_time_ms). */
 void tchain_block(tchain_t *c, const ve_buf_t *txs, size_t n, ve_buf_t *out);
 /* Builds, validates and commits a block of n txs in one write transaction;
  * results (may be NULL) receive each tx's code. */

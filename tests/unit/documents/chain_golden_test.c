@@ -23,7 +23,7 @@
 #include "base/err.h"
 #include "tchain.h"
 
-static const ledger_registry_t REG = {&identity_auth, {&identity_app, &documents_app}, 2};
+static const ledger_registry_t REG = {&identity_auth, {&identity_app, &documents_app}, 2, NULL};
 
 #define GOLDEN_CITIZENS 12
 #define GOLDEN_DOCS 12

@@ -27,7 +27,7 @@
 
 #define CHAIN "veche-doc-test-1"
 
-static const ledger_registry_t REG = {&identity_auth, {&identity_app, &documents_app}, 2};
+static const ledger_registry_t REG = {&identity_auth, {&identity_app, &documents_app}, 2, NULL};
 
 typedef struct {
   tchain_t tc;

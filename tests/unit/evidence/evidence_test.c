@@ -19,7 +19,7 @@
 #define CHAIN "veche-ev-1"
 
 /* valset_app writes the validator set (genesis) that evidence is checked against. */
-static const ledger_registry_t REG = {&identity_auth, {&valset_app, &evidence_app, &identity_app}, 3};
+static const ledger_registry_t REG = {&identity_auth, {&valset_app, &evidence_app, &identity_app}, 3, NULL};
 static store_t *g_store;
 static vcrypto_keypair_t g_val[4], g_admin, g_outsider;
 static uint64_t g_seq = 1;

@@ -30,7 +30,7 @@
 #define CHAIN "veche-precheck-1"
 #define KEYS_MAX 256
 
-static const ledger_registry_t REG = {&identity_auth, {&identity_app}, 1};
+static const ledger_registry_t REG = {&identity_auth, {&identity_app}, 1, NULL};
 
 static vcrypto_keypair_t g_admin, g_registrar;
 static uint64_t g_seq = 1;

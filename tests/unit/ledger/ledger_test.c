@@ -19,7 +19,7 @@
 
 #define CHAIN "veche-test-1"
 
-static const ledger_registry_t REG = {&identity_auth, {&identity_app}, 1};
+static const ledger_registry_t REG = {&identity_auth, {&identity_app}, 1, NULL};
 
 typedef struct {
   tchain_t tc;
@@ -673,7 +673,7 @@ static int script_apply(ledger_exec_t *ex, const ledger_tx_t *tx, const ledger_s
 }
 
 static const ledger_app_t SCRIPT_APP = {"script", 0x7f00, 0x7fff, script_apply, NULL, NULL};
-static const ledger_registry_t SCRIPT_REG = {&identity_auth, {&identity_app, &SCRIPT_APP}, 2};
+static const ledger_registry_t SCRIPT_REG = {&identity_auth, {&identity_app, &SCRIPT_APP}, 2, NULL};
 
 static void script_op(ve_buf_t *p, char op, const char *k, const char *v) {
   uint8_t c = (uint8_t)op;

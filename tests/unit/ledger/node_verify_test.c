@@ -31,7 +31,7 @@
 
 #define CHAIN "veche-verify-1"
 
-static const ledger_registry_t REG = {&identity_auth, {&identity_app}, 1};
+static const ledger_registry_t REG = {&identity_auth, {&identity_app}, 1, NULL};
 static uint64_t g_seq = 1;
 static vcrypto_keypair_t g_registrar;
 

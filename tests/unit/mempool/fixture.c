@@ -10,7 +10,7 @@
 
 #include "base/err.h"
 
-static const ledger_registry_t REG = {&identity_auth, {&identity_app}, 1};
+static const ledger_registry_t REG = {&identity_auth, {&identity_app}, 1, NULL};
 
 void fx_key(vcrypto_keypair_t *kp, uint32_t n) {
   uint8_t seed[VCRYPTO_SEED_BYTES];

@@ -510,7 +510,7 @@ static void test_sig_cache(void **state) {
 
 static void test_config(void **state) {
   (void)state;
-  static const ledger_registry_t reg = {&identity_auth, {&identity_app}, 1};
+  static const ledger_registry_t reg = {&identity_auth, {&identity_app}, 1, NULL};
   mempool_t *mp = NULL;
   mempool_config_t cfg = {.txs_max = MEMPOOL_TXS_MAX_LIMIT + 1};
   assert_int_equal(mempool_new(&cfg, &reg, &mp), VE_ERR_CONFIG);

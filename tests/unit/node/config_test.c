@@ -4,7 +4,9 @@
  * takes 0 (keep everything) or a window of at least NODE_STATE_KEEP_BLOCKS_MIN,
  * p2p_send_queue_bytes_max 0 (net's default) or NODE_P2P_SEND_QUEUE_BYTES_MIN
  * to _MAX, gossip_pending_bytes_max 0 (16 MiB) or NODE_GOSSIP_PENDING_BYTES_MIN
- * to _MAX. */
+ * to _MAX. genesis.json's optional "protocol" (the protocol block 1 runs
+ * under) is written only when above 1 and read back; outside 1..implemented
+ * it is refused. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +18,7 @@
 #include <cmocka.h>
 
 #include "base/err.h"
+#include "ledger/ledger.h"
 #include "node/config.h"
 
 static char g_dir[64];
@@ -151,6 +154,63 @@ static void test_unknown_and_malformed(void **state) {
   assert_true(err[0] != 0);
 }
 
+/* A genesis with one validator and one admin, for the "protocol" field. */
+static int genesis_text(char *path, size_t cap, const char *protocol_field) {
+  snprintf(path, cap, "%s/genesis.json", g_dir);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fprintf(f,
+          "{\"chain_id\": \"c1\", \"suite\": \"%s\", \"genesis_time_ms\": 5, %s"
+          "\"validators\": [{\"name\": \"v\", \"power\": 1, \"pk\": "
+          "\"d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a\"}],"
+          "\"authorities\": [{\"name\": \"a\", \"roles\": [\"admin\"], \"pk\": "
+          "\"3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c\"}]}",
+          VCRYPTO_SUITE_NAME, protocol_field);
+  fclose(f);
+  return 0;
+}
+
+static void test_genesis_protocol(void **state) {
+  (void)state;
+  char path[128], err[256];
+  ledger_genesis_t g, back;
+  genesis_text(path, sizeof path, "");
+  assert_int_equal(node_genesis_load(path, &g, err, sizeof err), 0);
+  assert_int_equal(g.protocol, 0); /* absent: protocol 1, genesis version 1 */
+  genesis_text(path, sizeof path, "\"protocol\": 1,");
+  assert_int_equal(node_genesis_load(path, &back, err, sizeof err), 0);
+  assert_int_equal(back.protocol, 0);
+  uint8_t h1[32], h2[32];
+  assert_int_equal(ledger_genesis_hash(&g, h1), 0);
+  assert_int_equal(ledger_genesis_hash(&back, h2), 0);
+  assert_memory_equal(h1, h2, 32); /* "protocol": 1 is the same genesis as none */
+  genesis_text(path, sizeof path, "\"protocol\": 2,");
+  assert_int_equal(node_genesis_load(path, &g, err, sizeof err), 0);
+  assert_int_equal(g.protocol, 2);
+  /* Written back with the field, read back the same. */
+  assert_int_equal(node_genesis_write(path, &g), 0);
+  assert_int_equal(node_genesis_load(path, &back, err, sizeof err), 0);
+  assert_int_equal(back.protocol, 2);
+  g.protocol = 0;
+  assert_int_equal(node_genesis_write(path, &g), 0);
+  FILE *f = fopen(path, "r");
+  char text[2048] = {0};
+  assert_true(fread(text, 1, sizeof text - 1, f) > 0);
+  fclose(f);
+  assert_null(strstr(text, "protocol"));
+  /* Outside 1..implemented, or not a number. */
+  genesis_text(path, sizeof path, "\"protocol\": 0,");
+  assert_int_equal(node_genesis_load(path, &g, err, sizeof err), VE_ERR_CONFIG);
+  assert_non_null(strstr(err, "protocol"));
+  char field[64];
+  snprintf(field, sizeof field, "\"protocol\": %d,", LEDGER_PROTOCOL_IMPLEMENTED + 1);
+  genesis_text(path, sizeof path, field);
+  assert_int_equal(node_genesis_load(path, &g, err, sizeof err), VE_ERR_CONFIG);
+  genesis_text(path, sizeof path, "\"protocol\": \"2\",");
+  assert_int_equal(node_genesis_load(path, &g, err, sizeof err), VE_ERR_CONFIG);
+  unlink(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_round_trip),
@@ -158,6 +218,7 @@ int main(void) {
       cmocka_unit_test(test_p2p_send_queue_range),
       cmocka_unit_test(test_gossip_pending_range),
       cmocka_unit_test(test_unknown_and_malformed),
+      cmocka_unit_test(test_genesis_protocol),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

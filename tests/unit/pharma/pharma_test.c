@@ -41,7 +41,7 @@
 #define GTIN_BAD "04006381333932"
 #define LATER 20301231u
 
-static const ledger_registry_t REG = {&identity_auth, {&identity_app, &pharma_app}, 2};
+static const ledger_registry_t REG = {&identity_auth, {&identity_app, &pharma_app}, 2, NULL};
 
 /* Parties: all genesis authorities (so they are identities from the start). */
 enum { ADMIN, REG_DE, REG_FR, MANUF, WHOLE_DE, WHOLE2_DE, PHARM_DE, WHOLE_FR, PHARM_FR, STRANGER, N_PARTIES };

@@ -39,7 +39,7 @@
 #define NKEYS 6
 #define TOP 20
 
-static const ledger_registry_t REG = {&identity_auth, {&valset_app, &identity_app}, 2};
+static const ledger_registry_t REG = {&identity_auth, {&valset_app, &identity_app}, 2, NULL};
 
 static tchain_t g_c;
 static vcrypto_keypair_t g_k[NKEYS]; /* k0..k3 genesis, k4, k5 join later */

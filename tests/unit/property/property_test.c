@@ -27,7 +27,7 @@
 #define CHAIN "veche-prop-1"
 #define NCITIZENS 20
 
-static const ledger_registry_t REG = {&identity_auth, {&identity_app, &property_app}, 2};
+static const ledger_registry_t REG = {&identity_auth, {&identity_app, &property_app}, 2, NULL};
 
 typedef struct {
   vcrypto_keypair_t kp;

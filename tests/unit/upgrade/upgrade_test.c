@@ -31,7 +31,7 @@
 #define CHAIN "veche-upg-1"
 #define NKEYS 5
 
-static const ledger_registry_t REG = {&identity_auth, {&valset_app, &upgrade_app, &identity_app}, 3};
+static const ledger_registry_t REG = {&identity_auth, {&valset_app, &upgrade_app, &identity_app}, 3, NULL};
 
 static tchain_t g_c;
 static vcrypto_keypair_t g_k[NKEYS]; /* k0..k3 genesis validators, k4 a joiner */
@@ -235,16 +235,41 @@ static void test_absent_meta(void **state) {
   assert_no_meta();
   assert_int_equal(protocol_at(1), 1);
   assert_int_equal(protocol_at(UPGRADE_HEIGHT_MAX), 1);
-  /* Its own type range, next to valset's; no genesis state, so chains from
-   * before this app replay identically. */
+  /* Its own type range, next to valset's; no genesis state for a chain that
+   * starts at protocol 1 (assert_no_meta above), so chains from before this
+   * app replay identically. */
   assert_string_equal(upgrade_app.name, "upgrade");
   assert_int_equal(upgrade_app.type_lo, TX_TYPE_PROTOCOL_UPGRADE);
   assert_int_equal(upgrade_app.type_hi, 0x002f);
   assert_true(upgrade_app.type_lo > valset_app.type_hi);
-  assert_null(upgrade_app.genesis);
   /* Another type of the range is not a decision. */
   assert_int_equal(tchain_run1(&g_c, &g_k[1], TX_TYPE_PROTOCOL_UPGRADE + 1, ve_slice("", 0)), VE_ERR_UNKNOWN_TYPE);
   assert_no_meta();
+}
+
+/* A genesis naming protocol 2 starts the chain under it: the meta is written
+ * at genesis (decisions 0, active 2), the next decision is decision 1, and
+ * protocol 2 is not an upgrade of itself. The same genesis at protocol 1
+ * (setup's) wrote nothing: that is test_absent_meta. */
+static void test_genesis_names_protocol(void **state) {
+  (void)state;
+  teardown(NULL);
+  tchain_init(&g_c, CHAIN, &REG);
+  g_c.validator = g_k[0];
+  g_c.g.n_validators = 4;
+  for (int i = 0; i < 4; i++) {
+    snprintf(g_c.g.validators[i].name, sizeof g_c.g.validators[i].name, "v%d", i);
+    memcpy(g_c.g.validators[i].pk, g_k[i].pk, VCRYPTO_PK_BYTES);
+    g_c.g.validators[i].power = GENESIS_POWER[i];
+  }
+  tchain_authority(&g_c, "admin", &g_admin, ROLE_ADMIN);
+  g_c.g.protocol = 2;
+  tchain_open(&g_c, NULL);
+  assert_meta(0, 2, 0, 0);
+  assert_int_equal(protocol_at(1), 2);
+  assert_int_equal(run_all(1, 2, 10), VE_ERR_INVALID);
+  assert_int_equal(run_all(1, 3, 10), 0);
+  assert_meta(1, 2, 3, 10);
 }
 
 static void test_schedule_then_governs_from_its_height(void **state) {
@@ -751,8 +776,9 @@ static void test_meta_codec(void **state) {
   assert_int_equal(meta_decode_raw(1, 1, PROTOCOL_ABOVE_MAX, 0, 0), VE_ERR_INVALID);
   assert_int_equal(meta_decode_raw(1, 1, 1, PROTOCOL_ABOVE_MAX, 10), VE_ERR_INVALID);
   assert_int_equal(meta_decode_raw(1, 1, 1, 2, UPGRADE_HEIGHT_MAX + 1), VE_ERR_INVALID);
-  assert_int_equal(meta_decode_raw(1, 0, 2, 0, 0), VE_ERR_INVALID);   /* moved before any decision */
-  assert_int_equal(meta_decode_raw(1, 0, 1, 2, 10), VE_ERR_INVALID);
+  assert_int_equal(meta_decode_raw(1, 0, 2, 0, 0), 0);                /* a genesis that names protocol 2 */
+  assert_int_equal(meta_decode_raw(1, 0, 1, 2, 10), VE_ERR_INVALID);  /* scheduled before any decision */
+  assert_int_equal(meta_decode_raw(1, 0, 2, 3, 10), VE_ERR_INVALID);
   assert_int_equal(meta_decode_raw(0, 1, 1, 0, 0), VE_ERR_VERSION);
 }
 
@@ -782,6 +808,7 @@ static void test_corrupt_meta(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_absent_meta, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_genesis_names_protocol, setup, teardown),
       cmocka_unit_test_setup_teardown(test_schedule_then_governs_from_its_height, setup, teardown),
       cmocka_unit_test_setup_teardown(test_quorum_is_more_than_two_thirds_of_power, setup, teardown),
       cmocka_unit_test_setup_teardown(test_index_out_of_range_refused, setup, teardown),

@@ -30,7 +30,7 @@
 #define CHAIN "veche-vs-1"
 #define NKEYS 8
 
-static const ledger_registry_t REG = {&identity_auth, {&valset_app, &evidence_app, &identity_app}, 3};
+static const ledger_registry_t REG = {&identity_auth, {&valset_app, &evidence_app, &identity_app}, 3, NULL};
 
 static tchain_t g_c;
 static vcrypto_keypair_t g_k[NKEYS]; /* k0..k3 genesis validators, k4..k7 joiners */

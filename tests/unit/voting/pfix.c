@@ -12,7 +12,7 @@
 #include "base/err.h"
 #include "state/state.h"
 
-const ledger_registry_t PF_REG = {&identity_auth, {&identity_app, &voting_app}, 2};
+const ledger_registry_t PF_REG = {&identity_auth, {&identity_app, &voting_app}, 2, NULL};
 
 ve_slice_t pf_chain_id(void) { return ve_slice(PF_CHAIN, strlen(PF_CHAIN)); }
 

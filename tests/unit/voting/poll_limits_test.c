@@ -217,7 +217,7 @@ static void test_worst_case_bounds(void **state) {
 #define PL_VOTERS (PL_ELIGIBLE + 2)   /* 12, 13: the value differs in its last byte */
 #define PL_BALLOTS_PER_BLOCK 6
 
-static const ledger_registry_t PL_REG = {&identity_auth, {&identity_app, &voting_app}, 2};
+static const ledger_registry_t PL_REG = {&identity_auth, {&identity_app, &voting_app}, 2, NULL};
 
 typedef struct {
   char chain_id[VE_CHAIN_ID_BYTES_MAX + 1]; /* at its limit: the largest tx envelope */
