@@ -424,7 +424,9 @@ int ledger_exec_tx(ledger_exec_t *ex, const ledger_tx_t *tx) {
   int rc = ledger_signer_lookup(ex, tx->signer, &signer);
   if (rc == VE_OK) rc = seq_get(ex, signer.identity_id, &w);
   if (rc == VE_OK) rc = seq_check(&w, tx->seq);
-  if (rc == VE_OK) rc = ledger_exec_protocol(ex, &protocol);
+  /* Only an admin's transaction depends on the protocol here, so only it
+   * reads it (the mempool's dry runs are one exec per transaction). */
+  if (rc == VE_OK && (signer.roles & ROLE_ADMIN)) rc = ledger_exec_protocol(ex, &protocol);
   if (rc) return rc;
   /* From protocol 2 no single admin decides: the admin role reaches an app
    * only through a council decision (ledger_exec_decision). */

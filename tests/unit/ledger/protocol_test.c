@@ -243,7 +243,8 @@ static void test_decision_runs_as_admin(void **state) {
   tchain_free(&c.tc);
 }
 
-/* The protocol is read once per block (it cannot change within one). */
+/* The protocol is read once per block (it cannot change within one), and
+ * only for admins' transactions. */
 static void test_protocol_read_once_per_block(void **state) {
   (void)state;
   chain_t c;
@@ -262,6 +263,18 @@ static void test_protocol_read_once_per_block(void **state) {
     ve_buf_free(&txs[i]);
   }
   assert_int_equal(g_hook_calls, 1);
+  /* Nor is it read at all for signers without the admin role. */
+  for (int i = 0; i < 3; i++) {
+    ve_buf_init(&txs[i], 0);
+    tchain_tx(&c.tc, &txs[i], &c.registrar, TX_PROBE, ve_slice("", 0));
+  }
+  g_hook_calls = 0;
+  tchain_commit(&c.tc, txs, 3, res);
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(res[i], 0);
+    ve_buf_free(&txs[i]);
+  }
+  assert_int_equal(g_hook_calls, 0);
   tchain_free(&c.tc);
 }
 
