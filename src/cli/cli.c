@@ -111,6 +111,13 @@ _Noreturn void cli_die_answer(const char *what, int st, const json_t *j) {
   cli_die("%s: %d %s: %s", what, st, j ? cli_jstr(j, "error") : "no answer", j ? cli_jstr(j, "message") : "");
 }
 
+json_t *cli_get_json(const cli_node_t *n, const char *path, const char *what) {
+  json_t *j = NULL;
+  int st = cli_http_json(n, "GET", path, NULL, &j);
+  if (st != 200 || !j) cli_die_answer(what, st, j);
+  return j;
+}
+
 void cli_json_write_new(const json_t *j, const char *out) {
   char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
   if (!text) cli_die("out of memory");

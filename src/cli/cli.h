@@ -51,6 +51,9 @@ uint64_t cli_u64_arg(const char *what, const char *s);
 const char *cli_jstr(const json_t *j, const char *k);
 /* Dies with a node's error answer to what (status st, j: its JSON or NULL). */
 _Noreturn void cli_die_answer(const char *what, int st, const json_t *j);
+/* GET path from node n: the JSON answer (caller decrefs), or dies with
+ * cli_die_answer(what, ...) on anything but 200 with a body. */
+json_t *cli_get_json(const cli_node_t *n, const char *path, const char *what);
 /* j, indented, to stdout (out NULL) or to the new file out: an existing file
  * is never replaced (a mistyped --out could be a key). Dies on failure. */
 void cli_json_write_new(const json_t *j, const char *out);

@@ -11,7 +11,7 @@
 
 #include "base/err.h"
 #include "cli/cmd_gov_int.h"
-#include "cli/cmd_valset_int.h"
+#include "cli/cmd_upgrade_int.h"
 
 static const char GOV_USAGE[] =
     "usage: veche gov COMMAND [options]      (veche gov COMMAND --help for details)\n"
@@ -218,9 +218,7 @@ static int gov_proof(int argc, char **argv) {
   }
   cli_node_t n;
   cli_node_parse(&n, r.node);
-  json_t *j = NULL;
-  int st = cli_http_json(&n, "GET", path, NULL, &j);
-  if (st != 200 || !j) cli_die_answer(path, st, j);
+  json_t *j = cli_get_json(&n, path, path);
   cli_json_write_new(j, r.out);
   if (r.out)
     printf("proof bundle of %s written to %s\n", strcmp(r.args[0], "council") ? "the proposal" : "the council", r.out);
@@ -348,23 +346,10 @@ static void council_context(const cli_node_t *n, char chain[VE_CHAIN_ID_BYTES_MA
   if (st == 200) *epoch = (uint64_t)json_integer_value(json_object_get(j, "epoch")) + 1;
   else if (st == 404) *epoch = 1;
   else cli_die_answer("GET /v1/gov/council", st, j);
-  uint64_t tip = (uint64_t)json_integer_value(json_object_get(j, "height"));
   json_decref(j);
-  if (st == 404) { /* no height in a 404: ask the protocol endpoint */
-    j = get_or_die(n, "/v1/protocol");
-    tip = (uint64_t)json_integer_value(json_object_get(j, "height"));
-    json_decref(j);
-  }
-  char path[64];
-  snprintf(path, sizeof path, "/v1/valset?height=%llu", (unsigned long long)(tip + 1));
-  j = get_or_die(n, path);
-  char err[512];
-  if (vsc_set_from_json(j, set, err, sizeof err)) cli_die("the node sent a set that does not parse: %s", err);
-  uint8_t want[VCRYPTO_HASH_BYTES], got[VCRYPTO_HASH_BYTES];
-  cons_valset_hash(want, set);
-  if (ve_hex_decode(got, sizeof got, cli_jstr(j, "hash")) || memcmp(want, got, sizeof got))
-    cli_die("the node's set does not hash to the hash it sent: is this veche the node's version?");
-  json_decref(j);
+  upc_protocol_t p;
+  upc_protocol_fetch(n, &p, NULL);
+  upc_approving_set_fetch(n, p.height, set);
 }
 
 static const char COUNCIL_APPROVE_USAGE[] =

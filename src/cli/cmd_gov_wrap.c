@@ -9,6 +9,7 @@
 
 #include "base/err.h"
 #include "cli/cmd_gov_int.h"
+#include "cli/cmd_upgrade_int.h"
 
 /* ---- options ---- */
 
@@ -46,16 +47,6 @@ bool gc_admin_opt(int c, const char *arg, gc_admin_opts_t *o) {
 
 /* ---- reading the node ---- */
 
-static uint64_t node_protocol(const cli_node_t *n) {
-  json_t *j = NULL;
-  int st = cli_http_json(n, "GET", "/v1/protocol", NULL, &j);
-  json_t *p = json_object_get(j, "protocol");
-  if (st != 200 || !json_is_integer(p) || json_integer_value(p) < 1) cli_die_answer("GET /v1/protocol", st, j);
-  uint64_t v = (uint64_t)json_integer_value(p);
-  json_decref(j);
-  return v;
-}
-
 /* The roles of identity id (0 if the node does not know it: the ledger will
  * say not_found to the direct action). */
 static size_t identity_roles(const cli_node_t *n, const uint8_t id[32]) {
@@ -76,7 +67,9 @@ static size_t identity_roles(const cli_node_t *n, const uint8_t id[32]) {
 
 bool gc_admin_wrap(const cli_node_t *n, const gc_admin_opts_t *o, const uint8_t *target) {
   if (o->direct) return false;
-  if (node_protocol(n) < LEDGER_PROTOCOL_COUNCIL) {
+  upc_protocol_t p;
+  upc_protocol_fetch(n, &p, NULL);
+  if (p.protocol < LEDGER_PROTOCOL_COUNCIL) {
     if (o->open_for || o->note)
       fprintf(stderr, "veche: note: this chain runs protocol 1: the admin decides alone; --open-for and --note are "
                       "not used\n");
@@ -157,9 +150,7 @@ int gc_admin_submit(pc_signer_t *s, const pc_txopts_t *to, const gc_admin_opts_t
 void gc_proposal_say(const cli_node_t *n, const char *id_hex) {
   char path[128];
   snprintf(path, sizeof path, "/v1/gov/proposals/%s", id_hex);
-  json_t *j = NULL;
-  int st = cli_http_json(n, "GET", path, NULL, &j);
-  if (st != 200 || !j) cli_die_answer(path, st, j);
+  json_t *j = cli_get_json(n, path, path);
   const char *status = cli_jstr(j, "status");
   long long approvals = (long long)json_array_size(json_object_get(j, "approvals"));
   long long rejections = (long long)json_array_size(json_object_get(j, "rejections"));

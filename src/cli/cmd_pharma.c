@@ -549,9 +549,7 @@ static int ph_proof(int argc, char **argv) {
   }
   cli_node_t node;
   cli_node_parse(&node, r.node);
-  json_t *j = NULL;
-  int st = cli_http_json(&node, "GET", path, NULL, &j);
-  if (st != 200 || !j) cli_die_answer(path, st, j);
+  json_t *j = cli_get_json(&node, path, path);
   cli_json_write_new(j, r.out);
   if (r.out) printf("proof bundle of %s written to %s\n", r.args[0], r.out);
   json_decref(j);

@@ -201,13 +201,6 @@ static void owners_arg(const args_t *a, property_owner_t *o, size_t *n) {
 
 /* ---- talking to the node ---- */
 
-static json_t *get_json(const cli_node_t *n, const char *path, const char *what) {
-  json_t *j = NULL;
-  int st = cli_http_json(n, "GET", path, NULL, &j);
-  if (st != 200 || !j) cli_die_answer(what, st, j);
-  return j;
-}
-
 static uint64_t jint(const json_t *j, const char *k) {
   const json_t *x = json_object_get(j, k);
   if (!json_is_integer(x) || json_integer_value(x) < 0) cli_die("the node's answer has no \"%s\"", k);
@@ -222,7 +215,7 @@ static json_t *title_fetch(const cli_node_t *n, const uint8_t id[32]) {
   char hex[65], path[128];
   ve_hex_encode(hex, id, 32);
   snprintf(path, sizeof path, "/v1/property/parcels/%s", hex);
-  return get_json(n, path, "GET /v1/property/parcels");
+  return cli_get_json(n, path, "GET /v1/property/parcels");
 }
 
 /* An identity's record from the node (status, current key). */
@@ -230,11 +223,11 @@ static json_t *identity_fetch(const cli_node_t *n, const uint8_t id[32]) {
   char hex[65], path[128];
   ve_hex_encode(hex, id, 32);
   snprintf(path, sizeof path, "/v1/identities/%s", hex);
-  return get_json(n, path, "GET /v1/identities");
+  return cli_get_json(n, path, "GET /v1/identities");
 }
 
 static void chain_fetch(const cli_node_t *n, char chain[VE_CHAIN_ID_BYTES_MAX + 1]) {
-  json_t *j = get_json(n, "/v1/status", "GET /v1/status");
+  json_t *j = cli_get_json(n, "/v1/status", "GET /v1/status");
   const char *c = cli_jstr(j, "chain_id");
   if (!*c || strlen(c) > VE_CHAIN_ID_BYTES_MAX) cli_die("the node sent a bad chain id");
   snprintf(chain, VE_CHAIN_ID_BYTES_MAX + 1, "%s", c);
@@ -474,7 +467,7 @@ static int property_consent(int argc, char **argv) {
     char pk[65], path[128];
     ve_hex_encode(pk, kp.pk, 32);
     snprintf(path, sizeof path, "/v1/keys/%s", pk);
-    json_t *k = get_json(&n, path, "GET /v1/keys (is this key registered?)");
+    json_t *k = cli_get_json(&n, path, "GET /v1/keys (is this key registered?)");
     if (!json_is_true(json_object_get(k, "key_is_current")))
       cli_die("this key was rotated away: sign with the identity's current key");
     if (strcmp(cli_jstr(k, "status"), "active"))
@@ -753,7 +746,7 @@ static int property_history(int argc, char **argv) {
     uint64_t page = left < PROPERTY_HISTORY_PAGE_MAX ? left : PROPERTY_HISTORY_PAGE_MAX;
     snprintf(path, sizeof path, "/v1/property/parcels/%s/history?from=%llu&limit=%llu", hex,
              (unsigned long long)from, (unsigned long long)page);
-    json_t *j = get_json(&n, path, "GET /v1/property/parcels/ID/history");
+    json_t *j = cli_get_json(&n, path, "GET /v1/property/parcels/ID/history");
     const json_t *events = json_object_get(j, "events"), *e;
     size_t i;
     if (a.as_json) cli_print_json(j);
@@ -789,7 +782,7 @@ static int property_owned(int argc, char **argv) {
   char path[256];
   snprintf(path, sizeof path, "/v1/property/owners/%s?limit=%llu%s%s", a.identity, (unsigned long long)limit,
            a.after ? "&after=" : "", a.after ? a.after : "");
-  json_t *j = get_json(&n, path, "GET /v1/property/owners");
+  json_t *j = cli_get_json(&n, path, "GET /v1/property/owners");
   if (a.as_json) {
     cli_print_json(j);
   } else {
@@ -831,7 +824,7 @@ static int property_proof(int argc, char **argv) {
     snprintf(path + l, sizeof path - (size_t)l, "%sheight=%llu", sep, (unsigned long long)cli_u64_arg("--height", a.height));
   cli_node_t n;
   cli_node_parse(&n, a.tx.node);
-  json_t *j = get_json(&n, path, "GET /v1/proofs/property");
+  json_t *j = cli_get_json(&n, path, "GET /v1/proofs/property");
   cli_json_write_new(j, a.out);
   json_decref(j);
   if (a.out) fprintf(stderr, "proof bundle written to %s; check it with veche verify --genesis GENESIS --bundle %s\n", a.out, a.out);

@@ -28,15 +28,6 @@ static const char UPGRADE_USAGE[] =
 
 /* ---- shared ---- */
 
-/* What GET /v1/protocol answers. */
-typedef struct {
-  uint64_t implemented; /* this node's release implements 1..implemented */
-  uint64_t height;      /* the node's tip */
-  uint64_t protocol;    /* governing height + 1 */
-  uint64_t decisions;   /* decisions applied so far */
-  uint64_t next_protocol, next_from; /* 0, 0: nothing scheduled */
-} protocol_info_t;
-
 /* A non-negative integer field of GET /v1/protocol; dies if it is missing. */
 static uint64_t answer_u64(const json_t *j, const char *k) {
   const json_t *x = json_object_get(j, k);
@@ -44,10 +35,8 @@ static uint64_t answer_u64(const json_t *j, const char *k) {
   return (uint64_t)json_integer_value(x);
 }
 
-static void fetch_protocol(const cli_node_t *n, protocol_info_t *p, json_t **raw) {
-  json_t *j = NULL;
-  int st = cli_http_json(n, "GET", "/v1/protocol", NULL, &j);
-  if (st != 200 || !j) cli_die_answer("GET /v1/protocol", st, j);
+void upc_protocol_fetch(const cli_node_t *n, upc_protocol_t *p, json_t **raw) {
+  json_t *j = cli_get_json(n, "/v1/protocol", "GET /v1/protocol");
   p->implemented = answer_u64(j, "implemented");
   p->height = answer_u64(j, "height");
   p->protocol = answer_u64(j, "protocol");
@@ -66,12 +55,10 @@ static void fetch_protocol(const cli_node_t *n, protocol_info_t *p, json_t **raw
  * the next block; dies unless it hashes to the hash the node sent (both sides
  * must encode sets alike, or approvals would sign another hash than the
  * ledger checks). */
-static void fetch_approving_set(const cli_node_t *n, uint64_t tip, cons_valset_t *set) {
+void upc_approving_set_fetch(const cli_node_t *n, uint64_t tip, cons_valset_t *set) {
   char path[64];
   snprintf(path, sizeof path, "/v1/valset?height=%llu", (unsigned long long)(tip + 1));
-  json_t *j = NULL;
-  int st = cli_http_json(n, "GET", path, NULL, &j);
-  if (st != 200 || !j) cli_die_answer("GET /v1/valset", st, j);
+  json_t *j = cli_get_json(n, path, "GET /v1/valset");
   char err[512];
   if (vsc_set_from_json(j, set, err, sizeof err)) cli_die("the node sent a set that does not parse: %s", err);
   uint8_t want[VCRYPTO_HASH_BYTES], got[VCRYPTO_HASH_BYTES];
@@ -84,7 +71,7 @@ static void fetch_approving_set(const cli_node_t *n, uint64_t tip, cons_valset_t
 /* What the ledger will likely say about (P, A), said before anything is
  * signed or spent. Warnings only: the precise rules are the ledger's, and a
  * block may land between this look and the transaction. */
-static void decision_warn(const protocol_info_t *p, uint64_t protocol, uint64_t from) {
+static void decision_warn(const upc_protocol_t *p, uint64_t protocol, uint64_t from) {
   uint64_t earliest = p->height + 1 + UPGRADE_DELAY_MIN; /* executed in the next block at the earliest */
   if (from < earliest) {
     fprintf(stderr,
@@ -143,9 +130,9 @@ static int upgrade_show(int argc, char **argv) {
   if (optind != argc) cli_usage(SHOW_USAGE);
   cli_node_t n;
   cli_node_parse(&n, node);
-  protocol_info_t p;
+  upc_protocol_t p;
   json_t *raw;
-  fetch_protocol(&n, &p, &raw);
+  upc_protocol_fetch(&n, &p, &raw);
   if (as_json) cli_print_json(raw);
   json_decref(raw);
   if (as_json) return 0;
@@ -231,7 +218,7 @@ static int upgrade_approve(int argc, char **argv) {
   static cons_valset_t vs; /* 5 KiB */
   char chain_id[VE_CHAIN_ID_BYTES_MAX + 1], err[512];
   uint64_t decision;
-  protocol_info_t p = {0}; /* online only */
+  upc_protocol_t p = {0}; /* online only */
   bool have_info = false;
   if (offline) {
     snprintf(chain_id, sizeof chain_id, "%s", chain);
@@ -240,18 +227,16 @@ static int upgrade_approve(int argc, char **argv) {
   } else {
     cli_node_t n;
     cli_node_parse(&n, node);
-    json_t *j = NULL;
-    int st = cli_http_json(&n, "GET", "/v1/status", NULL, &j);
-    if (st != 200 || !j) cli_die_answer("GET /v1/status", st, j);
+    json_t *j = cli_get_json(&n, "/v1/status", "GET /v1/status");
     const char *c = cli_jstr(j, "chain_id");
     if (!*c || strlen(c) > VE_CHAIN_ID_BYTES_MAX) cli_die("the node sent a bad chain id");
     snprintf(chain_id, sizeof chain_id, "%s", c);
     json_decref(j);
     /* Tip and decisions from one answer (one read on the node), then the set
      * governing the block after that tip. */
-    fetch_protocol(&n, &p, NULL);
+    upc_protocol_fetch(&n, &p, NULL);
     decision = p.decisions + 1;
-    fetch_approving_set(&n, p.height, &vs);
+    upc_approving_set_fetch(&n, p.height, &vs);
     have_info = true;
   }
   upc_approval_t a;
@@ -325,9 +310,9 @@ static int upgrade_schedule(int argc, char **argv) {
     if (upc_approval_load(files[i], &approvals[i], err, sizeof err)) cli_die("%s", err);
   pc_signer_t s;
   pc_signer_open(&s, &to);
-  protocol_info_t p;
-  fetch_protocol(&s.node, &p, NULL);
-  fetch_approving_set(&s.node, p.height, &vs);
+  upc_protocol_t p;
+  upc_protocol_fetch(&s.node, &p, NULL);
+  upc_approving_set_fetch(&s.node, p.height, &vs);
   for (size_t i = 0; i < n_files; i++)
     if (upc_approval_check(&approvals[i], s.chain, p.decisions + 1, protocol, from, &vs, err, sizeof err))
       cli_die("approval %s: %s", files[i], err);

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "apps/upgrade/upgrade.h"
+#include "cli/cli.h"
 
 /* An approval file: seven fields, about 450 bytes pretty-printed. */
 #define UPC_APPROVAL_FILE_BYTES_MAX 4096
@@ -79,5 +80,22 @@ int upc_decision_fill(upgrade_decision_t *d, const upc_approval_t *approvals, si
 /* Power of set's validators whose approvals d holds (indices must be below
  * set->count: check each approval first). */
 uint64_t upc_decision_power(const upgrade_decision_t *d, const cons_valset_t *set);
+
+/* What GET /v1/protocol answers. Unlike the file functions above, the reader
+ * (cmd_upgrade.c; also `veche gov`'s, which asks whether admin actions are
+ * council decisions) talks to a node and dies on a bad answer. */
+typedef struct {
+  uint64_t implemented; /* this node's release implements 1..implemented */
+  uint64_t height;      /* the node's tip */
+  uint64_t protocol;    /* governing height + 1 */
+  uint64_t decisions;   /* decisions applied so far */
+  uint64_t next_protocol, next_from; /* 0, 0: nothing scheduled */
+} upc_protocol_t;
+/* Fills p from node n; *raw (may be NULL) receives the JSON (caller decrefs). */
+void upc_protocol_fetch(const cli_node_t *n, upc_protocol_t *p, json_t **raw);
+/* The set governing height tip + 1, which approves a decision (an upgrade, a
+ * council) executed in the node's next block; dies unless it hashes to the
+ * hash the node sent. */
+void upc_approving_set_fetch(const cli_node_t *n, uint64_t tip, cons_valset_t *set);
 
 #endif

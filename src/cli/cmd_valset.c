@@ -30,9 +30,7 @@ static const char VALSET_USAGE[] =
  * set the node sent hashes to the hash it sent (both sides must encode sets
  * alike, or approvals would sign something else than the ledger checks). */
 static uint64_t fetch_current(const cli_node_t *n, cons_valset_t *cur) {
-  json_t *j = NULL;
-  int st = cli_http_json(n, "GET", "/v1/valset", NULL, &j);
-  if (st != 200 || !j) cli_die_answer("GET /v1/valset", st, j);
+  json_t *j = cli_get_json(n, "/v1/valset", "GET /v1/valset");
   char err[512];
   if (vsc_set_from_json(j, cur, err, sizeof err)) cli_die("the node sent a set that does not parse: %s", err);
   const json_t *e = json_object_get(j, "epoch");
@@ -79,9 +77,7 @@ static int valset_show(int argc, char **argv) {
   cli_node_parse(&n, node);
   char path[64] = "/v1/valset";
   if (have_height) snprintf(path, sizeof path, "/v1/valset?height=%llu", (unsigned long long)height);
-  json_t *j = NULL;
-  int st = cli_http_json(&n, "GET", path, NULL, &j);
-  if (st != 200 || !j) cli_die_answer("GET /v1/valset", st, j);
+  json_t *j = cli_get_json(&n, path, "GET /v1/valset");
   cli_print_json(j);
   json_decref(j);
   return 0;
@@ -153,9 +149,7 @@ static int valset_approve(int argc, char **argv) {
   } else {
     cli_node_t n;
     cli_node_parse(&n, node);
-    json_t *j = NULL;
-    int st = cli_http_json(&n, "GET", "/v1/status", NULL, &j);
-    if (st != 200 || !j) cli_die_answer("GET /v1/status", st, j);
+    json_t *j = cli_get_json(&n, "/v1/status", "GET /v1/status");
     const char *c = cli_jstr(j, "chain_id");
     if (!*c || strlen(c) > VE_CHAIN_ID_BYTES_MAX) cli_die("the node sent a bad chain id");
     snprintf(chain_id, sizeof chain_id, "%s", c);

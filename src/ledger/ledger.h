@@ -258,6 +258,10 @@ typedef struct {
   int (*protocol)(ledger_exec_t *ex, uint64_t *out);
 } ledger_registry_t;
 
+/* The application owning tx type `type`, or NULL (exec.c): the one lookup
+ * execution, the mempool's admission and the API's answers share. */
+const ledger_app_t *ledger_app_for(const ledger_registry_t *reg, uint32_t type);
+
 /* Starts executing at height over the store transaction t (a write txn to commit,
  * or a read txn for a dry run that is simply discarded). */
 int ledger_exec_begin(ledger_exec_t **out, const ledger_registry_t *reg, store_txn_t *t,

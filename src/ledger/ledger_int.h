@@ -16,7 +16,4 @@ void ledger_exec_set_history(ledger_exec_t *ex, const uint8_t before[LEDGER_HASH
  * (for block execution; a one-tx dry run gains nothing from it). */
 void ledger_exec_remember_reads(ledger_exec_t *ex);
 
-/* The application owning tx type `type`, or NULL (exec.c). */
-const ledger_app_t *ledger_app_for(const ledger_registry_t *reg, uint32_t type);
-
 #endif

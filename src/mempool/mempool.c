@@ -82,12 +82,6 @@ void mempool_free(mempool_t *mp) {
 
 /* ---- admission ---------------------------------------------------------------- */
 
-static bool type_known(const ledger_registry_t *reg, uint32_t type) {
-  for (size_t i = 0; i < reg->n_apps; i++)
-    if (type >= reg->apps[i]->type_lo && type <= reg->apps[i]->type_hi) return true;
-  return false;
-}
-
 /* Phase 1 without the lock: everything decidable from the bytes alone. */
 static int check_stateless(const mempool_t *mp, ve_slice_t chain_id, uint64_t height, ve_slice_t tx,
                            ledger_tx_t *d) {
@@ -95,7 +89,7 @@ static int check_stateless(const mempool_t *mp, ve_slice_t chain_id, uint64_t he
   VE_TRY(ledger_tx_decode(tx, d));
   if (!ve_slice_eq(d->chain_id, chain_id)) return VE_ERR_WRONG_CHAIN;
   if (d->expiry < height || d->expiry - height > VE_TX_EXPIRY_WINDOW_BLOCKS) return VE_ERR_EXPIRED;
-  if (!type_known(mp->reg, d->type)) return VE_ERR_UNKNOWN_TYPE;
+  if (!ledger_app_for(mp->reg, d->type)) return VE_ERR_UNKNOWN_TYPE;
   return VE_OK;
 }
 

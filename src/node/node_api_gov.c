@@ -126,19 +126,12 @@ static json_t *council_json(const gov_view_t *v) {
                    (json_int_t)c->n, "members", members, "height", (json_int_t)v->tip.height);
 }
 
-static const char *app_of(uint32_t type) {
-  const ledger_registry_t *reg = node_registry();
-  for (size_t i = 0; i < reg->n_apps; i++)
-    if (type >= reg->apps[i]->type_lo && type <= reg->apps[i]->type_hi) return reg->apps[i]->name;
-  return NULL;
-}
-
 static json_t *action_json(const gov_proposal_t *p, bool with_payload) {
   char hex[8];
   snprintf(hex, sizeof hex, "0x%04x", (unsigned)p->inner_type);
-  const char *app = app_of(p->inner_type);
+  const ledger_app_t *app = ledger_app_for(node_registry(), p->inner_type);
   json_t *o = json_pack("{s:I, s:s, s:o}", "type", (json_int_t)p->inner_type, "type_hex", hex, "app",
-                        app ? json_string(app) : json_null());
+                        app ? json_string(app->name) : json_null());
   if (o && with_payload) json_object_set_new(o, "payload_hex", node_api_hex(p->inner_payload.ptr, p->inner_payload.len));
   return o;
 }
