@@ -23,14 +23,16 @@ static const char INIT_USAGE[] =
     "`veche start --dir DIR`. Keys are written with mode 0600.\n"
     "\n"
     "  --protocol N   the protocol the chain starts at (default: the newest this\n"
-    "                 release implements, 2). From protocol 2 the\n"
+    "                 release implements, 3). From protocol 2 the\n"
     "                 admin role acts only through council decisions (`veche gov`)\n"
-    "                 and the founding authority is the first council (1 of 1).\n"
+    "                 and the founding authority is the first council (1 of 1);\n"
+    "                 protocol 3 adds parcel subdivision and merger (`veche\n"
+    "                 property`) and shipping containers (`veche pharma`).\n"
     "                 --protocol 1: one admin key decides alone, until the\n"
     "                 validators upgrade the chain (`veche upgrade`) and appoint\n"
     "                 a council (`veche gov council-set`).\n";
 
-_Static_assert(LEDGER_PROTOCOL_IMPLEMENTED == 2, "INIT_USAGE and TESTNET_USAGE name the newest protocol");
+_Static_assert(LEDGER_PROTOCOL_IMPLEMENTED == 3, "INIT_USAGE and TESTNET_USAGE name the newest protocol");
 
 int cmd_init(int argc, char **argv) {
   static const struct option opts[] = {{"dir", 1, 0, 'd'}, {"chain-id", 1, 0, 'c'},

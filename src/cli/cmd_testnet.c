@@ -41,8 +41,9 @@ static const char TESTNET_USAGE[] =
     "validators (default 4) and M observers (default 1) into DIR; node i's API\n"
     "listens on 127.0.0.1:PORT+i (default PORT 8645), its peer links on PORT+100+i.\n"
     "The chain starts at protocol N (default: the newest this release implements,\n"
-    "2: the founding authority is the council, 1 of 1, and admin actions are\n"
-    "council decisions, `veche gov`); --protocol 1 makes a chain whose single\n"
+    "3: the founding authority is the council, 1 of 1, and admin actions are\n"
+    "council decisions, `veche gov`, from protocol 2; protocol 3 adds parcel\n"
+    "subdivision and merger and shipping containers); --protocol 1 makes a chain whose single\n"
     "admin key decides alone until it is upgraded (`veche upgrade`).\n"
     "The second runs every node of DIR in the foreground (logs in DIR/<node>/node.log),\n"
     "shows a status line (height, peers, tx/s) and stops them all on Ctrl-C.\n";

@@ -38,11 +38,17 @@
  * height is decided on the ledger (src/apps/upgrade); a node stops before a
  * height whose protocol it does not implement. Raise it with every release
  * whose rules differ, and gate the new rules on upgrade_protocol_exec. */
-#define LEDGER_PROTOCOL_IMPLEMENTED 2
+#define LEDGER_PROTOCOL_IMPLEMENTED 3
 /* Protocol 2: the admin role acts only through council decisions
  * (src/apps/gov). Under it, ledger_exec_tx hands every app a signer without
  * ROLE_ADMIN; only ledger_exec_decision passes it. */
 #define LEDGER_PROTOCOL_COUNCIL 2
+/* Protocol 3: registry operations that old chains never had, as new
+ * transaction types (unknown below 3, so older chains replay identically):
+ * land parcels subdivided and merged with their lineage (apps/property), and
+ * pharmaceutical packs aggregated into shipping containers (apps/pharma). */
+#define LEDGER_PROTOCOL_LINEAGE 3
+#define LEDGER_PROTOCOL_CONTAINERS 3
 /* A genesis at protocol >= 2 makes its admin authorities the first council,
  * which holds at most this many members (GOV_COUNCIL_MAX in apps/gov). */
 #define LEDGER_COUNCIL_MAX 64

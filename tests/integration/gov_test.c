@@ -3,7 +3,7 @@
  * (src/apps/gov, docs/governance.md "CLI"):
  *   1. `veche init` makes a protocol-2 chain: the founding authority A is the
  *      council, 1 of 1, so `veche tx set-roles` becomes a proposal that
- *      executes at once; `--open-for` out of range and `init --protocol 3`
+ *      executes at once; `--open-for` out of range and `init --protocol` past the newest implemented
  *      are refused with status 2;
  *   2. A registers B, C, X and Y; the validator approves the council {A, B,
  *      C}, k = 2, offline (`veche gov council-approve`) and anyone submits it
@@ -146,9 +146,10 @@ static void test_founding_council(void **state) {
          g.auth_key);
   EXPECT(2, "--open-for must be", "gov", "propose", "--type", "0x0106", "--payload-hex", "00", "--open-for", "91d",
          "--key", g.auth_key);
-  char dir[320];
+  char dir[320], next[16];
   path_in(dir, "p3");
-  EXPECT(2, "--protocol must be", "init", "--dir", dir, "--protocol", "3");
+  snprintf(next, sizeof next, "%d", LEDGER_PROTOCOL_IMPLEMENTED + 1);
+  EXPECT(2, "--protocol must be", "init", "--dir", dir, "--protocol", next);
 }
 
 /* ---- 2: the consortium appoints {A, B, C}, k = 2 ---- */
