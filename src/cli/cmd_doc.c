@@ -289,7 +289,7 @@ static uint64_t grant_to(doc_ctx_t *c, const uint8_t doc[32], const uint8_t to[3
   char hex[65], path[128];
   uint8_t pk[32];
   snprintf(path, sizeof path, "/v1/identities/%s", doc_hex(hex, to, 32));
-  json_t *j = doc_get_json(&c->node, path, "recipient identity");
+  json_t *j = cli_get_json(&c->node, path, "recipient identity");
   const char *s = json_string_value(json_object_get(j, "pk"));
   if (!s || ve_hex_decode(pk, 32, s)) cli_die("the node sent a malformed identity");
   json_decref(j);
@@ -458,7 +458,7 @@ static int cmd_renew(const doc_opts_t *o) {
   /* Anchor: the latest state a block certifies, at or after the last layer. */
   uint64_t last = rec.n_renewals ? rec.renewals[rec.n_renewals - 1].height : rec.registered_height, tip = 0;
   for (int waited = 0;; waited += 100) {
-    json_t *j = doc_get_json(&c.node, "/v1/status", "node status");
+    json_t *j = cli_get_json(&c.node, "/v1/status", "node status");
     tip = (uint64_t)json_integer_value(json_object_get(j, "height"));
     json_decref(j);
     if (tip >= last + 1) break;
@@ -468,7 +468,7 @@ static int cmd_renew(const doc_opts_t *o) {
   }
   char path[64];
   snprintf(path, sizeof path, "/v1/blocks/%llu", (unsigned long long)tip);
-  json_t *b = doc_get_json(&c.node, path, "block");
+  json_t *b = cli_get_json(&c.node, path, "block");
   uint8_t root[32];
   const char *r = json_string_value(json_object_get(json_object_get(b, "header"), "state_root"));
   if (!r || ve_hex_decode(root, 32, r)) cli_die("the node sent a malformed header");

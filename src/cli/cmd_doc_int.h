@@ -44,10 +44,6 @@ void doc_ctx_close(doc_ctx_t *c);
  * fails, naming the node's error. Returns the height it committed at. */
 uint64_t doc_submit(doc_ctx_t *c, uint32_t type, const ve_buf_t *payload, const char *what);
 
-/* Dies with the node's {"error", "message"} for a failed request. */
-_Noreturn void doc_die_http(const char *what, int status, json_t *j);
-/* GET path (JSON); dies unless 200. *out owned by the caller. */
-json_t *doc_get_json(const cli_node_t *node, const char *path, const char *what);
 /* The record of id from the node (decoded from its raw state value). */
 void doc_record_get(const cli_node_t *node, const uint8_t id[LEDGER_HASH_BYTES], documents_record_t *rec);
 /* Returns 0, or VE_ERR_NOT_FOUND when no document has digest d. */

@@ -91,7 +91,7 @@ int doc_cmd_show(const doc_opts_t *o) {
     cli_hex32("DOC", o->args[0], doc);
     snprintf(path, sizeof path, "/v1/documents/%s", o->args[0]);
   }
-  json_t *j = doc_get_json(&node, path, o->file ? "document with this file's digest" : "document");
+  json_t *j = cli_get_json(&node, path, o->file ? "document with this file's digest" : "document");
   cli_print_json(j);
   json_decref(j);
   return 0;
@@ -117,13 +117,13 @@ int doc_cmd_proof(const doc_opts_t *o) {
     uint8_t doc[32];
     cli_hex32("DOC", o->args[0], doc);
     snprintf(path, sizeof path, "/v1/proofs/documents/%s%s", o->args[0], q);
-    out = doc_get_json(&node, path, "proof of the record");
+    out = cli_get_json(&node, path, "proof of the record");
   } else {
     documents_digest_t d;
     unsigned alg = file_digest(o, &d);
     snprintf(path, sizeof path, "/v1/proofs/documents/by-digest/%s/%s%s", documents_alg_name(alg),
              doc_hex(hex, d.bytes, documents_alg_digest_bytes(alg)), q);
-    json_t *idx = doc_get_json(&node, path, "proof of the digest");
+    json_t *idx = cli_get_json(&node, path, "proof of the digest");
     out = json_array();
     json_array_append(out, idx);
     /* Registered: the record too, at the same height. */
@@ -135,7 +135,7 @@ int doc_cmd_proof(const doc_opts_t *o) {
         cli_die("the node sent a malformed digest entry");
       snprintf(path, sizeof path, "/v1/proofs/documents/%s?height=%lld", doc_hex(hex, doc, 32),
                (long long)json_integer_value(json_object_get(idx, "height")));
-      json_array_append_new(out, doc_get_json(&node, path, "proof of the record"));
+      json_array_append_new(out, cli_get_json(&node, path, "proof of the record"));
     }
     json_decref(idx);
   }

@@ -23,19 +23,6 @@ const char *doc_hex(char *out, const uint8_t *p, size_t n) {
   return out;
 }
 
-_Noreturn void doc_die_http(const char *what, int status, json_t *j) {
-  const char *e = j ? json_string_value(json_object_get(j, "error")) : NULL;
-  const char *m = j ? json_string_value(json_object_get(j, "message")) : NULL;
-  cli_die("%s: %d %s: %s", what, status, e ? e : "error", m ? m : "no message");
-}
-
-json_t *doc_get_json(const cli_node_t *node, const char *path, const char *what) {
-  json_t *j = NULL;
-  int st = cli_http_json(node, "GET", path, NULL, &j);
-  if (st != 200 || !j) doc_die_http(what, st, j);
-  return j;
-}
-
 /* A 64-hex string field of j into out; dies if absent or malformed. */
 static void json_hex32(const json_t *j, const char *field, uint8_t out[32]) {
   const char *s = json_string_value(json_object_get(j, field));
@@ -48,7 +35,7 @@ void doc_ctx_open(doc_ctx_t *c, const doc_opts_t *o, bool signing) {
   cli_node_parse(&c->node, o->node);
   char pk[65], path[128];
   doc_hex(pk, c->kp.pk, 32);
-  json_t *j = doc_get_json(&c->node, "/v1/status", "node status");
+  json_t *j = cli_get_json(&c->node, "/v1/status", "node status");
   snprintf(c->chain, sizeof c->chain, "%s", json_string_value(json_object_get(j, "chain_id")));
   c->height = (uint64_t)json_integer_value(json_object_get(j, "height"));
   json_decref(j);
@@ -96,7 +83,7 @@ uint64_t doc_submit(doc_ctx_t *c, uint32_t type, const ve_buf_t *payload, const 
   int st = cli_http_json(&c->node, "POST", "/v1/txs", body, &res); /* body is not stolen */
   json_decref(body);
   free(hex);
-  if (st != 202 || !res) doc_die_http(what, st, res);
+  if (st != 202 || !res) cli_die_answer(what, st, res);
   char id[65];
   snprintf(id, sizeof id, "%s", json_string_value(json_object_get(res, "id")));
   json_decref(res);
@@ -120,7 +107,7 @@ static int record_from(json_t *j, const uint8_t *id, documents_record_t *rec) {
 void doc_record_get(const cli_node_t *node, const uint8_t id[LEDGER_HASH_BYTES], documents_record_t *rec) {
   char hex[65], path[160];
   snprintf(path, sizeof path, "/v1/documents/%s?raw=1", doc_hex(hex, id, 32));
-  json_t *j = doc_get_json(node, path, "document");
+  json_t *j = cli_get_json(node, path, "document");
   int rc = record_from(j, id, rec);
   json_decref(j);
   if (rc) cli_die("document %s: the node sent a record that does not decode: %s", hex, ve_strerror(rc));
@@ -136,7 +123,7 @@ int doc_record_by_digest(const cli_node_t *node, const documents_digest_t *d, do
     json_decref(j);
     return VE_ERR_NOT_FOUND;
   }
-  if (st != 200 || !j) doc_die_http("document by digest", st, j);
+  if (st != 200 || !j) cli_die_answer("document by digest", st, j);
   int rc = record_from(j, NULL, rec);
   json_decref(j);
   if (rc) cli_die("the node sent a record that does not decode: %s", ve_strerror(rc));
@@ -149,7 +136,7 @@ void doc_grant_key(doc_ctx_t *c, const uint8_t doc[LEDGER_HASH_BYTES], uint8_t k
   json_t *j = NULL;
   int st = cli_http_json(&c->node, "GET", path, NULL, &j);
   if (st == 404) cli_die("identity %s holds no grant on document %s: the document key is not available to it", mh, dh);
-  if (st != 200 || !j) doc_die_http("grant", st, j);
+  if (st != 200 || !j) cli_die_answer("grant", st, j);
   const char *w = json_string_value(json_object_get(j, "wrapped"));
   uint8_t wrapped[DOCUMENTS_WRAPPED_KEY_BYTES];
   if (!w || ve_hex_decode(wrapped, sizeof wrapped, w)) cli_die("the node sent a malformed grant");
@@ -228,7 +215,7 @@ void doc_blob_upload(const cli_node_t *node, const uint8_t doc[LEDGER_HASH_BYTES
     json_t *j = r.body.len ? json_loadb((const char *)r.body.ptr, r.body.len, 0, NULL) : NULL;
     int st = r.status;
     http_response_free(&r);
-    if (st < 200 || st > 202 || !j) doc_die_http("blob upload", st, j);
+    if (st < 200 || st > 202 || !j) cli_die_answer("blob upload", st, j);
     const char *s = json_string_value(json_object_get(j, "status"));
     bool stored = s && !strcmp(s, "stored");
     json_decref(j);
@@ -254,7 +241,7 @@ void doc_blob_download(const cli_node_t *node, const uint8_t doc[LEDGER_HASH_BYT
       json_t *j = json_loadb((const char *)r.body.ptr, r.body.len, 0, NULL);
       int st = r.status;
       http_response_free(&r);
-      doc_die_http("blob download", st, j);
+      cli_die_answer("blob download", st, j);
     }
     if (r.body.len == 0 || r.body.len > size - out->len) cli_die("blob download: the node sent a wrong-sized part");
     ve_buf_append(out, r.body.ptr, r.body.len);
