@@ -33,6 +33,11 @@ static const char PHARMA_USAGE[] =
     "  decommission   destroyed, stolen, sample or exported\n"
     "  recall         a regulator recalls a batch in its country; the\n"
     "                 manufacturer recalls it everywhere\n"
+    "Containers (GS1 SSCC cases and pallets, protocol 3):\n"
+    "  aggregate           the custodian packs packs into a container\n"
+    "  disaggregate        the custodian opens it (for good)\n"
+    "  ship-containers     the custodian sends containers to a licensed recipient\n"
+    "  receive-containers  the recipient takes custody of them\n"
     "Checks:\n"
     "  verify         the verdict on one pack (exit 0 only for GENUINE_ACTIVE)\n"
     "  show           a pack, batch, product, licence or jurisdiction as JSON\n"
@@ -51,6 +56,8 @@ typedef struct {
   bool withdraw;
   char **serials; /* owned strings, from --serial and --serials-file */
   size_t n_serials;
+  const char *ssccs[PHARMA_TX_CONTAINERS_MAX]; /* --sscc, borrowed from argv */
+  size_t n_ssccs;
 } ph_opts_t;
 
 static void serial_add(ph_opts_t *o, const char *s) {
@@ -88,7 +95,7 @@ static void opts_parse(int argc, char **argv, const char *usage, ph_opts_t *o) {
       {"to", 1, 0, 'T'},      {"kinds", 1, 0, 'K'},   {"status", 1, 0, 'S'},     {"gtin", 1, 0, 'G'},
       {"batch", 1, 0, 'B'},   {"expires", 1, 0, 'X'},  {"data-digest", 1, 0, 'D'}, {"reason-digest", 1, 0, 'D'},
       {"reason", 1, 0, 'r'},  {"serial", 1, 0, 'l'},  {"serials-file", 1, 0, 'f'}, {"withdraw", 0, 0, 'W'},
-      GC_ADMIN_OPTS_LONG,     {0, 0, 0, 0}};
+      {"sscc", 1, 0, 'Z'},    GC_ADMIN_OPTS_LONG,     {0, 0, 0, 0}};
   memset(o, 0, sizeof *o);
   int c;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -108,6 +115,11 @@ static void opts_parse(int argc, char **argv, const char *usage, ph_opts_t *o) {
       case 'l': serial_add(o, optarg); break;
       case 'f': serials_file(o, optarg); break;
       case 'W': o->withdraw = true; break;
+      case 'Z':
+        if (o->n_ssccs == PHARMA_TX_CONTAINERS_MAX)
+          cli_die("at most %d --sscc in one transaction", PHARMA_TX_CONTAINERS_MAX);
+        o->ssccs[o->n_ssccs++] = optarg;
+        break;
       default: cli_usage(usage);
     }
   }
@@ -367,6 +379,98 @@ static int ph_recall(int argc, char **argv) {
   return submit(&o, TX_TYPE_PHARMA_RECALL, &pl, pharma_payload_recall(&pl, gtin_arg(o.gtin), batch, country, digest));
 }
 
+/* ---- containers ---- */
+
+static const char *sscc_arg(const char *s) {
+  if (!pharma_sscc_ok(s)) cli_die("an SSCC is 18 digits with a valid GS1 check digit, not \"%s\"", s);
+  return s;
+}
+
+/* The --sscc list: 1..max, each well formed. */
+static void ssccs_arg(const ph_opts_t *o, size_t max) {
+  if (!o->n_ssccs) cli_die("name the container%s with --sscc SSCC", max > 1 ? "s" : "");
+  if (o->n_ssccs > max) cli_die("one --sscc only");
+  for (size_t i = 0; i < o->n_ssccs; i++) sscc_arg(o->ssccs[i]);
+}
+
+#define SSCC_HELP "SSCC: 18 digits (GS1 AI 00) with a GS1 check digit; each code is used once, ever.\n"
+
+static const char AGGREGATE_USAGE[] =
+    "usage: veche pharma aggregate --sscc SSCC PACKS --key CUSTODIAN_KEY [options]\n"
+    "\n"
+    "The custodian packs ACTIVE packs it holds in one country, in no other\n"
+    "container, into the case or pallet labelled SSCC (one level: containers\n"
+    "hold packs, never containers). It needs an active licence there. From then\n"
+    "on the packs move with the container (ship-containers, receive-containers)\n"
+    "and pack-level ship, receive, dispense and decommission wait for\n"
+    "`veche pharma disaggregate`.\n" SSCC_HELP PACKS_HELP TXOPTS_HELP;
+
+static int ph_aggregate(int argc, char **argv) {
+  ph_opts_t o;
+  opts_parse(argc, argv, AGGREGATE_USAGE, &o);
+  ssccs_arg(&o, 1);
+  pharma_pack_ref_t *r = packs_arg(&o);
+  ve_buf_t pl;
+  ve_buf_init(&pl, PHARMA_PAYLOAD_BYTES_MAX);
+  int built = pharma_payload_aggregate(&pl, o.ssccs[0], r, o.n_serials);
+  free(r);
+  return submit(&o, TX_TYPE_PHARMA_AGGREGATE, &pl, built);
+}
+
+static const char DISAGGREGATE_USAGE[] =
+    "usage: veche pharma disaggregate --sscc SSCC --key CUSTODIAN_KEY [options]\n"
+    "\n"
+    "The container's custodian opens it for good: its packs are on their own\n"
+    "again, where they are (ACTIVE, or still in transit to the recipient when\n"
+    "the shipper opens a container on the road, e.g. to report stolen packs).\n"
+    "No licence is needed. The SSCC is never used again.\n" SSCC_HELP TXOPTS_HELP;
+
+static int ph_disaggregate(int argc, char **argv) {
+  ph_opts_t o;
+  opts_parse(argc, argv, DISAGGREGATE_USAGE, &o);
+  ssccs_arg(&o, 1);
+  ve_buf_t pl;
+  ve_buf_init(&pl, PHARMA_PAYLOAD_BYTES_MAX);
+  return submit(&o, TX_TYPE_PHARMA_DISAGGREGATE, &pl, pharma_payload_disaggregate(&pl, o.ssccs[0]));
+}
+
+static const char SHIP_CONTAINERS_USAGE[] =
+    "usage: veche pharma ship-containers --to ID --country CC --sscc SSCC... --key CUSTODIAN_KEY [options]\n"
+    "\n"
+    "The custodian sends closed containers (--sscc, repeatable, 1 to 16; at most\n"
+    "1000 packs together) to identity ID in country CC. Every pack inside must\n"
+    "pass the rules of `veche pharma ship`.\n" SSCC_HELP TXOPTS_HELP;
+
+static int ph_ship_containers(int argc, char **argv) {
+  ph_opts_t o;
+  opts_parse(argc, argv, SHIP_CONTAINERS_USAGE, &o);
+  uint8_t to[32];
+  cli_hex32("--to", need(o.id, "--to ID"), to);
+  const char *country = country_arg(o.country);
+  ssccs_arg(&o, PHARMA_TX_CONTAINERS_MAX);
+  ve_buf_t pl;
+  ve_buf_init(&pl, PHARMA_PAYLOAD_BYTES_MAX);
+  return submit(&o, TX_TYPE_PHARMA_SHIP_CONTAINERS, &pl,
+                pharma_payload_ship_containers(&pl, to, country, o.ssccs, o.n_ssccs));
+}
+
+static const char RECEIVE_CONTAINERS_USAGE[] =
+    "usage: veche pharma receive-containers --sscc SSCC... --key RECIPIENT_KEY [options]\n"
+    "\n"
+    "The recipient named by the shipment takes custody of containers in transit\n"
+    "to it (--sscc, repeatable, 1 to 16; at most 1000 packs together), and so of\n"
+    "every pack inside; its licence in the destination must still be active.\n" SSCC_HELP TXOPTS_HELP;
+
+static int ph_receive_containers(int argc, char **argv) {
+  ph_opts_t o;
+  opts_parse(argc, argv, RECEIVE_CONTAINERS_USAGE, &o);
+  ssccs_arg(&o, PHARMA_TX_CONTAINERS_MAX);
+  ve_buf_t pl;
+  ve_buf_init(&pl, PHARMA_PAYLOAD_BYTES_MAX);
+  return submit(&o, TX_TYPE_PHARMA_RECEIVE_CONTAINERS, &pl,
+                pharma_payload_receive_containers(&pl, o.ssccs, o.n_ssccs));
+}
+
 /* ---- reads ---- */
 
 /* Appends s percent-encoded: every byte outside [A-Za-z0-9_~-] becomes %XX
@@ -435,6 +539,8 @@ static bool record_path(char *path, size_t size, const char *prefix, int n, char
   } else if (!strcmp(w, "licence") && n == 3) {
     cli_hex32("party", a[2], id);
     snprintf(path + l, size - l, "licences/%s/%s", country_arg(a[1]), a[2]);
+  } else if (!strcmp(w, "container") && n == 2) {
+    snprintf(path + l, size - l, "containers/%s", sscc_arg(a[1]));
   } else if (!strcmp(w, "jurisdiction") && n == 2 && !proof) {
     cli_hex32("regulator", a[1], id);
     snprintf(path + l, size - l, "jurisdictions/%s", a[1]);
@@ -453,7 +559,8 @@ static const char SHOW_USAGE[] =
     "  batch GTIN BATCH        expiry, packs, recalls\n"
     "  product GTIN            manufacturer and authorisations per country\n"
     "  licence CC ID           a party's licence in CC\n"
-    "  jurisdiction ID         the country a regulator speaks for\n";
+    "  jurisdiction ID         the country a regulator speaks for\n"
+    "  container SSCC          a container: status, custodian, places, its packs\n";
 
 static int ph_show(int argc, char **argv) {
   ph_read_t r;
@@ -519,6 +626,7 @@ static int ph_verify(int argc, char **argv) {
              cli_jstr(pack, "status"), cli_jstr(pack, "country"));
     printf(", checked for %s at height %lld\n", *cli_jstr(j, "country") ? cli_jstr(j, "country") : "-",
            (long long)json_integer_value(json_object_get(j, "as_of_height")));
+    if (pack && *cli_jstr(pack, "container")) printf("in container %s\n", cli_jstr(pack, "container"));
   }
   int rc = strcmp(verdict, "GENUINE_ACTIVE") == 0 ? 0 : 1;
   json_decref(j);
@@ -535,6 +643,7 @@ static const char PROOF_USAGE[] =
     "  product GTIN       the product\n"
     "  auth GTIN CC       its marketing authorisation in CC\n"
     "  licence CC ID      a party's licence in CC\n"
+    "  container SSCC     a container (or its absence: the SSCC was never used)\n"
     "A verdict offline takes the pack, its batch and the authorisation where it\n"
     "is checked, all at the same --height. Without --out the bundle goes to stdout.\n";
 
@@ -563,6 +672,8 @@ int cmd_pharma(int argc, char **argv) {
       {"receive", ph_receive},           {"dispense", ph_dispense}, {"decommission", ph_decommission},
       {"recall", ph_recall},             {"verify", ph_verify},     {"show", ph_show},
       {"proof", ph_proof},
+      {"aggregate", ph_aggregate},       {"disaggregate", ph_disaggregate},
+      {"ship-containers", ph_ship_containers}, {"receive-containers", ph_receive_containers},
   };
   return cli_subcommand("pharma", PHARMA_USAGE, cmds, sizeof cmds / sizeof cmds[0], argc, argv);
 }

@@ -180,6 +180,21 @@ static bool print_pack(const proof_bundle_t *b) {
          p.status == PHARMA_PACK_DECOMMISSIONED ? ": " : "",
          p.status == PHARMA_PACK_DECOMMISSIONED ? pharma_reason_name(p.reason) : "", hex32(h, p.custodian), p.country,
          p.n_events, (unsigned long long)p.height);
+  if (p.in_container) printf("  in container %.18s\n", p.sscc);
+  return true;
+}
+
+/* A shipping container ("phr/c/" || SSCC), summarised. */
+static bool print_container(const proof_bundle_t *b) {
+  if (!key_is(b, "phr/c/", PHARMA_SSCC_BYTES)) return false;
+  static pharma_container_t c; /* ~32 KiB */
+  if (pharma_container_decode(ve_buf_slice(&b->value), &c) != VE_OK) return false;
+  char h[65];
+  printf("  container SSCC %.18s: %s, custodian %s in %s", (const char *)b->key.ptr + 6,
+         pharma_container_status_name(c.status), hex32(h, c.custodian), c.country);
+  if (c.status == PHARMA_CONTAINER_IN_TRANSIT) printf(", to %s in %s", hex32(h, c.recipient), c.dest);
+  printf("\n  %zu packs, packed by %s at height %llu, last change at height %llu\n", c.n_packs,
+         hex32(h, c.packer), (unsigned long long)c.packed_height, (unsigned long long)c.height);
   return true;
 }
 
@@ -213,9 +228,9 @@ static bool print_gov(const proof_bundle_t *b) {
 }
 
 static void print_value(const proof_bundle_t *b) {
-  /* Identity records, titles, title history, packs and the council's records
+  /* Identity records, titles, title history, packs, containers and the council's records
    * get a readable summary; any other value is shown in hex. */
-  if (print_property(b) || print_pack(b) || print_gov(b)) return;
+  if (print_property(b) || print_pack(b) || print_container(b) || print_gov(b)) return;
   identity_t rec;
   if (b->key.len == 3 + LEDGER_HASH_BYTES && !memcmp(b->key.ptr, "id/", 3) &&
       identity_decode(ve_buf_slice(&b->value), b->key.ptr + 3, &rec) == VE_OK) {

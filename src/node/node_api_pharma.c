@@ -108,6 +108,7 @@ static json_t *pack_json(const pharma_pack_t *p) {
   json_object_set_new(o, "destination", str_or_null(p->dest, transit));
   json_object_set_new(o, "events", json_integer(p->n_events));
   json_object_set_new(o, "height", json_integer((json_int_t)p->height));
+  json_object_set_new(o, "container", str_or_null(p->sscc, p->in_container));
   return o;
 }
 
@@ -120,6 +121,8 @@ static json_t *event_json(uint32_t n, const pharma_event_t *e) {
   json_object_set_new(o, "from", node_api_hex(e->from, 32));
   json_object_set_new(o, "to", node_api_hex(e->to, 32));
   json_object_set_new(o, "country", json_string(e->country));
+  if (e->kind == PHARMA_EVENT_AGGREGATE || e->kind == PHARMA_EVENT_DISAGGREGATE)
+    json_object_set_new(o, "container", json_string(e->sscc));
   return o;
 }
 
@@ -289,6 +292,69 @@ static int h_jurisdiction(void *ctx, const api_request_t *req, api_response_t *r
   return VE_OK;
 }
 
+/* ---- containers ---- */
+
+static int param_sscc(const api_request_t *req, char out[PHARMA_SSCC_BYTES + 1], api_response_t *resp) {
+  const char *s = api_request_param(req, "sscc");
+  if (!pharma_sscc_ok(s)) {
+    api_error(resp, 400, "malformed", "an SSCC is 18 digits with a valid GS1 check digit");
+    return VE_ERR_MALFORMED;
+  }
+  memcpy(out, s, PHARMA_SSCC_BYTES + 1);
+  return VE_OK;
+}
+
+/* The container with each listed pack resolved to {gtin, serial, status}
+ * (at most PHARMA_CONTAINER_PACKS_MAX reads). */
+static json_t *container_json(const ledger_reader_t *rd, const char *sscc, const pharma_container_t *c, int *rc) {
+  bool transit = c->status == PHARMA_CONTAINER_IN_TRANSIT;
+  json_t *o = json_object();
+  json_object_set_new(o, "sscc", json_string(sscc));
+  json_object_set_new(o, "status", json_string(pharma_container_status_name(c->status)));
+  json_object_set_new(o, "custodian", node_api_hex(c->custodian, 32));
+  json_object_set_new(o, "country", json_string(c->country));
+  json_object_set_new(o, "recipient", transit ? node_api_hex(c->recipient, 32) : json_null());
+  json_object_set_new(o, "destination", str_or_null(c->dest, transit));
+  json_object_set_new(o, "packer", node_api_hex(c->packer, 32));
+  json_object_set_new(o, "packed_height", json_integer((json_int_t)c->packed_height));
+  json_object_set_new(o, "height", json_integer((json_int_t)c->height));
+  json_t *a = json_array();
+  for (size_t i = 0; i < c->n_packs && *rc == VE_OK; i++) {
+    pharma_pack_t p;
+    *rc = pharma_pack_get_by_key(rd, c->packs[i], &p);
+    if (*rc == VE_ERR_NOT_FOUND) *rc = VE_ERR_CORRUPT; /* a container lists only packs that exist */
+    if (*rc == VE_OK)
+      json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "gtin", p.ref.gtin, "serial", p.ref.serial, "status",
+                                         pharma_pack_status_name(p.status)));
+  }
+  json_object_set_new(o, "packs", a);
+  return o;
+}
+
+/* GET /v1/pharma/containers/:sscc */
+static int h_container(void *ctx, const api_request_t *req, api_response_t *resp) {
+  char sscc[PHARMA_SSCC_BYTES + 1];
+  VE_TRY(param_sscc(req, sscc, resp));
+  store_txn_t *t;
+  VE_TRY(node_api_begin_read(ctx, &t, resp));
+  ledger_reader_t rd = {NULL, t};
+  pharma_container_t *c = malloc(sizeof *c);
+  ledger_tip_t tip;
+  int rc = c ? ledger_tip_get(t, &tip) : VE_ERR_NOMEM;
+  if (rc == VE_OK) rc = pharma_container_get(&rd, sscc, c);
+  json_t *o = rc == VE_OK ? container_json(&rd, sscc, c, &rc) : NULL;
+  store_txn_abort(t);
+  free(c);
+  if (rc == VE_OK) {
+    as_of(o, &tip);
+    api_respond_json(resp, 200, o);
+  } else {
+    json_decref(o);
+    read_error(resp, rc, "no container with this SSCC was ever aggregated");
+  }
+  return rc;
+}
+
 /* ---- proofs (docs/proofs.md bundles; `veche verify` checks them offline) ---- */
 
 /* GET /v1/proofs/pharma/packs/:gtin/:serial — "phr/k/" || pack key; absent
@@ -338,16 +404,27 @@ static int h_proof_licence(void *ctx, const api_request_t *req, api_response_t *
   return node_proof_response(ctx, req, resp, ve_slice(key, pharma_licence_key(key, country, party)));
 }
 
+/* GET /v1/proofs/pharma/containers/:sscc — "phr/c/" || sscc; absent proves the
+ * SSCC was never used at that height. */
+static int h_proof_container(void *ctx, const api_request_t *req, api_response_t *resp) {
+  char sscc[PHARMA_SSCC_BYTES + 1];
+  VE_TRY(param_sscc(req, sscc, resp));
+  uint8_t key[PHARMA_KEY_BYTES_MAX];
+  return node_proof_response(ctx, req, resp, ve_slice(key, pharma_container_key(key, sscc)));
+}
+
 const api_route_t node_pharma_routes[] = {
     {"GET", "/v1/pharma/packs/:gtin/:serial", h_pack, 0, 0},
     {"GET", "/v1/pharma/batches/:gtin/:batch", h_batch, 0, 0},
     {"GET", "/v1/pharma/products/:gtin", h_product, 0, 0},
     {"GET", "/v1/pharma/licences/:country/:party", h_licence, 0, 0},
     {"GET", "/v1/pharma/jurisdictions/:regulator", h_jurisdiction, 0, 0},
+    {"GET", "/v1/pharma/containers/:sscc", h_container, 0, 0},
     {"GET", "/v1/proofs/pharma/packs/:gtin/:serial", h_proof_pack, 0, 0},
     {"GET", "/v1/proofs/pharma/batches/:gtin/:batch", h_proof_batch, 0, 0},
     {"GET", "/v1/proofs/pharma/products/:gtin", h_proof_product, 0, 0},
     {"GET", "/v1/proofs/pharma/authorisations/:gtin/:country", h_proof_auth, 0, 0},
     {"GET", "/v1/proofs/pharma/licences/:country/:party", h_proof_licence, 0, 0},
+    {"GET", "/v1/proofs/pharma/containers/:sscc", h_proof_container, 0, 0},
 };
 const size_t node_pharma_routes_n = sizeof node_pharma_routes / sizeof node_pharma_routes[0];

@@ -14,7 +14,13 @@
  *      ALREADY_DISPENSED (exit 1) for the dispensed one, UNKNOWN (exit 1) for
  *      a serial never commissioned; the API answers 404 with the verdict for it;
  *   6. FR recalls the batch: dispensing refused, verify says RECALLED;
- *   7. `veche pharma proof` of a pack and of the batch, then `veche verify`
+ *   7. containers (protocol 3): three packs of a new batch aggregated into a
+ *      case (SSCC) in DE, the case shipped to FR and received there (one
+ *      code scanned, every pack moved), shown with its packs; a pack inside
+ *      refused by pack-level SHIP; the case opened (disaggregate) and one pack
+ *      shipped to the pharmacy and dispensed; the SSCC never reused; a
+ *      container bundle verified offline;
+ *   8. `veche pharma proof` of a pack and of the batch, then `veche verify`
  *      with only the genesis file: PROVEN offline.
  * Every wait is bounded (the CLI's --wait, the harness's timeouts). */
 #include <setjmp.h>
@@ -211,7 +217,74 @@ static void test_verify_and_recall(void **state) {
   EXPECT(1, "DECOMMISSIONED stolen", "pharma", "verify", GTIN, "S050");
 }
 
-/* ---- 7: offline proof ---- */
+/* ---- 7: containers ---- */
+
+#define SSCC "106141411234567897" /* GS1's example SSCC */
+
+static void test_containers(void **state) {
+  (void)state;
+  EXPECT(0, "committed", "pharma", "commission", "--gtin", GTIN, "--batch", "LOT-CASE", "--expires", "20301231",
+         "--serial", "C1", "--serial", "C2", "--serial", "C3", "--key", g.key[MANUF], "--wait");
+  EXPECT(1, "GS1 check digit", "pharma", "aggregate", "--sscc", "106141411234567898", "--gtin", GTIN, "--serial", "C1",
+         "--key", g.key[MANUF]);
+  EXPECT(0, "committed", "pharma", "aggregate", "--sscc", SSCC, "--gtin", GTIN, "--serial", "C1", "--serial", "C2",
+         "--serial", "C3", "--key", g.key[MANUF], "--wait");
+  EXPECT(0, "\"status\": \"closed\"", "pharma", "show", "container", SSCC);
+  /* One code across the border: every pack inside moves. */
+  EXPECT(0, "committed", "pharma", "ship-containers", "--to", g.id[WHOLE], "--country", "FR", "--sscc", SSCC, "--key",
+         g.key[MANUF], "--wait");
+  EXPECT(1, "IN_TRANSIT", "pharma", "verify", GTIN, "C2");
+  assert_non_null(strstr(g.out, "in container " SSCC));
+  EXPECT(0, "committed", "pharma", "receive-containers", "--sscc", SSCC, "--key", g.key[WHOLE], "--wait");
+  json_t *j = NULL;
+  assert_int_equal(h_get(&g.n, "/v1/pharma/containers/" SSCC, &j), 200);
+  assert_string_equal(json_string_value(json_object_get(j, "status")), "closed");
+  assert_string_equal(json_string_value(json_object_get(j, "country")), "FR");
+  assert_string_equal(json_string_value(json_object_get(j, "custodian")), g.id[WHOLE]);
+  assert_string_equal(json_string_value(json_object_get(j, "packer")), g.id[MANUF]);
+  json_t *packs = json_object_get(j, "packs");
+  assert_int_equal(json_array_size(packs), 3);
+  for (size_t i = 0; i < 3; i++)
+    assert_string_equal(json_string_value(json_object_get(json_array_get(packs, i), "status")), "active");
+  json_decref(j);
+  j = NULL;
+  assert_int_equal(h_get(&g.n, "/v1/pharma/containers/000000000000000017", &j), 404);
+  json_decref(j);
+  j = NULL;
+  assert_int_equal(h_get(&g.n, "/v1/pharma/containers/106141411234567890", &j), 400);
+  json_decref(j);
+  EXPECT(0, "GENUINE_ACTIVE", "pharma", "verify", GTIN, "C1");
+  /* Inside a case a pack does not move alone. */
+  EXPECT(1, "invalid_state", "pharma", "ship", "--to", g.id[PHARM], "--country", "FR", "--gtin", GTIN, "--serial",
+         "C1", "--key", g.key[WHOLE], "--wait");
+  EXPECT(0, "committed", "pharma", "disaggregate", "--sscc", SSCC, "--key", g.key[WHOLE], "--wait");
+  EXPECT(0, "\"status\": \"opened\"", "pharma", "show", "container", SSCC);
+  EXPECT(1, "already_exists", "pharma", "aggregate", "--sscc", SSCC, "--gtin", GTIN, "--serial", "C2", "--key",
+         g.key[WHOLE], "--wait");
+  EXPECT(0, "committed", "pharma", "ship", "--to", g.id[PHARM], "--country", "FR", "--gtin", GTIN, "--serial", "C1",
+         "--key", g.key[WHOLE], "--wait");
+  EXPECT(0, "committed", "pharma", "receive", "--gtin", GTIN, "--serial", "C1", "--key", g.key[PHARM], "--wait");
+  EXPECT(0, "committed", "pharma", "dispense", "--gtin", GTIN, "--serial", "C1", "--key", g.key[PHARM], "--wait");
+  /* The pack's history shows every hand-over, the case's included. */
+  assert_int_equal(h_get(&g.n, "/v1/pharma/packs/" GTIN "/C1", &j), 200);
+  json_t *hist = json_object_get(j, "history");
+  static const char *const kinds[] = {"commission", "aggregate", "ship", "receive", "disaggregate",
+                                      "ship", "receive", "dispense"};
+  assert_int_equal(json_array_size(hist), 8);
+  for (size_t i = 0; i < 8; i++)
+    assert_string_equal(json_string_value(json_object_get(json_array_get(hist, i), "kind")), kinds[i]);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(hist, 1), "container")), SSCC);
+  assert_true(json_is_null(json_object_get(json_object_get(j, "pack"), "container")));
+  json_decref(j);
+  /* The container's record, proved offline. */
+  char bundle[400];
+  path_in(bundle, sizeof bundle, "container.bundle.json");
+  EXPECT(0, "written", "pharma", "proof", "container", SSCC, "--out", bundle);
+  EXPECT(0, "PROVEN", "verify", "--genesis", g.genesis, "--bundle", bundle);
+  assert_non_null(strstr(g.out, "has this value"));
+}
+
+/* ---- 8: offline proof ---- */
 
 static void test_proof_offline(void **state) {
   (void)state;
@@ -254,6 +327,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_setup_regulators_and_licences),
       cmocka_unit_test(test_commission_ship_dispense),
       cmocka_unit_test(test_verify_and_recall),
+      cmocka_unit_test(test_containers),
       cmocka_unit_test(test_proof_offline),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);

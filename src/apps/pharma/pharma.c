@@ -7,6 +7,7 @@
  * what makes multi-pack transactions all-or-nothing. */
 #include "apps/pharma/pharma.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,10 @@
 #define RECEIVING_KINDS (PHARMA_KIND_WHOLESALER | PHARMA_KIND_DISPENSER)
 /* Events a ship leaves room for after itself: the receive and a terminal event. */
 #define SHIP_EVENTS_RESERVED 2
+/* An aggregate: a ship, the receive, the disaggregate and a terminal event. */
+#define AGGREGATE_EVENTS_RESERVED 4
+/* A container ship: the receive, the disaggregate and a terminal event. */
+#define CONTAINER_SHIP_EVENTS_RESERVED 3
 
 static const uint8_t ZERO_ID[LEDGER_HASH_BYTES];
 
@@ -86,6 +91,20 @@ int pharma_batch_get(const ledger_reader_t *rd, const char *gtin, const char *ba
 static int pack_get_by_key(const ledger_reader_t *rd, const uint8_t pk[LEDGER_HASH_BYTES], pharma_pack_t *out) {
   uint8_t k[PHARMA_KEY_BYTES_MAX];
   return load_pack(rd, k, pharma_pack_state_key(k, pk), out);
+}
+
+int pharma_pack_get_by_key(const ledger_reader_t *rd, const uint8_t pack_key[LEDGER_HASH_BYTES], pharma_pack_t *out) {
+  VE_TRY(pack_get_by_key(rd, pack_key, out));
+  uint8_t pk[LEDGER_HASH_BYTES];
+  pharma_pack_key(pk, &out->ref);
+  return memcmp(pk, pack_key, LEDGER_HASH_BYTES) == 0 ? VE_OK : VE_ERR_CORRUPT;
+}
+
+int pharma_container_get(const ledger_reader_t *rd, const char *sscc, pharma_container_t *out) {
+  uint8_t k[PHARMA_KEY_BYTES_MAX];
+  ve_slice_t v;
+  VE_TRY(ledger_reader_get(rd, ve_slice(k, pharma_container_key(k, sscc)), &v));
+  return pharma_container_decode(v, out);
 }
 
 int pharma_pack_get(const ledger_reader_t *rd, const pharma_pack_ref_t *ref, pharma_pack_t *out) {
@@ -251,6 +270,7 @@ typedef struct {
   pharma_batch_t batch;
   pharma_pack_t pack;
   pharma_event_t event;
+  pharma_container_t container; /* ~32 KiB */
 } scratch_t;
 
 static int apply_jurisdiction(ledger_exec_t *ex, const pharma_tx_t *tx, const ledger_signer_t *s) {
@@ -386,13 +406,35 @@ static int apply_commission(ledger_exec_t *ex, const pharma_tx_t *tx, const ledg
 
 /* Loads pack i of the payload with its product and batch; the signer must be
  * its custodian. */
+static int held_by(ledger_exec_t *ex, const ledger_signer_t *s, scratch_t *sc) {
+  ledger_reader_t rd = {ex, NULL};
+  const pharma_pack_t *p = &sc->pack;
+  if (!same_id(p->custodian, s->identity_id)) return VE_ERR_PERMISSION;
+  int rc = pharma_product_get(&rd, p->ref.gtin, &sc->product);
+  if (rc == VE_OK) rc = pharma_batch_get(&rd, p->ref.gtin, p->batch, p->batch_len, &sc->batch);
+  return rc == VE_ERR_NOT_FOUND ? VE_ERR_CORRUPT : rc; /* a pack's product and batch always exist */
+}
+
 static int load_held(ledger_exec_t *ex, const pharma_pack_ref_t *ref, const ledger_signer_t *s, scratch_t *sc) {
   ledger_reader_t rd = {ex, NULL};
   VE_TRY(pharma_pack_get(&rd, ref, &sc->pack));
-  if (!same_id(sc->pack.custodian, s->identity_id)) return VE_ERR_PERMISSION;
-  int rc = pharma_product_get(&rd, ref->gtin, &sc->product);
-  if (rc == VE_OK) rc = pharma_batch_get(&rd, ref->gtin, sc->pack.batch, sc->pack.batch_len, &sc->batch);
-  return rc == VE_ERR_NOT_FOUND ? VE_ERR_CORRUPT : rc; /* a pack's product and batch always exist */
+  return held_by(ex, s, sc);
+}
+
+/* A pack a container lists: it exists (else the state is corrupt). */
+static int load_listed(ledger_exec_t *ex, const uint8_t pk[LEDGER_HASH_BYTES], pharma_pack_t *p) {
+  ledger_reader_t rd = {ex, NULL};
+  int rc = pharma_pack_get_by_key(&rd, pk, p);
+  return rc == VE_ERR_NOT_FOUND ? VE_ERR_CORRUPT : rc;
+}
+
+/* sscc NULL (a pack-level transaction): the pack must be in no container,
+ * else invalid_state (disaggregate first). sscc set (a container-level one):
+ * the pack must name that container — the container lists it, so anything
+ * else is a broken invariant. */
+static int container_check(const pharma_pack_t *p, const char *sscc) {
+  if (!sscc) return p->in_container ? VE_ERR_STATE : VE_OK;
+  return p->in_container && !memcmp(p->sscc, sscc, PHARMA_SSCC_BYTES) ? VE_OK : VE_ERR_CORRUPT;
 }
 
 /* May this pack of product/batch enter country (authorised there, not
@@ -407,43 +449,65 @@ static int may_enter(ledger_exec_t *ex, const scratch_t *sc, const char *country
   return VE_OK;
 }
 
-static int apply_ship(ledger_exec_t *ex, const pharma_tx_t *tx, const ledger_signer_t *s, scratch_t *sc) {
+/* The SHIP rules for one held pack (sc->pack, product and batch loaded by
+ * load_held / held_by), shared by SHIP and SHIP_CONTAINERS: ACTIVE, in the
+ * right container (sscc, or none), room for the ship and `reserved` events
+ * after it, the shipper licensed where it holds the pack, the recipient
+ * licensed in the destination, the product allowed to enter it; then the
+ * pack goes IN_TRANSIT with its SHIP event. */
+static int ship_held(ledger_exec_t *ex, const ledger_signer_t *s, scratch_t *sc, const uint8_t *to, const char *dest,
+                     uint32_t reserved, const char *sscc) {
   ledger_reader_t rd = {ex, NULL};
+  pharma_pack_t *p = &sc->pack;
+  if (p->status != PHARMA_PACK_ACTIVE) return VE_ERR_STATE;
+  VE_TRY(container_check(p, sscc));
+  if (p->n_events + 1 + reserved > PHARMA_PACK_EVENTS_MAX) return VE_ERR_LIMIT;
+  /* The shipper must still be licensed where it holds the pack. */
+  VE_TRY(licensed(&rd, p->country, s->identity_id, PHARMA_KIND_MASK, VE_ERR_PERMISSION));
+  VE_TRY(licensed(&rd, dest, to, receiving_kinds(&sc->product, to), VE_ERR_NOT_ELIGIBLE));
+  VE_TRY(may_enter(ex, sc, dest, same_id(sc->product.manufacturer, to)));
+  p->status = PHARMA_PACK_IN_TRANSIT;
+  memcpy(p->recipient, to, LEDGER_HASH_BYTES);
+  memcpy(p->dest, dest, PHARMA_COUNTRY_BYTES);
+  event_init(&sc->event, PHARMA_EVENT_SHIP, s->identity_id, to, dest);
+  return pack_event(ex, p, &sc->event);
+}
+
+static int apply_ship(ledger_exec_t *ex, const pharma_tx_t *tx, const ledger_signer_t *s, scratch_t *sc) {
   for (size_t i = 0; i < tx->n_packs; i++) {
     VE_TRY(load_held(ex, &tx->packs[i], s, sc));
-    pharma_pack_t *p = &sc->pack;
-    if (p->status != PHARMA_PACK_ACTIVE) return VE_ERR_STATE;
-    if (p->n_events + 1 + SHIP_EVENTS_RESERVED > PHARMA_PACK_EVENTS_MAX) return VE_ERR_LIMIT;
-    /* The shipper must still be licensed where it holds the pack. */
-    VE_TRY(licensed(&rd, p->country, s->identity_id, PHARMA_KIND_MASK, VE_ERR_PERMISSION));
-    VE_TRY(licensed(&rd, tx->country, tx->party, receiving_kinds(&sc->product, tx->party), VE_ERR_NOT_ELIGIBLE));
-    VE_TRY(may_enter(ex, sc, tx->country, same_id(sc->product.manufacturer, tx->party)));
-    p->status = PHARMA_PACK_IN_TRANSIT;
-    memcpy(p->recipient, tx->party, LEDGER_HASH_BYTES);
-    memcpy(p->dest, tx->country, sizeof p->dest);
-    event_init(&sc->event, PHARMA_EVENT_SHIP, s->identity_id, tx->party, tx->country);
-    VE_TRY(pack_event(ex, p, &sc->event));
+    VE_TRY(ship_held(ex, s, sc, tx->party, tx->country, SHIP_EVENTS_RESERVED, NULL));
   }
   return VE_OK;
+}
+
+/* The RECEIVE rules for one loaded pack (sc->pack), shared by RECEIVE and
+ * RECEIVE_CONTAINERS: IN_TRANSIT, in the right container (sscc, or none),
+ * the signer is the named recipient and still licensed to receive in the
+ * destination; then the pack is ACTIVE there with its RECEIVE event. */
+static int receive_loaded(ledger_exec_t *ex, const ledger_signer_t *s, scratch_t *sc, const char *sscc) {
+  ledger_reader_t rd = {ex, NULL};
+  pharma_pack_t *p = &sc->pack;
+  if (p->status != PHARMA_PACK_IN_TRANSIT) return VE_ERR_STATE;
+  VE_TRY(container_check(p, sscc));
+  if (!same_id(p->recipient, s->identity_id)) return VE_ERR_PERMISSION;
+  VE_TRY(pharma_product_get(&rd, p->ref.gtin, &sc->product));
+  /* A licence suspended since the shipment stops the receipt until restored. */
+  VE_TRY(licensed(&rd, p->dest, s->identity_id, receiving_kinds(&sc->product, s->identity_id), VE_ERR_PERMISSION));
+  event_init(&sc->event, PHARMA_EVENT_RECEIVE, p->custodian, s->identity_id, p->dest);
+  p->status = PHARMA_PACK_ACTIVE;
+  memcpy(p->custodian, s->identity_id, LEDGER_HASH_BYTES);
+  memcpy(p->country, p->dest, sizeof p->country);
+  memset(p->recipient, 0, sizeof p->recipient);
+  memset(p->dest, 0, sizeof p->dest);
+  return pack_event(ex, p, &sc->event);
 }
 
 static int apply_receive(ledger_exec_t *ex, const pharma_tx_t *tx, const ledger_signer_t *s, scratch_t *sc) {
   ledger_reader_t rd = {ex, NULL};
   for (size_t i = 0; i < tx->n_packs; i++) {
-    pharma_pack_t *p = &sc->pack;
-    VE_TRY(pharma_pack_get(&rd, &tx->packs[i], p));
-    if (p->status != PHARMA_PACK_IN_TRANSIT) return VE_ERR_STATE;
-    if (!same_id(p->recipient, s->identity_id)) return VE_ERR_PERMISSION;
-    VE_TRY(pharma_product_get(&rd, p->ref.gtin, &sc->product));
-    /* A licence suspended since the shipment stops the receipt until restored. */
-    VE_TRY(licensed(&rd, p->dest, s->identity_id, receiving_kinds(&sc->product, s->identity_id), VE_ERR_PERMISSION));
-    event_init(&sc->event, PHARMA_EVENT_RECEIVE, p->custodian, s->identity_id, p->dest);
-    p->status = PHARMA_PACK_ACTIVE;
-    memcpy(p->custodian, s->identity_id, LEDGER_HASH_BYTES);
-    memcpy(p->country, p->dest, sizeof p->country);
-    memset(p->recipient, 0, sizeof p->recipient);
-    memset(p->dest, 0, sizeof p->dest);
-    VE_TRY(pack_event(ex, p, &sc->event));
+    VE_TRY(pharma_pack_get(&rd, &tx->packs[i], &sc->pack));
+    VE_TRY(receive_loaded(ex, s, sc, NULL));
   }
   return VE_OK;
 }
@@ -454,6 +518,7 @@ static int apply_dispense(ledger_exec_t *ex, const pharma_tx_t *tx, const ledger
     VE_TRY(load_held(ex, &tx->packs[i], s, sc));
     pharma_pack_t *p = &sc->pack;
     if (p->status != PHARMA_PACK_ACTIVE) return VE_ERR_STATE;
+    VE_TRY(container_check(p, NULL));
     VE_TRY(licensed(&rd, p->country, s->identity_id, PHARMA_KIND_DISPENSER, VE_ERR_PERMISSION));
     VE_TRY(may_enter(ex, sc, p->country, false));
     if (p->n_events >= PHARMA_PACK_EVENTS_MAX) return VE_ERR_LIMIT; /* unreachable: ship reserves room */
@@ -472,6 +537,7 @@ static int apply_decommission(ledger_exec_t *ex, const pharma_tx_t *tx, const le
     VE_TRY(pharma_pack_get(&rd, &tx->packs[i], p));
     if (!same_id(p->custodian, s->identity_id)) return VE_ERR_PERMISSION;
     if (p->status != PHARMA_PACK_ACTIVE && !(p->status == PHARMA_PACK_IN_TRANSIT && transit_ok)) return VE_ERR_STATE;
+    VE_TRY(container_check(p, NULL)); /* disaggregate first (always possible for the custodian) */
     if (p->n_events >= PHARMA_PACK_EVENTS_MAX) return VE_ERR_LIMIT; /* unreachable: ship reserves room */
     p->status = PHARMA_PACK_DECOMMISSIONED;
     p->reason = tx->reason;
@@ -519,6 +585,146 @@ static int apply_recall(ledger_exec_t *ex, const pharma_tx_t *tx, const ledger_s
   return store_batch(ex, k, pharma_batch_key(k, tx->gtin, tx->batch, tx->batch_len), b);
 }
 
+/* ---- containers (protocol >= LEDGER_PROTOCOL_CONTAINERS) ---- */
+
+static int put_container(ledger_exec_t *ex, const char *sscc, const pharma_container_t *c) {
+  uint8_t k[PHARMA_KEY_BYTES_MAX];
+  ve_buf_t b;
+  ve_buf_init(&b, PHARMA_CONTAINER_BYTES_MAX);
+  int rc = pharma_container_encode(c, &b);
+  if (rc == VE_OK) rc = ledger_state_put(ex, ve_slice(k, pharma_container_key(k, sscc)), ve_buf_slice(&b));
+  ve_buf_free(&b);
+  return rc;
+}
+
+static int key_cmp_void(const void *a, const void *b) { return memcmp(a, b, LEDGER_HASH_BYTES); }
+
+/* Puts pack p (held, ACTIVE) into container sscc with its AGGREGATE or
+ * DISAGGREGATE event; into = false takes it out. */
+static int pack_container_event(ledger_exec_t *ex, const ledger_signer_t *s, scratch_t *sc, const char *sscc,
+                                bool into) {
+  pharma_pack_t *p = &sc->pack;
+  event_init(&sc->event, into ? PHARMA_EVENT_AGGREGATE : PHARMA_EVENT_DISAGGREGATE, s->identity_id, ZERO_ID,
+             p->country);
+  memcpy(sc->event.sscc, sscc, PHARMA_SSCC_BYTES);
+  p->in_container = into;
+  memset(p->sscc, 0, sizeof p->sscc);
+  if (into) memcpy(p->sscc, sscc, PHARMA_SSCC_BYTES);
+  return pack_event(ex, p, &sc->event);
+}
+
+static int apply_aggregate(ledger_exec_t *ex, const pharma_tx_t *tx, const ledger_signer_t *s, scratch_t *sc) {
+  ledger_reader_t rd = {ex, NULL};
+  pharma_container_t *c = &sc->container;
+  int rc = pharma_container_get(&rd, tx->sscc, c);
+  if (rc == VE_OK) return VE_ERR_EXISTS; /* an SSCC is used once, ever */
+  if (rc != VE_ERR_NOT_FOUND) return rc;
+  memset(c, 0, offsetof(pharma_container_t, packs));
+  pharma_pack_t *p = &sc->pack;
+  for (size_t i = 0; i < tx->n_packs; i++) {
+    VE_TRY(pharma_pack_get(&rd, &tx->packs[i], p));
+    if (!same_id(p->custodian, s->identity_id)) return VE_ERR_PERMISSION;
+    if (p->status != PHARMA_PACK_ACTIVE || p->in_container) return VE_ERR_STATE;
+    if (i == 0) memcpy(c->country, p->country, sizeof c->country);
+    else if (!same_country(c->country, p->country)) return VE_ERR_INVALID; /* one container, one place */
+    if (p->n_events + 1 + AGGREGATE_EVENTS_RESERVED > PHARMA_PACK_EVENTS_MAX) return VE_ERR_LIMIT;
+    pharma_pack_key(c->packs[i], &p->ref);
+    VE_TRY(pack_container_event(ex, s, sc, tx->sscc, true));
+  }
+  VE_TRY(licensed(&rd, c->country, s->identity_id, PHARMA_KIND_MASK, VE_ERR_PERMISSION));
+  c->n_packs = tx->n_packs;
+  qsort(c->packs, c->n_packs, sizeof c->packs[0], key_cmp_void);
+  for (size_t i = 1; i < c->n_packs; i++)
+    if (!memcmp(c->packs[i - 1], c->packs[i], LEDGER_HASH_BYTES)) return VE_ERR_CORRUPT; /* a hash collision */
+  c->status = PHARMA_CONTAINER_CLOSED;
+  memcpy(c->custodian, s->identity_id, LEDGER_HASH_BYTES);
+  memcpy(c->packer, s->identity_id, LEDGER_HASH_BYTES);
+  c->packed_height = c->height = ledger_exec_height(ex);
+  return put_container(ex, tx->sscc, c);
+}
+
+static int apply_disaggregate(ledger_exec_t *ex, const pharma_tx_t *tx, const ledger_signer_t *s, scratch_t *sc) {
+  ledger_reader_t rd = {ex, NULL};
+  pharma_container_t *c = &sc->container;
+  VE_TRY(pharma_container_get(&rd, tx->sscc, c));
+  if (c->status == PHARMA_CONTAINER_OPENED) return VE_ERR_STATE;
+  if (!same_id(c->custodian, s->identity_id)) return VE_ERR_PERMISSION;
+  for (size_t i = 0; i < c->n_packs; i++) {
+    VE_TRY(load_listed(ex, c->packs[i], &sc->pack));
+    VE_TRY(container_check(&sc->pack, tx->sscc));
+    if (sc->pack.n_events >= PHARMA_PACK_EVENTS_MAX) return VE_ERR_LIMIT; /* unreachable: reserved */
+    VE_TRY(pack_container_event(ex, s, sc, tx->sscc, false));
+  }
+  c->status = PHARMA_CONTAINER_OPENED;
+  memset(c->recipient, 0, sizeof c->recipient);
+  memset(c->dest, 0, sizeof c->dest);
+  c->height = ledger_exec_height(ex);
+  return put_container(ex, tx->sscc, c);
+}
+
+/* The container-level checks of SHIP/RECEIVE_CONTAINERS, for every container
+ * before any pack: each exists, is in `status`, and the signer is its
+ * custodian (CLOSED) or recipient (IN_TRANSIT); the packs together are at
+ * most PHARMA_TX_PACKS_MAX (limit_exceeded), the bound of one transaction's
+ * work. */
+static int containers_check(ledger_exec_t *ex, const pharma_tx_t *tx, const ledger_signer_t *s, scratch_t *sc,
+                            pharma_container_status_t status) {
+  ledger_reader_t rd = {ex, NULL};
+  pharma_container_t *c = &sc->container;
+  size_t packs = 0;
+  for (size_t i = 0; i < tx->n_ssccs; i++) {
+    VE_TRY(pharma_container_get(&rd, tx->ssccs[i], c));
+    if (c->status != status) return VE_ERR_STATE;
+    const uint8_t *who = status == PHARMA_CONTAINER_CLOSED ? c->custodian : c->recipient;
+    if (!same_id(who, s->identity_id)) return VE_ERR_PERMISSION;
+    packs += c->n_packs;
+  }
+  return packs > PHARMA_TX_PACKS_MAX ? VE_ERR_LIMIT : VE_OK;
+}
+
+static int apply_ship_containers(ledger_exec_t *ex, const pharma_tx_t *tx, const ledger_signer_t *s,
+                                 scratch_t *sc) {
+  VE_TRY(containers_check(ex, tx, s, sc, PHARMA_CONTAINER_CLOSED));
+  ledger_reader_t rd = {ex, NULL};
+  pharma_container_t *c = &sc->container;
+  for (size_t i = 0; i < tx->n_ssccs; i++) {
+    VE_TRY(pharma_container_get(&rd, tx->ssccs[i], c));
+    for (size_t j = 0; j < c->n_packs; j++) {
+      VE_TRY(load_listed(ex, c->packs[j], &sc->pack));
+      VE_TRY(held_by(ex, s, sc));
+      VE_TRY(ship_held(ex, s, sc, tx->party, tx->country, CONTAINER_SHIP_EVENTS_RESERVED, tx->ssccs[i]));
+    }
+    c->status = PHARMA_CONTAINER_IN_TRANSIT;
+    memcpy(c->recipient, tx->party, LEDGER_HASH_BYTES);
+    memcpy(c->dest, tx->country, PHARMA_COUNTRY_BYTES);
+    c->height = ledger_exec_height(ex);
+    VE_TRY(put_container(ex, tx->ssccs[i], c));
+  }
+  return VE_OK;
+}
+
+static int apply_receive_containers(ledger_exec_t *ex, const pharma_tx_t *tx, const ledger_signer_t *s,
+                                    scratch_t *sc) {
+  VE_TRY(containers_check(ex, tx, s, sc, PHARMA_CONTAINER_IN_TRANSIT));
+  ledger_reader_t rd = {ex, NULL};
+  pharma_container_t *c = &sc->container;
+  for (size_t i = 0; i < tx->n_ssccs; i++) {
+    VE_TRY(pharma_container_get(&rd, tx->ssccs[i], c));
+    for (size_t j = 0; j < c->n_packs; j++) {
+      VE_TRY(load_listed(ex, c->packs[j], &sc->pack));
+      VE_TRY(receive_loaded(ex, s, sc, tx->ssccs[i]));
+    }
+    c->status = PHARMA_CONTAINER_CLOSED;
+    memcpy(c->custodian, s->identity_id, LEDGER_HASH_BYTES);
+    memcpy(c->country, c->dest, sizeof c->country);
+    memset(c->recipient, 0, sizeof c->recipient);
+    memset(c->dest, 0, sizeof c->dest);
+    c->height = ledger_exec_height(ex);
+    VE_TRY(put_container(ex, tx->ssccs[i], c));
+  }
+  return VE_OK;
+}
+
 /* The payload (~40 KiB) and the records one step touches, off the stack. */
 typedef struct {
   pharma_tx_t tx;
@@ -526,7 +732,15 @@ typedef struct {
 } work_t;
 
 static int pharma_apply(ledger_exec_t *ex, const ledger_tx_t *tx, const ledger_signer_t *s) {
-  if (tx->type < TX_TYPE_PHARMA_JURISDICTION_SET || tx->type > TX_TYPE_PHARMA_RECALL) return VE_ERR_UNKNOWN_TYPE;
+  if (tx->type < TX_TYPE_PHARMA_JURISDICTION_SET || tx->type > TX_TYPE_PHARMA_RECEIVE_CONTAINERS)
+    return VE_ERR_UNKNOWN_TYPE;
+  if (tx->type >= TX_TYPE_PHARMA_AGGREGATE) {
+    /* Containers exist from protocol 3; before, their types are unknown and
+     * nothing but the protocol is read. The older types never read it. */
+    uint64_t protocol;
+    VE_TRY(ledger_exec_protocol(ex, &protocol));
+    if (protocol < LEDGER_PROTOCOL_CONTAINERS) return VE_ERR_UNKNOWN_TYPE;
+  }
   work_t *w = malloc(sizeof *w);
   if (!w) return VE_ERR_NOMEM;
   int rc = pharma_payload_decode(tx->type, tx->payload, &w->tx);
@@ -542,6 +756,10 @@ static int pharma_apply(ledger_exec_t *ex, const ledger_tx_t *tx, const ledger_s
       case TX_TYPE_PHARMA_DISPENSE: rc = apply_dispense(ex, &w->tx, s, &w->sc); break;
       case TX_TYPE_PHARMA_DECOMMISSION: rc = apply_decommission(ex, &w->tx, s, &w->sc); break;
       case TX_TYPE_PHARMA_RECALL: rc = apply_recall(ex, &w->tx, s, &w->sc); break;
+      case TX_TYPE_PHARMA_AGGREGATE: rc = apply_aggregate(ex, &w->tx, s, &w->sc); break;
+      case TX_TYPE_PHARMA_DISAGGREGATE: rc = apply_disaggregate(ex, &w->tx, s, &w->sc); break;
+      case TX_TYPE_PHARMA_SHIP_CONTAINERS: rc = apply_ship_containers(ex, &w->tx, s, &w->sc); break;
+      case TX_TYPE_PHARMA_RECEIVE_CONTAINERS: rc = apply_receive_containers(ex, &w->tx, s, &w->sc); break;
     }
   }
   free(w);

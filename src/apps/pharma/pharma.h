@@ -20,6 +20,39 @@
  *   ACTIVE --decommission--> DECOMMISSIONED(reason)     (terminal)
  *   IN_TRANSIT --decommission(stolen|destroyed), by the shipper--> DECOMMISSIONED
  *
+ * Containers (protocol >= LEDGER_PROTOCOL_CONTAINERS; one record per GS1
+ * SSCC, "phr/c/"): a custodian packs ACTIVE packs it holds in one country
+ * into a case or pallet and ships and receives the case by its one code.
+ * One level only: a container holds packs, never containers, so the work of
+ * a transaction is bounded by the packs it names and a pack's state is
+ * proved by one bundle.
+ *
+ *   (none) --aggregate--> CLOSED --ship_containers--> IN_TRANSIT
+ *   IN_TRANSIT --receive_containers--> CLOSED
+ *   CLOSED | IN_TRANSIT --disaggregate, by the custodian--> OPENED (terminal)
+ *
+ * Container invariants:
+ *   - an SSCC is aggregated at most once, ever; an OPENED record stays, so
+ *     its code is never reused;
+ *   - a pack record names container C (version 2 with C's SSCC) iff C is
+ *     CLOSED or IN_TRANSIT and lists the pack's key; a pack is in at most one
+ *     container;
+ *   - while in C the pack mirrors C: CLOSED <-> ACTIVE and IN_TRANSIT <->
+ *     IN_TRANSIT with the same custodian, country, recipient, destination;
+ *   - the pack-level SHIP, RECEIVE, DISPENSE and DECOMMISSION refuse a pack in
+ *     a container (invalid_state): disaggregate first. Disaggregating is
+ *     always possible for the custodian (the shipper while in transit), so a
+ *     theft can always be reported.
+ *
+ * Event reserve (no pack is ever stranded by PHARMA_PACK_EVENTS_MAX):
+ *   - SHIP needs events + 3 <= 64 (itself, the receive, a terminal event);
+ *   - AGGREGATE needs events + 5 <= 64 (itself, a ship, a receive, the
+ *     disaggregate, a terminal event);
+ *   - SHIP_CONTAINERS needs events + 4 <= 64 for each pack (itself, the
+ *     receive, the disaggregate, a terminal event).
+ *   So after any transition the pack's remaining way out (receive,
+ *   disaggregate, dispense / decommission) always has room.
+ *
  * Invariants:
  *   - a pack key is commissioned at most once, ever; the record is never deleted;
  *   - ACTIVE: custodian holds the pack in `country`; no recipient;
@@ -65,6 +98,11 @@ enum {
   TX_TYPE_PHARMA_DISPENSE = 0x0508,
   TX_TYPE_PHARMA_DECOMMISSION = 0x0509,
   TX_TYPE_PHARMA_RECALL = 0x050a,
+  /* From protocol LEDGER_PROTOCOL_CONTAINERS (before: unknown_type). */
+  TX_TYPE_PHARMA_AGGREGATE = 0x050b,
+  TX_TYPE_PHARMA_DISAGGREGATE = 0x050c,
+  TX_TYPE_PHARMA_SHIP_CONTAINERS = 0x050d,
+  TX_TYPE_PHARMA_RECEIVE_CONTAINERS = 0x050e,
 };
 
 /* ---- identifiers and limits ---- */
@@ -78,10 +116,20 @@ enum {
 #define PHARMA_PACK_EVENTS_MAX 64       /* custody history of one pack */
 #define PHARMA_PRODUCT_COUNTRIES_MAX 64 /* countries with an authorisation record for one product */
 #define PHARMA_DIGEST_BYTES 32
+#define PHARMA_SSCC_BYTES 18               /* GS1 AI (00): 18 digits, GS1 mod-10 check digit */
+#define PHARMA_CONTAINER_PACKS_MAX PHARMA_TX_PACKS_MAX /* packs in one container */
+#define PHARMA_TX_CONTAINERS_MAX 16        /* containers named by SHIP/RECEIVE_CONTAINERS */
+/* Largest container record: version, status, custodian, country, recipient,
+ * destination, packer, two uvarint heights (<= 10 bytes each), the count (2),
+ * the pack keys: 32 124 bytes (state values may be up to 64 KiB). */
+#define PHARMA_CONTAINER_BYTES_MAX                                                              \
+  (2 + 3 * LEDGER_HASH_BYTES + 2 * PHARMA_COUNTRY_BYTES + 2 * 10 + 2 +                           \
+   PHARMA_CONTAINER_PACKS_MAX * LEDGER_HASH_BYTES)
 /* Expiry dates YYYYMMDD: years in [MIN, MAX]; day 00 = end of the month (GS1). */
 #define PHARMA_YEAR_MIN 1900
 #define PHARMA_YEAR_MAX 9999
-/* Largest stored value (a batch with 32 recalls is ~2.3 KiB). */
+/* Largest stored value but containers (a batch with 32 recalls is ~2.3 KiB;
+ * a container is up to PHARMA_CONTAINER_BYTES_MAX). */
 #define PHARMA_VALUE_BYTES_MAX 4096
 #define PHARMA_PAYLOAD_BYTES_MAX VE_TX_PAYLOAD_BYTES_MAX
 
@@ -117,8 +165,15 @@ typedef enum {
   PHARMA_EVENT_RECEIVE = 3,
   PHARMA_EVENT_DISPENSE = 4,
   PHARMA_EVENT_DECOMMISSION = 5,
+  PHARMA_EVENT_AGGREGATE = 6,    /* packed into a container (event version 2: + SSCC) */
+  PHARMA_EVENT_DISAGGREGATE = 7, /* taken out of it (event version 2: + SSCC) */
 } pharma_event_kind_t;
-#define PHARMA_EVENT_MAX 5
+#define PHARMA_EVENT_MAX 7
+typedef enum {
+  PHARMA_CONTAINER_CLOSED = 0,     /* packed, at its custodian */
+  PHARMA_CONTAINER_IN_TRANSIT = 1, /* shipped, not yet received */
+  PHARMA_CONTAINER_OPENED = 2,     /* disaggregated: terminal, the SSCC stays used */
+} pharma_container_status_t;
 
 /* Names used by the API and the CLI ("active", "stolen", ...); "unknown" for
  * values out of range. *_from_name: the value, or -1 if the name is unknown. */
@@ -127,6 +182,7 @@ const char *pharma_auth_status_name(unsigned s);
 const char *pharma_pack_status_name(unsigned s);
 const char *pharma_reason_name(unsigned r);
 const char *pharma_event_kind_name(unsigned k);
+const char *pharma_container_status_name(unsigned s);
 int pharma_reason_from_name(const char *name);
 int pharma_licence_status_from_name(const char *name);
 /* "manufacturer,wholesaler" <-> bits; 0 for an unknown name or empty list. */
@@ -137,6 +193,11 @@ void pharma_kinds_names(uint32_t kinds, char *out, size_t out_len);
 /* ---- identifier checks (the decoders' rules, for clients to check first) ---- */
 bool pharma_country_ok(const char *s);                       /* NUL-terminated */
 bool pharma_gtin_ok(const char *s);                          /* 14 digits, check digit */
+bool pharma_sscc_ok(const char *s);                          /* 18 digits, check digit */
+/* The GS1 mod-10 check over s[0..n): all ASCII digits, and the last is the
+ * check digit of the others (weights 3, 1, 3, ... from the digit next to the
+ * check digit leftwards). GTIN-14 (n = 14) and SSCC (n = 18) share it. */
+bool pharma_gs1_check_ok(const uint8_t *s, size_t n);
 bool pharma_cset82_ok(const uint8_t *s, size_t len, size_t max); /* serial / batch */
 /* A YYYYMMDD expiry date: year in [PHARMA_YEAR_MIN, MAX], month 1..12, day
  * 0..days of the month (0: end of month). */
@@ -214,6 +275,10 @@ typedef struct {
   char dest[PHARMA_COUNTRY_BYTES + 1];  /* when IN_TRANSIT */
   uint32_t n_events;                    /* 1..PHARMA_PACK_EVENTS_MAX */
   uint64_t height;                      /* last change */
+  /* In a container (record version 2; status ACTIVE or IN_TRANSIT only).
+   * Version 1 (no container) keeps the bytes it had before containers. */
+  bool in_container;
+  char sscc[PHARMA_SSCC_BYTES + 1];
 } pharma_pack_t;
 
 typedef struct {
@@ -223,7 +288,24 @@ typedef struct {
   uint8_t from[LEDGER_HASH_BYTES];      /* custodian before */
   uint8_t to[LEDGER_HASH_BYTES];        /* after (recipient; zero when dispensed/decommissioned) */
   char country[PHARMA_COUNTRY_BYTES + 1];
+  /* AGGREGATE / DISAGGREGATE only (event version 2); kinds 1..5 keep
+   * version 1 and no SSCC. */
+  char sscc[PHARMA_SSCC_BYTES + 1];
 } pharma_event_t;
+
+/* A container ("phr/c/" || sscc): ~32 KiB, allocate it. */
+typedef struct {
+  pharma_container_status_t status;
+  uint8_t custodian[LEDGER_HASH_BYTES];  /* who holds it (the shipper while in transit) */
+  char country[PHARMA_COUNTRY_BYTES + 1];
+  uint8_t recipient[LEDGER_HASH_BYTES];  /* when IN_TRANSIT */
+  char dest[PHARMA_COUNTRY_BYTES + 1];   /* when IN_TRANSIT */
+  uint8_t packer[LEDGER_HASH_BYTES];     /* who aggregated it */
+  uint64_t packed_height;
+  uint64_t height;                       /* last change */
+  size_t n_packs;                        /* 1..PHARMA_CONTAINER_PACKS_MAX */
+  uint8_t packs[PHARMA_CONTAINER_PACKS_MAX][LEDGER_HASH_BYTES]; /* pack keys, strictly ascending */
+} pharma_container_t;
 
 /* The app, for the ledger registry (after identity_app: it reads identities). */
 extern const ledger_app_t pharma_app;
@@ -241,6 +323,8 @@ size_t pharma_auth_key(uint8_t out[PHARMA_KEY_BYTES_MAX], const char *gtin, cons
 size_t pharma_batch_key(uint8_t out[PHARMA_KEY_BYTES_MAX], const char *gtin, const char *batch, size_t batch_len);
 size_t pharma_pack_state_key(uint8_t out[PHARMA_KEY_BYTES_MAX], const uint8_t pack_key[LEDGER_HASH_BYTES]);
 size_t pharma_event_key(uint8_t out[PHARMA_KEY_BYTES_MAX], const uint8_t pack_key[LEDGER_HASH_BYTES], uint32_t n);
+/* "phr/c/" || sscc (18 bytes). Precondition: pharma_sscc_ok(sscc). */
+size_t pharma_container_key(uint8_t out[PHARMA_KEY_BYTES_MAX], const char *sscc);
 
 /* ---- strict decoders of state values, and their encoders ----
  * Decoders return 0 or VE_ERR_CORRUPT; encoders 0, VE_ERR_INVALID for a value
@@ -259,12 +343,16 @@ int pharma_pack_decode(ve_slice_t v, pharma_pack_t *out);
 int pharma_pack_encode(const pharma_pack_t *p, ve_buf_t *out);
 int pharma_event_decode(ve_slice_t v, pharma_event_t *out);
 int pharma_event_encode(const pharma_event_t *e, ve_buf_t *out);
+int pharma_container_decode(ve_slice_t v, pharma_container_t *out);
+int pharma_container_encode(const pharma_container_t *c, ve_buf_t *out);
 
 /* ---- transaction payloads ----
  * One decoded form for every type; which fields a type uses is in
  * docs/pharma.md ("Payloads"). packs: COMMISSION (serials; every ref's gtin is
  * the tx's gtin), SHIP, RECEIVE, DISPENSE, DECOMMISSION: 1..PHARMA_TX_PACKS_MAX,
- * strictly ascending by (gtin, serial bytes). ~40 KiB: allocate it. */
+ * strictly ascending by (gtin, serial bytes); AGGREGATE too. ssccs:
+ * SHIP_CONTAINERS (with party = recipient, country = destination) and
+ * RECEIVE_CONTAINERS. ~40 KiB: allocate it. */
 typedef struct {
   uint32_t type;
   uint8_t party[LEDGER_HASH_BYTES];        /* JURISDICTION_SET regulator, LICENSE_SET party, SHIP recipient */
@@ -278,6 +366,9 @@ typedef struct {
   char batch[PHARMA_BATCH_BYTES_MAX + 1];  /* COMMISSION, RECALL */
   uint64_t expiry;                         /* COMMISSION */
   pharma_reason_t reason;                  /* DECOMMISSION */
+  char sscc[PHARMA_SSCC_BYTES + 1];        /* AGGREGATE, DISAGGREGATE */
+  size_t n_ssccs;                          /* SHIP_CONTAINERS, RECEIVE_CONTAINERS: 1..16, ascending */
+  char ssccs[PHARMA_TX_CONTAINERS_MAX][PHARMA_SSCC_BYTES + 1];
   size_t n_packs;
   pharma_pack_ref_t packs[PHARMA_TX_PACKS_MAX];
 } pharma_tx_t;
@@ -311,6 +402,13 @@ int pharma_payload_ship(ve_buf_t *out, const uint8_t recipient[LEDGER_HASH_BYTES
                         const pharma_pack_ref_t *packs, size_t n);
 int pharma_payload_packs(ve_buf_t *out, uint32_t type, const pharma_pack_ref_t *packs, size_t n); /* RECEIVE, DISPENSE */
 int pharma_payload_decommission(ve_buf_t *out, pharma_reason_t reason, const pharma_pack_ref_t *packs, size_t n);
+/* Containers. packs[n] / ssccs[n] in any order: sorted here (VE_ERR_INVALID
+ * if repeated, malformed, empty or too many). */
+int pharma_payload_aggregate(ve_buf_t *out, const char *sscc, const pharma_pack_ref_t *packs, size_t n);
+int pharma_payload_disaggregate(ve_buf_t *out, const char *sscc);
+int pharma_payload_ship_containers(ve_buf_t *out, const uint8_t recipient[LEDGER_HASH_BYTES], const char *dest,
+                                   const char *const *ssccs, size_t n);
+int pharma_payload_receive_containers(ve_buf_t *out, const char *const *ssccs, size_t n);
 /* country NULL: a global recall (by the manufacturer). */
 int pharma_payload_recall(ve_buf_t *out, const char *gtin, const char *batch, const char *country,
                           const uint8_t reason[PHARMA_DIGEST_BYTES]);
@@ -326,6 +424,10 @@ int pharma_auth_get(const ledger_reader_t *rd, const char *gtin, const char *cou
 int pharma_batch_get(const ledger_reader_t *rd, const char *gtin, const char *batch, size_t batch_len,
                      pharma_batch_t *out);
 int pharma_pack_get(const ledger_reader_t *rd, const pharma_pack_ref_t *ref, pharma_pack_t *out);
+/* The pack under a pack key (a container's list); VE_ERR_CORRUPT if the
+ * record's code does not hash to the key. */
+int pharma_pack_get_by_key(const ledger_reader_t *rd, const uint8_t pack_key[LEDGER_HASH_BYTES], pharma_pack_t *out);
+int pharma_container_get(const ledger_reader_t *rd, const char *sscc, pharma_container_t *out);
 /* Events [first, first + cap) of a pack that has n_events (from its record):
  * *n receives how many were read. */
 int pharma_events_get(const ledger_reader_t *rd, const pharma_pack_ref_t *ref, uint32_t first,

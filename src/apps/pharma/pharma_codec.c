@@ -12,6 +12,11 @@
 
 #define PHARMA_PAYLOAD_VERSION 1
 #define PHARMA_RECORD_VERSION 1
+/* A pack in a container, and the AGGREGATE / DISAGGREGATE events: the
+ * version-1 layout followed by the SSCC. Only the container transactions
+ * write them, so records of packs outside containers keep their old bytes. */
+#define PHARMA_RECORD_VERSION_SSCC 2
+#define CONTAINER_BYTES_MIN (2 + LEDGER_HASH_BYTES) /* one pack key */
 /* Fewest bytes of one encoded pack reference (gtin + len + 1 serial byte). */
 #define PACK_REF_BYTES_MIN (PHARMA_GTIN_BYTES + 2)
 #define SERIAL_BYTES_MIN 2
@@ -33,7 +38,9 @@ static const char *const LICENCE_STATUS[] = {"active", "suspended", "revoked"};
 static const char *const AUTH_STATUS[] = {"authorised", "withdrawn"};
 static const char *const PACK_STATUS[] = {"active", "in_transit", "dispensed", "decommissioned"};
 static const char *const REASONS[] = {"none", "destroyed", "stolen", "sample", "exported"};
-static const char *const EVENTS[] = {NULL, "commission", "ship", "receive", "dispense", "decommission"};
+static const char *const EVENTS[] = {NULL,       "commission", "ship",        "receive",
+                                     "dispense", "decommission", "aggregate", "disaggregate"};
+static const char *const CONTAINER_STATUS[] = {"closed", "in_transit", "opened"};
 static const char *const KINDS[] = {"manufacturer", "wholesaler", "dispenser"};
 #define N(a) (sizeof a / sizeof a[0])
 
@@ -42,6 +49,7 @@ const char *pharma_auth_status_name(unsigned s) { return name_of(AUTH_STATUS, N(
 const char *pharma_pack_status_name(unsigned s) { return name_of(PACK_STATUS, N(PACK_STATUS), s); }
 const char *pharma_reason_name(unsigned r) { return name_of(REASONS, N(REASONS), r); }
 const char *pharma_event_kind_name(unsigned k) { return name_of(EVENTS, N(EVENTS), k); }
+const char *pharma_container_status_name(unsigned s) { return name_of(CONTAINER_STATUS, N(CONTAINER_STATUS), s); }
 int pharma_reason_from_name(const char *name) { return index_of(REASONS, N(REASONS), name); }
 int pharma_licence_status_from_name(const char *name) { return index_of(LICENCE_STATUS, N(LICENCE_STATUS), name); }
 
@@ -82,13 +90,25 @@ bool pharma_country_ok(const char *s) {
   return s && strnlen(s, 3) == PHARMA_COUNTRY_BYTES && country_bytes_ok((const uint8_t *)s);
 }
 
-/* GS1 mod-10: from the right, excluding the check digit, weights 3,1,3,... */
-static bool gtin_bytes_ok(const uint8_t *s) {
+/* GS1 General Specifications §7.9.1: the data digits are weighted 3, 1, 3, ...
+ * starting with the digit next to the check digit and moving left; check =
+ * (10 - sum mod 10) mod 10. Counting from the right makes one function serve
+ * every length (for GTIN-14's 13 data digits it is the same as 3, 1, ... from
+ * the left). */
+bool pharma_gs1_check_ok(const uint8_t *s, size_t n) {
+  if (n < 2) return false;
   unsigned sum = 0;
-  for (size_t i = 0; i < PHARMA_GTIN_BYTES; i++)
+  for (size_t i = 0; i < n; i++)
     if (s[i] < '0' || s[i] > '9') return false;
-  for (size_t i = 0; i + 1 < PHARMA_GTIN_BYTES; i++) sum += (unsigned)(s[i] - '0') * (i % 2 == 0 ? 3u : 1u);
-  return (10 - sum % 10) % 10 == (unsigned)(s[PHARMA_GTIN_BYTES - 1] - '0');
+  for (size_t d = 1; d < n; d++) sum += (unsigned)(s[n - 1 - d] - '0') * (d % 2 == 1 ? 3u : 1u);
+  return (10 - sum % 10) % 10 == (unsigned)(s[n - 1] - '0');
+}
+
+static bool gtin_bytes_ok(const uint8_t *s) { return pharma_gs1_check_ok(s, PHARMA_GTIN_BYTES); }
+static bool sscc_bytes_ok(const uint8_t *s) { return pharma_gs1_check_ok(s, PHARMA_SSCC_BYTES); }
+
+bool pharma_sscc_ok(const char *s) {
+  return s && strnlen(s, PHARMA_SSCC_BYTES + 1) == PHARMA_SSCC_BYTES && sscc_bytes_ok((const uint8_t *)s);
 }
 
 bool pharma_gtin_ok(const char *s) {
@@ -234,6 +254,13 @@ size_t pharma_event_key(uint8_t out[PHARMA_KEY_BYTES_MAX], const uint8_t pack_ke
   return k;
 }
 
+size_t pharma_container_key(uint8_t out[PHARMA_KEY_BYTES_MAX], const char *sscc) {
+  VE_ASSERT(pharma_sscc_ok(sscc));
+  size_t n = key_start(out, 'c');
+  memcpy(out + n, sscc, PHARMA_SSCC_BYTES);
+  return n + PHARMA_SSCC_BYTES;
+}
+
 /* ---- field helpers ---- */
 
 static void get_country(codec_reader_t *r, char out[PHARMA_COUNTRY_BYTES + 1]) {
@@ -283,6 +310,20 @@ static void put_code(codec_writer_t *w, const char *s, size_t len, size_t max) {
     return;
   }
   codec_put_bytes(w, (const uint8_t *)s, len, max);
+}
+
+static void get_sscc(codec_reader_t *r, char out[PHARMA_SSCC_BYTES + 1]) {
+  memset(out, 0, PHARMA_SSCC_BYTES + 1);
+  codec_get_fixed(r, (uint8_t *)out, PHARMA_SSCC_BYTES);
+  if (!r->err && !sscc_bytes_ok((const uint8_t *)out)) codec_fail(r, VE_ERR_MALFORMED);
+}
+
+static void put_sscc(codec_writer_t *w, const char *s) {
+  if (!pharma_sscc_ok(s)) {
+    if (!w->err) w->err = VE_ERR_INVALID;
+    return;
+  }
+  codec_put_fixed(w, (const uint8_t *)s, PHARMA_SSCC_BYTES);
 }
 
 static void get_enum(codec_reader_t *r, uint32_t *out, uint32_t lo, uint32_t hi) {
@@ -496,11 +537,18 @@ static void put_ref(codec_writer_t *w, const pharma_pack_ref_t *ref) {
   put_code(w, ref->serial, ref->serial_len, PHARMA_SERIAL_BYTES_MAX);
 }
 
+/* The record's version byte: 1, or 2 when allowed (then *sscc = true). */
+static void get_version_sscc(codec_reader_t *r, bool *sscc) {
+  uint8_t v = codec_get_u8(r);
+  *sscc = !r->err && v == PHARMA_RECORD_VERSION_SSCC;
+  if (!r->err && v != PHARMA_RECORD_VERSION && !*sscc) codec_fail(r, VE_ERR_VERSION);
+}
+
 int pharma_pack_decode(ve_slice_t v, pharma_pack_t *out) {
   memset(out, 0, sizeof *out);
   codec_reader_t r;
   codec_reader_init(&r, v);
-  get_version(&r, PHARMA_RECORD_VERSION);
+  get_version_sscc(&r, &out->in_container);
   get_ref(&r, &out->ref);
   out->batch_len = get_code(&r, out->batch, PHARMA_BATCH_BYTES_MAX);
   uint32_t st, reason = 0;
@@ -517,14 +565,21 @@ int pharma_pack_decode(ve_slice_t v, pharma_pack_t *out) {
   out->n_events = (uint32_t)codec_get_uvarint_max(&r, PHARMA_PACK_EVENTS_MAX);
   if (!r.err && out->n_events == 0) codec_fail(&r, VE_ERR_MALFORMED);
   out->height = codec_get_uvarint(&r);
+  if (out->in_container) {
+    /* Only a pack that can still move is in a container. */
+    if (!r.err && st != PHARMA_PACK_ACTIVE && st != PHARMA_PACK_IN_TRANSIT) codec_fail(&r, VE_ERR_MALFORMED);
+    get_sscc(&r, out->sscc);
+  }
   return finish_record(&r, out, sizeof *out);
 }
 
 int pharma_pack_encode(const pharma_pack_t *p, ve_buf_t *out) {
   if (p->n_events == 0 || p->n_events > PHARMA_PACK_EVENTS_MAX) return VE_ERR_INVALID;
   if ((p->status == PHARMA_PACK_DECOMMISSIONED) != (p->reason != PHARMA_REASON_NONE)) return VE_ERR_INVALID;
+  if (p->in_container && p->status != PHARMA_PACK_ACTIVE && p->status != PHARMA_PACK_IN_TRANSIT)
+    return VE_ERR_INVALID;
   codec_writer_t w;
-  size_t start = writer_start(&w, out, PHARMA_RECORD_VERSION);
+  size_t start = writer_start(&w, out, p->in_container ? PHARMA_RECORD_VERSION_SSCC : PHARMA_RECORD_VERSION);
   put_ref(&w, &p->ref);
   put_code(&w, p->batch, p->batch_len, PHARMA_BATCH_BYTES_MAX);
   put_enum(&w, p->status, PHARMA_PACK_ACTIVE, PHARMA_PACK_DECOMMISSIONED);
@@ -537,16 +592,24 @@ int pharma_pack_encode(const pharma_pack_t *p, ve_buf_t *out) {
   }
   codec_put_uvarint(&w, p->n_events);
   codec_put_uvarint(&w, p->height);
+  if (p->in_container) put_sscc(&w, p->sscc);
   return writer_end(&w, start);
+}
+
+static bool container_kind(uint32_t kind) {
+  return kind == PHARMA_EVENT_AGGREGATE || kind == PHARMA_EVENT_DISAGGREGATE;
 }
 
 int pharma_event_decode(ve_slice_t v, pharma_event_t *out) {
   memset(out, 0, sizeof *out);
   codec_reader_t r;
   codec_reader_init(&r, v);
-  get_version(&r, PHARMA_RECORD_VERSION);
+  bool v2;
+  get_version_sscc(&r, &v2);
   uint32_t kind, reason = 0;
   get_enum(&r, &kind, PHARMA_EVENT_COMMISSION, PHARMA_EVENT_MAX);
+  /* Version 2 exactly for the container kinds: one encoding per event. */
+  if (!r.err && container_kind(kind) != v2) codec_fail(&r, VE_ERR_MALFORMED);
   out->kind = (pharma_event_kind_t)kind;
   if (kind == PHARMA_EVENT_DECOMMISSION) get_enum(&r, &reason, 1, PHARMA_REASON_MAX);
   out->reason = (pharma_reason_t)reason;
@@ -554,19 +617,75 @@ int pharma_event_decode(ve_slice_t v, pharma_event_t *out) {
   codec_get_fixed(&r, out->from, LEDGER_HASH_BYTES);
   codec_get_fixed(&r, out->to, LEDGER_HASH_BYTES);
   get_country(&r, out->country);
+  if (v2) get_sscc(&r, out->sscc);
   return finish_record(&r, out, sizeof *out);
 }
 
 int pharma_event_encode(const pharma_event_t *e, ve_buf_t *out) {
   if ((e->kind == PHARMA_EVENT_DECOMMISSION) != (e->reason != PHARMA_REASON_NONE)) return VE_ERR_INVALID;
+  bool v2 = container_kind(e->kind);
   codec_writer_t w;
-  size_t start = writer_start(&w, out, PHARMA_RECORD_VERSION);
+  size_t start = writer_start(&w, out, v2 ? PHARMA_RECORD_VERSION_SSCC : PHARMA_RECORD_VERSION);
   put_enum(&w, e->kind, PHARMA_EVENT_COMMISSION, PHARMA_EVENT_MAX);
   if (e->kind == PHARMA_EVENT_DECOMMISSION) put_enum(&w, e->reason, 1, PHARMA_REASON_MAX);
   codec_put_uvarint(&w, e->height);
   codec_put_fixed(&w, e->from, LEDGER_HASH_BYTES);
   codec_put_fixed(&w, e->to, LEDGER_HASH_BYTES);
   put_country(&w, e->country);
+  if (v2) put_sscc(&w, e->sscc);
+  return writer_end(&w, start);
+}
+
+int pharma_container_decode(ve_slice_t v, pharma_container_t *out) {
+  memset(out, 0, offsetof(pharma_container_t, packs));
+  codec_reader_t r;
+  codec_reader_init(&r, v);
+  if (v.len > PHARMA_CONTAINER_BYTES_MAX) codec_fail(&r, VE_ERR_TOO_BIG);
+  get_version(&r, PHARMA_RECORD_VERSION);
+  uint32_t st;
+  get_enum(&r, &st, PHARMA_CONTAINER_CLOSED, PHARMA_CONTAINER_OPENED);
+  out->status = (pharma_container_status_t)st;
+  codec_get_fixed(&r, out->custodian, LEDGER_HASH_BYTES);
+  get_country(&r, out->country);
+  if (st == PHARMA_CONTAINER_IN_TRANSIT) {
+    codec_get_fixed(&r, out->recipient, LEDGER_HASH_BYTES);
+    get_country(&r, out->dest);
+  }
+  codec_get_fixed(&r, out->packer, LEDGER_HASH_BYTES);
+  out->packed_height = codec_get_uvarint(&r);
+  out->height = codec_get_uvarint(&r);
+  size_t n = codec_get_count(&r, PHARMA_CONTAINER_PACKS_MAX, LEDGER_HASH_BYTES);
+  if (!r.err && n == 0) codec_fail(&r, VE_ERR_MALFORMED);
+  for (size_t i = 0; i < n && !r.err; i++) {
+    codec_get_fixed(&r, out->packs[i], LEDGER_HASH_BYTES);
+    if (!r.err && i > 0 && memcmp(out->packs[i - 1], out->packs[i], LEDGER_HASH_BYTES) >= 0)
+      codec_fail(&r, VE_ERR_NONCANONICAL);
+  }
+  out->n_packs = r.err ? 0 : n;
+  if (codec_reader_finish(&r) == VE_OK) return VE_OK;
+  memset(out, 0, offsetof(pharma_container_t, packs));
+  return VE_ERR_CORRUPT;
+}
+
+int pharma_container_encode(const pharma_container_t *c, ve_buf_t *out) {
+  if (c->n_packs == 0 || c->n_packs > PHARMA_CONTAINER_PACKS_MAX || c->status > PHARMA_CONTAINER_OPENED)
+    return VE_ERR_INVALID;
+  for (size_t i = 1; i < c->n_packs; i++)
+    if (memcmp(c->packs[i - 1], c->packs[i], LEDGER_HASH_BYTES) >= 0) return VE_ERR_INVALID;
+  codec_writer_t w;
+  size_t start = writer_start(&w, out, PHARMA_RECORD_VERSION);
+  put_enum(&w, c->status, PHARMA_CONTAINER_CLOSED, PHARMA_CONTAINER_OPENED);
+  codec_put_fixed(&w, c->custodian, LEDGER_HASH_BYTES);
+  put_country(&w, c->country);
+  if (c->status == PHARMA_CONTAINER_IN_TRANSIT) {
+    codec_put_fixed(&w, c->recipient, LEDGER_HASH_BYTES);
+    put_country(&w, c->dest);
+  }
+  codec_put_fixed(&w, c->packer, LEDGER_HASH_BYTES);
+  codec_put_uvarint(&w, c->packed_height);
+  codec_put_uvarint(&w, c->height);
+  codec_put_uvarint(&w, c->n_packs);
+  for (size_t i = 0; i < c->n_packs; i++) codec_put_fixed(&w, c->packs[i], LEDGER_HASH_BYTES);
   return writer_end(&w, start);
 }
 
@@ -607,7 +726,31 @@ static void put_refs(codec_writer_t *w, const pharma_tx_t *tx, bool serials_only
 }
 
 static bool type_known(uint32_t type) {
-  return type >= TX_TYPE_PHARMA_JURISDICTION_SET && type <= TX_TYPE_PHARMA_RECALL;
+  return type >= TX_TYPE_PHARMA_JURISDICTION_SET && type <= TX_TYPE_PHARMA_RECEIVE_CONTAINERS;
+}
+
+/* SHIP/RECEIVE_CONTAINERS: 1..PHARMA_TX_CONTAINERS_MAX SSCCs, strictly ascending. */
+static void get_ssccs(codec_reader_t *r, pharma_tx_t *tx) {
+  size_t n = codec_get_count(r, PHARMA_TX_CONTAINERS_MAX, PHARMA_SSCC_BYTES);
+  if (!r->err && n == 0) codec_fail(r, VE_ERR_MALFORMED);
+  for (size_t i = 0; i < n && !r->err; i++) {
+    get_sscc(r, tx->ssccs[i]);
+    if (!r->err && i > 0 && memcmp(tx->ssccs[i - 1], tx->ssccs[i], PHARMA_SSCC_BYTES) >= 0)
+      codec_fail(r, VE_ERR_NONCANONICAL);
+  }
+  tx->n_ssccs = r->err ? 0 : n;
+}
+
+static void put_ssccs(codec_writer_t *w, const pharma_tx_t *tx) {
+  if (tx->n_ssccs == 0 || tx->n_ssccs > PHARMA_TX_CONTAINERS_MAX) {
+    if (!w->err) w->err = VE_ERR_INVALID;
+    return;
+  }
+  codec_put_uvarint(w, tx->n_ssccs);
+  for (size_t i = 0; i < tx->n_ssccs && !w->err; i++) {
+    if (i > 0 && memcmp(tx->ssccs[i - 1], tx->ssccs[i], PHARMA_SSCC_BYTES) >= 0) w->err = VE_ERR_INVALID;
+    put_sscc(w, tx->ssccs[i]);
+  }
 }
 
 int pharma_payload_decode(uint32_t type, ve_slice_t payload, pharma_tx_t *tx) {
@@ -668,6 +811,21 @@ int pharma_payload_decode(uint32_t type, ve_slice_t payload, pharma_tx_t *tx) {
       if (tx->has_country) get_country(&r, tx->country);
       codec_get_fixed(&r, tx->digest, PHARMA_DIGEST_BYTES);
       break;
+    case TX_TYPE_PHARMA_AGGREGATE:
+      get_sscc(&r, tx->sscc);
+      get_refs(&r, tx, false);
+      break;
+    case TX_TYPE_PHARMA_DISAGGREGATE:
+      get_sscc(&r, tx->sscc);
+      break;
+    case TX_TYPE_PHARMA_SHIP_CONTAINERS:
+      codec_get_fixed(&r, tx->party, LEDGER_HASH_BYTES);
+      get_country(&r, tx->country);
+      get_ssccs(&r, tx);
+      break;
+    case TX_TYPE_PHARMA_RECEIVE_CONTAINERS:
+      get_ssccs(&r, tx);
+      break;
   }
   int rc = codec_reader_finish(&r);
   if (rc) memset(tx, 0, offsetof(pharma_tx_t, packs));
@@ -725,6 +883,21 @@ int pharma_payload_encode(const pharma_tx_t *tx, ve_buf_t *out) {
       codec_put_bool(&w, tx->has_country);
       if (tx->has_country) put_country(&w, tx->country);
       codec_put_fixed(&w, tx->digest, PHARMA_DIGEST_BYTES);
+      break;
+    case TX_TYPE_PHARMA_AGGREGATE:
+      put_sscc(&w, tx->sscc);
+      put_refs(&w, tx, false);
+      break;
+    case TX_TYPE_PHARMA_DISAGGREGATE:
+      put_sscc(&w, tx->sscc);
+      break;
+    case TX_TYPE_PHARMA_SHIP_CONTAINERS:
+      codec_put_fixed(&w, tx->party, LEDGER_HASH_BYTES);
+      put_country(&w, tx->country);
+      put_ssccs(&w, tx);
+      break;
+    case TX_TYPE_PHARMA_RECEIVE_CONTAINERS:
+      put_ssccs(&w, tx);
       break;
   }
   if (!w.err && out->len - start > PHARMA_PAYLOAD_BYTES_MAX) w.err = VE_ERR_TOO_BIG;
@@ -874,6 +1047,63 @@ int pharma_payload_recall(ve_buf_t *out, const char *gtin, const char *batch, co
   int rc = set_gtin(tx->gtin, gtin);
   if (!rc) rc = set_batch(tx, batch);
   if (!rc && country) tx->has_country = true, rc = set_country(tx->country, country);
+  if (rc) return free(tx), rc;
+  return tx_finish(tx, out);
+}
+
+/* ---- container builders ---- */
+
+static int set_sscc(char out[PHARMA_SSCC_BYTES + 1], const char *s) {
+  if (!pharma_sscc_ok(s)) return VE_ERR_INVALID;
+  memcpy(out, s, PHARMA_SSCC_BYTES + 1);
+  return VE_OK;
+}
+
+static int sscc_cmp_void(const void *a, const void *b) { return memcmp(a, b, PHARMA_SSCC_BYTES); }
+
+/* Copies ssccs[n] into tx sorted; VE_ERR_INVALID if empty, too many, malformed or repeated. */
+static int set_ssccs(pharma_tx_t *tx, const char *const *ssccs, size_t n) {
+  if (n == 0 || n > PHARMA_TX_CONTAINERS_MAX) return VE_ERR_INVALID;
+  for (size_t i = 0; i < n; i++) VE_TRY(set_sscc(tx->ssccs[i], ssccs[i]));
+  qsort(tx->ssccs, n, sizeof tx->ssccs[0], sscc_cmp_void);
+  for (size_t i = 1; i < n; i++)
+    if (!memcmp(tx->ssccs[i - 1], tx->ssccs[i], PHARMA_SSCC_BYTES)) return VE_ERR_INVALID;
+  tx->n_ssccs = n;
+  return VE_OK;
+}
+
+int pharma_payload_aggregate(ve_buf_t *out, const char *sscc, const pharma_pack_ref_t *packs, size_t n) {
+  pharma_tx_t *tx = tx_new(TX_TYPE_PHARMA_AGGREGATE);
+  if (!tx) return VE_ERR_NOMEM;
+  int rc = set_sscc(tx->sscc, sscc);
+  if (!rc) rc = set_packs(tx, packs, n);
+  if (rc) return free(tx), rc;
+  return tx_finish(tx, out);
+}
+
+int pharma_payload_disaggregate(ve_buf_t *out, const char *sscc) {
+  pharma_tx_t *tx = tx_new(TX_TYPE_PHARMA_DISAGGREGATE);
+  if (!tx) return VE_ERR_NOMEM;
+  int rc = set_sscc(tx->sscc, sscc);
+  if (rc) return free(tx), rc;
+  return tx_finish(tx, out);
+}
+
+int pharma_payload_ship_containers(ve_buf_t *out, const uint8_t recipient[LEDGER_HASH_BYTES], const char *dest,
+                                   const char *const *ssccs, size_t n) {
+  pharma_tx_t *tx = tx_new(TX_TYPE_PHARMA_SHIP_CONTAINERS);
+  if (!tx) return VE_ERR_NOMEM;
+  memcpy(tx->party, recipient, LEDGER_HASH_BYTES);
+  int rc = set_country(tx->country, dest);
+  if (!rc) rc = set_ssccs(tx, ssccs, n);
+  if (rc) return free(tx), rc;
+  return tx_finish(tx, out);
+}
+
+int pharma_payload_receive_containers(ve_buf_t *out, const char *const *ssccs, size_t n) {
+  pharma_tx_t *tx = tx_new(TX_TYPE_PHARMA_RECEIVE_CONTAINERS);
+  if (!tx) return VE_ERR_NOMEM;
+  int rc = set_ssccs(tx, ssccs, n);
   if (rc) return free(tx), rc;
   return tx_finish(tx, out);
 }

@@ -830,7 +830,7 @@ static void test_payload_codec(void **state) {
   b[0] = 2;
   assert_int_equal(decode_err(TX_TYPE_PHARMA_RECEIVE, b, n), VE_ERR_VERSION);
   b[0] = 1;
-  assert_int_equal(decode_err(0x050b, b, n), VE_ERR_UNKNOWN_TYPE);
+  assert_int_equal(decode_err(0x050f, b, n), VE_ERR_UNKNOWN_TYPE);
   assert_int_equal(decode_err(TX_TYPE_PHARMA_RECEIVE, (const uint8_t[]){1, 0}, 2), VE_ERR_MALFORMED); /* empty */
   assert_int_equal(decode_err(TX_TYPE_PHARMA_RECEIVE, (const uint8_t[]){1, 0xe9, 0x07}, 3), VE_ERR_TOO_BIG); /* 1001 */
   assert_int_equal(decode_err(TX_TYPE_PHARMA_RECEIVE, (const uint8_t[]){1, 0x82, 0x00}, 3), VE_ERR_NONCANONICAL);
