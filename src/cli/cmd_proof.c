@@ -141,6 +141,9 @@ static bool print_property(const proof_bundle_t *b) {
            (unsigned long long)t.version, (unsigned long long)t.updated_height);
     printf("  area %llu m2%s%s, last deed %s\n", (unsigned long long)t.area_m2, t.district[0] ? ", district " : "",
            t.district, hex32(h, t.last_deed));
+    printf("  status %s\n", property_status_name(t.status));
+    for (size_t i = 0; i < t.n_parents; i++) printf("  parent %s\n", hex32(h, t.parents[i]));
+    for (size_t i = 0; i < t.n_children; i++) printf("  child %s\n", hex32(h, t.children[i]));
     print_owners(t.owners, t.n_owners);
     for (size_t i = 0; i < t.n_encumbrances; i++)
       printf("  encumbrance %llu: %s held by %s\n", (unsigned long long)t.encumbrances[i].number,
@@ -156,10 +159,16 @@ static bool print_property(const proof_bundle_t *b) {
     printf("  parcel %s, version %llu: %s at height %llu, document %s\n", hex32(h, b->key.ptr + 7),
            (unsigned long long)version, property_event_kind_name(e.kind), (unsigned long long)e.height,
            hex32(h, e.digest));
-    if (e.kind == PROPERTY_EV_REGISTER || e.kind == PROPERTY_EV_TRANSFER) print_owners(e.owners, e.n_owners);
-    else
+    if (e.kind == PROPERTY_EV_REGISTER || e.kind == PROPERTY_EV_TRANSFER || e.kind == PROPERTY_EV_ORIGIN)
+      print_owners(e.owners, e.n_owners);
+    if (e.kind == PROPERTY_EV_ORIGIN || e.kind == PROPERTY_EV_SUBDIVIDE || e.kind == PROPERTY_EV_MERGE) {
+      const char *rel = e.kind == PROPERTY_EV_ORIGIN ? "parent" : "child";
+      for (size_t i = 0; i < e.n_lineage; i++) printf("  %s %s\n", rel, hex32(h, e.lineage[i]));
+    } else if (e.kind != PROPERTY_EV_REGISTER && e.kind != PROPERTY_EV_TRANSFER) {
       printf("  encumbrance %llu: %s held by %s\n", (unsigned long long)e.number, property_enc_kind_name(e.enc_kind),
              hex32(h, e.holder));
+      if (e.kind == PROPERTY_EV_HOLDER_REPLACE) printf("  new holder %s\n", hex32(h, e.new_holder));
+    }
     return true;
   }
   return false;

@@ -2,7 +2,8 @@
  * (src/apps/property/property.h, docs/property.md).
  *
  * A registrar records titles (register) and changes to them (transfer,
- * encumber, release); each change needs the parties' consents, which they
+ * encumber, release; from protocol 3 subdivide, merge and replace-holder);
+ * each change needs the parties' consents, which they
  * sign where they are, offline or not (consent), and send to the registrar as
  * small JSON files. Before a change is submitted every consent file is
  * checked here as the ledger will check it (same action, chain, current key,
@@ -34,7 +35,11 @@ static const char PROPERTY_USAGE[] =
     "  transfer  change the owners (land registrar, with the parties' consents)\n"
     "  encumber  register a mortgage, easement, lease or arrest\n"
     "  release   lift an encumbrance\n"
-    "  show      a parcel's title\n"
+    "  subdivide split a parcel into 2..16 new ones (the parent is retired)\n"
+    "  merge     join 2..16 parcels with the same owners into a new one\n"
+    "  replace-holder  give an encumbrance a new holder (a bank's successor, a\n"
+    "            mortgage sold; a revoked holder need not consent)\n"
+    "  show      a parcel's title (with its status, parents and children)\n"
     "  history   a parcel's history: every version, with the owners after it\n"
     "  owned     the parcels an identity owns\n"
     "  proof     a proof bundle of a title or of one history event (check it\n"
@@ -47,8 +52,24 @@ static const char PROPERTY_USAGE[] =
 /* ---- arguments shared by the commands ---- */
 
 /* Everything an action command may be given. */
+/* A parcel as named on the command line (--parcel ID or --cadastral N). */
+typedef struct {
+  const char *name;
+  bool is_id;
+} parcel_name_t;
+
 typedef struct {
   const char *parcel, *cadastral, *version, *chain_id, *identity;
+  /* Every --parcel/--cadastral and --version in order: several for merge. */
+  parcel_name_t parcels[PROPERTY_LINEAGE_MAX];
+  size_t n_parcels;
+  const char *versions[PROPERTY_LINEAGE_MAX];
+  size_t n_versions;
+  /* subdivide: --child / --child-digest specs; merge: --into NUMBER */
+  const char *children[PROPERTY_LINEAGE_MAX];
+  bool child_is_digest[PROPERTY_LINEAGE_MAX];
+  size_t n_children;
+  const char *into;
   const char *owners[PROPERTY_OWNERS_MAX + 1];
   size_t n_owners;
   const char *digest_hex, *digest_file; /* deed or document */
@@ -65,7 +86,7 @@ typedef struct {
 enum {
   O_PARCEL = 256, O_CADASTRAL, O_VERSION, O_CHAIN, O_IDENTITY, O_OWNER, O_DEED_HEX, O_DEED_FILE, O_DOC_HEX,
   O_DOC_FILE, O_PLAN_HEX, O_PLAN_FILE, O_AREA, O_DISTRICT, O_KIND, O_HOLDER, O_NUMBER, O_CONSENT, O_OUT,
-  O_FORCE, O_JSON, O_FROM, O_LIMIT, O_AFTER, O_HEIGHT
+  O_FORCE, O_JSON, O_FROM, O_LIMIT, O_AFTER, O_HEIGHT, O_CHILD, O_CHILD_HEX, O_INTO
 };
 
 static const struct option OPTS[] = {
@@ -95,6 +116,9 @@ static const struct option OPTS[] = {
     {"limit", 1, 0, O_LIMIT},
     {"after", 1, 0, O_AFTER},
     {"height", 1, 0, O_HEIGHT},
+    {"child", 1, 0, O_CHILD},
+    {"child-digest", 1, 0, O_CHILD_HEX},
+    {"into", 1, 0, O_INTO},
     {0, 0, 0, 0},
 };
 
@@ -114,9 +138,24 @@ static void args_parse(int argc, char **argv, const char *usage, const char *all
     if (!strstr(allowed, want)) cli_die("--%s is not an option of this command (see --help)", name ? name : "?");
     if (pc_txopt(o, optarg, &a->tx)) continue;
     switch (o) {
-      case O_PARCEL: a->parcel = optarg; break;
-      case O_CADASTRAL: a->cadastral = optarg; break;
-      case O_VERSION: a->version = optarg; break;
+      case O_PARCEL:
+      case O_CADASTRAL:
+        if (a->n_parcels == PROPERTY_LINEAGE_MAX) cli_die("at most %d parcels", PROPERTY_LINEAGE_MAX);
+        a->parcels[a->n_parcels++] = (parcel_name_t){optarg, o == O_PARCEL};
+        if (o == O_PARCEL) a->parcel = optarg;
+        else a->cadastral = optarg;
+        break;
+      case O_VERSION:
+        if (a->n_versions == PROPERTY_LINEAGE_MAX) cli_die("at most %d --version", PROPERTY_LINEAGE_MAX);
+        a->versions[a->n_versions++] = a->version = optarg;
+        break;
+      case O_CHILD:
+      case O_CHILD_HEX:
+        if (a->n_children == PROPERTY_LINEAGE_MAX) cli_die("at most %d children", PROPERTY_LINEAGE_MAX);
+        a->child_is_digest[a->n_children] = o == O_CHILD_HEX;
+        a->children[a->n_children++] = optarg;
+        break;
+      case O_INTO: a->into = optarg; break;
       case O_CHAIN: a->chain_id = optarg; break;
       case O_IDENTITY: a->identity = optarg; break;
       case O_OWNER:
@@ -163,12 +202,16 @@ static void digest_arg(const char *what, const char *hex, const char *file, uint
   else file_digest(file, out);
 }
 
+static void parcel_name_id(const parcel_name_t *p, uint8_t id[32]) {
+  if (p->is_id) cli_hex32("parcel id", p->name, id);
+  else if (property_parcel_id(id, p->name))
+    cli_die("--cadastral must be 1 to %d characters of A-Z a-z 0-9 : . / -", PROPERTY_CADASTRAL_BYTES_MAX);
+}
+
 /* The parcel id of --parcel or --cadastral (exactly one). */
 static void parcel_arg(const args_t *a, uint8_t id[32]) {
-  if (!!a->parcel == !!a->cadastral) cli_die("give exactly one of --parcel ID and --cadastral NUMBER");
-  if (a->parcel) cli_hex32("parcel id", a->parcel, id);
-  else if (property_parcel_id(id, a->cadastral))
-    cli_die("--cadastral must be 1 to %d characters of A-Z a-z 0-9 : . / -", PROPERTY_CADASTRAL_BYTES_MAX);
+  if (a->n_parcels != 1) cli_die("give exactly one of --parcel ID and --cadastral NUMBER (several only for merge)");
+  parcel_name_id(&a->parcels[0], id);
 }
 
 static int cmp_owner(const void *x, const void *y) { return memcmp(x, y, 32); }
@@ -240,6 +283,9 @@ static uint32_t type_of(const char *name) {
   if (!strcmp(name, "transfer")) return TX_TYPE_PROPERTY_TRANSFER;
   if (!strcmp(name, "encumber")) return TX_TYPE_PROPERTY_ENCUMBER;
   if (!strcmp(name, "release")) return TX_TYPE_PROPERTY_RELEASE;
+  if (!strcmp(name, "subdivide")) return TX_TYPE_PROPERTY_SUBDIVIDE;
+  if (!strcmp(name, "merge")) return TX_TYPE_PROPERTY_MERGE;
+  if (!strcmp(name, "replace-holder")) return TX_TYPE_PROPERTY_HOLDER_REPLACE;
   return 0;
 }
 
@@ -248,19 +294,141 @@ static const char *type_name(uint32_t type) {
     case TX_TYPE_PROPERTY_TRANSFER: return "transfer";
     case TX_TYPE_PROPERTY_ENCUMBER: return "encumber";
     case TX_TYPE_PROPERTY_RELEASE: return "release";
+    case TX_TYPE_PROPERTY_SUBDIVIDE: return "subdivide";
+    case TX_TYPE_PROPERTY_MERGE: return "merge";
+    case TX_TYPE_PROPERTY_HOLDER_REPLACE: return "replace-holder";
     default: return "register";
   }
 }
 
+/* The titles a change of type reads: each merger parent's, in the order
+ * given, or the one parcel's. A JSON array the caller decrefs. */
+static json_t *titles_fetch(const cli_node_t *n, uint32_t type, const args_t *a) {
+  json_t *arr = json_array();
+  if (type != TX_TYPE_PROPERTY_MERGE) {
+    uint8_t id[32];
+    parcel_arg(a, id);
+    json_array_append_new(arr, title_fetch(n, id));
+    return arr;
+  }
+  for (size_t i = 0; i < a->n_parcels; i++) {
+    uint8_t id[32];
+    parcel_name_id(&a->parcels[i], id);
+    json_array_append_new(arr, title_fetch(n, id));
+  }
+  return arr;
+}
+
+/* A land description: --area, --district, and the plan (--plan/--plan-digest). */
+static void land_arg(const char *what, const char *cad, const char *area, const char *district, char *cad_out,
+                     uint64_t *area_out, char *district_out) {
+  if (!property_cadastral_ok(cad, strlen(cad)))
+    cli_die("%s: the cadastral number \"%s\" must be 1 to %d characters of A-Z a-z 0-9 : . / -", what, cad,
+            PROPERTY_CADASTRAL_BYTES_MAX);
+  snprintf(cad_out, PROPERTY_CADASTRAL_BYTES_MAX + 1, "%s", cad);
+  *area_out = cli_u64_arg("area", area);
+  if (*area_out == 0 || *area_out > PROPERTY_AREA_M2_MAX)
+    cli_die("%s: the area must be from 1 to %llu square metres", what, (unsigned long long)PROPERTY_AREA_M2_MAX);
+  if (district && !property_district_ok(district, strlen(district)))
+    cli_die("%s: the district must be 0 to %d characters of a-z 0-9 _", what, PROPERTY_DISTRICT_BYTES_MAX);
+  snprintf(district_out, PROPERTY_DISTRICT_BYTES_MAX + 1, "%s", district ? district : "");
+}
+
+static bool all_digits(const char *s) {
+  if (!*s) return false;
+  for (; *s; s++)
+    if (*s < '0' || *s > '9') return false;
+  return true;
+}
+
+/* --child NUM:PLANFILE:AREA[:DISTRICT] or --child-digest NUM:HEX:AREA[:DISTRICT].
+ * A cadastral number has colons of its own, so the fields are read from the
+ * right: the last is the district unless it is all digits and the one before
+ * is not (then it is the area; a plan file named by digits alone is written
+ * ./NAME); the field before the area is the plan (a file name without ':', or
+ * 64 hex); what is left is the number. */
+static void child_arg(const char *spec, bool is_digest, property_piece_t *p) {
+  char buf[512];
+  if (strlen(spec) >= sizeof buf) cli_die("--child %s: too long", spec);
+  snprintf(buf, sizeof buf, "%s", spec);
+  char *f[3]; /* f[0] the last field, f[1] the one before, ... */
+  size_t n = 0;
+  for (char *c; n < 3 && (c = strrchr(buf, ':'));) {
+    *c = 0;
+    f[n++] = c + 1;
+  }
+  /* n == 3 and buf empty: there was no room for a district. */
+  bool district = n == 3 && *buf && (!all_digits(f[0]) || all_digits(f[1]));
+  if (n < 2 || (n == 2 && !*buf) || (!district && n == 3 && !all_digits(f[0])))
+    cli_die("--child %s: write NUMBER:%s:AREA[:DISTRICT]", spec, is_digest ? "HEX" : "PLANFILE");
+  if (!district && n == 3) { /* f[2] belongs to the number: put its colon back */
+    f[2][-1] = ':';
+    n = 2;
+  }
+  const char *dist = district ? f[0] : NULL, *area = f[district], *plan = f[district + 1];
+  if (!*buf) cli_die("--child %s: no cadastral number", spec);
+  if (!all_digits(area)) cli_die("--child %s: the area \"%s\" is not a number of square metres", spec, area);
+  land_arg("--child", buf, area, dist, p->cadastral, &p->area_m2, p->district);
+  if (is_digest) cli_hex32("--child-digest plan digest", plan, p->plan_digest);
+  else file_digest(plan, p->plan_digest);
+  if (property_parcel_id(p->id, p->cadastral)) cli_die("--child %s: bad cadastral number", spec);
+}
+
+static int cmp_piece(const void *x, const void *y) { return memcmp(x, y, 32); } /* id first */
+
+/* MERGE: the parents (--cadastral/--parcel, 2..16) with their versions
+ * (--version, one per parent in the same order, or the titles'), sorted by
+ * id; the new parcel (--into, --plan, --area, --district). */
+static void merge_build(const args_t *a, const json_t *titles, property_action_t *act) {
+  if (a->n_parcels < 2) cli_die("merge: name 2 to %d parcels (--cadastral or --parcel each)", PROPERTY_LINEAGE_MAX);
+  if (a->n_versions && a->n_versions != a->n_parcels)
+    cli_die("merge: give one --version per parcel, in the same order (or none: the node's)");
+  if (!a->n_versions && !titles) cli_die("offline, give --version V for each parcel, in the same order");
+  for (size_t i = 0; i < a->n_parcels; i++) {
+    parcel_name_id(&a->parcels[i], act->pieces[i].id);
+    act->pieces[i].version = a->n_versions ? cli_u64_arg("--version", a->versions[i])
+                                           : jint(json_array_get(titles, i), "version");
+  }
+  act->n_pieces = a->n_parcels;
+  qsort(act->pieces, act->n_pieces, sizeof act->pieces[0], cmp_piece);
+  for (size_t i = 1; i < act->n_pieces; i++)
+    if (!memcmp(act->pieces[i - 1].id, act->pieces[i].id, 32)) cli_die("merge: a parcel is named twice");
+  if (!a->into) cli_die("merge: --into NUMBER (the new parcel's cadastral number) is required");
+  if (!a->area) cli_die("merge: --area M2 (the new parcel's) is required");
+  land_arg("--into", a->into, a->area, a->district, act->cadastral, &act->area_m2, act->district);
+  digest_arg("plan", a->plan_hex, a->plan_file, act->plan_digest);
+  digest_arg("deed", a->digest_hex, a->digest_file, act->digest);
+}
+
+/* SUBDIVIDE: the children (--child/--child-digest, 2..16), sorted by id. */
+static void subdivide_build(const args_t *a, property_action_t *act) {
+  if (a->n_children < 2) cli_die("subdivide: give 2 to %d --child NUMBER:PLANFILE:AREA[:DISTRICT]", PROPERTY_LINEAGE_MAX);
+  for (size_t i = 0; i < a->n_children; i++) child_arg(a->children[i], a->child_is_digest[i], &act->pieces[i]);
+  act->n_pieces = a->n_children;
+  qsort(act->pieces, act->n_pieces, sizeof act->pieces[0], cmp_piece);
+  for (size_t i = 1; i < act->n_pieces; i++)
+    if (!memcmp(act->pieces[i - 1].id, act->pieces[i].id, 32)) cli_die("subdivide: a child is named twice");
+  digest_arg("deed", a->digest_hex, a->digest_file, act->digest);
+}
+
 /* The action of type from the arguments; the expected version is --version or
- * title's (title may be NULL offline). */
-static void action_build(uint32_t type, const args_t *a, const json_t *title, property_action_t *act) {
+ * the title's (titles: a JSON array as titles_fetch gives, or NULL offline). */
+static void action_build(uint32_t type, const args_t *a, const json_t *titles, property_action_t *act) {
   memset(act, 0, sizeof *act);
   act->type = type;
+  if (type == TX_TYPE_PROPERTY_MERGE) {
+    merge_build(a, titles, act);
+    return;
+  }
   parcel_arg(a, act->parcel);
+  if (a->n_versions > 1) cli_die("one --version (several only for merge)");
   if (a->version) act->version = cli_u64_arg("--version", a->version);
-  else if (title) act->version = jint(title, "version");
+  else if (titles) act->version = jint(json_array_get(titles, 0), "version");
   else cli_die("offline, give --version V (the title version the change applies to)");
+  if (type == TX_TYPE_PROPERTY_SUBDIVIDE) {
+    subdivide_build(a, act);
+    return;
+  }
   if (type == TX_TYPE_PROPERTY_TRANSFER) {
     owners_arg(a, act->owners, &act->n_owners);
     digest_arg("deed", a->digest_hex, a->digest_file, act->digest);
@@ -275,6 +443,10 @@ static void action_build(uint32_t type, const args_t *a, const json_t *title, pr
   } else {
     if (!a->number) cli_die("--number N (the encumbrance's number) is required");
     act->number = cli_u64_arg("--number", a->number);
+    if (type == TX_TYPE_PROPERTY_HOLDER_REPLACE) {
+      if (!a->holder) cli_die("--holder ID (the new holder) is required");
+      cli_hex32("holder identity id", a->holder, act->holder);
+    }
   }
 }
 
@@ -298,9 +470,36 @@ static json_t *hex_json(const uint8_t *p, size_t n) {
 }
 
 /* The readable fields of an action, beside its bytes in a consent file. */
+static json_t *land_json(const char *cad, const uint8_t plan[32], uint64_t area_m2, const char *district) {
+  return json_pack("{s:s, s:o, s:I, s:s}", "cadastral", cad, "plan_digest", hex_json(plan, 32), "area_m2",
+                   (json_int_t)area_m2, "district", district);
+}
+
 static void action_fields_json(json_t *o, const property_action_t *act) {
+  if (act->type == TX_TYPE_PROPERTY_MERGE) {
+    json_t *ps = json_array();
+    for (size_t i = 0; i < act->n_pieces; i++)
+      json_array_append_new(ps, json_pack("{s:o, s:I}", "parcel", hex_json(act->pieces[i].id, 32), "title_version",
+                                          (json_int_t)act->pieces[i].version));
+    json_object_set_new(o, "parents", ps);
+    json_object_set_new(o, "into", land_json(act->cadastral, act->plan_digest, act->area_m2, act->district));
+    json_object_set_new(o, "deed_digest", hex_json(act->digest, 32));
+    return;
+  }
   json_object_set_new(o, "parcel", hex_json(act->parcel, 32));
   json_object_set_new(o, "title_version", json_integer((json_int_t)act->version));
+  if (act->type == TX_TYPE_PROPERTY_SUBDIVIDE) {
+    json_t *cs = json_array();
+    for (size_t i = 0; i < act->n_pieces; i++) {
+      const property_piece_t *p = &act->pieces[i];
+      json_t *c = land_json(p->cadastral, p->plan_digest, p->area_m2, p->district);
+      json_object_set_new(c, "parcel", hex_json(p->id, 32));
+      json_array_append_new(cs, c);
+    }
+    json_object_set_new(o, "children", cs);
+    json_object_set_new(o, "deed_digest", hex_json(act->digest, 32));
+    return;
+  }
   if (act->type == TX_TYPE_PROPERTY_TRANSFER) {
     json_object_set_new(o, "owners", owners_json(act->owners, act->n_owners));
     json_object_set_new(o, "deed_digest", hex_json(act->digest, 32));
@@ -311,6 +510,7 @@ static void action_fields_json(json_t *o, const property_action_t *act) {
     json_object_set_new(o, "holder", hex_json(act->holder, 32));
   } else {
     json_object_set_new(o, "number", json_integer((json_int_t)act->number));
+    if (act->type == TX_TYPE_PROPERTY_HOLDER_REPLACE) json_object_set_new(o, "new_holder", hex_json(act->holder, 32));
   }
   json_object_set_new(o, "document_digest", hex_json(act->digest, 32));
 }
@@ -322,6 +522,18 @@ static const char *action_diff(const property_action_t *x, const property_action
   if (x->version != y->version) return "another title version (the title changed since it was signed, or --version differs)";
   if (x->n_owners != y->n_owners || memcmp(x->owners, y->owners, x->n_owners * sizeof x->owners[0]))
     return "other new owners or shares";
+  if (x->n_pieces != y->n_pieces) return "another number of children or parents";
+  for (size_t i = 0; i < x->n_pieces; i++) {
+    const property_piece_t *p = &x->pieces[i], *q = &y->pieces[i];
+    if (memcmp(p->id, q->id, 32)) return "other children or parents";
+    if (p->version != q->version) return "another version of a parent (it changed since this was signed)";
+    if (strcmp(p->cadastral, q->cadastral) || memcmp(p->plan_digest, q->plan_digest, 32) || p->area_m2 != q->area_m2 ||
+        strcmp(p->district, q->district))
+      return "another plan, area or district of a child";
+  }
+  if (strcmp(x->cadastral, y->cadastral) || memcmp(x->plan_digest, y->plan_digest, 32) || x->area_m2 != y->area_m2 ||
+      strcmp(x->district, y->district))
+    return "another new parcel (number, plan, area or district)";
   if (x->kind != y->kind) return "another kind";
   if (memcmp(x->holder, y->holder, 32)) return "another holder";
   if (x->number != y->number) return "another encumbrance number";
@@ -406,7 +618,7 @@ static int property_register(int argc, char **argv) {
 /* ---- consent ---- */
 
 static const char CONSENT_USAGE[] =
-    "usage: veche property consent transfer|encumber|release ACTION-OPTIONS --key FILE\n"
+    "usage: veche property consent CHANGE ACTION-OPTIONS --key FILE\n"
     "         [--out FILE] (--node HOST:PORT | --version V --chain-id ID [--identity ID])\n"
     "\n"
     "Signs, as a party (current owner, new owner, mortgage holder, holder of an\n"
@@ -421,14 +633,23 @@ static const char CONSENT_USAGE[] =
     "  transfer  (--parcel ID | --cadastral N) --owner ID[:PARTS]... (--deed-digest HEX | --deed FILE)\n"
     "  encumber  (--parcel ID | --cadastral N) --kind K --holder ID (--document-digest HEX | --document FILE)\n"
     "  release   (--parcel ID | --cadastral N) --number N (--document-digest HEX | --document FILE)\n"
+    "  subdivide (--parcel ID | --cadastral N) --child NUM:PLANFILE:AREA[:DISTRICT]... (or\n"
+    "            --child-digest NUM:HEX:AREA[:DISTRICT]) (--deed-digest HEX | --deed FILE)\n"
+    "  merge     --cadastral A --cadastral B... --into NUM (--plan FILE | --plan-digest HEX)\n"
+    "            --area M2 [--district D] (--deed-digest HEX | --deed FILE)\n"
+    "  replace-holder (--parcel ID | --cadastral N) --number N --holder NEW-ID\n"
+    "            (--document-digest HEX | --document FILE)\n"
     "\n"
-    "  --node HOST:PORT   learn the chain, the title version and your identity from\n"
+    "  --node HOST:PORT   learn the chain, the title version(s) and your identity from\n"
     "                     a node (default $VECHE_NODE or " CLI_NODE_DEFAULT ")\n"
     "  --version V --chain-id ID [--identity ID]\n"
-    "                     offline instead; --identity is needed if your key was\n"
-    "                     rotated (default: the identity of this key as first key)\n";
+    "                     offline instead (merge: one --version per parcel, in the\n"
+    "                     order of the --cadastral); --identity is needed if your key\n"
+    "                     was rotated (default: the identity of this key as first key)\n";
 
-#define ACTION_OPTS " parcel cadastral version owner deed-digest deed document-digest document kind holder number "
+#define ACTION_OPTS                                                                                          \
+  " parcel cadastral version owner deed-digest deed document-digest document kind holder number child child-digest " \
+  "into plan plan-digest area district "
 
 static int property_consent(int argc, char **argv) {
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -436,7 +657,8 @@ static int property_consent(int argc, char **argv) {
     cli_usage(CONSENT_USAGE);
   }
   uint32_t type = type_of(argv[1]);
-  if (!type) cli_die("consent to what? transfer, encumber or release (not \"%s\")", argv[1]);
+  if (!type)
+    cli_die("consent to what? transfer, encumber, release, subdivide, merge or replace-holder (not \"%s\")", argv[1]);
   args_t a;
   args_parse(argc - 1, argv + 1, CONSENT_USAGE, ACTION_OPTS "key out node chain-id identity ", &a);
   bool offline = a.chain_id || a.identity;
@@ -459,11 +681,9 @@ static int property_consent(int argc, char **argv) {
     cli_node_t n;
     cli_node_parse(&n, a.tx.node);
     chain_fetch(&n, chain);
-    uint8_t pid[32];
-    parcel_arg(&a, pid);
-    json_t *title = a.version ? NULL : title_fetch(&n, pid);
-    action_build(type, &a, title, act);
-    json_decref(title);
+    json_t *titles = a.version ? NULL : titles_fetch(&n, type, &a);
+    action_build(type, &a, titles, act);
+    json_decref(titles);
     char pk[65], path[128];
     ve_hex_encode(pk, kp.pk, 32);
     snprintf(path, sizeof path, "/v1/keys/%s", pk);
@@ -490,8 +710,11 @@ static int property_consent(int argc, char **argv) {
   if (a.out) {
     char hex[65];
     ve_hex_encode(hex, who, 32);
-    fprintf(stderr, "consent of %s to this %s at title version %llu written to %s\n", hex, type_name(type),
-            (unsigned long long)act->version, a.out);
+    if (type == TX_TYPE_PROPERTY_MERGE)
+      fprintf(stderr, "consent of %s to this merge of %zu parcels written to %s\n", hex, act->n_pieces, a.out);
+    else
+      fprintf(stderr, "consent of %s to this %s at title version %llu written to %s\n", hex, type_name(type),
+              (unsigned long long)act->version, a.out);
   }
   json_decref(o);
   ve_buf_free(&ab);
@@ -552,29 +775,63 @@ static void required_add(required_t *r, const uint8_t id[32], const char *why) {
   r->why[r->n++] = why;
 }
 
+static bool identity_revoked(const cli_node_t *n, const uint8_t id[32]) {
+  json_t *rec = identity_fetch(n, id);
+  bool revoked = !strcmp(cli_jstr(rec, "status"), "revoked");
+  json_decref(rec);
+  return revoked;
+}
+
+/* The title's owners that are not revoked (a revoked one is excused:
+ * docs/property.md), then its mortgage holders. */
+static void required_owners(const cli_node_t *n, const json_t *title, required_t *r) {
+  size_t i;
+  const json_t *x;
+  json_array_foreach(json_object_get(title, "owners"), i, x) {
+    uint8_t id[32];
+    jhex32(x, "identity", id);
+    if (!identity_revoked(n, id)) required_add(r, id, "current owner");
+  }
+}
+
+static void required_mortgagees(const json_t *title, required_t *r) {
+  size_t i;
+  const json_t *x;
+  json_array_foreach(json_object_get(title, "encumbrances"), i, x) {
+    if (strcmp(cli_jstr(x, "kind"), "mortgage")) continue;
+    uint8_t id[32];
+    jhex32(x, "holder", id);
+    required_add(r, id, "mortgage holder");
+  }
+}
+
 /* The parties whose consent the ledger will want (property.h), from the
- * title as the node shows it. */
-static void required_of(const cli_node_t *n, const json_t *title, const property_action_t *act, required_t *r) {
+ * titles as the node shows them (titles_fetch). */
+static void required_of(const cli_node_t *n, const json_t *titles, const property_action_t *act, required_t *r) {
   r->n = 0;
+  const json_t *title = json_array_get(titles, 0);
   const json_t *owners = json_object_get(title, "owners"), *encs = json_object_get(title, "encumbrances");
   size_t i;
   const json_t *x;
   if (act->type == TX_TYPE_PROPERTY_TRANSFER) {
-    json_array_foreach(owners, i, x) {
-      uint8_t id[32];
-      jhex32(x, "identity", id);
-      json_t *rec = identity_fetch(n, id);
-      bool revoked = !strcmp(cli_jstr(rec, "status"), "revoked"); /* excused: docs/property.md */
-      json_decref(rec);
-      if (!revoked) required_add(r, id, "current owner");
-    }
+    required_owners(n, title, r);
     for (size_t k = 0; k < act->n_owners; k++) required_add(r, act->owners[k].id, "new owner");
+    required_mortgagees(title, r);
+  } else if (act->type == TX_TYPE_PROPERTY_SUBDIVIDE || act->type == TX_TYPE_PROPERTY_MERGE) {
+    /* A merger's parents have one owner list (else the ledger refuses it). */
+    required_owners(n, title, r);
+    json_array_foreach(titles, i, x) required_mortgagees(x, r);
+  } else if (act->type == TX_TYPE_PROPERTY_HOLDER_REPLACE) {
+    required_add(r, act->holder, "new holder");
+    bool found = false;
     json_array_foreach(encs, i, x) {
-      if (strcmp(cli_jstr(x, "kind"), "mortgage")) continue;
+      if (jint(x, "number") != act->number) continue;
       uint8_t id[32];
       jhex32(x, "holder", id);
-      required_add(r, id, "mortgage holder");
+      found = true;
+      if (!identity_revoked(n, id)) required_add(r, id, "current holder");
     }
+    if (!found) cli_die("the title has no encumbrance number %llu", (unsigned long long)act->number);
   } else if (act->type == TX_TYPE_PROPERTY_ENCUMBER) {
     if (act->kind == PROPERTY_ARREST) return;
     json_array_foreach(owners, i, x) {
@@ -626,6 +883,14 @@ static const char CHANGE_USAGE[] =
     "         (--document-digest HEX | --document FILE) [--consent FILE]... --key FILE [options]\n"
     "       veche property release (--parcel ID | --cadastral N) --number N\n"
     "         (--document-digest HEX | --document FILE) [--consent FILE]... --key FILE [options]\n"
+    "       veche property subdivide (--parcel ID | --cadastral N)\n"
+    "         --child NUMBER:PLANFILE:AREA[:DISTRICT]... (or --child-digest NUMBER:HEX:AREA[:DISTRICT])\n"
+    "         (--deed-digest HEX | --deed FILE) [--consent FILE]... --key FILE [options]\n"
+    "       veche property merge --cadastral A --cadastral B... --into NUMBER\n"
+    "         (--plan FILE | --plan-digest HEX) --area M2 [--district D]\n"
+    "         (--deed-digest HEX | --deed FILE) [--consent FILE]... --key FILE [options]\n"
+    "       veche property replace-holder (--parcel ID | --cadastral N) --number N --holder NEW-ID\n"
+    "         (--document-digest HEX | --document FILE) [--consent FILE]... --key FILE [options]\n"
     "\n"
     "Submits a change of a title, signed by a land registrar (--key), with the\n"
     "parties' consents (`veche property consent`). The consents must be exactly:\n"
@@ -633,12 +898,22 @@ static const char CHANGE_USAGE[] =
     "            new owner and every mortgage holder; refused while an arrest holds;\n"
     "  encumber  kind mortgage, easement or lease: every owner and the holder;\n"
     "            kind arrest (a court order; --holder the court): none;\n"
-    "  release   the holder of encumbrance N.\n"
+    "  release   the holder of encumbrance N;\n"
+    "  subdivide every owner (a revoked one is excused) and every mortgage holder;\n"
+    "            each child gets the owners and a copy of every encumbrance (same\n"
+    "            numbers); the parent is retired; 2..16 children, new numbers only;\n"
+    "  merge     the same, over parcels that have the same owners and shares (a\n"
+    "            bank holding mortgages on several consents once); encumbrances\n"
+    "            are renumbered 1..m; the parents are retired;\n"
+    "  replace-holder  the new holder, and the current holder of encumbrance N\n"
+    "            unless its identity is revoked (then the document names the court\n"
+    "            decision or the successor's act).\n"
+    "Subdivide, merge and replace-holder exist from protocol 3.\n"
     "Each consent is checked here first (same change, this chain, the title's\n"
     "current version, the signer's current key, an active identity) and the set\n"
     "against the title; what is missing or extra is listed and nothing is sent\n"
     "(--force sends anyway, to see the ledger refuse it). The title version is\n"
-    "the node's unless --version V is given.\n"
+    "the node's unless --version V is given (merge: one per parcel, in order).\n"
     "\n"
     "Options:\n" PC_TXOPTS_HELP
     "  --force            submit even if the local checks of the consents fail\n";
@@ -646,26 +921,45 @@ static const char CHANGE_USAGE[] =
 static int property_change(uint32_t type, int argc, char **argv) {
   args_t a;
   args_parse(argc, argv, CHANGE_USAGE, ACTION_OPTS "consent force node key seq expiry wait print ", &a);
+  bool replace = type == TX_TYPE_PROPERTY_HOLDER_REPLACE, merge = type == TX_TYPE_PROPERTY_MERGE;
   if (type != TX_TYPE_PROPERTY_TRANSFER && a.n_owners) cli_die("--owner is for transfer");
-  if (type != TX_TYPE_PROPERTY_ENCUMBER && (a.kind || a.holder)) cli_die("--kind and --holder are for encumber");
-  if (type != TX_TYPE_PROPERTY_RELEASE && a.number) cli_die("--number is for release");
+  if (type != TX_TYPE_PROPERTY_ENCUMBER && a.kind) cli_die("--kind is for encumber");
+  if (type != TX_TYPE_PROPERTY_ENCUMBER && !replace && a.holder) cli_die("--holder is for encumber and replace-holder");
+  if (type != TX_TYPE_PROPERTY_RELEASE && !replace && a.number) cli_die("--number is for release and replace-holder");
+  if (type != TX_TYPE_PROPERTY_SUBDIVIDE && a.n_children) cli_die("--child is for subdivide");
+  if (!merge && (a.into || a.plan_hex || a.plan_file || a.area || a.district))
+    cli_die("--into, --plan, --area and --district are for merge");
   pc_signer_t s;
   pc_signer_open(&s, &a.tx);
-  uint8_t pid[32];
-  parcel_arg(&a, pid);
-  json_t *title = title_fetch(&s.node, pid);
+  json_t *titles = titles_fetch(&s.node, type, &a);
   property_action_t *act = calloc(1, sizeof *act);
   required_t *req = malloc(sizeof *req);
   if (!act || !req) cli_die("out of memory");
-  action_build(type, &a, title, act);
-  if (a.version && act->version != jint(title, "version"))
-    fprintf(stderr, "veche: warning: the title is at version %llu, not %llu: the ledger will refuse this\n",
-            (unsigned long long)jint(title, "version"), (unsigned long long)act->version);
-  if (type == TX_TYPE_PROPERTY_TRANSFER && json_is_true(json_object_get(title, "arrested")))
-    fprintf(stderr, "veche: warning: this parcel is under arrest: the ledger refuses a transfer until it is released\n");
-  for (size_t i = 0; i < a.n_consents; i++) consent_take(&s.node, s.chain, act, a.consents[i]);
-  required_of(&s.node, title, act, req);
-  json_decref(title);
+  action_build(type, &a, titles, act);
+  size_t i;
+  const json_t *title;
+  json_array_foreach(titles, i, title) {
+    uint64_t want = merge ? 0 : act->version, have = jint(title, "version");
+    if (merge) { /* the piece of this title (pieces are sorted by id) */
+      uint8_t id[32];
+      jhex32(title, "id", id);
+      for (size_t k = 0; k < act->n_pieces; k++)
+        if (!memcmp(act->pieces[k].id, id, 32)) want = act->pieces[k].version;
+    }
+    if (want != have)
+      fprintf(stderr, "veche: warning: %s is at version %llu, not %llu: the ledger will refuse this\n",
+              cli_jstr(title, "cadastral"), (unsigned long long)have, (unsigned long long)want);
+    if (strcmp(cli_jstr(title, "status"), "active"))
+      fprintf(stderr, "veche: warning: %s is %s: the ledger refuses every change of it\n", cli_jstr(title, "cadastral"),
+              cli_jstr(title, "status"));
+    bool blocked = type == TX_TYPE_PROPERTY_TRANSFER || type == TX_TYPE_PROPERTY_SUBDIVIDE || merge;
+    if (blocked && json_is_true(json_object_get(title, "arrested")))
+      fprintf(stderr, "veche: warning: %s is under arrest: the ledger refuses a %s until it is released\n",
+              cli_jstr(title, "cadastral"), type_name(type));
+  }
+  for (size_t k = 0; k < a.n_consents; k++) consent_take(&s.node, s.chain, act, a.consents[k]);
+  required_of(&s.node, titles, act, req);
+  json_decref(titles);
   if (!consents_match(req, act)) {
     if (!a.force) cli_die("the consents do not match the parties to this change; nothing was sent");
     fprintf(stderr, "veche: --force: submitting anyway\n");
@@ -685,6 +979,11 @@ static int property_change(uint32_t type, int argc, char **argv) {
 static int property_transfer(int argc, char **argv) { return property_change(TX_TYPE_PROPERTY_TRANSFER, argc, argv); }
 static int property_encumber(int argc, char **argv) { return property_change(TX_TYPE_PROPERTY_ENCUMBER, argc, argv); }
 static int property_release(int argc, char **argv) { return property_change(TX_TYPE_PROPERTY_RELEASE, argc, argv); }
+static int property_subdivide(int argc, char **argv) { return property_change(TX_TYPE_PROPERTY_SUBDIVIDE, argc, argv); }
+static int property_merge(int argc, char **argv) { return property_change(TX_TYPE_PROPERTY_MERGE, argc, argv); }
+static int property_replace_holder(int argc, char **argv) {
+  return property_change(TX_TYPE_PROPERTY_HOLDER_REPLACE, argc, argv);
+}
 
 /* ---- reading ---- */
 
@@ -692,7 +991,9 @@ static const char SHOW_USAGE[] =
     "usage: veche property show (--parcel ID | --cadastral N) [--node HOST:PORT]\n"
     "\n"
     "Prints the title as the node holds it (GET /v1/property/parcels/ID): the\n"
-    "cadastral number, version, owners with their shares, encumbrances, digests.\n";
+    "cadastral number, version, status (active or retired), parents (the parcels\n"
+    "it came from) and children (where a retired parcel's land went), owners with\n"
+    "their shares, encumbrances, digests.\n";
 
 static int property_show(int argc, char **argv) {
   args_t a;
@@ -726,7 +1027,18 @@ static void print_event(const json_t *e) {
     json_array_foreach(owners, i, o) printf(" %s(%s)", cli_jstr(o, "identity"), cli_jstr(o, "share"));
   } else if (enc) {
     printf(" %s #%lld holder %s", cli_jstr(enc, "kind"), (long long)jint(enc, "number"), cli_jstr(enc, "holder"));
+    if (json_object_get(e, "new_holder")) printf(" -> %s", cli_jstr(e, "new_holder"));
   }
+  /* origin: where it came from; subdivide, merge: where the land went. */
+  const char *lists[] = {"parents", "from", "children", "into"};
+  for (size_t l = 0; l < 4; l += 2) {
+    const json_t *ids = json_object_get(e, lists[l]);
+    if (!json_array_size(ids)) continue;
+    printf(" %s", lists[l + 1]);
+    json_array_foreach(ids, i, o) printf(" %s", json_string_value(o));
+  }
+  json_array_foreach(json_object_get(e, "encumbrance_origins"), i, o)
+    printf(" #%lld=%s#%lld", (long long)jint(o, "number"), cli_jstr(o, "parent"), (long long)jint(o, "parent_number"));
   printf(" digest %s\n", cli_jstr(e, "digest"));
 }
 
@@ -837,6 +1149,7 @@ int cmd_property(int argc, char **argv) {
   static const cli_cmd_t cmds[] = {
       {"id", property_id},           {"register", property_register}, {"consent", property_consent},
       {"transfer", property_transfer}, {"encumber", property_encumber}, {"release", property_release},
+      {"subdivide", property_subdivide}, {"merge", property_merge}, {"replace-holder", property_replace_holder},
       {"show", property_show},       {"history", property_history},   {"owned", property_owned},
       {"proof", property_proof},
   };

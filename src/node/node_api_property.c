@@ -1,6 +1,7 @@
 /* node_api_property.c — HTTP endpoints of the land registry (docs/property.md,
  * section "API"). All are GET and read-only: titles, their history, what an
- * identity owns, and proof bundles of titles and history events. The table is
+ * identity owns, a title's lineage (parents and children, one level each way),
+ * and proof bundles of titles and history events. The table is
  * concatenated with the others by node_routes_collect.
  *
  * Every handler runs on an HTTP thread with its own read transaction. Ids are
@@ -42,11 +43,20 @@ static json_t *owners_json(const property_owner_t *o, size_t n) {
   return a;
 }
 
+static json_t *ids_json(const uint8_t (*ids)[LEDGER_HASH_BYTES], size_t n) {
+  json_t *a = json_array();
+  for (size_t i = 0; i < n; i++) json_array_append_new(a, node_api_hex(ids[i], 32));
+  return a;
+}
+
 static json_t *title_json(const property_title_t *t, uint64_t tip) {
   json_t *o = json_object();
   json_object_set_new(o, "id", node_api_hex(t->id, 32));
   json_object_set_new(o, "cadastral", json_string(t->cadastral));
   json_object_set_new(o, "version", json_integer((json_int_t)t->version));
+  json_object_set_new(o, "status", json_string(property_status_name(t->status)));
+  json_object_set_new(o, "parents", ids_json((const uint8_t(*)[LEDGER_HASH_BYTES])t->parents, t->n_parents));
+  json_object_set_new(o, "children", ids_json((const uint8_t(*)[LEDGER_HASH_BYTES])t->children, t->n_children));
   json_object_set_new(o, "registrar", node_api_hex(t->registrar, 32));
   json_object_set_new(o, "registered_height", json_integer((json_int_t)t->registered_height));
   json_object_set_new(o, "updated_height", json_integer((json_int_t)t->updated_height));
@@ -78,12 +88,37 @@ static json_t *event_json(const property_event_t *e) {
                         property_event_kind_name(e->kind), "height", (json_int_t)e->height, "signer",
                         node_api_hex(e->signer, 32), "digest", node_api_hex(e->digest, 32));
   if (!o) return NULL;
-  if (e->kind == PROPERTY_EV_REGISTER || e->kind == PROPERTY_EV_TRANSFER)
-    json_object_set_new(o, "owners", owners_json(e->owners, e->n_owners));
-  else
-    json_object_set_new(o, "encumbrance",
-                        json_pack("{s:I, s:s, s:o}", "number", (json_int_t)e->number, "kind",
-                                  property_enc_kind_name(e->enc_kind), "holder", node_api_hex(e->holder, 32)));
+  const uint8_t(*lineage)[LEDGER_HASH_BYTES] = (const uint8_t(*)[LEDGER_HASH_BYTES])e->lineage;
+  switch (e->kind) {
+    case PROPERTY_EV_REGISTER:
+    case PROPERTY_EV_TRANSFER: json_object_set_new(o, "owners", owners_json(e->owners, e->n_owners)); break;
+    case PROPERTY_EV_ORIGIN: {
+      json_object_set_new(o, "owners", owners_json(e->owners, e->n_owners));
+      json_object_set_new(o, "parents", ids_json(lineage, e->n_lineage));
+      /* Each encumbrance's number here and where it came from: a child of a
+       * subdivision keeps the numbers, a merger numbers them 1..m. */
+      json_t *origins = json_array();
+      for (size_t i = 0; i < e->n_origins; i++) {
+        const property_origin_t *og = &e->origins[i];
+        uint64_t number = e->n_lineage == 1 ? og->number : i + 1;
+        json_array_append_new(origins, json_pack("{s:I, s:o, s:I}", "number", (json_int_t)number, "parent",
+                                                 node_api_hex(lineage[og->parent], 32), "parent_number",
+                                                 (json_int_t)og->number));
+      }
+      json_object_set_new(o, "encumbrance_origins", origins);
+      break;
+    }
+    case PROPERTY_EV_SUBDIVIDE: /* the children */
+    case PROPERTY_EV_MERGE:     /* the one result */
+      json_object_set_new(o, "children", ids_json(lineage, e->n_lineage));
+      break;
+    default:
+      json_object_set_new(o, "encumbrance",
+                          json_pack("{s:I, s:s, s:o}", "number", (json_int_t)e->number, "kind",
+                                    property_enc_kind_name(e->enc_kind), "holder", node_api_hex(e->holder, 32)));
+      if (e->kind == PROPERTY_EV_HOLDER_REPLACE) json_object_set_new(o, "new_holder", node_api_hex(e->new_holder, 32));
+      break;
+  }
   return o;
 }
 
@@ -245,6 +280,49 @@ static int h_owned(void *ctx, const api_request_t *req, api_response_t *resp) {
   return rc;
 }
 
+/* {"id", "cadastral", "status", "version"} of each of ids, read in t. */
+static int relatives_json(store_txn_t *t, const uint8_t (*ids)[LEDGER_HASH_BYTES], size_t n, property_title_t *scratch,
+                          json_t *out) {
+  for (size_t i = 0; i < n; i++) {
+    VE_TRY(property_get(t, ids[i], scratch));
+    json_array_append_new(out, json_pack("{s:o, s:s, s:s, s:I}", "id", node_api_hex(ids[i], 32), "cadastral",
+                                         scratch->cadastral, "status", property_status_name(scratch->status),
+                                         "version", (json_int_t)scratch->version));
+  }
+  return VE_OK;
+}
+
+/* GET /v1/property/parcels/:id/lineage — the parcel, the parcels it came
+ * from and the ones its land went to (one level each way; follow the ids for
+ * more), with their cadastral numbers and status. At most 2 x 16 reads. */
+static int h_lineage(void *ctx, const api_request_t *req, api_response_t *resp) {
+  uint8_t id[32];
+  VE_TRY(node_api_param_hash(req, "id", id, resp));
+  property_title_t *title = malloc(sizeof *title), *other = malloc(sizeof *other);
+  store_txn_t *t = NULL;
+  uint64_t tip = 0;
+  int rc = title && other ? open_title(ctx, id, &t, title, &tip, resp) : VE_ERR_NOMEM;
+  json_t *parents = json_array(), *children = json_array();
+  if (rc == VE_OK)
+    rc = relatives_json(t, (const uint8_t(*)[LEDGER_HASH_BYTES])title->parents, title->n_parents, other, parents);
+  if (rc == VE_OK)
+    rc = relatives_json(t, (const uint8_t(*)[LEDGER_HASH_BYTES])title->children, title->n_children, other, children);
+  if (t) store_txn_abort(t);
+  if (rc == VE_OK) {
+    api_respond_json(resp, 200,
+                     json_pack("{s:o, s:s, s:s, s:I, s:o, s:o, s:I}", "id", node_api_hex(id, 32), "cadastral",
+                               title->cadastral, "status", property_status_name(title->status), "version",
+                               (json_int_t)title->version, "parents", parents, "children", children, "as_of_height",
+                               (json_int_t)tip));
+  } else {
+    json_decref(parents);
+    json_decref(children);
+  }
+  free(title);
+  free(other);
+  return rc;
+}
+
 /* GET /v1/proofs/property/:id[?version=V][&height=H][&valsets_after=K] — the
  * title ("prop/p/" || id), or with ?version the history event of that title
  * version ("prop/h/" || id || be64(V)): present or proven absent. */
@@ -266,6 +344,7 @@ const api_route_t node_property_routes[] = {
     {"GET", "/v1/property/parcels", h_parcel_by_number, 0, 0},
     {"GET", "/v1/property/parcels/:id", h_parcel, 0, 0},
     {"GET", "/v1/property/parcels/:id/history", h_history, 0, 0},
+    {"GET", "/v1/property/parcels/:id/lineage", h_lineage, 0, 0},
     {"GET", "/v1/property/owners/:identity", h_owned, 0, 0},
     {"GET", "/v1/proofs/property/:id", h_proof, 0, 0},
 };

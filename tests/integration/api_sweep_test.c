@@ -1068,6 +1068,7 @@ static struct {
   uint8_t tracker[SW_VOTERS][32];
   uint64_t revision[SW_VOTERS]; /* 0: has not voted */
   uint64_t ballots;             /* honest ballot txs committed */
+  uint64_t settled;             /* the highest block an honest ballot committed in */
   ve_buf_t honest[SW_HONEST_MAX];
   size_t n_honest;
   ve_buf_t hostile[SW_HOSTILE_MAX];
@@ -2383,6 +2384,14 @@ static void honest_round(const size_t *voters, size_t n, via_t via) {
   size_t ok = h_wait_final(&g.n, ids, n);
   if (ok != n) fail_msg("only %zu of %zu honest ballots committed", ok, n);
   for (size_t i = 0; i < n; i++) {
+    char hex[65];
+    ve_hex_encode(hex, ids[i], 32);
+    json_t *j = get_ok("/v1/txs/%s", hex);
+    uint64_t h = (uint64_t)json_integer_value(json_object_get(j, "height"));
+    if (h > op.settled) op.settled = h;
+    json_decref(j);
+  }
+  for (size_t i = 0; i < n; i++) {
     size_t v = voters[i];
     memcpy(op.latest[v], ch[i], SW_OPTIONS);
     memcpy(op.tracker[v], tr[i], 32);
@@ -2408,6 +2417,10 @@ static size_t voters_counted(void) {
  * ballots counted, each voter's receipt naming its latest ballot — whatever
  * hostile transactions came in between. */
 static void open_poll_expect(const char *status, const char *phase) {
+  /* Receipts are proof bundles, and the state after block H is proven only
+   * once block H+1 certifies it (their default height is the tip's parent):
+   * wait for the block after the last honest ballot's. */
+  h_wait_height(&g.n, op.settled + 1, SW_SETTLE_MS);
   json_t *j = get_ok("/v1/polls/%s", op.hex);
   const char *st = json_string_value(json_object_get(j, "status"));
   const char *ph = json_string_value(json_object_get(j, "phase"));

@@ -16,7 +16,17 @@
  *      offline with `veche verify` (PROVEN); the history lists alice, bob,
  *      carol in that order; carol's owned listing has the parcel, alice's
  *      does not;
- *   7. after a restart everything reads the same.
+ *   7. after a restart everything reads the same;
+ *   8. lineage (protocol 3, which `veche init` starts at): a second parcel of
+ *      alice's with the bank's mortgage is subdivided in two (`veche property
+ *      subdivide --child NUM:PLANFILE:AREA[:DISTRICT]`; without the bank's
+ *      consent the CLI names it as the mortgage holder); `show` gives the
+ *      retired parent with its children and the children with their parent,
+ *      the mortgage copied; the two children are merged back into a new
+ *      parcel (the bank consents once for both mortgages, renumbered 1, 2);
+ *      the bank's second mortgage is handed to carol (`replace-holder`, both
+ *      consent); the history shows each new event; a proof bundle of the
+ *      retired parent verifies offline.
  * Every wait is bounded (the CLI's --wait, the harness's timeouts). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -309,12 +319,185 @@ static void test_reads_and_restart(void **state) {
   json_decref(t);
 }
 
+/* ---- 8: subdivision, merger, holder replacement ---- */
+
+#define LOT "77:01:0001002:2001"
+
+static json_t *title_of(const char *cad) {
+  char path[200];
+  snprintf(path, sizeof path, "/v1/property/parcels?cadastral=%s", cad);
+  json_t *j = NULL;
+  assert_int_equal(h_get(&g.n, path, &j), 200);
+  return j;
+}
+
+static const char *jstr(const json_t *j, const char *k) {
+  const char *v = json_string_value(json_object_get(j, k));
+  if (!v) fail_msg("no \"%s\"", k);
+  return v;
+}
+
+static void test_lineage(void **state) {
+  (void)state;
+  char plan1[320], plan2[320], planm[320], split[320], join[320], assign[320], child1[400], child2[400];
+  path_in(plan1, "plan-lot-1.geojson");
+  path_in(plan2, "plan-lot-2.geojson");
+  path_in(planm, "plan-lot-m.geojson");
+  path_in(split, "survey-split.pdf");
+  path_in(join, "survey-join.pdf");
+  path_in(assign, "mortgage-assignment.pdf");
+  write_text(plan1, "{\"type\": \"Polygon\", \"lot\": 1}\n");
+  write_text(plan2, "{\"type\": \"Polygon\", \"lot\": 2}\n");
+  write_text(planm, "{\"type\": \"Polygon\", \"lot\": \"1+2\"}\n");
+  write_text(split, "survey: the lot is split in two\n");
+  write_text(join, "survey: the two lots are one again\n");
+  write_text(assign, "the bank assigns its mortgage to carol\n");
+  EXPECT(0, "committed", "property", "register", "--cadastral", LOT, "--owner", g.id[ALICE], "--plan", g.plan,
+         "--area", "1000", "--deed", g.deed, "--key", g.key[LAND], "--wait");
+  char m_alice[320], m_bank[320];
+  path_in(m_alice, "lot-mortgage-alice.json");
+  path_in(m_bank, "lot-mortgage-bank.json");
+  const char *mort[] = {"--cadastral", LOT, "--kind", "mortgage", "--holder", g.id[BANK], "--document", g.mortgage, NULL};
+  consent(ALICE, "encumber", m_alice, mort);
+  consent(BANK, "encumber", m_bank, mort);
+  const char *mab[] = {m_alice, m_bank, NULL};
+  expect(__LINE__, change("encumber", mort, mab, NULL), 0, "committed");
+
+  /* Subdivision: alice and the bank consent. */
+  snprintf(child1, sizeof child1, LOT "/1:%s:600:west", plan1);
+  snprintf(child2, sizeof child2, LOT "/2:%s:400", plan2);
+  const char *sub[] = {"--cadastral", LOT, "--child", child1, "--child", child2, "--deed", split, NULL};
+  char s_alice[320], s_bank[320];
+  path_in(s_alice, "split-alice.json");
+  path_in(s_bank, "split-bank.json");
+  consent(ALICE, "subdivide", s_alice, sub);
+  const char *only_alice[] = {s_alice, NULL};
+  expect(__LINE__, change("subdivide", sub, only_alice, NULL), 1, "(mortgage holder)");
+  consent(BANK, "subdivide", s_bank, sub);
+  const char *sab[] = {s_alice, s_bank, NULL};
+  expect(__LINE__, change("subdivide", sub, sab, NULL), 0, "committed");
+  json_t *parent = title_of(LOT), *c1 = title_of(LOT "/1"), *c2 = title_of(LOT "/2");
+  assert_string_equal(jstr(parent, "status"), "retired");
+  assert_int_equal(json_array_size(json_object_get(parent, "children")), 2);
+  assert_int_equal(json_array_size(json_object_get(parent, "owners")), 1); /* the last picture */
+  char parent_id[65], id1[65], id2[65];
+  snprintf(parent_id, sizeof parent_id, "%s", jstr(parent, "id"));
+  snprintf(id1, sizeof id1, "%s", jstr(c1, "id"));
+  snprintf(id2, sizeof id2, "%s", jstr(c2, "id"));
+  for (json_t **c = (json_t *[]){c1, c2, NULL}; *c; c++) {
+    assert_string_equal(jstr(*c, "status"), "active");
+    assert_int_equal(json_integer_value(json_object_get(*c, "version")), 1);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(*c, "parents"), 0)), parent_id);
+    json_t *e = json_array_get(json_object_get(*c, "encumbrances"), 0);
+    assert_string_equal(jstr(e, "holder"), g.id[BANK]);
+    assert_string_equal(jstr(json_array_get(json_object_get(*c, "owners"), 0), "identity"), g.id[ALICE]);
+  }
+  assert_int_equal(json_integer_value(json_object_get(c1, "area_m2")), 600);
+  assert_string_equal(jstr(c1, "district"), "west");
+  json_decref(parent), json_decref(c1), json_decref(c2);
+  EXPECT(0, "\"retired\"", "property", "show", "--cadastral", LOT);
+  EXPECT(0, "v3 subdivide", "property", "history", "--cadastral", LOT);
+  assert_non_null(strstr(g.out, id1));
+  EXPECT(0, "v1 origin", "property", "history", "--cadastral", LOT "/2");
+  assert_non_null(strstr(g.out, parent_id));
+  EXPECT(0, id1, "property", "owned", "--identity", g.id[ALICE]);
+  assert_null(strstr(g.out, parent_id));
+  /* The retired parent takes nothing any more. */
+  EXPECT(1, "invalid_state", "property", "release", "--cadastral", LOT, "--number", "1", "--document", g.release,
+         "--key", g.key[LAND], "--wait", "--force");
+  assert_non_null(strstr(g.out, "is retired"));
+  /* Its lineage, one level each way. */
+  char path[200];
+  snprintf(path, sizeof path, "/v1/property/parcels/%s/lineage", parent_id);
+  json_t *j = NULL;
+  assert_int_equal(h_get(&g.n, path, &j), 200);
+  json_t *kids = json_object_get(j, "children");
+  assert_int_equal(json_array_size(kids), 2);
+  const char *k0 = jstr(json_array_get(kids, 0), "cadastral"), *k1 = jstr(json_array_get(kids, 1), "cadastral");
+  assert_true((!strcmp(k0, LOT "/1") && !strcmp(k1, LOT "/2")) || (!strcmp(k0, LOT "/2") && !strcmp(k1, LOT "/1")));
+  json_decref(j);
+
+  /* The two lots merged back: alice and the bank (once, for two mortgages). */
+  const char *mrg[] = {"--cadastral", LOT "/1", "--cadastral", LOT "/2", "--into", LOT "/M", "--plan", planm,
+                       "--area", "1000", "--deed", join, NULL};
+  char j_alice[320], j_bank[320];
+  path_in(j_alice, "join-alice.json");
+  path_in(j_bank, "join-bank.json");
+  consent(ALICE, "merge", j_alice, mrg);
+  consent(BANK, "merge", j_bank, mrg);
+  const char *jab[] = {j_alice, j_bank, NULL};
+  expect(__LINE__, change("merge", mrg, jab, NULL), 0, "committed");
+  json_t *m = title_of(LOT "/M");
+  assert_string_equal(jstr(m, "status"), "active");
+  assert_int_equal(json_array_size(json_object_get(m, "parents")), 2);
+  json_t *encs = json_object_get(m, "encumbrances");
+  assert_int_equal(json_array_size(encs), 2);
+  assert_int_equal(json_integer_value(json_object_get(json_array_get(encs, 1), "number")), 2);
+  char merged_id[65];
+  snprintf(merged_id, sizeof merged_id, "%s", jstr(m, "id"));
+  json_decref(m);
+  c1 = title_of(LOT "/1");
+  assert_string_equal(jstr(c1, "status"), "retired");
+  assert_string_equal(json_string_value(json_array_get(json_object_get(c1, "children"), 0)), merged_id);
+  json_decref(c1);
+  EXPECT(0, "v2 merge", "property", "history", "--cadastral", LOT "/2");
+  assert_non_null(strstr(g.out, merged_id));
+
+  /* The bank's mortgage #2 goes to carol: both consent. */
+  const char *rh[] = {"--cadastral", LOT "/M", "--number", "2", "--holder", g.id[CAROL], "--document", assign, NULL};
+  char h_bank[320], h_carol[320];
+  path_in(h_bank, "assign-bank.json");
+  path_in(h_carol, "assign-carol.json");
+  consent(CAROL, "replace-holder", h_carol, rh);
+  const char *only_carol[] = {h_carol, NULL};
+  expect(__LINE__, change("replace-holder", rh, only_carol, NULL), 1, "(current holder)");
+  consent(BANK, "replace-holder", h_bank, rh);
+  const char *hbc[] = {h_bank, h_carol, NULL};
+  expect(__LINE__, change("replace-holder", rh, hbc, NULL), 0, "committed");
+  m = title_of(LOT "/M");
+  encs = json_object_get(m, "encumbrances");
+  assert_string_equal(jstr(json_array_get(encs, 0), "holder"), g.id[BANK]);
+  assert_string_equal(jstr(json_array_get(encs, 1), "holder"), g.id[CAROL]);
+  assert_int_equal(json_integer_value(json_object_get(m, "version")), 2);
+  json_decref(m);
+  EXPECT(0, "v2 holder_replace", "property", "history", "--cadastral", LOT "/M");
+  assert_non_null(strstr(g.out, g.id[CAROL]));
+
+  /* The retired parent's title, proven offline: status and children. */
+  char bundle[320];
+  path_in(bundle, "retired-proof.json");
+  unlink(bundle);
+  EXPECT(0, NULL, "property", "proof", "--cadastral", LOT, "--out", bundle);
+  EXPECT(0, "PROVEN", "verify", "--genesis", g.genesis, "--bundle", bundle);
+  /* veche verify's summary names the status and both children. */
+  char child_line[80];
+  if (!strstr(g.out, "status retired")) fail_msg("verify summary without the status: %s", g.out);
+  snprintf(child_line, sizeof child_line, "child %s", id1);
+  if (!strstr(g.out, child_line)) fail_msg("verify summary without child %s: %s", id1, g.out);
+  snprintf(child_line, sizeof child_line, "child %s", id2);
+  if (!strstr(g.out, child_line)) fail_msg("verify summary without child %s: %s", id2, g.out);
+  /* The proven value is the version-2 title (docs/property.md): it starts
+   * with the version byte 2 and ends with status 1 (retired), no parents and
+   * the two children in id order. */
+  json_error_t je;
+  json_t *b = json_load_file(bundle, 0, &je);
+  assert_non_null(b);
+  const char *value = jstr(b, "value");
+  char tail[2 * 3 + 2 * 64 + 1];
+  bool one_first = strcmp(id1, id2) < 0;
+  snprintf(tail, sizeof tail, "010002%s%s", one_first ? id1 : id2, one_first ? id2 : id1);
+  size_t vl = strlen(value), tl = strlen(tail);
+  if (strncmp(value, "02", 2) || vl < tl || strcmp(value + vl - tl, tail)) fail_msg("retired title value: %s", value);
+  json_decref(b);
+}
+
 int main(int argc, char **argv) {
   g_veche = h_veche_arg(argc, argv);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_setup_and_register),
       cmocka_unit_test(test_transfers),
       cmocka_unit_test(test_reads_and_restart),
+      cmocka_unit_test(test_lineage),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

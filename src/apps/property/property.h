@@ -42,16 +42,55 @@
  * remaining owners and the mortgage holders. A SUSPENDED owner is not excused
  * (suspension is temporary: wait for the restore). Holders are never excused.
  *
+ * A REVOKED holder (a bank wound up, a court reorganised) is replaced by
+ * HOLDER_REPLACE (protocol >= 3): the new holder consents alone and the
+ * document digest names the court decision or the successor's act.
+ *
+ * Lineage (protocol >= LEDGER_PROTOCOL_LINEAGE; below it the three types are
+ * VE_ERR_UNKNOWN_TYPE before anything else is read, so older chains replay
+ * identically). A parcel is split (SUBDIVIDE: one ACTIVE parent -> 2..16 new
+ * children) or joined (MERGE: 2..16 ACTIVE parents with the same owner list ->
+ * one new parcel). The parents become RETIRED (terminal: every later
+ * transaction on them is VE_ERR_STATE) and keep their last picture (owners,
+ * encumbrances) with `children` naming where the land went; the new titles
+ * name their `parents`. Both lists are strictly ascending parcel ids, at most
+ * PROPERTY_LINEAGE_MAX, so the ancestry of any title is provable from current
+ * state one level at a time. Encumbrances follow the land: a subdivision
+ * copies every one to every child under the same number (next_number kept); a
+ * merger renumbers the union 1..m in (parent id, number) order and its ORIGIN
+ * event records each new entry's (parent, old number).
+ *   SUBDIVIDE consents: every non-REVOKED owner and every MORTGAGE holder;
+ *   MERGE     consents: the same over the (common) owners and the distinct
+ *             MORTGAGE holders of all parents (each consents once);
+ *   HOLDER_REPLACE consents: the new holder, and the current holder unless
+ *             its identity is REVOKED.
+ * Refusals specific to them: a parent under ARREST VE_ERR_STATE; a child or
+ * merged cadastral number already registered (RETIRED ones included: numbers
+ * are never reused) VE_ERR_EXISTS; parents with different owner lists
+ * VE_ERR_INVALID; more than PROPERTY_ENCUMBRANCES_MAX in the union
+ * VE_ERR_LIMIT; HOLDER_REPLACE of an unknown number VE_ERR_NOT_FOUND, to the
+ * current holder VE_ERR_INVALID.
+ *
  * Title state machine (per parcel):
- *   absent --REGISTER--> version 1 --TRANSFER|ENCUMBER|RELEASE--> version v+1
+ *   absent --REGISTER--> ACTIVE v1 --TRANSFER|ENCUMBER|RELEASE|HOLDER_REPLACE--> ACTIVE v+1
+ *   absent --(child of SUBDIVIDE | result of MERGE)--> ACTIVE v1 (parents set, event 1 ORIGIN)
+ *   ACTIVE v --SUBDIVIDE|MERGE (as a parent)--> RETIRED v+1 (children set; terminal)
  * Invariants of a stored title: 1..PROPERTY_OWNERS_MAX owners, sorted by id,
  * unique, parts >= 1, gcd(parts) == 1, sum(parts) <= 2^32; at most
  * PROPERTY_ENCUMBRANCES_MAX encumbrances, sorted by number, every number <
  * next_number (numbers are never reused); history events 1..version exist and
- * event v is the change that made version v; "prop/o/" || owner || parcel
- * exists exactly for the parcel's current owners. A TRANSFER is refused while
- * any ARREST is registered (VE_ERR_STATE); encumbrances stay with the parcel
- * through transfers.
+ * event v is the change that made version v; event 1, and only it, is a
+ * REGISTER or an ORIGIN; "prop/o/" || owner || parcel exists exactly for the
+ * current owners of each ACTIVE parcel (a RETIRED one is in nobody's index).
+ * RETIRED <=> children non-empty; parents and children strictly ascending,
+ * each at most PROPERTY_LINEAGE_MAX. A TRANSFER, SUBDIVIDE or MERGE is refused
+ * while any ARREST is registered (VE_ERR_STATE); encumbrances stay with the
+ * parcel through transfers.
+ *
+ * Record versions: a title is written with version byte 1 (its exact old
+ * bytes) while it is ACTIVE without lineage, and with version byte 2 (the same
+ * fields, then status, parents, children) otherwise; only the protocol-3
+ * types can produce the latter, so old chains' bytes never change.
  *
  * State keys: "prop/p/" || id -> title; "prop/h/" || id || be64(version) ->
  * event; "prop/o/" || owner id || parcel id -> empty value.
@@ -81,6 +120,10 @@ enum {
   TX_TYPE_PROPERTY_TRANSFER = 0x0402,
   TX_TYPE_PROPERTY_ENCUMBER = 0x0403,
   TX_TYPE_PROPERTY_RELEASE = 0x0404,
+  /* From protocol LEDGER_PROTOCOL_LINEAGE (3). */
+  TX_TYPE_PROPERTY_SUBDIVIDE = 0x0405,
+  TX_TYPE_PROPERTY_MERGE = 0x0406,
+  TX_TYPE_PROPERTY_HOLDER_REPLACE = 0x0407,
 };
 
 /* ---- limits ---- */
@@ -88,7 +131,11 @@ enum {
 #define PROPERTY_DISTRICT_BYTES_MAX 16  /* [a-z0-9_]{0,16} (identity attribute convention) */
 #define PROPERTY_OWNERS_MAX 16
 #define PROPERTY_ENCUMBRANCES_MAX 16
-/* Required consenters at most: 16 current owners + 16 new + 16 mortgage holders. */
+/* Children of a subdivision, parents of a merger, and so the length of a
+ * title's parents and children lists. */
+#define PROPERTY_LINEAGE_MAX 16
+/* Required consenters at most: 16 current owners + 16 new + 16 mortgage holders
+ * (a subdivision or merger needs at most 16 owners + 16 mortgage holders). */
 #define PROPERTY_CONSENTS_MAX (2 * PROPERTY_OWNERS_MAX + PROPERTY_ENCUMBRANCES_MAX)
 #define PROPERTY_PARTS_SUM_MAX (UINT64_C(1) << 32) /* sum of owners' parts */
 #define PROPERTY_AREA_M2_MAX UINT64_C(1000000000000) /* 10^12 m² = 10^6 km²; keeps JSON exact */
@@ -96,9 +143,14 @@ enum {
 #define PROPERTY_OWNED_PAGE_MAX 256     /* parcels per owner-index read */
 #define PROPERTY_DIGEST_BYTES 32
 #define PROPERTY_VERSION 1              /* of payloads, records and events */
-/* Encoded sizes are far below these (title about 2.2 KiB; payload about 5 KiB). */
+#define PROPERTY_TITLE_VERSION_LINEAGE 2 /* title record with status and lineage */
+/* Encoded sizes stay below these: a title at most about 2.2 KiB in version 1
+ * and 3.2 KiB in version 2 (+ 2 lists of 16 ids); an event at most about
+ * 1.4 KiB (ORIGIN: 16 owners, 16 parents, 16 origins); a payload at most about
+ * 6.6 KiB (SUBDIVIDE: 16 children with 64-byte numbers and 32 consents, or any
+ * type with 48 consents). The event bound was 1024 before ORIGIN. */
 #define PROPERTY_RECORD_BYTES_MAX 4096
-#define PROPERTY_EVENT_BYTES_MAX 1024
+#define PROPERTY_EVENT_BYTES_MAX 2048
 #define PROPERTY_PAYLOAD_BYTES_MAX 8192
 #define PROPERTY_CONSENT_MSG_BYTES_MAX (1 + VE_CHAIN_ID_BYTES_MAX + 2 + PROPERTY_PAYLOAD_BYTES_MAX)
 
@@ -125,7 +177,18 @@ typedef enum {
   PROPERTY_EV_TRANSFER = 2,
   PROPERTY_EV_ENCUMBER = 3,
   PROPERTY_EV_RELEASE = 4,
+  /* From protocol 3: */
+  PROPERTY_EV_SUBDIVIDE = 5,      /* on the retired parent: the children */
+  PROPERTY_EV_MERGE = 6,          /* on each retired parent: the result */
+  PROPERTY_EV_ORIGIN = 7,         /* event 1 of a child or merger result */
+  PROPERTY_EV_HOLDER_REPLACE = 8, /* an encumbrance's holder replaced */
 } property_event_kind_t;
+#define PROPERTY_EV_KIND_MAX 8
+
+typedef enum {
+  PROPERTY_ACTIVE = 0,
+  PROPERTY_RETIRED = 1, /* its land lies in its children now; terminal */
+} property_status_t;
 
 typedef struct {
   uint8_t id[LEDGER_HASH_BYTES]; /* identity id */
@@ -156,7 +219,20 @@ typedef struct {
   property_encumbrance_t encumbrances[PROPERTY_ENCUMBRANCES_MAX];
   uint8_t last_deed[PROPERTY_DIGEST_BYTES]; /* digest of the last deed or document */
   uint64_t next_number;                  /* next encumbrance number (starts at 1) */
+  /* Lineage (record version 2 only; ACTIVE and empty lists in version 1). */
+  uint8_t status;                        /* property_status_t */
+  size_t n_parents;                      /* 0: REGISTERed; 1: a child; 2..16: a merger */
+  uint8_t parents[PROPERTY_LINEAGE_MAX][LEDGER_HASH_BYTES];
+  size_t n_children;                     /* > 0 exactly when RETIRED */
+  uint8_t children[PROPERTY_LINEAGE_MAX][LEDGER_HASH_BYTES];
 } property_title_t;
+
+/* Where an encumbrance of a title made by SUBDIVIDE or MERGE came from: its
+ * parent (an index into the title's parents) and its number there. */
+typedef struct {
+  uint8_t parent;
+  uint64_t number;
+} property_origin_t;
 
 /* One history event: the change that made title version `version`. */
 typedef struct {
@@ -168,10 +244,20 @@ typedef struct {
   /* REGISTER / TRANSFER: the owners after it */
   size_t n_owners;
   property_owner_t owners[PROPERTY_OWNERS_MAX];
-  /* ENCUMBER / RELEASE: the encumbrance entered or lifted */
+  /* ENCUMBER / RELEASE / HOLDER_REPLACE: the encumbrance entered, lifted or
+   * reassigned (holder: the holder before a HOLDER_REPLACE) */
   uint64_t number;
   uint8_t enc_kind;
   uint8_t holder[LEDGER_HASH_BYTES];
+  uint8_t new_holder[LEDGER_HASH_BYTES]; /* HOLDER_REPLACE */
+  /* SUBDIVIDE: the children (2..16); MERGE: the result (1); ORIGIN: the
+   * parents (1..16); strictly ascending. */
+  size_t n_lineage;
+  uint8_t lineage[PROPERTY_LINEAGE_MAX][LEDGER_HASH_BYTES];
+  /* ORIGIN: the title's encumbrances in its order, each one's origin. A
+   * subdivision child keeps the numbers; a merger's are 1..n_origins. */
+  size_t n_origins;
+  property_origin_t origins[PROPERTY_ENCUMBRANCES_MAX];
 } property_event_t;
 
 typedef struct {
@@ -179,11 +265,30 @@ typedef struct {
   uint8_t sig[VCRYPTO_SIG_BYTES];
 } property_consent_t;
 
+/* One piece of a SUBDIVIDE (a child: cadastral, plan_digest, area_m2,
+ * district; id = its parcel id, derived) or of a MERGE (a parent: id and the
+ * expected version). */
+typedef struct {
+  uint8_t id[LEDGER_HASH_BYTES];
+  uint64_t version;
+  char cadastral[PROPERTY_CADASTRAL_BYTES_MAX + 1];
+  uint8_t plan_digest[PROPERTY_DIGEST_BYTES];
+  uint64_t area_m2;
+  char district[PROPERTY_DISTRICT_BYTES_MAX + 1];
+} property_piece_t;
+
 /* A transaction's payload, decoded. Which fields a type uses:
  *   REGISTER: cadastral, plan_digest, area_m2, district, owners, digest (deed)
  *   TRANSFER: parcel, version, owners, digest (deed), consents
  *   ENCUMBER: parcel, version, kind, holder, digest (document), consents
  *   RELEASE:  parcel, version, number, digest (document), consents
+ *   SUBDIVIDE: parcel, version, pieces (the children, ascending by id),
+ *             digest (deed), consents
+ *   MERGE:    pieces (the parents: id, version; ascending by id), cadastral,
+ *             plan_digest, area_m2, district (the new parcel), digest (deed),
+ *             consents
+ *   HOLDER_REPLACE: parcel, version, number, holder (the new one),
+ *             digest (document), consents
  * Unused fields are zero. */
 typedef struct {
   uint32_t type;
@@ -199,6 +304,8 @@ typedef struct {
   uint8_t holder[LEDGER_HASH_BYTES];
   uint64_t number;
   uint8_t digest[PROPERTY_DIGEST_BYTES];
+  size_t n_pieces;
+  property_piece_t pieces[PROPERTY_LINEAGE_MAX];
   size_t n_consents;
   property_consent_t consents[PROPERTY_CONSENTS_MAX];
 } property_action_t;
@@ -216,6 +323,7 @@ int property_parcel_id(uint8_t out[LEDGER_HASH_BYTES], const char *cadastral);
 const char *property_enc_kind_name(unsigned kind);        /* "mortgage", ...; "unknown" */
 unsigned property_enc_kind_from_name(const char *name);   /* 0 if unknown */
 const char *property_event_kind_name(unsigned kind);      /* "register", ...; "unknown" */
+const char *property_status_name(unsigned status);        /* "active", "retired"; "unknown" */
 /* Checks an owner list against the rules above (count, order, parts, gcd,
  * sum): 0, VE_ERR_INVALID (empty, zero parts), VE_ERR_TOO_BIG (more than
  * PROPERTY_OWNERS_MAX, or the sum over 2^32), VE_ERR_NONCANONICAL (unsorted,
@@ -237,8 +345,10 @@ size_t property_owner_key(uint8_t out[PROPERTY_OWNER_KEY_BYTES], const uint8_t o
 
 /* Appends the payload of a->type. Returns 0; VE_ERR_UNKNOWN_TYPE; VE_ERR_INVALID
  * etc. for a value no node would accept (bad cadastral or district, owners
- * breaking the rules, unknown kind, unsorted consents): nothing is appended
- * then. REGISTER has no consent list (n_consents must be 0). */
+ * breaking the rules, unknown kind, unsorted consents, pieces out of order or
+ * too few): nothing is appended then. REGISTER has no consent list (n_consents
+ * must be 0). For SUBDIVIDE the pieces' ids are derived from their cadastral
+ * numbers here (a->pieces[i].id is ignored) and must come out ascending. */
 int property_payload_encode(ve_buf_t *out, const property_action_t *a);
 /* Strict decode of a payload of type. Returns 0, VE_ERR_UNKNOWN_TYPE, a codec
  * error, VE_ERR_VERSION, or the owners/consents rule broken. */
@@ -259,8 +369,10 @@ __attribute__((warn_unused_result)) int property_consent_verify(const uint8_t si
 int property_consent_add(property_action_t *a, const uint8_t id[LEDGER_HASH_BYTES],
                          const uint8_t sig[VCRYPTO_SIG_BYTES]);
 
-/* Title record value (state "prop/p/" || id). Decode checks every invariant
- * above and that id is the cadastral number's id; VE_ERR_CORRUPT otherwise. */
+/* Title record value (state "prop/p/" || id): version 1, or version 2 when
+ * the title is RETIRED or has lineage (a version 2 that could be a version 1
+ * is refused). Decode checks every invariant above and that id is the
+ * cadastral number's id; VE_ERR_CORRUPT otherwise. */
 int property_title_encode(ve_buf_t *out, const property_title_t *t);
 int property_title_decode(ve_slice_t value, const uint8_t id[LEDGER_HASH_BYTES], property_title_t *out);
 /* History event value (state "prop/h/" || id || be64(version)). */

@@ -13,6 +13,13 @@
 #define OWNER_BYTES_MIN (LEDGER_HASH_BYTES + 1)
 #define ENC_BYTES_MIN (1 + 1 + LEDGER_HASH_BYTES + PROPERTY_DIGEST_BYTES + 1)
 #define CONSENT_BYTES (LEDGER_HASH_BYTES + VCRYPTO_SIG_BYTES)
+/* A subdivision child (cadastral of 1 byte, empty district), a merger parent,
+ * an origin entry. */
+#define CHILD_BYTES_MIN (2 + PROPERTY_DIGEST_BYTES + 1 + 1)
+#define PARENT_BYTES_MIN (LEDGER_HASH_BYTES + 1)
+#define ORIGIN_BYTES_MIN 2
+/* Pieces of a SUBDIVIDE or MERGE: at least two (one would be a renaming). */
+#define PIECES_MIN 2
 
 _Static_assert(VE_CHAIN_ID_BYTES_MAX <= 255, "the consent message's chain id length is a u8");
 _Static_assert(PROPERTY_TX_TYPE_HI <= 0xffff, "the consent message carries the type as be16");
@@ -47,7 +54,9 @@ int property_parcel_id(uint8_t out[LEDGER_HASH_BYTES], const char *cadastral) {
 }
 
 static const char *const ENC_NAMES[] = {NULL, "mortgage", "easement", "lease", "arrest"};
-static const char *const EV_NAMES[] = {NULL, "register", "transfer", "encumber", "release"};
+static const char *const EV_NAMES[] = {NULL,       "register", "transfer", "encumber",      "release",
+                                       "subdivide", "merge",    "origin",   "holder_replace"};
+_Static_assert(sizeof EV_NAMES / sizeof EV_NAMES[0] == PROPERTY_EV_KIND_MAX + 1, "a name per event kind");
 
 const char *property_enc_kind_name(unsigned kind) {
   return kind >= 1 && kind <= PROPERTY_ENC_KIND_MAX ? ENC_NAMES[kind] : "unknown";
@@ -60,7 +69,11 @@ unsigned property_enc_kind_from_name(const char *name) {
 }
 
 const char *property_event_kind_name(unsigned kind) {
-  return kind >= PROPERTY_EV_REGISTER && kind <= PROPERTY_EV_RELEASE ? EV_NAMES[kind] : "unknown";
+  return kind >= PROPERTY_EV_REGISTER && kind <= PROPERTY_EV_KIND_MAX ? EV_NAMES[kind] : "unknown";
+}
+
+const char *property_status_name(unsigned status) {
+  return status == PROPERTY_ACTIVE ? "active" : status == PROPERTY_RETIRED ? "retired" : "unknown";
 }
 
 size_t property_title_key(uint8_t out[PROPERTY_TITLE_KEY_BYTES], const uint8_t id[LEDGER_HASH_BYTES]) {
@@ -142,6 +155,33 @@ static void get_owners(codec_reader_t *r, property_owner_t *owners, size_t *n_ou
   if (!r->err) *n_out = n;
 }
 
+/* ---- lists of parcel ids (lineage) ---- */
+
+/* min..PROPERTY_LINEAGE_MAX ids, strictly ascending. */
+static int ids_check(const uint8_t (*ids)[LEDGER_HASH_BYTES], size_t n, size_t min) {
+  if (n < min) return VE_ERR_INVALID;
+  if (n > PROPERTY_LINEAGE_MAX) return VE_ERR_TOO_BIG;
+  for (size_t i = 1; i < n; i++)
+    if (memcmp(ids[i - 1], ids[i], LEDGER_HASH_BYTES) >= 0) return VE_ERR_NONCANONICAL;
+  return VE_OK;
+}
+
+static void put_ids(codec_writer_t *w, const uint8_t (*ids)[LEDGER_HASH_BYTES], size_t n) {
+  codec_put_uvarint(w, n);
+  for (size_t i = 0; i < n; i++) codec_put_fixed(w, ids[i], LEDGER_HASH_BYTES);
+}
+
+static void get_ids(codec_reader_t *r, uint8_t (*ids)[LEDGER_HASH_BYTES], size_t *n_out, size_t min) {
+  *n_out = 0;
+  size_t n = codec_get_count(r, PROPERTY_LINEAGE_MAX, LEDGER_HASH_BYTES);
+  for (size_t i = 0; i < n && !r->err; i++) codec_get_fixed(r, ids[i], LEDGER_HASH_BYTES);
+  if (!r->err) {
+    int rc = ids_check((const uint8_t(*)[LEDGER_HASH_BYTES])ids, n, min);
+    if (rc) codec_fail(r, rc);
+  }
+  if (!r->err) *n_out = n;
+}
+
 /* ---- consents ---- */
 
 static int consents_check(const property_consent_t *c, size_t n) {
@@ -211,7 +251,88 @@ static void get_str(codec_reader_t *r, char *out, size_t max, bool (*ok)(const c
 /* ---- payloads ---- */
 
 static bool is_property_type(uint32_t type) {
-  return type >= TX_TYPE_PROPERTY_REGISTER && type <= TX_TYPE_PROPERTY_RELEASE;
+  return type >= TX_TYPE_PROPERTY_REGISTER && type <= TX_TYPE_PROPERTY_HOLDER_REPLACE;
+}
+
+/* A parcel's land as a payload describes it: cadastral number, plan digest,
+ * area and district (REGISTER, each SUBDIVIDE child, the MERGE result). */
+static int land_check(const char *cad, const char *district, uint64_t area_m2) {
+  size_t cl = strnlen(cad, PROPERTY_CADASTRAL_BYTES_MAX + 1), dl = strnlen(district, PROPERTY_DISTRICT_BYTES_MAX + 1);
+  if (!property_cadastral_ok(cad, cl) || !property_district_ok(district, dl)) return VE_ERR_INVALID;
+  if (area_m2 == 0) return VE_ERR_INVALID;
+  return area_m2 > PROPERTY_AREA_M2_MAX ? VE_ERR_TOO_BIG : VE_OK;
+}
+
+static void put_land(codec_writer_t *w, const char *cad, const uint8_t plan[PROPERTY_DIGEST_BYTES], uint64_t area_m2,
+                     const char *district) {
+  put_str(w, cad, PROPERTY_CADASTRAL_BYTES_MAX);
+  codec_put_fixed(w, plan, PROPERTY_DIGEST_BYTES);
+  codec_put_uvarint(w, area_m2);
+  put_str(w, district, PROPERTY_DISTRICT_BYTES_MAX);
+}
+
+static void get_land(codec_reader_t *r, char *cad, uint8_t plan[PROPERTY_DIGEST_BYTES], uint64_t *area_m2,
+                     char *district) {
+  get_str(r, cad, PROPERTY_CADASTRAL_BYTES_MAX, property_cadastral_ok);
+  codec_get_fixed(r, plan, PROPERTY_DIGEST_BYTES);
+  *area_m2 = codec_get_uvarint_max(r, PROPERTY_AREA_M2_MAX);
+  if (!r->err && *area_m2 == 0) codec_fail(r, VE_ERR_INVALID);
+  get_str(r, district, PROPERTY_DISTRICT_BYTES_MAX, property_district_ok);
+}
+
+/* The pieces of a SUBDIVIDE (children: land, ids derived from the numbers)
+ * or MERGE (parents: ids): PIECES_MIN..PROPERTY_LINEAGE_MAX, ascending by id,
+ * so a split or a join has one encoding. */
+static int pieces_check(const property_action_t *a) {
+  if (a->n_pieces < PIECES_MIN) return VE_ERR_INVALID;
+  if (a->n_pieces > PROPERTY_LINEAGE_MAX) return VE_ERR_TOO_BIG;
+  uint8_t prev[LEDGER_HASH_BYTES], id[LEDGER_HASH_BYTES];
+  for (size_t i = 0; i < a->n_pieces; i++) {
+    const property_piece_t *p = &a->pieces[i];
+    if (a->type == TX_TYPE_PROPERTY_SUBDIVIDE) {
+      VE_TRY(land_check(p->cadastral, p->district, p->area_m2));
+      VE_TRY(property_parcel_id(id, p->cadastral));
+    } else {
+      memcpy(id, p->id, LEDGER_HASH_BYTES);
+    }
+    if (i > 0 && memcmp(prev, id, LEDGER_HASH_BYTES) >= 0) return VE_ERR_NONCANONICAL;
+    memcpy(prev, id, LEDGER_HASH_BYTES);
+  }
+  return VE_OK;
+}
+
+static void put_pieces(codec_writer_t *w, const property_action_t *a) {
+  codec_put_uvarint(w, a->n_pieces);
+  for (size_t i = 0; i < a->n_pieces; i++) {
+    const property_piece_t *p = &a->pieces[i];
+    if (a->type == TX_TYPE_PROPERTY_SUBDIVIDE) {
+      put_land(w, p->cadastral, p->plan_digest, p->area_m2, p->district);
+    } else {
+      codec_put_fixed(w, p->id, LEDGER_HASH_BYTES);
+      codec_put_uvarint(w, p->version);
+    }
+  }
+}
+
+static void get_pieces(codec_reader_t *r, property_action_t *a) {
+  bool children = a->type == TX_TYPE_PROPERTY_SUBDIVIDE;
+  size_t n = codec_get_count(r, PROPERTY_LINEAGE_MAX, children ? CHILD_BYTES_MIN : PARENT_BYTES_MIN);
+  if (!r->err && n < PIECES_MIN) codec_fail(r, VE_ERR_INVALID);
+  codec_enter(r);
+  for (size_t i = 0; i < n && !r->err; i++) {
+    property_piece_t *p = &a->pieces[i];
+    if (children) {
+      get_land(r, p->cadastral, p->plan_digest, &p->area_m2, p->district);
+      if (!r->err) property_parcel_id(p->id, p->cadastral); /* valid: get_land checked it */
+    } else {
+      codec_get_fixed(r, p->id, LEDGER_HASH_BYTES);
+      p->version = codec_get_uvarint(r);
+    }
+    if (!r->err && i > 0 && memcmp(a->pieces[i - 1].id, p->id, LEDGER_HASH_BYTES) >= 0)
+      codec_fail(r, VE_ERR_NONCANONICAL);
+  }
+  codec_leave(r);
+  if (!r->err) a->n_pieces = n;
 }
 
 /* What encode refuses: exactly what decode would. */
@@ -230,6 +351,11 @@ static int action_check(const property_action_t *a, bool with_consents) {
     case TX_TYPE_PROPERTY_ENCUMBER:
       if (a->kind < 1 || a->kind > PROPERTY_ENC_KIND_MAX) return VE_ERR_INVALID;
       break;
+    case TX_TYPE_PROPERTY_SUBDIVIDE: VE_TRY(pieces_check(a)); break;
+    case TX_TYPE_PROPERTY_MERGE:
+      VE_TRY(pieces_check(a));
+      VE_TRY(land_check(a->cadastral, a->district, a->area_m2));
+      break;
     default: break;
   }
   return with_consents ? consents_check(a->consents, a->n_consents) : VE_OK;
@@ -246,14 +372,24 @@ static void put_action(codec_writer_t *w, const property_action_t *a, bool with_
     codec_put_fixed(w, a->digest, PROPERTY_DIGEST_BYTES);
     return; /* no consents: it records an existing title */
   }
-  codec_put_fixed(w, a->parcel, LEDGER_HASH_BYTES);
-  codec_put_uvarint(w, a->version);
+  if (a->type == TX_TYPE_PROPERTY_MERGE) {
+    put_pieces(w, a);
+    put_land(w, a->cadastral, a->plan_digest, a->area_m2, a->district);
+  } else {
+    codec_put_fixed(w, a->parcel, LEDGER_HASH_BYTES);
+    codec_put_uvarint(w, a->version);
+  }
   if (a->type == TX_TYPE_PROPERTY_TRANSFER) {
     put_owners(w, a->owners, a->n_owners);
   } else if (a->type == TX_TYPE_PROPERTY_ENCUMBER) {
     codec_put_u8(w, a->kind);
     codec_put_fixed(w, a->holder, LEDGER_HASH_BYTES);
-  } else {
+  } else if (a->type == TX_TYPE_PROPERTY_SUBDIVIDE) {
+    put_pieces(w, a);
+  } else if (a->type == TX_TYPE_PROPERTY_HOLDER_REPLACE) {
+    codec_put_uvarint(w, a->number);
+    codec_put_fixed(w, a->holder, LEDGER_HASH_BYTES);
+  } else if (a->type == TX_TYPE_PROPERTY_RELEASE) {
     codec_put_uvarint(w, a->number);
   }
   codec_put_fixed(w, a->digest, PROPERTY_DIGEST_BYTES);
@@ -292,15 +428,25 @@ int property_payload_decode(uint32_t type, ve_slice_t payload, property_action_t
     get_owners(&r, out->owners, &out->n_owners);
     codec_get_fixed(&r, out->digest, PROPERTY_DIGEST_BYTES);
   } else {
-    codec_get_fixed(&r, out->parcel, LEDGER_HASH_BYTES);
-    out->version = codec_get_uvarint(&r);
+    if (type == TX_TYPE_PROPERTY_MERGE) {
+      get_pieces(&r, out);
+      get_land(&r, out->cadastral, out->plan_digest, &out->area_m2, out->district);
+    } else {
+      codec_get_fixed(&r, out->parcel, LEDGER_HASH_BYTES);
+      out->version = codec_get_uvarint(&r);
+    }
     if (type == TX_TYPE_PROPERTY_TRANSFER) {
       get_owners(&r, out->owners, &out->n_owners);
     } else if (type == TX_TYPE_PROPERTY_ENCUMBER) {
       out->kind = codec_get_u8(&r);
       if (!r.err && (out->kind < 1 || out->kind > PROPERTY_ENC_KIND_MAX)) codec_fail(&r, VE_ERR_INVALID);
       codec_get_fixed(&r, out->holder, LEDGER_HASH_BYTES);
-    } else {
+    } else if (type == TX_TYPE_PROPERTY_SUBDIVIDE) {
+      get_pieces(&r, out);
+    } else if (type == TX_TYPE_PROPERTY_HOLDER_REPLACE) {
+      out->number = codec_get_uvarint(&r);
+      codec_get_fixed(&r, out->holder, LEDGER_HASH_BYTES);
+    } else if (type == TX_TYPE_PROPERTY_RELEASE) {
       out->number = codec_get_uvarint(&r);
     }
     codec_get_fixed(&r, out->digest, PROPERTY_DIGEST_BYTES);
@@ -372,7 +518,18 @@ static int title_check(const property_title_t *t) {
   if (t->area_m2 == 0 || t->area_m2 > PROPERTY_AREA_M2_MAX) return VE_ERR_INVALID;
   if (t->next_number == 0) return VE_ERR_INVALID;
   VE_TRY(property_owners_check(t->owners, t->n_owners));
-  return encumbrances_check(t->encumbrances, t->n_encumbrances, t->next_number);
+  VE_TRY(encumbrances_check(t->encumbrances, t->n_encumbrances, t->next_number));
+  /* Lineage: a RETIRED title names where its land went; an ACTIVE one has no
+   * children. */
+  if (t->status > PROPERTY_RETIRED) return VE_ERR_INVALID;
+  if ((t->status == PROPERTY_RETIRED) != (t->n_children > 0)) return VE_ERR_INVALID;
+  VE_TRY(ids_check((const uint8_t(*)[LEDGER_HASH_BYTES])t->parents, t->n_parents, 0));
+  return ids_check((const uint8_t(*)[LEDGER_HASH_BYTES])t->children, t->n_children, 0);
+}
+
+/* Version 2 exactly when version 1 cannot hold the title: old bytes stay. */
+static bool title_has_lineage(const property_title_t *t) {
+  return t->status != PROPERTY_ACTIVE || t->n_parents || t->n_children;
 }
 
 int property_title_encode(ve_buf_t *out, const property_title_t *t) {
@@ -380,7 +537,8 @@ int property_title_encode(ve_buf_t *out, const property_title_t *t) {
   size_t mark = out->len;
   codec_writer_t w;
   codec_writer_init(&w, out);
-  codec_put_u8(&w, PROPERTY_VERSION);
+  bool lineage = title_has_lineage(t);
+  codec_put_u8(&w, lineage ? PROPERTY_TITLE_VERSION_LINEAGE : PROPERTY_VERSION);
   put_str(&w, t->cadastral, PROPERTY_CADASTRAL_BYTES_MAX);
   codec_put_fixed(&w, t->registrar, LEDGER_HASH_BYTES);
   codec_put_uvarint(&w, t->registered_height);
@@ -401,6 +559,11 @@ int property_title_encode(ve_buf_t *out, const property_title_t *t) {
   }
   codec_put_fixed(&w, t->last_deed, PROPERTY_DIGEST_BYTES);
   codec_put_uvarint(&w, t->next_number);
+  if (lineage) {
+    codec_put_u8(&w, t->status);
+    put_ids(&w, (const uint8_t(*)[LEDGER_HASH_BYTES])t->parents, t->n_parents);
+    put_ids(&w, (const uint8_t(*)[LEDGER_HASH_BYTES])t->children, t->n_children);
+  }
   int rc = codec_writer_finish(&w);
   if (rc) out->len = mark;
   return rc;
@@ -411,7 +574,8 @@ int property_title_decode(ve_slice_t value, const uint8_t id[LEDGER_HASH_BYTES],
   memcpy(out->id, id, LEDGER_HASH_BYTES);
   codec_reader_t r;
   codec_reader_init(&r, value);
-  if (codec_get_u8(&r) != PROPERTY_VERSION) codec_fail(&r, VE_ERR_VERSION);
+  uint8_t version = codec_get_u8(&r);
+  if (version != PROPERTY_VERSION && version != PROPERTY_TITLE_VERSION_LINEAGE) codec_fail(&r, VE_ERR_VERSION);
   get_str(&r, out->cadastral, PROPERTY_CADASTRAL_BYTES_MAX, property_cadastral_ok);
   codec_get_fixed(&r, out->registrar, LEDGER_HASH_BYTES);
   out->registered_height = codec_get_uvarint(&r);
@@ -435,6 +599,13 @@ int property_title_decode(ve_slice_t value, const uint8_t id[LEDGER_HASH_BYTES],
   out->n_encumbrances = r.err ? 0 : n;
   codec_get_fixed(&r, out->last_deed, PROPERTY_DIGEST_BYTES);
   out->next_number = codec_get_uvarint(&r);
+  if (version == PROPERTY_TITLE_VERSION_LINEAGE) {
+    out->status = codec_get_u8(&r);
+    get_ids(&r, out->parents, &out->n_parents, 0);
+    get_ids(&r, out->children, &out->n_children, 0);
+    /* A version 2 that version 1 could hold has two encodings: refused. */
+    if (!r.err && !title_has_lineage(out)) codec_fail(&r, VE_ERR_NONCANONICAL);
+  }
   if (codec_reader_finish(&r) || title_check(out)) {
     memset(out, 0, sizeof *out);
     return VE_ERR_CORRUPT;
@@ -448,13 +619,41 @@ static bool event_has_owners(unsigned kind) {
   return kind == PROPERTY_EV_REGISTER || kind == PROPERTY_EV_TRANSFER;
 }
 
+/* An ORIGIN's encumbrance origins: parent indexes within the parents,
+ * numbers >= 1, strictly ascending by (parent, number) (the order a merger
+ * renumbers in; a subdivision copies in number order from parent 0). */
+static int origins_check(const property_event_t *e) {
+  if (e->n_origins > PROPERTY_ENCUMBRANCES_MAX) return VE_ERR_TOO_BIG;
+  for (size_t i = 0; i < e->n_origins; i++) {
+    const property_origin_t *o = &e->origins[i], *p = &e->origins[i ? i - 1 : 0];
+    if (o->parent >= e->n_lineage || o->number == 0) return VE_ERR_INVALID;
+    if (i > 0 && (p->parent > o->parent || (p->parent == o->parent && p->number >= o->number)))
+      return VE_ERR_NONCANONICAL;
+  }
+  return VE_OK;
+}
+
 static int event_check(const property_event_t *e) {
-  if (e->kind < PROPERTY_EV_REGISTER || e->kind > PROPERTY_EV_RELEASE) return VE_ERR_INVALID;
-  /* Version 1 is the registration, and only version 1. */
-  if (e->version == 0 || (e->version == 1) != (e->kind == PROPERTY_EV_REGISTER)) return VE_ERR_INVALID;
-  if (event_has_owners(e->kind)) return property_owners_check(e->owners, e->n_owners);
+  if (e->kind < PROPERTY_EV_REGISTER || e->kind > PROPERTY_EV_KIND_MAX) return VE_ERR_INVALID;
+  /* Version 1 is the registration or origin, and only version 1. */
+  bool first = e->kind == PROPERTY_EV_REGISTER || e->kind == PROPERTY_EV_ORIGIN;
+  if (e->version == 0 || (e->version == 1) != first) return VE_ERR_INVALID;
+  const uint8_t(*lineage)[LEDGER_HASH_BYTES] = (const uint8_t(*)[LEDGER_HASH_BYTES])e->lineage;
+  switch (e->kind) {
+    case PROPERTY_EV_REGISTER:
+    case PROPERTY_EV_TRANSFER: return property_owners_check(e->owners, e->n_owners);
+    case PROPERTY_EV_ORIGIN:
+      VE_TRY(property_owners_check(e->owners, e->n_owners));
+      VE_TRY(ids_check(lineage, e->n_lineage, 1));
+      return origins_check(e);
+    case PROPERTY_EV_SUBDIVIDE: return ids_check(lineage, e->n_lineage, PIECES_MIN);
+    case PROPERTY_EV_MERGE: return e->n_lineage == 1 ? VE_OK : VE_ERR_INVALID;
+    default: break;
+  }
   if (e->n_owners) return VE_ERR_INVALID;
   if (e->number == 0 || e->enc_kind < 1 || e->enc_kind > PROPERTY_ENC_KIND_MAX) return VE_ERR_INVALID;
+  if (e->kind == PROPERTY_EV_HOLDER_REPLACE && !memcmp(e->holder, e->new_holder, LEDGER_HASH_BYTES))
+    return VE_ERR_INVALID;
   return VE_OK;
 }
 
@@ -468,12 +667,26 @@ int property_event_encode(ve_buf_t *out, const property_event_t *e) {
   codec_put_uvarint(&w, e->height);
   codec_put_fixed(&w, e->signer, LEDGER_HASH_BYTES);
   codec_put_fixed(&w, e->digest, PROPERTY_DIGEST_BYTES);
+  const uint8_t(*lineage)[LEDGER_HASH_BYTES] = (const uint8_t(*)[LEDGER_HASH_BYTES])e->lineage;
   if (event_has_owners(e->kind)) {
     put_owners(&w, e->owners, e->n_owners);
+  } else if (e->kind == PROPERTY_EV_ORIGIN) {
+    put_owners(&w, e->owners, e->n_owners);
+    put_ids(&w, lineage, e->n_lineage);
+    codec_put_uvarint(&w, e->n_origins);
+    for (size_t i = 0; i < e->n_origins; i++) {
+      codec_put_u8(&w, e->origins[i].parent);
+      codec_put_uvarint(&w, e->origins[i].number);
+    }
+  } else if (e->kind == PROPERTY_EV_SUBDIVIDE) {
+    put_ids(&w, lineage, e->n_lineage);
+  } else if (e->kind == PROPERTY_EV_MERGE) {
+    codec_put_fixed(&w, e->lineage[0], LEDGER_HASH_BYTES);
   } else {
     codec_put_uvarint(&w, e->number);
     codec_put_u8(&w, e->enc_kind);
     codec_put_fixed(&w, e->holder, LEDGER_HASH_BYTES);
+    if (e->kind == PROPERTY_EV_HOLDER_REPLACE) codec_put_fixed(&w, e->new_holder, LEDGER_HASH_BYTES);
   }
   int rc = codec_writer_finish(&w);
   if (rc) out->len = mark;
@@ -487,17 +700,32 @@ int property_event_decode(ve_slice_t value, uint64_t version, property_event_t *
   codec_reader_init(&r, value);
   if (codec_get_u8(&r) != PROPERTY_VERSION) codec_fail(&r, VE_ERR_VERSION);
   out->kind = codec_get_u8(&r);
-  if (!r.err && (out->kind < PROPERTY_EV_REGISTER || out->kind > PROPERTY_EV_RELEASE))
+  if (!r.err && (out->kind < PROPERTY_EV_REGISTER || out->kind > PROPERTY_EV_KIND_MAX))
     codec_fail(&r, VE_ERR_MALFORMED);
   out->height = codec_get_uvarint(&r);
   codec_get_fixed(&r, out->signer, LEDGER_HASH_BYTES);
   codec_get_fixed(&r, out->digest, PROPERTY_DIGEST_BYTES);
   if (event_has_owners(out->kind)) {
     get_owners(&r, out->owners, &out->n_owners);
+  } else if (out->kind == PROPERTY_EV_ORIGIN) {
+    get_owners(&r, out->owners, &out->n_owners);
+    get_ids(&r, out->lineage, &out->n_lineage, 1);
+    size_t n = codec_get_count(&r, PROPERTY_ENCUMBRANCES_MAX, ORIGIN_BYTES_MIN);
+    for (size_t i = 0; i < n && !r.err; i++) {
+      out->origins[i].parent = codec_get_u8(&r);
+      out->origins[i].number = codec_get_uvarint(&r);
+    }
+    if (!r.err) out->n_origins = n;
+  } else if (out->kind == PROPERTY_EV_SUBDIVIDE) {
+    get_ids(&r, out->lineage, &out->n_lineage, PIECES_MIN);
+  } else if (out->kind == PROPERTY_EV_MERGE) {
+    codec_get_fixed(&r, out->lineage[0], LEDGER_HASH_BYTES);
+    out->n_lineage = 1;
   } else {
     out->number = codec_get_uvarint(&r);
     out->enc_kind = codec_get_u8(&r);
     codec_get_fixed(&r, out->holder, LEDGER_HASH_BYTES);
+    if (out->kind == PROPERTY_EV_HOLDER_REPLACE) codec_get_fixed(&r, out->new_holder, LEDGER_HASH_BYTES);
   }
   if (codec_reader_finish(&r) || event_check(out)) {
     memset(out, 0, sizeof *out);
