@@ -301,32 +301,16 @@ int gov_council_set_decode(ve_slice_t payload, gov_council_set_t *out) {
 
 /* ---- council approvals ---- */
 
-/* u8 len(chain_id) || chain_id || be64(epoch) || H_council || H_set. */
-static size_t approval_msg(uint8_t *out, ve_slice_t chain_id, uint64_t epoch,
-                           const uint8_t council_hash[VCRYPTO_HASH_BYTES],
-                           const uint8_t set_hash[VCRYPTO_HASH_BYTES]) {
-  VE_ASSERT(chain_id.len <= VE_CHAIN_ID_BYTES_MAX);
-  size_t n = 0;
-  out[n++] = (uint8_t)chain_id.len;
-  memcpy(out + n, chain_id.ptr, chain_id.len);
-  n += chain_id.len;
-  ve_be64_put(out + n, epoch);
-  n += 8;
-  memcpy(out + n, council_hash, VCRYPTO_HASH_BYTES);
-  n += VCRYPTO_HASH_BYTES;
-  memcpy(out + n, set_hash, VCRYPTO_HASH_BYTES);
-  n += VCRYPTO_HASH_BYTES;
-  VE_ASSERT(n <= GOV_APPROVAL_MSG_BYTES_MAX);
-  return n;
-}
-
-/* Returns 0 for a council that cannot be hashed (fails gov_council_encode):
- * no message exists for it, and execution refuses such a council anyway. */
+/* u8 len(chain_id) || chain_id || be64(epoch) || H_council || H_set: the
+ * layout of a validator-set approval, so valset_approval_msg builds it; the
+ * signing tag (GOV_TAG_COUNCIL) keeps the two purposes apart. Returns 0 for a
+ * council that cannot be hashed (fails gov_council_encode): no message exists
+ * for it, and execution refuses such a council anyway. */
 size_t gov_council_approval_msg(uint8_t *out, const char *chain_id, const gov_council_t *c,
                                 const uint8_t set_hash[VCRYPTO_HASH_BYTES]) {
   uint8_t hc[VCRYPTO_HASH_BYTES];
   if (gov_council_hash(hc, c)) return 0;
-  return approval_msg(out, ve_slice(chain_id, strlen(chain_id)), c->epoch, hc, set_hash);
+  return valset_approval_msg(out, chain_id, c->epoch, hc, set_hash);
 }
 
 void gov_council_approval_sign(uint8_t sig[VCRYPTO_SIG_BYTES], const vcrypto_keypair_t *kp, const char *chain_id,
